@@ -1,0 +1,173 @@
+//! The command table: every LVM2 command name, what it does, and the function that runs it.
+//! A name whose command is not built yet still resolves, so it can say so (exit 3) instead of
+//! being mistaken for a typo.
+
+use crate::commands;
+use crate::error::{CmdError, CmdResult};
+use std::ffi::OsString;
+
+pub type RunFn = fn(&'static CommandSpec, &[OsString]) -> CmdResult;
+
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub run: RunFn,
+    /// False while the command is only a name: it exits 3 saying it is not built yet.
+    pub built: bool,
+}
+
+macro_rules! built {
+    ($name:literal, $summary:literal, $run:path) => {
+        CommandSpec {
+            name: $name,
+            summary: $summary,
+            run: $run,
+            built: true,
+        }
+    };
+}
+
+macro_rules! planned {
+    ($name:literal, $summary:literal) => {
+        CommandSpec {
+            name: $name,
+            summary: $summary,
+            run: not_built,
+            built: false,
+        }
+    };
+}
+
+fn not_built(spec: &'static CommandSpec, _args: &[OsString]) -> CmdResult {
+    Err(CmdError::usage(format!(
+        "oxlvm: command '{}' is not built yet in oxlvm {}; use LVM2's {} meanwhile.",
+        spec.name,
+        env!("CARGO_PKG_VERSION"),
+        spec.name
+    )))
+}
+
+pub static COMMANDS: &[CommandSpec] = &[
+    built!(
+        "oxlvm",
+        "Run a command of the suite: oxlvm COMMAND [ARGS]",
+        commands::help::run
+    ),
+    built!(
+        "lvm",
+        "Run a command of the suite: lvm COMMAND [ARGS]",
+        commands::help::run
+    ),
+    built!("help", "Display help for commands", commands::help::run),
+    built!(
+        "version",
+        "Display software and driver version information",
+        commands::version::run
+    ),
+    planned!("config", "Display and manipulate configuration information"),
+    planned!("devtypes", "Display recognised built-in block device types"),
+    planned!(
+        "dumpconfig",
+        "Display and manipulate configuration information"
+    ),
+    planned!("formats", "List available metadata formats"),
+    planned!("fullreport", "Display full report"),
+    planned!("lastlog", "Display last command's log report"),
+    planned!("lvchange", "Change the attributes of logical volume(s)"),
+    planned!("lvconvert", "Change logical volume layout"),
+    planned!("lvcreate", "Create a logical volume"),
+    planned!("lvdisplay", "Display information about a logical volume"),
+    planned!("lvextend", "Add space to a logical volume"),
+    planned!(
+        "lvmconfig",
+        "Display and manipulate configuration information"
+    ),
+    planned!("lvmdevices", "Manage the devices file"),
+    planned!(
+        "lvmdiskscan",
+        "List devices that may be used as physical volumes"
+    ),
+    planned!(
+        "lvmerge",
+        "Merge a snapshot into its origin (lvconvert --merge)"
+    ),
+    planned!("lvreduce", "Reduce the size of a logical volume"),
+    planned!("lvremove", "Remove logical volume(s) from the system"),
+    planned!("lvrename", "Rename a logical volume"),
+    planned!("lvresize", "Resize a logical volume"),
+    planned!("lvs", "Display information about logical volumes"),
+    planned!("lvscan", "List all logical volumes in all volume groups"),
+    planned!(
+        "lvsnapshot",
+        "Create a snapshot of a logical volume (lvcreate -s)"
+    ),
+    planned!("pvchange", "Change attributes of physical volume(s)"),
+    built!(
+        "pvck",
+        "Check metadata on physical volumes",
+        commands::pvck::run
+    ),
+    planned!("pvcreate", "Initialize physical volume(s) for use by LVM"),
+    planned!(
+        "pvdisplay",
+        "Display various attributes of physical volume(s)"
+    ),
+    planned!("pvmove", "Move extents from one physical volume to another"),
+    planned!("pvremove", "Remove LVM label(s) from physical volume(s)"),
+    planned!("pvresize", "Resize physical volume(s)"),
+    planned!("pvs", "Display information about physical volumes"),
+    planned!("pvscan", "List all physical volumes"),
+    planned!("segtypes", "List available segment types"),
+    planned!(
+        "systemid",
+        "Display the system ID, if any, currently set on this host"
+    ),
+    planned!("tags", "List tags defined on this host"),
+    planned!("vgcfgbackup", "Backup volume group configuration(s)"),
+    planned!("vgcfgrestore", "Restore volume group configuration"),
+    planned!("vgchange", "Change volume group attributes"),
+    planned!("vgck", "Check the consistency of volume group(s)"),
+    planned!("vgconvert", "Change volume group metadata format"),
+    planned!("vgcreate", "Create a volume group"),
+    planned!("vgdisplay", "Display volume group information"),
+    planned!("vgexport", "Unregister volume group(s) from the system"),
+    planned!("vgextend", "Add physical volumes to a volume group"),
+    planned!("vgimport", "Register exported volume group with system"),
+    planned!("vgimportclone", "Import a VG from cloned PVs"),
+    planned!(
+        "vgimportdevices",
+        "Add devices for a VG to the devices file"
+    ),
+    planned!("vgmerge", "Merge volume groups"),
+    planned!(
+        "vgmknodes",
+        "Create the special files for volume group devices in /dev"
+    ),
+    planned!("vgreduce", "Remove physical volume(s) from a volume group"),
+    planned!("vgremove", "Remove volume group(s)"),
+    planned!("vgrename", "Rename a volume group"),
+    planned!("vgs", "Display information about volume groups"),
+    planned!("vgscan", "Search for all volume groups"),
+    planned!(
+        "vgsplit",
+        "Move physical volumes into a new or existing volume group"
+    ),
+];
+
+pub fn find_command(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+}
