@@ -4,3 +4,6 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod names;
+pub mod store;
+pub mod units;

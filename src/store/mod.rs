@@ -1,0 +1,5 @@
+//! The store: everything that touches PVs - block I/O, LVM2's lock files, scanning, the
+//! crash-safe commit protocol, archives and backups.
+
+pub mod device;
+pub mod lock;
