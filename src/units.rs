@@ -42,7 +42,7 @@ pub fn parse_size(text: &str, default_unit_sectors: u64) -> Result<SizeArg, Stri
         "s" => value,
         "b" => {
             let bytes = value as u64;
-            if bytes % 512 != 0 {
+            if !bytes.is_multiple_of(512) {
                 let up = bytes + (512 - bytes % 512);
                 return Err(format!(
                     "Size is not a multiple of 512. Try using {} or {}.",
