@@ -2,4 +2,5 @@
 //! crash-safe commit protocol, archives and backups.
 
 pub mod device;
+pub mod devices;
 pub mod lock;
