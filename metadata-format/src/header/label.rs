@@ -58,12 +58,23 @@ pub struct PvLabel {
 }
 
 impl PvLabel {
-    /// A fresh label for `sector` carrying `pv_header`.
+    /// A fresh label for `sector` carrying `pv_header`, its `crc` field already current.
     pub fn new(sector: u64, pv_header: PvHeader) -> Self {
         Self {
             label: Label::new(sector),
             pv_header,
         }
+        .sealed()
+    }
+
+    /// A copy whose `crc` field is the CRC its bytes will have (unchanged if the pv_header
+    /// cannot be serialised), for comparisons with a parsed label after changing fields.
+    pub fn sealed(&self) -> PvLabel {
+        let mut l = self.clone();
+        if let Ok(bytes) = self.to_bytes() {
+            l.label.crc = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+        }
+        l
     }
 
     /// Lays out the first 512 bytes of `sector_bytes` without judging them: any id, type,

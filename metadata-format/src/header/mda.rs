@@ -73,7 +73,7 @@ pub struct MdaHeader {
 
 impl MdaHeader {
     /// The header pvcreate writes for a new area: no text; slot 0 flagged if the area is
-    /// created ignored.
+    /// created ignored. Like every header this module builds, its `checksum` is current.
     pub fn new(start: u64, size: u64, ignored: bool) -> Self {
         let mut h = Self {
             checksum: 0,
@@ -84,6 +84,15 @@ impl MdaHeader {
             raw_locns: [RawLocn::default(); 2],
         };
         h.raw_locns[0].set_ignored(ignored);
+        h.sealed()
+    }
+
+    /// A copy whose `checksum` field is the CRC its bytes will have, for comparisons with a
+    /// parsed header after changing fields by hand.
+    pub fn sealed(&self) -> MdaHeader {
+        let bytes = self.to_bytes();
+        let mut h = self.clone();
+        h.checksum = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         h
     }
 
@@ -213,7 +222,7 @@ impl MdaHeader {
         }
         apply(&mut h.raw_locns);
         h.raw_locns[0].set_ignored(ignored);
-        h
+        h.sealed()
     }
 
     /// The header after precommitting `new` (its offset, size and checksum go to slot 1;
@@ -247,7 +256,7 @@ impl MdaHeader {
         h.raw_locns[0].clear_location();
         h.raw_locns[1].clear_location();
         h.raw_locns[0].set_ignored(ignored);
-        h
+        h.sealed()
     }
 }
 
