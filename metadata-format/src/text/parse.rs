@@ -1,0 +1,595 @@
+//! Parser for LVM2's configuration language (metadata texts, backups and lvm.conf).
+//!
+//! The accepted syntax follows what LVM2 reads: `key = value` and `key { ... }` at any level,
+//! values that are integers (a leading `0` means octal, as LVM2 reads them with base 0),
+//! numbers with a decimal point (kept as text), `"strings"` with `\"` and `\\` escapes,
+//! `'strings'` without escapes, bare words, and arrays of those with optional commas; `#`
+//! starts a comment; a NUL byte ends the text (the on-disk ring stores texts NUL-terminated).
+//! Where LVM2 would silently accept something broken (an integer that overflows, a duplicate
+//! key, a truncated text) this parser refuses with a typed error instead, and it never panics.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use nom::bytes::complete::{take_while, take_while1};
+use nom::character::complete::one_of;
+use nom::combinator::{opt, recognize};
+use nom::error::{ErrorKind, ParseError};
+use nom::sequence::pair;
+use nom::IResult;
+
+use super::error::TextError;
+use super::tree::{line_at, Array, Item, Node, Scalar, Section, Value};
+
+/// Deepest section nesting accepted; metadata uses 5 levels, lvm.conf 2. The limit keeps
+/// hostile input from exhausting the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses a whole text (metadata, backup file or lvm.conf) into its top-level section.
+pub fn parse_config(input: &[u8]) -> Result<Section<'_>, TextError> {
+    let text = as_text(input)?;
+    let parser = Parser { src: text };
+    match parser.document(text) {
+        Ok(section) => Ok(section),
+        Err(nom::Err::Error(failure)) | Err(nom::Err::Failure(failure)) => {
+            Err(parser.to_error(failure))
+        }
+        Err(nom::Err::Incomplete(_)) => Err(TextError::UnexpectedEnd {
+            line: line_at(text.as_bytes(), text.len()),
+            context: "the text",
+        }),
+    }
+}
+
+/// The text up to its first NUL, checked to be UTF-8.
+pub(crate) fn as_text(input: &[u8]) -> Result<&str, TextError> {
+    let end = memchr::memchr(0, input).unwrap_or(input.len());
+    let bytes = &input[..end];
+    std::str::from_utf8(bytes).map_err(|error| TextError::NotUtf8 {
+        line: line_at(bytes, error.valid_up_to()),
+    })
+}
+
+/// Why the grammar stopped, and where (`at` is the unparsed rest of the input).
+#[derive(Debug)]
+struct Failure<'a> {
+    at: &'a str,
+    kind: FailureKind<'a>,
+}
+
+#[derive(Debug)]
+enum FailureKind<'a> {
+    End(&'static str),
+    Unexpected(&'static str),
+    MissingEquals(String),
+    EmptyKey,
+    Duplicate(String),
+    IntegerOutOfRange(&'a str),
+    InvalidNumber(&'a str),
+    TooDeep,
+    /// A nom primitive failed; `parse_config` reports it as an unexpected character.
+    Grammar,
+}
+
+impl<'a> ParseError<&'a str> for Failure<'a> {
+    fn from_error_kind(input: &'a str, _kind: ErrorKind) -> Self {
+        Failure {
+            at: input,
+            kind: FailureKind::Grammar,
+        }
+    }
+
+    fn append(_input: &'a str, _kind: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+type PResult<'a, T> = IResult<&'a str, T, Failure<'a>>;
+
+fn fail<'a, T>(at: &'a str, kind: FailureKind<'a>) -> PResult<'a, T> {
+    Err(nom::Err::Failure(Failure { at, kind }))
+}
+
+/// Blank lines and comment lines found between two items.
+#[derive(Default)]
+struct Gap<'a> {
+    blank_lines: u32,
+    newlines: u32,
+    comments: Vec<Cow<'a, str>>,
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Characters that end a bare word (identifier or unquoted string).
+fn is_word_char(c: char) -> bool {
+    !(c.is_ascii() && (is_space(c as u8) || "#={}[],\"'".contains(c)))
+}
+
+/// Skips whitespace and comment lines, counting empty lines and keeping comment texts.
+/// The line the previous token ended on is not empty, so it never counts as a blank line.
+fn gap(input: &str) -> (&str, Gap<'_>) {
+    let bytes = input.as_bytes();
+    let mut gap = Gap::default();
+    let mut line_has_content = true;
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\n' => {
+                if !line_has_content {
+                    gap.blank_lines += 1;
+                }
+                gap.newlines += 1;
+                line_has_content = false;
+                at += 1;
+            }
+            b'#' => {
+                let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+                gap.comments.push(Cow::Borrowed(&input[at + 1..end]));
+                line_has_content = true;
+                at = end;
+            }
+            byte if is_space(byte) => at += 1,
+            _ => break,
+        }
+    }
+    (&input[at..], gap)
+}
+
+/// Skips whitespace and comments without keeping anything.
+fn skip(input: &str) -> &str {
+    let bytes = input.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'#' => {
+                at = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+            }
+            byte if is_space(byte) => at += 1,
+            _ => break,
+        }
+    }
+    &input[at..]
+}
+
+/// A comment on the rest of the current line, if any (the newline itself is left).
+fn trailing_comment(input: &str) -> (&str, Option<Cow<'_, str>>) {
+    let bytes = input.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+        at += 1;
+    }
+    if bytes.get(at) == Some(&b'#') {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+        (&input[end..], Some(Cow::Borrowed(&input[at + 1..end])))
+    } else {
+        (input, None)
+    }
+}
+
+fn first_char(input: &str) -> Option<char> {
+    input.chars().next()
+}
+
+fn word(input: &str) -> PResult<'_, &str> {
+    take_while1(is_word_char)(input)
+}
+
+/// `"..."`: a backslash protects the next character; only `\"` and `\\` are unescaped, any
+/// other backslash stays, as in LVM2.
+fn double_quoted(input: &str) -> PResult<'_, Cow<'_, str>> {
+    let body = &input[1..];
+    let bytes = body.as_bytes();
+    let mut at = 0;
+    let mut escaped = false;
+    loop {
+        match memchr::memchr2(b'"', b'\\', &bytes[at..]) {
+            None => return fail(input, FailureKind::End("a quoted string")),
+            Some(n) if bytes[at + n] == b'"' => {
+                let raw = &body[..at + n];
+                let rest = &body[at + n + 1..];
+                let text = if escaped {
+                    Cow::Owned(unescape(raw))
+                } else {
+                    Cow::Borrowed(raw)
+                };
+                return Ok((rest, text));
+            }
+            Some(n) => {
+                escaped = true;
+                at += n + 1;
+                match body[at..].chars().next() {
+                    Some(c) => at += c.len_utf8(),
+                    None => return fail(input, FailureKind::End("a quoted string")),
+                }
+            }
+        }
+    }
+}
+
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(next @ ('"' | '\\')) => out.push(next),
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `'...'`: no escapes at all.
+fn single_quoted(input: &str) -> PResult<'_, Cow<'_, str>> {
+    let body = &input[1..];
+    match memchr::memchr(b'\'', body.as_bytes()) {
+        Some(end) => Ok((&body[end + 1..], Cow::Borrowed(&body[..end]))),
+        None => fail(input, FailureKind::End("a quoted string")),
+    }
+}
+
+/// A number: optional sign, digits, at most one decimal point.
+fn number(input: &str) -> PResult<'_, Scalar<'_>> {
+    let (rest, text) = recognize(pair(
+        opt(one_of("+-")),
+        take_while(|c: char| c.is_ascii_digit() || c == '.'),
+    ))(input)?;
+    if let Some(c) = first_char(rest) {
+        if is_word_char(c) || c == '"' || c == '\'' || c == '=' || c == '{' || c == '[' {
+            let end = input
+                .find(|c: char| !is_word_char(c))
+                .unwrap_or(input.len());
+            return fail(input, FailureKind::InvalidNumber(&input[..end]));
+        }
+    }
+    let digits = text.trim_start_matches(['+', '-']);
+    let dots = digits.bytes().filter(|&b| b == b'.').count();
+    if dots > 0 {
+        if dots > 1 || digits.len() == dots {
+            return fail(input, FailureKind::InvalidNumber(text));
+        }
+        return Ok((rest, Scalar::Float(Cow::Borrowed(text))));
+    }
+    if digits.is_empty() {
+        return fail(input, FailureKind::InvalidNumber(text));
+    }
+    let negative = text.starts_with('-');
+    let (radix, digits) = if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    let mut value: i64 = 0;
+    for byte in digits.bytes() {
+        let digit = i64::from(byte - b'0');
+        if digit >= radix {
+            return fail(input, FailureKind::InvalidNumber(text));
+        }
+        let next = value.checked_mul(radix).and_then(|v| {
+            if negative {
+                v.checked_sub(digit)
+            } else {
+                v.checked_add(digit)
+            }
+        });
+        match next {
+            Some(next) => value = next,
+            None => return fail(input, FailureKind::IntegerOutOfRange(text)),
+        }
+    }
+    Ok((rest, Scalar::Int(value)))
+}
+
+fn scalar_to_value(scalar: Scalar<'_>) -> Value<'_> {
+    match scalar {
+        Scalar::Int(value) => Value::Int(value),
+        Scalar::Float(text) => Value::Float(text),
+        Scalar::String(text) => Value::String(text),
+    }
+}
+
+/// One non-array value.
+fn scalar<'a>(input: &'a str, context: &'static str) -> PResult<'a, Scalar<'a>> {
+    match input.as_bytes().first() {
+        None => fail(input, FailureKind::End(context)),
+        Some(b'"') => double_quoted(input).map(|(rest, text)| (rest, Scalar::String(text))),
+        Some(b'\'') => single_quoted(input).map(|(rest, text)| (rest, Scalar::String(text))),
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.') => number(input),
+        Some(b'{' | b'}' | b'[' | b']' | b',' | b'=') => {
+            fail(input, FailureKind::Unexpected("a value"))
+        }
+        Some(_) => word(input).map(|(rest, text)| (rest, Scalar::String(Cow::Borrowed(text)))),
+    }
+}
+
+/// `[ ... ]`, remembering how many elements the first line of a multi-line array held.
+fn array(input: &str) -> PResult<'_, Array<'_>> {
+    let (mut rest, opening) = gap(&input[1..]);
+    let multiline = opening.newlines > 0;
+    let mut elements = Vec::new();
+    let mut first_line = 0u32;
+    let mut first_line_done = false;
+    loop {
+        match rest.as_bytes().first() {
+            None => return fail(input, FailureKind::End("an array")),
+            Some(b']') => {
+                rest = &rest[1..];
+                break;
+            }
+            Some(b'[' | b'{' | b'}' | b'=' | b',') => {
+                return fail(rest, FailureKind::Unexpected("an array element or ']'"))
+            }
+            Some(_) => {}
+        }
+        let (after, element) = scalar(rest, "an array")?;
+        elements.push(element);
+        if !first_line_done {
+            first_line += 1;
+        }
+        let (after, between) = gap(after);
+        first_line_done |= between.newlines > 0;
+        rest = after;
+        if rest.as_bytes().first() == Some(&b',') {
+            let (after, between) = gap(&rest[1..]);
+            first_line_done |= between.newlines > 0;
+            rest = after;
+        }
+    }
+    let per_line = if multiline { first_line.max(1) } else { 0 };
+    Ok((rest, Array { elements, per_line }))
+}
+
+fn value(input: &str) -> PResult<'_, Value<'_>> {
+    if input.as_bytes().first() == Some(&b'[') {
+        array(input).map(|(rest, array)| (rest, Value::Array(array)))
+    } else {
+        scalar(input, "a value").map(|(rest, scalar)| (rest, scalar_to_value(scalar)))
+    }
+}
+
+struct Parser<'a> {
+    src: &'a str,
+}
+
+impl<'a> Parser<'a> {
+    fn offset(&self, at: &str) -> usize {
+        self.src.len() - at.len()
+    }
+
+    fn to_error(&self, failure: Failure<'a>) -> TextError {
+        let line = line_at(self.src.as_bytes(), self.offset(failure.at));
+        match failure.kind {
+            FailureKind::End(context) => TextError::UnexpectedEnd { line, context },
+            FailureKind::Unexpected(expected) => match first_char(failure.at) {
+                Some(found) => TextError::Unexpected {
+                    line,
+                    expected,
+                    found,
+                },
+                None => TextError::UnexpectedEnd {
+                    line,
+                    context: expected,
+                },
+            },
+            FailureKind::MissingEquals(key) => TextError::MissingEquals { line, key },
+            FailureKind::EmptyKey => TextError::EmptyKey { line },
+            FailureKind::Duplicate(key) => TextError::DuplicateKey { line, key },
+            FailureKind::IntegerOutOfRange(text) => TextError::IntegerOutOfRange {
+                line,
+                text: text.to_string(),
+            },
+            FailureKind::InvalidNumber(text) => TextError::InvalidNumber {
+                line,
+                text: text.to_string(),
+            },
+            FailureKind::TooDeep => TextError::TooDeep {
+                line,
+                limit: MAX_DEPTH,
+            },
+            FailureKind::Grammar => match first_char(failure.at) {
+                Some(found) => TextError::Unexpected {
+                    line,
+                    expected: "a key, value or section",
+                    found,
+                },
+                None => TextError::UnexpectedEnd {
+                    line,
+                    context: "the text",
+                },
+            },
+        }
+    }
+
+    fn document(&self, input: &'a str) -> Result<Section<'a>, nom::Err<Failure<'a>>> {
+        let (rest, section) = self.items(input, 0)?;
+        if !rest.is_empty() {
+            // Only a closing brace stops the item loop early at the top level.
+            return Err(nom::Err::Failure(Failure {
+                at: rest,
+                kind: FailureKind::Unexpected("a key or the end of the text"),
+            }));
+        }
+        Ok(section)
+    }
+
+    /// Items up to a `}` (left in the input) or the end of the text.
+    fn items(&self, input: &'a str, depth: usize) -> PResult<'a, Section<'a>> {
+        let mut items = Vec::new();
+        let (mut rest, mut before) = gap(input);
+        while let Some(&byte) = rest.as_bytes().first() {
+            if byte == b'}' {
+                break;
+            }
+            let (after, item) = self.item(rest, before, depth)?;
+            items.push(item);
+            (rest, before) = gap(after);
+        }
+        self.check_duplicates(&items)?;
+        Ok((rest, Section { items }))
+    }
+
+    fn check_duplicates(&self, items: &[Item<'a>]) -> Result<(), nom::Err<Failure<'a>>> {
+        let duplicate = if items.len() <= 16 {
+            items
+                .iter()
+                .enumerate()
+                .find(|(n, item)| items[..*n].iter().any(|other| other.key == item.key))
+                .map(|(_, item)| item)
+        } else {
+            let mut seen = HashSet::with_capacity(items.len());
+            items.iter().find(|item| !seen.insert(item.key.as_ref()))
+        };
+        match duplicate {
+            Some(item) => Err(nom::Err::Failure(Failure {
+                at: &self.src[item.offset..],
+                kind: FailureKind::Duplicate(item.key.to_string()),
+            })),
+            None => Ok(()),
+        }
+    }
+
+    fn key(&self, input: &'a str, depth: usize) -> PResult<'a, Cow<'a, str>> {
+        match input.as_bytes().first() {
+            Some(b'"') => double_quoted(input),
+            Some(b'\'') => single_quoted(input),
+            Some(b'=' | b'{') => fail(input, FailureKind::EmptyKey),
+            Some(b'}') if depth == 0 => fail(input, FailureKind::Unexpected("a key")),
+            Some(b'[' | b']' | b',' | b'}') => fail(input, FailureKind::Unexpected("a key")),
+            _ => word(input).map(|(rest, key)| (rest, Cow::Borrowed(key))),
+        }
+    }
+
+    fn item(&self, input: &'a str, before: Gap<'a>, depth: usize) -> PResult<'a, Item<'a>> {
+        let (rest, key) = self.key(input, depth)?;
+        if key.is_empty() {
+            return fail(input, FailureKind::EmptyKey);
+        }
+        let rest = skip(rest);
+        let (rest, node, comment) = match rest.as_bytes().first() {
+            Some(b'{') => {
+                if depth + 1 >= MAX_DEPTH {
+                    return fail(rest, FailureKind::TooDeep);
+                }
+                let (body, comment) = trailing_comment(&rest[1..]);
+                let (after, section) = self.items(body, depth + 1)?;
+                if after.is_empty() {
+                    return fail(after, FailureKind::End("a section (missing '}')"));
+                }
+                (&after[1..], Node::Section(section), comment)
+            }
+            Some(b'=') => {
+                let (after, value) = value(skip(&rest[1..]))?;
+                let (after, comment) = trailing_comment(after);
+                (after, Node::Value(value), comment)
+            }
+            None => return fail(rest, FailureKind::End("a key's value")),
+            Some(_) => return fail(input, FailureKind::MissingEquals(key.into_owned())),
+        };
+        Ok((
+            rest,
+            Item {
+                key,
+                node,
+                comment,
+                leading_comments: before.comments,
+                blank_lines_before: before.blank_lines,
+                offset: self.offset(input),
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Section<'_>, TextError> {
+        parse_config(text.as_bytes())
+    }
+
+    #[test]
+    fn values_of_every_kind() {
+        let section = parse(
+            "a = 1\nb = -17\nc = \"x\\\"y\\\\z\\n\"\nd = 'q\\'\ne = [1, \"two\", 3.5]\nf = []\ng = bare\nh = 010\ni = .5\n",
+        )
+        .unwrap();
+        assert_eq!(section.get_int("a"), Some(1));
+        assert_eq!(section.get_int("b"), Some(-17));
+        assert_eq!(section.get_str("c"), Some("x\"y\\z\\n"));
+        assert_eq!(section.get_str("d"), Some("q\\"));
+        assert_eq!(
+            section.value("e"),
+            Some(&Value::Array(Array::new(vec![
+                Scalar::Int(1),
+                Scalar::String("two".into()),
+                Scalar::Float("3.5".into()),
+            ])))
+        );
+        assert_eq!(section.value("f"), Some(&Value::Array(Array::new(vec![]))));
+        assert_eq!(section.get_str("g"), Some("bare"));
+        assert_eq!(section.get_int("h"), Some(8));
+        assert_eq!(section.value("i"), Some(&Value::Float(".5".into())));
+    }
+
+    #[test]
+    fn integer_extremes() {
+        let section = parse("a = 9223372036854775807\nb = -9223372036854775808\n").unwrap();
+        assert_eq!(section.get_int("a"), Some(i64::MAX));
+        assert_eq!(section.get_int("b"), Some(i64::MIN));
+    }
+
+    #[test]
+    fn nested_sections_comments_and_layout() {
+        let text = "# top\nouter {\n\tinner { x = 1 } # c1\n\n\n\ty = [\n\t\t\"pv0\", 1,\n\t\t\"pv1\", 2\n\t]\n}\n";
+        let section = parse(text).unwrap();
+        let outer = &section.items[0];
+        assert_eq!(outer.leading_comments, vec![Cow::Borrowed(" top")]);
+        let Node::Section(body) = &outer.node else {
+            panic!("outer is a section")
+        };
+        assert_eq!(body.items[0].key, "inner");
+        assert_eq!(body.items[1].blank_lines_before, 2);
+        let Some(Value::Array(array)) = body.value("y") else {
+            panic!("y is an array")
+        };
+        assert_eq!(array.per_line, 2);
+        assert_eq!(array.elements.len(), 4);
+        assert_eq!(section.lookup("outer/inner/x"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn commas_are_optional_and_may_trail() {
+        let section = parse("a = [1 2, 3,]").unwrap();
+        let Some(Value::Array(array)) = section.value("a") else {
+            panic!("a is an array")
+        };
+        assert_eq!(array.elements.len(), 3);
+    }
+
+    #[test]
+    fn nul_ends_the_text() {
+        let section = parse_config(b"a = 1\n\0garbage {{{").unwrap();
+        assert_eq!(section.get_int("a"), Some(1));
+    }
+
+    #[test]
+    fn errors_carry_lines() {
+        let error = parse("a = 1\nb = 2\nc 3\n").unwrap_err();
+        assert_eq!(
+            error,
+            TextError::MissingEquals {
+                line: 3,
+                key: "c".into()
+            }
+        );
+    }
+}
