@@ -1,0 +1,937 @@
+//! Builds the typed model from a parsed tree. Each section is read through `Fields`, which
+//! hands out the keys the model knows and keeps the rest, in order, as `Extra`s anchored to
+//! the known key they followed. Required keys and value ranges follow what LVM2 itself
+//! insists on when it reads metadata, so a text accepted here is one LVM2 accepts.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::error::TextError;
+use super::format::offset_from_timestamp_comment;
+use super::model::*;
+use super::parse::{as_text, parse_config};
+use super::tree::{line_at, Item, Node, Scalar, Section, Value};
+
+/// Anchor name of the VG section among the top-level keys.
+pub(crate) const VG_ANCHOR: &str = "<volume group>";
+/// Anchor name of an LV's segment sections.
+pub(crate) const SEGMENTS_ANCHOR: &str = "<segments>";
+/// Anchor name of a thin pool's message sections.
+pub(crate) const MESSAGES_ANCHOR: &str = "<messages>";
+
+/// Parses a metadata text in either form (on-disk or backup file; a trailing NUL and
+/// anything after it are ignored).
+pub fn parse_metadata(input: &[u8]) -> Result<Metadata, TextError> {
+    let text = as_text(input)?;
+    let root = parse_config(text.as_bytes())?;
+    let mut importer = Importer {
+        src: text.as_bytes(),
+        pv_keys: HashMap::new(),
+        utc_offset: None,
+    };
+    importer.metadata(root)
+}
+
+struct Importer<'a> {
+    src: &'a [u8],
+    /// `pvN` key -> PV id, for resolving segment areas.
+    pv_keys: HashMap<Cow<'a, str>, Id>,
+    utc_offset: Option<i32>,
+}
+
+enum Slot<'a> {
+    Free(Item<'a>),
+    Used(&'static str),
+}
+
+/// The items of one section, handed out by key.
+struct Fields<'a, 'l> {
+    src: &'a [u8],
+    slots: Vec<Slot<'a>>,
+    /// Offset of the section's key, for "missing key" errors.
+    offset: usize,
+    label: &'l dyn Fn() -> String,
+}
+
+impl<'a, 'l> Fields<'a, 'l> {
+    fn new(
+        src: &'a [u8],
+        section: Section<'a>,
+        offset: usize,
+        label: &'l dyn Fn() -> String,
+    ) -> Self {
+        Fields {
+            src,
+            slots: section.items.into_iter().map(Slot::Free).collect(),
+            offset,
+            label,
+        }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        line_at(self.src, offset)
+    }
+
+    fn take(&mut self, key: &'static str) -> Option<Item<'a>> {
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|slot| matches!(slot, Slot::Free(item) if item.key == key))?;
+        match std::mem::replace(slot, Slot::Used(key)) {
+            Slot::Free(item) => Some(item),
+            Slot::Used(_) => None,
+        }
+    }
+
+    /// Every remaining subsection, in order, marked as `anchor`.
+    fn take_sections(
+        &mut self,
+        anchor: &'static str,
+        filter: impl Fn(&str) -> bool,
+    ) -> Vec<(Cow<'a, str>, Section<'a>, usize)> {
+        let mut sections = Vec::new();
+        for slot in &mut self.slots {
+            let wanted = matches!(slot, Slot::Free(item)
+                if matches!(item.node, Node::Section(_)) && filter(&item.key));
+            if !wanted {
+                continue;
+            }
+            if let Slot::Free(item) = std::mem::replace(slot, Slot::Used(anchor)) {
+                if let Node::Section(section) = item.node {
+                    sections.push((item.key, section, item.offset));
+                }
+            }
+        }
+        sections
+    }
+
+    /// The remaining items, for a section whose content is kept verbatim.
+    fn take_rest(&mut self) -> Vec<Item<'static>> {
+        let mut items = Vec::new();
+        for slot in &mut self.slots {
+            if matches!(slot, Slot::Free(_)) {
+                if let Slot::Free(item) = std::mem::replace(slot, Slot::Used("")) {
+                    items.push(item.into_owned());
+                }
+            }
+        }
+        items
+    }
+
+    fn finish(self) -> Vec<Extra> {
+        let mut extras = Vec::new();
+        let mut after = None;
+        for slot in self.slots {
+            match slot {
+                Slot::Used(key) => after = Some(key),
+                Slot::Free(item) => extras.push(Extra {
+                    after,
+                    item: item.into_owned(),
+                }),
+            }
+        }
+        extras
+    }
+
+    fn missing(&self, key: &'static str) -> TextError {
+        TextError::MissingKey {
+            line: self.line(self.offset),
+            section: (self.label)(),
+            key,
+        }
+    }
+
+    fn wrong_type(&self, item: &Item<'_>, expected: &'static str) -> TextError {
+        TextError::WrongType {
+            line: self.line(item.offset),
+            section: (self.label)(),
+            key: item.key.to_string(),
+            expected,
+        }
+    }
+
+    fn invalid(&self, item: &Item<'_>, reason: String) -> TextError {
+        TextError::InvalidValue {
+            line: self.line(item.offset),
+            section: (self.label)(),
+            key: item.key.to_string(),
+            reason,
+        }
+    }
+
+    fn int_of(&self, item: &Item<'_>) -> Result<i64, TextError> {
+        match item.node {
+            Node::Value(Value::Int(value)) => Ok(value),
+            _ => Err(self.wrong_type(item, "an integer")),
+        }
+    }
+
+    fn ranged<T: TryFrom<i64>>(
+        &self,
+        item: &Item<'_>,
+        min: i128,
+        max: i128,
+    ) -> Result<T, TextError> {
+        let value = self.int_of(item)?;
+        T::try_from(value).map_err(|_| {
+            self.invalid(
+                item,
+                format!("must be between {min} and {max}, not {value}"),
+            )
+        })
+    }
+
+    fn u32(&mut self, key: &'static str) -> Result<Option<u32>, TextError> {
+        match self.take(key) {
+            Some(item) => self.ranged(&item, 0, i128::from(u32::MAX)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn u64(&mut self, key: &'static str) -> Result<Option<u64>, TextError> {
+        match self.take(key) {
+            Some(item) => self.ranged(&item, 0, i128::from(i64::MAX)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn i32(&mut self, key: &'static str) -> Result<Option<i32>, TextError> {
+        match self.take(key) {
+            Some(item) => self
+                .ranged(&item, i128::from(i32::MIN), i128::from(i32::MAX))
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `key = 0` or `key = 1`.
+    fn bool(&mut self, key: &'static str) -> Result<Option<bool>, TextError> {
+        match self.take(key) {
+            Some(item) => match self.int_of(&item)? {
+                0 => Ok(Some(false)),
+                1 => Ok(Some(true)),
+                other => Err(self.invalid(&item, format!("must be 0 or 1, not {other}"))),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn string_of(&self, item: Item<'a>) -> Result<String, TextError> {
+        match item.node {
+            Node::Value(Value::String(text)) => Ok(text.into_owned()),
+            _ => Err(self.wrong_type(&item, "a string")),
+        }
+    }
+
+    fn string(&mut self, key: &'static str) -> Result<Option<String>, TextError> {
+        match self.take(key) {
+            Some(item) => self.string_of(item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn strings(&mut self, key: &'static str) -> Result<Option<Vec<String>>, TextError> {
+        let Some(item) = self.take(key) else {
+            return Ok(None);
+        };
+        let Node::Value(Value::Array(array)) = &item.node else {
+            return Err(self.wrong_type(&item, "an array of strings"));
+        };
+        let mut strings = Vec::with_capacity(array.elements.len());
+        for element in &array.elements {
+            match element {
+                Scalar::String(text) => strings.push(text.to_string()),
+                _ => return Err(self.wrong_type(&item, "an array of strings")),
+            }
+        }
+        Ok(Some(strings))
+    }
+
+    fn id(&mut self, key: &'static str) -> Result<Option<Id>, TextError> {
+        let Some(item) = self.take(key) else {
+            return Ok(None);
+        };
+        match &item.node {
+            Node::Value(Value::String(text)) => match Id::parse(text) {
+                Some(id) => Ok(Some(id)),
+                None => Err(self.invalid(
+                    &item,
+                    format!("is not a valid identifier: {text:?} (32 characters 0-9, A-Z, a-z)"),
+                )),
+            },
+            _ => Err(self.wrong_type(&item, "a string")),
+        }
+    }
+
+    fn required<T>(&self, value: Option<T>, key: &'static str) -> Result<T, TextError> {
+        value.ok_or_else(|| self.missing(key))
+    }
+
+    fn req_u32(&mut self, key: &'static str) -> Result<u32, TextError> {
+        let value = self.u32(key)?;
+        self.required(value, key)
+    }
+
+    fn req_u64(&mut self, key: &'static str) -> Result<u64, TextError> {
+        let value = self.u64(key)?;
+        self.required(value, key)
+    }
+
+    fn req_string(&mut self, key: &'static str) -> Result<String, TextError> {
+        let value = self.string(key)?;
+        self.required(value, key)
+    }
+
+    fn req_id(&mut self, key: &'static str) -> Result<Id, TextError> {
+        let value = self.id(key)?;
+        self.required(value, key)
+    }
+
+    fn list(&mut self, key: &'static str) -> Result<Vec<String>, TextError> {
+        Ok(self.strings(key)?.unwrap_or_default())
+    }
+
+    fn policy(&mut self, key: &'static str) -> Result<Option<AllocationPolicy>, TextError> {
+        Ok(self
+            .string(key)?
+            .map(|name| AllocationPolicy::from_name(&name)))
+    }
+}
+
+impl<'a> Importer<'a> {
+    fn metadata(&mut self, root: Section<'a>) -> Result<Metadata, TextError> {
+        let Some(vg_index) = root
+            .items
+            .iter()
+            .position(|item| matches!(item.node, Node::Section(_)))
+        else {
+            return Err(TextError::NoVolumeGroup {
+                line: line_at(self.src, self.src.len()),
+            });
+        };
+        let label = || "the top level".to_string();
+        let mut fields = Fields::new(self.src, root, 0, &label);
+        let Slot::Free(vg_item) =
+            std::mem::replace(&mut fields.slots[vg_index], Slot::Used(VG_ANCHOR))
+        else {
+            return Err(TextError::NoVolumeGroup { line: 1 });
+        };
+
+        let contents_item = fields
+            .take("contents")
+            .ok_or_else(|| fields.missing("contents"))?;
+        let generated_by = contents_item
+            .leading_comments
+            .first()
+            .map(|comment| strip_comment(comment));
+        let contents = fields.string_of(contents_item)?;
+        if contents != CONTENTS {
+            return Err(TextError::InvalidValue {
+                line: 1,
+                section: label(),
+                key: "contents".into(),
+                reason: format!("must be {CONTENTS:?}, not {contents:?}"),
+            });
+        }
+        let version_item = fields
+            .take("version")
+            .ok_or_else(|| fields.missing("version"))?;
+        let version = fields.int_of(&version_item)?;
+        if version != 1 {
+            return Err(fields.invalid(&version_item, format!("must be 1, not {version}")));
+        }
+        let description = fields.string("description")?;
+        let (creation_host, creation_host_uname) = match fields.take("creation_host") {
+            Some(item) => {
+                let comment = item.comment.as_deref().map(strip_comment);
+                (Some(fields.string_of(item)?), comment)
+            }
+            None => (None, None),
+        };
+        let creation_host_system_id = fields.string("creation_host_system_id")?;
+        let (creation_time, creation_time_date) = match fields.take("creation_time") {
+            Some(item) => {
+                let comment = item.comment.as_deref().map(strip_comment);
+                let time = fields.ranged(&item, 0, i128::from(i64::MAX))?;
+                (Some(time), comment)
+            }
+            None => (None, None),
+        };
+        let extra = fields.finish();
+
+        let Node::Section(vg_section) = vg_item.node else {
+            return Err(TextError::NoVolumeGroup { line: 1 });
+        };
+        let vg = self.volume_group(vg_item.key.into_owned(), vg_section, vg_item.offset)?;
+        Ok(Metadata {
+            vg,
+            header: Header {
+                generated_by,
+                contents,
+                version,
+                description,
+                creation_host,
+                creation_host_uname,
+                creation_host_system_id,
+                creation_time,
+                creation_time_date,
+            },
+            utc_offset: self.utc_offset.unwrap_or(0),
+            extra,
+        })
+    }
+
+    fn volume_group(
+        &mut self,
+        name: String,
+        section: Section<'a>,
+        offset: usize,
+    ) -> Result<VolumeGroup, TextError> {
+        let label = || format!("volume group {name}");
+        let mut f = Fields::new(self.src, section, offset, &label);
+        let id = f.req_id("id")?;
+        let seqno = f.req_u32("seqno")?;
+        let format = f.string("format")?;
+        let status = f.strings("status")?;
+        let status = f.required(status, "status")?;
+        let flags = f.list("flags")?;
+        let tags = f.list("tags")?;
+        let system_id = f.string("system_id")?;
+        let lock_type = f.string("lock_type")?;
+        let lock_args = f.string("lock_args")?;
+        let extent_size = f.req_u32("extent_size")?;
+        let max_lv = f.req_u32("max_lv")?;
+        let max_pv = f.req_u32("max_pv")?;
+        let allocation_policy = f.policy("allocation_policy")?;
+        let profile = f.string("profile")?;
+        let metadata_copies = f.u32("metadata_copies")?;
+
+        let pvs_item = f
+            .take("physical_volumes")
+            .ok_or_else(|| f.missing("physical_volumes"))?;
+        let pvs = match pvs_item.node {
+            Node::Section(section) => self.physical_volumes(section, &label)?,
+            _ => return Err(f.wrong_type(&pvs_item, "a section")),
+        };
+        let lvs = match f.take("logical_volumes") {
+            Some(Item {
+                node: Node::Section(section),
+                ..
+            }) => self.logical_volumes(section, &label)?,
+            Some(item) => return Err(f.wrong_type(&item, "a section")),
+            None => Vec::new(),
+        };
+        let historical_lvs = match f.take("historical_logical_volumes") {
+            Some(Item {
+                node: Node::Section(section),
+                ..
+            }) => self.historical_lvs(section, &label)?,
+            Some(item) => return Err(f.wrong_type(&item, "a section")),
+            None => Vec::new(),
+        };
+        let extra = f.finish();
+        Ok(VolumeGroup {
+            name,
+            id,
+            seqno,
+            format,
+            status,
+            flags,
+            tags,
+            system_id,
+            lock_type,
+            lock_args,
+            extent_size,
+            max_lv,
+            max_pv,
+            allocation_policy,
+            profile,
+            metadata_copies,
+            pvs,
+            lvs,
+            historical_lvs,
+            extra,
+        })
+    }
+
+    /// The entries of a container section (`physical_volumes`, ...), all of which must be
+    /// sections.
+    fn entries(
+        &self,
+        section: Section<'a>,
+        container: &str,
+        label: &dyn Fn() -> String,
+    ) -> Result<Vec<(Cow<'a, str>, Section<'a>, usize)>, TextError> {
+        let mut entries = Vec::with_capacity(section.items.len());
+        for item in section.items {
+            match item.node {
+                Node::Section(body) => entries.push((item.key, body, item.offset)),
+                Node::Value(_) => {
+                    return Err(TextError::WrongType {
+                        line: line_at(self.src, item.offset),
+                        section: format!("{} {container}", label()),
+                        key: item.key.into_owned(),
+                        expected: "a section",
+                    })
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    fn physical_volumes(
+        &mut self,
+        section: Section<'a>,
+        label: &dyn Fn() -> String,
+    ) -> Result<Vec<PhysicalVolume>, TextError> {
+        let entries = self.entries(section, "physical_volumes", label)?;
+        let mut pvs = Vec::with_capacity(entries.len());
+        for (key, body, offset) in entries {
+            let pv_label = || format!("physical volume {key}");
+            let mut f = Fields::new(self.src, body, offset, &pv_label);
+            let id = f.req_id("id")?;
+            let device = f.string("device")?;
+            let device_id_type = f.string("device_id_type")?;
+            let device_id = f.string("device_id")?;
+            let status = f.strings("status")?;
+            let status = f.required(status, "status")?;
+            let flags = f.list("flags")?;
+            let tags = f.list("tags")?;
+            let dev_size = f.u64("dev_size")?;
+            let pe_start = f.req_u64("pe_start")?;
+            let pe_count = f.req_u32("pe_count")?;
+            let ba_start = f.u64("ba_start")?;
+            let ba_size = f.u64("ba_size")?;
+            let extra = f.finish();
+            self.pv_keys.insert(key, id);
+            pvs.push(PhysicalVolume {
+                id,
+                device,
+                device_id_type,
+                device_id,
+                status,
+                flags,
+                tags,
+                dev_size,
+                pe_start,
+                pe_count,
+                ba_start,
+                ba_size,
+                extra,
+            });
+        }
+        Ok(pvs)
+    }
+
+    fn logical_volumes(
+        &mut self,
+        section: Section<'a>,
+        label: &dyn Fn() -> String,
+    ) -> Result<Vec<LogicalVolume>, TextError> {
+        let entries = self.entries(section, "logical_volumes", label)?;
+        let mut lvs = Vec::with_capacity(entries.len());
+        for (key, body, offset) in entries {
+            lvs.push(self.logical_volume(key.into_owned(), body, offset)?);
+        }
+        Ok(lvs)
+    }
+
+    fn logical_volume(
+        &mut self,
+        name: String,
+        section: Section<'a>,
+        offset: usize,
+    ) -> Result<LogicalVolume, TextError> {
+        let label = || format!("logical volume {name}");
+        let mut f = Fields::new(self.src, section, offset, &label);
+        let id = f.req_id("id")?;
+        let status = f.strings("status")?;
+        let status = f.required(status, "status")?;
+        let flags = f.list("flags")?;
+        let tags = f.list("tags")?;
+        let creation_time = match f.take("creation_time") {
+            Some(item) => {
+                if self.utc_offset.is_none() {
+                    if let Some(comment) = item.comment.as_deref() {
+                        self.utc_offset = offset_from_timestamp_comment(comment);
+                    }
+                }
+                Some(f.ranged(&item, 0, i128::from(i64::MAX))?)
+            }
+            None => None,
+        };
+        let creation_host = f.string("creation_host")?;
+        let lock_args = f.string("lock_args")?;
+        let allocation_policy = f.policy("allocation_policy")?;
+        let profile = f.string("profile")?;
+        let read_ahead = match f.take("read_ahead") {
+            Some(item) => match f.int_of(&item)? {
+                -1 => Some(ReadAhead::Disabled),
+                value => match u32::try_from(value) {
+                    Ok(sectors) => Some(ReadAhead::Sectors(sectors)),
+                    Err(_) => {
+                        return Err(f.invalid(
+                            &item,
+                            format!("must be -1 or between 0 and {}, not {value}", u32::MAX),
+                        ))
+                    }
+                },
+            },
+            None => None,
+        };
+        let major = f.i32("major")?;
+        let minor = f.i32("minor")?;
+        let count_item = f
+            .take("segment_count")
+            .ok_or_else(|| f.missing("segment_count"))?;
+        let segment_count: u32 = f.ranged(&count_item, 0, i128::from(u32::MAX))?;
+        let sections = f.take_sections(SEGMENTS_ANCHOR, |_| true);
+        if sections.len() != segment_count as usize {
+            return Err(f.invalid(
+                &count_item,
+                format!(
+                    "is {segment_count} but the LV has {} segment sections",
+                    sections.len()
+                ),
+            ));
+        }
+        let mut segments = Vec::with_capacity(sections.len());
+        for (key, body, offset) in sections {
+            segments.push(self.segment(&name, &key, body, offset)?);
+        }
+        let extra = f.finish();
+        Ok(LogicalVolume {
+            name,
+            id,
+            status,
+            flags,
+            tags,
+            creation_time,
+            creation_host,
+            lock_args,
+            allocation_policy,
+            profile,
+            read_ahead,
+            major,
+            minor,
+            segments,
+            extra,
+        })
+    }
+
+    fn segment(
+        &self,
+        lv_name: &str,
+        key: &str,
+        section: Section<'a>,
+        offset: usize,
+    ) -> Result<Segment, TextError> {
+        let label = || format!("{key} of logical volume {lv_name}");
+        let mut f = Fields::new(self.src, section, offset, &label);
+        let start_extent = f.req_u32("start_extent")?;
+        let extent_count = f.req_u32("extent_count")?;
+        let reshape_count = f.u32("reshape_count")?;
+        let type_string = f.req_string("type")?;
+        let mut parts = type_string.split('+');
+        let type_name = parts.next().unwrap_or_default().to_string();
+        let type_flags = parts.map(str::to_string).collect();
+        let tags = f.list("tags")?;
+        let kind = if let Some(level) = RaidLevel::from_name(&type_name) {
+            SegmentKind::Raid(self.raid(&mut f, level)?)
+        } else {
+            match type_name.as_str() {
+                "striped" => {
+                    let count = f
+                        .take("stripe_count")
+                        .ok_or_else(|| f.missing("stripe_count"))?;
+                    let stripe_size = f.u32("stripe_size")?;
+                    let stripes = self.areas(&mut f, "stripes", &count)?;
+                    SegmentKind::Striped(Striped {
+                        stripe_size,
+                        stripes,
+                    })
+                }
+                "mirror" => {
+                    let count = f
+                        .take("mirror_count")
+                        .ok_or_else(|| f.missing("mirror_count"))?;
+                    let extents_moved = f.u32("extents_moved")?;
+                    let mirror_log = f.string("mirror_log")?;
+                    let region_size = f.u32("region_size")?;
+                    let mirrors = self.areas(&mut f, "mirrors", &count)?;
+                    SegmentKind::Mirror(Mirror {
+                        extents_moved,
+                        mirror_log,
+                        region_size,
+                        mirrors,
+                    })
+                }
+                "snapshot" => {
+                    let chunk_size = f.req_u32("chunk_size")?;
+                    let origin = f.req_string("origin")?;
+                    let (cow, merging) = match f.string("cow_store")? {
+                        Some(cow) => (cow, false),
+                        None => (f.req_string("merging_store")?, true),
+                    };
+                    SegmentKind::Snapshot(Snapshot {
+                        chunk_size,
+                        origin,
+                        cow,
+                        merging,
+                    })
+                }
+                "thin-pool" => SegmentKind::ThinPool(self.thin_pool(&mut f)?),
+                "thin" => SegmentKind::Thin(Thin {
+                    thin_pool: f.req_string("thin_pool")?,
+                    transaction_id: f.req_u64("transaction_id")?,
+                    device_id: f.req_u32("device_id")?,
+                    external_origin: f.string("external_origin")?,
+                    origin: f.string("origin")?,
+                    merge: f.string("merge")?,
+                }),
+                "cache-pool" => SegmentKind::CachePool(CachePool {
+                    data: f.req_string("data")?,
+                    metadata: f.req_string("metadata")?,
+                    metadata_format: f.u32("metadata_format")?,
+                    settings: self.cache_settings(&mut f)?,
+                }),
+                "cache" => SegmentKind::Cache(Cache {
+                    cache_pool: f.req_string("cache_pool")?,
+                    origin: f.req_string("origin")?,
+                    cleaner: f.bool("cleaner")?.unwrap_or(false),
+                    metadata_format: f.u32("metadata_format")?,
+                    settings: self.cache_settings(&mut f)?,
+                    metadata_start: f.u64("metadata_start")?,
+                    metadata_len: f.u64("metadata_len")?,
+                    data_start: f.u64("data_start")?,
+                    data_len: f.u64("data_len")?,
+                    metadata_id: f.id("metadata_id")?,
+                    data_id: f.id("data_id")?,
+                }),
+                _ => SegmentKind::Other(OtherSegment {
+                    type_name,
+                    items: f.take_rest(),
+                }),
+            }
+        };
+        let extra = f.finish();
+        Ok(Segment {
+            start_extent,
+            extent_count,
+            reshape_count,
+            type_flags,
+            tags,
+            kind,
+            extra,
+        })
+    }
+
+    /// `"pvN", pe, "lv", le, ...`; the count item (e.g. `stripe_count`) must agree.
+    fn areas(
+        &self,
+        f: &mut Fields<'a, '_>,
+        key: &'static str,
+        count_item: &Item<'_>,
+    ) -> Result<Vec<Area>, TextError> {
+        let count: u32 = f.ranged(count_item, 0, i128::from(u32::MAX))?;
+        let item = f.take(key).ok_or_else(|| f.missing(key))?;
+        let Node::Value(Value::Array(array)) = &item.node else {
+            return Err(f.wrong_type(&item, "an array of \"name\", offset pairs"));
+        };
+        if array.elements.len() % 2 != 0 {
+            return Err(f.invalid(&item, "must hold \"name\", offset pairs".to_string()));
+        }
+        let mut areas = Vec::with_capacity(array.elements.len() / 2);
+        for pair in array.elements.chunks_exact(2) {
+            let (Scalar::String(name), Scalar::Int(start)) = (&pair[0], &pair[1]) else {
+                return Err(f.wrong_type(&item, "an array of \"name\", offset pairs"));
+            };
+            let Ok(start) = u32::try_from(*start) else {
+                return Err(f.invalid(&item, format!("has an offset out of range: {start}")));
+            };
+            areas.push(match self.pv_keys.get(name.as_ref()) {
+                Some(&pv) => Area::Pv { pv, start },
+                None => Area::Lv {
+                    name: name.to_string(),
+                    start,
+                },
+            });
+        }
+        if areas.len() != count as usize {
+            return Err(f.invalid(
+                count_item,
+                format!("is {count} but {key} lists {} areas", areas.len()),
+            ));
+        }
+        Ok(areas)
+    }
+
+    fn raid(&self, f: &mut Fields<'a, '_>, level: RaidLevel) -> Result<Raid, TextError> {
+        let (count_key, list_key) = match level {
+            RaidLevel::Raid0 => ("stripe_count", "raid0_lvs"),
+            RaidLevel::Raid0Meta => ("stripe_count", "raids"),
+            _ => ("device_count", "raids"),
+        };
+        let count_item = f.take(count_key).ok_or_else(|| f.missing(count_key))?;
+        let count: u32 = f.ranged(&count_item, 0, i128::from(u32::MAX))?;
+        let mut raid = Raid {
+            level,
+            data_copies: None,
+            region_size: None,
+            stripe_size: None,
+            writebehind: None,
+            min_recovery_rate: None,
+            max_recovery_rate: None,
+            data_offset: None,
+            images: Vec::new(),
+        };
+        if level.is_raid0() {
+            raid.stripe_size = f.u32("stripe_size")?;
+        } else {
+            raid.data_copies = f.u32("data_copies")?;
+            raid.region_size = f.u32("region_size")?;
+            raid.stripe_size = f.u32("stripe_size")?;
+            raid.writebehind = f.u32("writebehind")?;
+            raid.min_recovery_rate = f.u32("min_recovery_rate")?;
+            raid.max_recovery_rate = f.u32("max_recovery_rate")?;
+            raid.data_offset = f.u32("data_offset")?;
+        }
+        let item = f.take(list_key).ok_or_else(|| f.missing(list_key))?;
+        let Node::Value(Value::Array(array)) = &item.node else {
+            return Err(f.wrong_type(&item, "an array of LV names"));
+        };
+        let mut names = Vec::with_capacity(array.elements.len());
+        for element in &array.elements {
+            match element {
+                Scalar::String(name) => names.push(name.as_ref()),
+                _ => return Err(f.wrong_type(&item, "an array of LV names")),
+            }
+        }
+        // A metadata sub-LV (named *_rmeta_*) precedes its data sub-LV, as LVM2 pairs them.
+        let mut names = names.into_iter();
+        while let Some(name) = names.next() {
+            if name.contains("_rmeta_") {
+                let Some(data) = names.next() else {
+                    return Err(f.invalid(&item, format!("has no data LV after {name}")));
+                };
+                raid.images.push(RaidImage {
+                    meta: Some(name.to_string()),
+                    data: data.to_string(),
+                });
+            } else {
+                raid.images.push(RaidImage {
+                    meta: None,
+                    data: name.to_string(),
+                });
+            }
+        }
+        if raid.images.len() != count as usize {
+            return Err(f.invalid(
+                &count_item,
+                format!(
+                    "is {count} but {list_key} lists {} devices",
+                    raid.images.len()
+                ),
+            ));
+        }
+        Ok(raid)
+    }
+
+    fn thin_pool(&self, f: &mut Fields<'a, '_>) -> Result<ThinPool, TextError> {
+        let metadata = f.req_string("metadata")?;
+        let pool = f.req_string("pool")?;
+        let transaction_id = f.req_u64("transaction_id")?;
+        let chunk_size = f.req_u32("chunk_size")?;
+        let discards = f.string("discards")?;
+        let zero_new_blocks = f.bool("zero_new_blocks")?.unwrap_or(false);
+        let crop_metadata = f.bool("crop_metadata")?;
+        let mut messages = Vec::new();
+        for (key, body, offset) in
+            f.take_sections(MESSAGES_ANCHOR, |key| key.starts_with("message"))
+        {
+            let label = || format!("thin pool {key}");
+            let mut m = Fields::new(self.src, body, offset, &label);
+            let message = if let Some(name) = m.string("create")? {
+                ThinMessage::Create(name)
+            } else if let Some(id) = m.u32("delete")? {
+                ThinMessage::Delete(id)
+            } else {
+                return Err(m.missing("create"));
+            };
+            if let Some(Extra { item, .. }) = m.finish().into_iter().next() {
+                return Err(TextError::InvalidValue {
+                    line: line_at(self.src, item.offset),
+                    section: label(),
+                    key: item.key.into_owned(),
+                    reason: "is not part of a thin pool message".into(),
+                });
+            }
+            messages.push(message);
+        }
+        Ok(ThinPool {
+            metadata,
+            pool,
+            transaction_id,
+            chunk_size,
+            discards,
+            zero_new_blocks,
+            crop_metadata,
+            messages,
+        })
+    }
+
+    fn cache_settings(&self, f: &mut Fields<'a, '_>) -> Result<CacheSettings, TextError> {
+        let chunk_size = f.u32("chunk_size")?;
+        let cache_mode = f.string("cache_mode")?;
+        let policy = f.string("policy")?;
+        let policy_settings = match f.take("policy_settings") {
+            Some(Item {
+                node: Node::Section(section),
+                ..
+            }) => Some(section.into_owned()),
+            Some(item) => return Err(f.wrong_type(&item, "a section")),
+            None => None,
+        };
+        Ok(CacheSettings {
+            chunk_size,
+            cache_mode,
+            policy,
+            policy_settings,
+        })
+    }
+
+    fn historical_lvs(
+        &mut self,
+        section: Section<'a>,
+        label: &dyn Fn() -> String,
+    ) -> Result<Vec<HistoricalLogicalVolume>, TextError> {
+        let entries = self.entries(section, "historical_logical_volumes", label)?;
+        let mut lvs = Vec::with_capacity(entries.len());
+        for (key, body, offset) in entries {
+            let name = key.into_owned();
+            let lv_label = || format!("historical logical volume {name}");
+            let mut f = Fields::new(self.src, body, offset, &lv_label);
+            let id = f.req_id("id")?;
+            let creation_time = f.u64("creation_time")?;
+            let removal_time = f.u64("removal_time")?;
+            let origin = f.string("origin")?;
+            let descendants = f.list("descendants")?;
+            let extra = f.finish();
+            lvs.push(HistoricalLogicalVolume {
+                name,
+                id,
+                creation_time,
+                removal_time,
+                origin,
+                descendants,
+                extra,
+            });
+        }
+        Ok(lvs)
+    }
+}
+
+/// A comment's text without the `#` and one following space.
+fn strip_comment(comment: &str) -> String {
+    comment.strip_prefix(' ').unwrap_or(comment).to_string()
+}
