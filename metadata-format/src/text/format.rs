@@ -305,12 +305,14 @@ pub(crate) fn format_g(value: f64, out: &mut Vec<u8>) {
             }
         }
     }
-    while digits.last() == Some(&0) && digits.len() as isize > point.max(0) {
-        digits.pop();
-    }
     // Decimal exponent of the leading digit decides between fixed and scientific notation.
     let exp10 = point - 1;
-    if !(-4..PRECISION as isize).contains(&exp10) {
+    let scientific = !(-4..PRECISION as isize).contains(&exp10);
+    let keep = if scientific { 1 } else { point.max(0) };
+    while digits.last() == Some(&0) && digits.len() as isize > keep {
+        digits.pop();
+    }
+    if scientific {
         out.push(b'0' + digits.first().copied().unwrap_or(0));
         if digits.len() > 1 {
             out.push(b'.');
