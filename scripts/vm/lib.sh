@@ -2,8 +2,8 @@
 # Shared by scripts/vm-run, scripts/vm-test and scripts/vm/build-*: where things live and which
 # kernel the guest boots. Sourced, never run.
 
-VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$VM_LIB_DIR/../.." && pwd)
+VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO_ROOT=$(cd "$VM_LIB_DIR/../.." && pwd -P)
 # shellcheck disable=SC2034  # used by the scripts that source this file
 VM_CACHE_DIR=${OXLVM_VM_CACHE:-$REPO_ROOT/.cache/vm}
 
