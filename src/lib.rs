@@ -5,5 +5,6 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod names;
+pub mod report;
 pub mod store;
 pub mod units;

@@ -1,0 +1,110 @@
+//! The typed values callers hand the renderer. A value carries what LVM2 shows *and* what it
+//! sorts by, since the two differ (hidden LV names show as `[x]` but sort as `x`; an undefined
+//! number shows blank but sorts as -1; `auto` read-ahead sorts above every size).
+
+use std::borrow::Cow;
+
+/// One cell of a report row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// Text, sorted byte-wise.
+    Str(Cow<'static, str>),
+    /// An unsigned number (`pv_pe_count`, `seg_count`, ...).
+    Num(u64),
+    /// A signed number (`lv_major` is -1 when unset). LVM2 sorts it as its unsigned 64-bit
+    /// two's complement, so -1 sorts last.
+    Int(i64),
+    /// A size in 512-byte sectors, shown in the report's units.
+    Size(u64),
+    /// A `dm_percent_t` (see [`crate::report::make_percent`]); [`crate::report::PERCENT_INVALID`]
+    /// shows blank.
+    Percent(i32),
+    /// A flag: the field's word (e.g. `allocatable`) or blank, `1`/`0` with `--binary`.
+    Bin(bool),
+    /// A flag that cannot be known (e.g. needs a live kernel): `unknown`, `-1` with `--binary`.
+    BinUndef,
+    /// A string list (tags, devices); the field decides order and separator.
+    List(Vec<String>),
+    /// Text shown as is but sorted by a number: LVM2's reserved values such as blank for an
+    /// undefined number ([`FieldValue::undefined`]), `auto` read-ahead, `unmanaged` metadata
+    /// copies, or a formatted time with its epoch seconds.
+    TextNum(Cow<'static, str>, u64),
+    /// Text shown as is but sorted by other text (hidden LV names: `[x]` sorts as `x`).
+    TextStr(Cow<'static, str>, Cow<'static, str>),
+}
+
+impl FieldValue {
+    /// Blank in a numeric column, sorting like LVM2's undefined number (-1 as unsigned).
+    pub fn undefined() -> FieldValue {
+        FieldValue::TextNum(Cow::Borrowed(""), u64::MAX)
+    }
+
+    /// `auto` read-ahead; LVM2 sorts it as the largest double.
+    pub fn read_ahead_auto() -> FieldValue {
+        FieldValue::TextNum(Cow::Borrowed("auto"), f64::MAX.to_bits())
+    }
+
+    /// `unmanaged` metadata copies (vg_mda_copies 0).
+    pub fn unmanaged() -> FieldValue {
+        FieldValue::TextNum(Cow::Borrowed("unmanaged"), u64::MAX)
+    }
+
+    /// An LV name as `lvs` shows it: in brackets when the LV is hidden, sorted without them.
+    pub fn lv_name(name: &str, hidden: bool) -> FieldValue {
+        if hidden {
+            FieldValue::TextStr(
+                Cow::Owned(format!("[{name}]")),
+                Cow::Owned(name.to_string()),
+            )
+        } else {
+            FieldValue::Str(Cow::Owned(name.to_string()))
+        }
+    }
+
+    /// A string value without copying static text.
+    pub fn str(s: impl Into<Cow<'static, str>>) -> FieldValue {
+        FieldValue::Str(s.into())
+    }
+
+    /// The 64-bit key LVM2 compares in numeric columns.
+    pub(crate) fn numeric_key(&self) -> u64 {
+        match self {
+            FieldValue::Num(n) => *n,
+            FieldValue::Int(i) => *i as u64,
+            // LVM2 stores sizes as doubles and compares their bit patterns as integers, which
+            // orders non-negative doubles numerically.
+            FieldValue::Size(s) => (*s as f64).to_bits(),
+            FieldValue::Percent(p) => i64::from(*p) as u64,
+            FieldValue::Bin(b) => u64::from(*b),
+            FieldValue::BinUndef => u64::MAX,
+            FieldValue::TextNum(_, k) => *k,
+            // A string in a numeric column: LVM2 reads the string's first bytes as the key.
+            FieldValue::Str(s) | FieldValue::TextStr(_, s) => first_word(s.as_bytes()),
+            FieldValue::List(items) => first_word(items.first().map_or(&[][..], |s| s.as_bytes())),
+        }
+    }
+}
+
+/// The first eight bytes of `b` (zero-padded) as a little-endian integer.
+fn first_word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (d, s) in w.iter_mut().zip(b) {
+        *d = *s;
+    }
+    u64::from_le_bytes(w)
+}
+
+impl From<&'static str> for FieldValue {
+    fn from(s: &'static str) -> Self {
+        FieldValue::Str(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for FieldValue {
+    fn from(s: String) -> Self {
+        FieldValue::Str(Cow::Owned(s))
+    }
+}
+
+/// One report row: a value per entry of [`crate::report::ReportSpec::columns`], in that order.
+pub type Row = Vec<FieldValue>;
