@@ -457,19 +457,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn key(&self, input: &'a str, depth: usize) -> PResult<'a, Cow<'a, str>> {
+    fn key(&self, input: &'a str) -> PResult<'a, Cow<'a, str>> {
         match input.as_bytes().first() {
             Some(b'"') => double_quoted(input),
             Some(b'\'') => single_quoted(input),
             Some(b'=' | b'{') => fail(input, FailureKind::EmptyKey),
-            Some(b'}') if depth == 0 => fail(input, FailureKind::Unexpected("a key")),
             Some(b'[' | b']' | b',' | b'}') => fail(input, FailureKind::Unexpected("a key")),
             _ => word(input).map(|(rest, key)| (rest, Cow::Borrowed(key))),
         }
     }
 
     fn item(&self, input: &'a str, before: Gap<'a>, depth: usize) -> PResult<'a, Item<'a>> {
-        let (rest, key) = self.key(input, depth)?;
+        let (rest, key) = self.key(input)?;
         if key.is_empty() {
             return fail(input, FailureKind::EmptyKey);
         }
