@@ -11,6 +11,9 @@ const HEADER_LEN: usize = MDA_HEADER_SIZE as usize;
 /// Offset of raw_locn[0] in the mda_header; each raw_locn is 24 bytes.
 pub(crate) const RAW_LOCN_AT: usize = 40;
 pub(crate) const RAW_LOCN_SIZE: usize = 24;
+/// Bytes after the two slots (their zero terminator and padding) up to the end of the header.
+pub const MDA_TRAILING_LEN: usize = HEADER_LEN - TRAILING_AT;
+const TRAILING_AT: usize = RAW_LOCN_AT + 2 * RAW_LOCN_SIZE;
 
 /// Location of one metadata text inside the area (offset relative to the area start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -69,6 +72,10 @@ pub struct MdaHeader {
     pub size: u64,
     /// [0] = committed text, [1] = precommitted text (empty outside a command).
     pub raw_locns: [RawLocn; 2],
+    /// Whatever follows the slots when it is not all zero. LVM2 never writes anything there
+    /// but carries it through its read-modify-write of the header (the CRC covers it), so
+    /// it is kept to stay byte-identical.
+    pub trailing: Option<Box<[u8; MDA_TRAILING_LEN]>>,
 }
 
 impl MdaHeader {
@@ -82,6 +89,7 @@ impl MdaHeader {
             start,
             size,
             raw_locns: [RawLocn::default(); 2],
+            trailing: None,
         };
         h.raw_locns[0].set_ignored(ignored);
         h.sealed()
@@ -134,6 +142,8 @@ impl MdaHeader {
             start: r.u64(24)?,
             size: r.u64(32)?,
             raw_locns: [slot(0)?, slot(1)?],
+            trailing: Some(Box::new(r.bytes::<MDA_TRAILING_LEN>(TRAILING_AT)?))
+                .filter(|t| t.iter().any(|&b| b != 0)),
         };
         Ok(Decoded {
             value,
@@ -204,6 +214,9 @@ impl MdaHeader {
             put(at + 8, &l.size.to_le_bytes());
             put(at + 16, &l.checksum.to_le_bytes());
             put(at + 20, &l.flags.to_le_bytes());
+        }
+        if let Some(trailing) = &self.trailing {
+            put(TRAILING_AT, &trailing[..]);
         }
         let crc = lvm_crc(&buf[4..]);
         buf[..4].copy_from_slice(&crc.to_le_bytes());

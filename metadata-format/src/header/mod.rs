@@ -23,7 +23,7 @@ pub use layout::{
     compute_pv_layout, default_metadata_size_sectors, IoHints, LayoutError, PvLayout,
     PvLayoutOptions,
 };
-pub use mda::{MdaHeader, RawLocn};
+pub use mda::{MdaHeader, RawLocn, MDA_TRAILING_LEN};
 pub use pv_header::{DiskLocn, PvHeader, PvHeaderExtension};
 pub use ring::{
     max_text_size, place_next_text, read_text, read_text_unverified, MetadataText, RingError,
