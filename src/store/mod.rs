@@ -4,3 +4,4 @@
 pub mod device;
 pub mod devices;
 pub mod lock;
+pub mod signatures;
