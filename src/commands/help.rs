@@ -1,22 +1,31 @@
 //! `oxlvm help [COMMAND]`: the command list, or one command's help.
 
-use crate::cli::{find_command, CommandSpec, COMMANDS};
+use crate::cli::{find_command, parse_args, CommandSpec, CommonArgs, COMMANDS};
 use crate::error::{CmdError, CmdResult};
+use clap::Parser;
 use std::ffi::OsString;
 
+#[derive(Debug, Parser)]
+#[command(about = "Display help for commands")]
+struct HelpArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The command to describe; without it, all commands are listed
+    #[arg(value_name = "COMMAND")]
+    topic: Option<String>,
+}
+
 pub fn run(_spec: &'static CommandSpec, args: &[OsString]) -> CmdResult {
-    let topic = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .find(|a| !a.starts_with('-'));
-    match topic {
+    let Some(args) = parse_args::<HelpArgs>(args)? else {
+        return Ok(());
+    };
+    match args.topic {
         None => {
             print!("{}", command_list());
             Ok(())
         }
         Some(name) => match find_command(&name) {
-            Some(spec) if spec.built && spec.name != "help" => {
+            Some(spec) if spec.built && !matches!(spec.name, "help" | "oxlvm" | "lvm") => {
                 let argv = [OsString::from(spec.name), OsString::from("--help")];
                 (spec.run)(spec, &argv)
             }
