@@ -4,4 +4,5 @@
 pub mod device;
 pub mod devices;
 pub mod lock;
+pub mod scan;
 pub mod signatures;

@@ -1,0 +1,456 @@
+//! Scanning: which candidate devices are PVs, what their metadata areas hold, and which copy of
+//! each VG's metadata is the one to trust (the highest seqno whose checksum verifies). Reads only
+//! label sectors, mda headers and the committed texts - never a data area.
+
+use super::device::{BlockDevice, DiskDevice};
+use super::devices::Candidate;
+use metadata_format::crc::lvm_crc_chained;
+use metadata_format::header::{
+    find_pv_label, MdaHeader, PvLabel, RawLocn, LABEL_SCAN_SIZE, MDA_HEADER_SIZE,
+};
+use metadata_format::text::{parse_metadata, Id, Metadata};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Bytes read from each device's start in one request: the label sectors and, for the usual
+/// layout, the first mda header right after them.
+const HEAD_READ: u64 = 8192;
+
+/// A committed metadata text as found in one area.
+#[derive(Debug, Clone)]
+pub struct CommittedText {
+    pub vg_name: String,
+    pub vg_id: Option<Id>,
+    pub seqno: u32,
+    pub checksum: u32,
+    /// The text without its trailing NUL, shared by every area holding the same copy.
+    pub text: Rc<Vec<u8>>,
+}
+
+/// One metadata area of a scanned PV.
+#[derive(Debug, Clone)]
+pub struct MdaCopy {
+    pub start: u64,
+    pub size: u64,
+    /// The header, when it could be read and its checksum and magic are good.
+    pub header: Option<MdaHeader>,
+    /// The committed text, when there is one and it verifies.
+    pub text: Option<CommittedText>,
+    /// What is wrong with this area, if anything (bad header, bad text checksum...).
+    pub problem: Option<String>,
+}
+
+impl MdaCopy {
+    pub fn is_ignored(&self) -> bool {
+        self.header.as_ref().is_some_and(|h| h.is_ignored())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScannedPv {
+    pub path: PathBuf,
+    pub dev_size: u64,
+    pub label: PvLabel,
+    pub mdas: Vec<MdaCopy>,
+}
+
+impl ScannedPv {
+    pub fn id(&self) -> Id {
+        Id::from_bytes(*self.label.pv_header.pv_uuid.as_bytes())
+            .unwrap_or_else(|| Id::from_bytes([b'0'; 32]).expect("zeros are a valid id"))
+    }
+
+    pub fn in_vg_flag(&self) -> bool {
+        self.label.pv_header.in_vg()
+    }
+}
+
+/// Everything a scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub pvs: Vec<ScannedPv>,
+    /// Devices that were looked at and are not PVs (for pvcreate and `pvs -a`).
+    pub others: Vec<Candidate>,
+    /// Problems worth a warning (bad headers, checksum errors, duplicate PVs).
+    pub warnings: Vec<String>,
+}
+
+/// A VG assembled from the best copy of its metadata.
+#[derive(Debug, Clone)]
+pub struct FoundVg {
+    pub metadata: Metadata,
+    pub checksum: u32,
+    /// For each PV of the metadata (same order): its index in `Scan::pvs`, or None if missing.
+    pub pv_devices: Vec<Option<usize>>,
+    /// Areas whose committed copy is not the chosen one (older, damaged): (pv index, mda index).
+    pub stale: Vec<(usize, usize)>,
+}
+
+impl FoundVg {
+    pub fn missing_pvs(&self) -> impl Iterator<Item = &metadata_format::text::PhysicalVolume> {
+        self.metadata
+            .vg
+            .pvs
+            .iter()
+            .zip(&self.pv_devices)
+            .filter(|(_, d)| d.is_none())
+            .map(|(pv, _)| pv)
+    }
+
+    pub fn is_partial(&self) -> bool {
+        self.pv_devices.iter().any(Option::is_none)
+    }
+}
+
+/// Reads one candidate device; `Ok(None)` when it carries no PV label.
+pub fn scan_device(path: &Path) -> std::io::Result<Option<ScannedPv>> {
+    let dev = DiskDevice::open_read(path)?;
+    let head = dev.read_at(0, HEAD_READ.min(dev.size()) as usize)?;
+    if head.len() < LABEL_SCAN_SIZE as usize {
+        return Ok(None);
+    }
+    let label = match find_pv_label(&head) {
+        Ok(l) => l,
+        Err(_) => return Ok(None),
+    };
+    let mut mdas = Vec::new();
+    for area in &label.pv_header.metadata_areas {
+        mdas.push(read_mda(&dev, &head, area.offset, area.size));
+    }
+    Ok(Some(ScannedPv {
+        path: path.to_path_buf(),
+        dev_size: dev.size(),
+        label,
+        mdas,
+    }))
+}
+
+fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
+    let mut copy = MdaCopy {
+        start,
+        size,
+        header: None,
+        text: None,
+        problem: None,
+    };
+    let in_head = start
+        .checked_add(MDA_HEADER_SIZE)
+        .is_some_and(|end| end <= head.len() as u64);
+    let bytes = if in_head {
+        Ok(head[start as usize..(start + MDA_HEADER_SIZE) as usize].to_vec())
+    } else {
+        dev.read_at(start, MDA_HEADER_SIZE as usize)
+    };
+    let header = match bytes.map(|b| MdaHeader::parse(&b)) {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            copy.problem = Some(format!("metadata area at {start}: {e}"));
+            return copy;
+        }
+        Err(e) => {
+            copy.problem = Some(format!("cannot read metadata area at {start}: {e}"));
+            return copy;
+        }
+    };
+    if header.start != start || header.size != size {
+        copy.problem = Some(format!(
+            "metadata area at {start}: header says start {} size {}, label says size {size}",
+            header.start, header.size
+        ));
+        return copy;
+    }
+    let locn = *header.committed();
+    let has_text = !header.is_ignored() && !locn.is_empty();
+    copy.header = Some(header);
+    if has_text {
+        match read_committed(dev, start, size, &locn) {
+            Ok(text) => copy.text = Some(text),
+            Err(problem) => copy.problem = Some(format!("metadata area at {start}: {problem}")),
+        }
+    }
+    copy
+}
+
+/// Reads the text `locn` points at, joining a wrapped text, and checks its checksum.
+fn read_committed(
+    dev: &DiskDevice,
+    area_start: u64,
+    area_size: u64,
+    locn: &RawLocn,
+) -> Result<CommittedText, String> {
+    let ring = area_size.saturating_sub(MDA_HEADER_SIZE);
+    if locn.offset < MDA_HEADER_SIZE || locn.offset >= area_size || locn.size > ring {
+        return Err(format!(
+            "committed text {{offset {}, size {}}} lies outside the {area_size}-byte area",
+            locn.offset, locn.size
+        ));
+    }
+    let first_len = locn.size.min(area_size - locn.offset);
+    let wrapped = locn.size - first_len;
+    let read = |off: u64, len: u64| {
+        dev.read_at(area_start + off, len as usize)
+            .map_err(|e| format!("cannot read the text: {e}"))
+    };
+    let mut bytes = read(locn.offset, first_len)?;
+    if wrapped > 0 {
+        bytes.extend(read(MDA_HEADER_SIZE, wrapped)?);
+    }
+    let crc = lvm_crc_chained(&[&bytes]);
+    if crc != locn.checksum {
+        return Err(format!(
+            "checksum error in the committed text (stored 0x{:08x}, computed 0x{crc:08x})",
+            locn.checksum
+        ));
+    }
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    bytes.truncate(end);
+    let (vg_name, vg_id, seqno) = sniff(&bytes).ok_or("the committed text has no VG header")?;
+    Ok(CommittedText {
+        vg_name,
+        vg_id,
+        seqno,
+        checksum: locn.checksum,
+        text: Rc::new(bytes),
+    })
+}
+
+/// The VG name, id and seqno from the first lines of a text, without parsing all of it.
+fn sniff(text: &[u8]) -> Option<(String, Option<Id>, u32)> {
+    let head = &text[..text.len().min(4096)];
+    let head = std::str::from_utf8(head)
+        .unwrap_or_else(|e| std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default());
+    let mut lines = head.lines();
+    let name = lines.next()?.strip_suffix(" {")?.trim().to_string();
+    let mut id = None;
+    let mut seqno = None;
+    for line in lines.take(8) {
+        let line = line.trim();
+        if let Some(v) = line.strip_prefix("id = \"") {
+            id = v.strip_suffix('"').and_then(Id::parse);
+        } else if let Some(v) = line.strip_prefix("seqno = ") {
+            seqno = v.parse().ok();
+        }
+    }
+    Some((name, id, seqno?))
+}
+
+/// Scans the candidates in order.
+pub fn scan(candidates: &[Candidate]) -> Scan {
+    let mut out = Scan::default();
+    for cand in candidates {
+        match scan_device(&cand.path) {
+            Ok(Some(pv)) => {
+                for m in &pv.mdas {
+                    if let Some(p) = &m.problem {
+                        out.warnings
+                            .push(format!("WARNING: {}: {p}", pv.path.display()));
+                    }
+                }
+                if let Some(first) = out.pvs.iter().find(|p| p.id() == pv.id()) {
+                    out.warnings.push(format!(
+                        "WARNING: Not using device {} for PV {}: {} has the same PV UUID.",
+                        pv.path.display(),
+                        pv.id(),
+                        first.path.display()
+                    ));
+                    continue;
+                }
+                out.pvs.push(pv);
+            }
+            Ok(None) => out.others.push(cand.clone()),
+            // Unreadable devices (no medium, permission) are simply not PVs for this command.
+            Err(_) => out.others.push(cand.clone()),
+        }
+    }
+    out
+}
+
+impl Scan {
+    /// The names of every VG with at least one readable metadata copy, sorted.
+    pub fn vg_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .pvs
+            .iter()
+            .flat_map(|p| p.mdas.iter())
+            .filter_map(|m| m.text.as_ref().map(|t| t.vg_name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub fn pv_index_by_id(&self, id: &Id) -> Option<usize> {
+        self.pvs.iter().position(|p| &p.id() == id)
+    }
+
+    pub fn pv_index_by_path(&self, path: &Path) -> Option<usize> {
+        self.pvs.iter().position(|p| p.path == path)
+    }
+
+    /// Assembles VG `name` from its best metadata copy. `Err` when copies disagree in a way
+    /// that needs the user (two different VGs of one name, or no copy parses).
+    pub fn find_vg(&self, name: &str) -> Result<Option<FoundVg>, String> {
+        // All copies of this VG by (seqno, checksum), with where they are.
+        let mut copies: BTreeMap<(u32, u32), (Rc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>)> =
+            BTreeMap::new();
+        let mut ids: Vec<Id> = Vec::new();
+        for (pi, pv) in self.pvs.iter().enumerate() {
+            for (mi, m) in pv.mdas.iter().enumerate() {
+                let Some(t) = m.text.as_ref().filter(|t| t.vg_name == name) else {
+                    continue;
+                };
+                if let Some(id) = t.vg_id {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                copies
+                    .entry((t.seqno, t.checksum))
+                    .or_insert_with(|| (t.text.clone(), t.vg_id, Vec::new()))
+                    .2
+                    .push((pi, mi));
+            }
+        }
+        if copies.is_empty() {
+            return Ok(None);
+        }
+        if ids.len() > 1 {
+            return Err(format!(
+                "Multiple VGs found with the same name {name}: {}; rename one with vgrename UUID NEWNAME.",
+                ids.iter().map(Id::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let mut last_error = None;
+        for ((_, checksum), (text, _, places)) in copies.iter().rev() {
+            match parse_metadata(text) {
+                Ok(metadata) => {
+                    let pv_devices = metadata
+                        .vg
+                        .pvs
+                        .iter()
+                        .map(|pv| self.pv_index_by_id(&pv.id))
+                        .collect();
+                    let stale = self.stale_areas(&metadata, places);
+                    return Ok(Some(FoundVg {
+                        metadata,
+                        checksum: *checksum,
+                        pv_devices,
+                        stale,
+                    }));
+                }
+                Err(e) => last_error = Some(e.to_string()),
+            }
+        }
+        Err(format!(
+            "Cannot parse any copy of the metadata of VG {name}: {}; restore it with vgcfgrestore.",
+            last_error.unwrap_or_default()
+        ))
+    }
+
+    /// Areas on the VG's PVs that do not hold the chosen copy.
+    fn stale_areas(&self, metadata: &Metadata, good: &[(usize, usize)]) -> Vec<(usize, usize)> {
+        let mut stale = Vec::new();
+        for pv in &metadata.vg.pvs {
+            let Some(pi) = self.pv_index_by_id(&pv.id) else {
+                continue;
+            };
+            for (mi, m) in self.pvs[pi].mdas.iter().enumerate() {
+                if !m.is_ignored() && !good.contains(&(pi, mi)) {
+                    stale.push((pi, mi));
+                }
+            }
+        }
+        stale
+    }
+
+    /// PVs that belong to no VG found by this scan (orphans), in scan order.
+    pub fn orphans(&self) -> Vec<usize> {
+        let mut used = vec![false; self.pvs.len()];
+        for name in self.vg_names() {
+            if let Ok(Some(vg)) = self.find_vg(&name) {
+                for i in vg.pv_devices.into_iter().flatten() {
+                    used[i] = true;
+                }
+            }
+        }
+        (0..self.pvs.len()).filter(|&i| !used[i]).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_reads_name_id_seqno() {
+        let text = b"vgdemo {\nid = \"mT8IXf-FfBg-RXup-WFHz-wYNw-QgHC-AaEnDE\"\nseqno = 14\nformat = \"lvm2\"\n";
+        let (name, id, seqno) = sniff(text).unwrap();
+        assert_eq!(name, "vgdemo");
+        assert_eq!(
+            id.unwrap().to_string(),
+            "mT8IXf-FfBg-RXup-WFHz-wYNw-QgHC-AaEnDE"
+        );
+        assert_eq!(seqno, 14);
+        assert!(sniff(b"garbage").is_none());
+        assert!(sniff(b"vg {\nid = \"x\"\n").is_none());
+    }
+
+    #[test]
+    fn scans_lvm2_images() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/lvm2-2.03.16/guest"
+        );
+        let pv = scan_device(&Path::new(dir).join("vgdemo_pv0_final.img"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(pv.mdas.len(), 1);
+        let t = pv.mdas[0].text.as_ref().unwrap();
+        assert_eq!((t.vg_name.as_str(), t.seqno), ("vgdemo", 14));
+        let orphan = scan_device(&Path::new(dir).join("pv_after_pvcreate.img"))
+            .unwrap()
+            .unwrap();
+        assert!(orphan.mdas[0].text.is_none());
+        assert!(!orphan.in_vg_flag());
+        let cands: Vec<Candidate> = [
+            "vgdemo_pv0_final.img",
+            "vgdemo_pv1_final.img",
+            "vgdemo_pv2_final.img",
+            "pv_after_pvcreate.img",
+        ]
+        .iter()
+        .map(|n| Candidate {
+            name: n.to_string(),
+            path: Path::new(dir).join(n),
+            size_bytes: 0,
+        })
+        .collect();
+        let mut cands = cands;
+        cands.push(Candidate {
+            name: "orphan".into(),
+            path: Path::new(dir).join("../host/pv_nomda_oddsize_orphan.img"),
+            size_bytes: 0,
+        });
+        let s = scan(&cands);
+        // pv_after_pvcreate.img is vgdemo's pv0 before vgcreate: the same PV UUID twice.
+        assert_eq!(s.pvs.len(), 4);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("same PV UUID")),
+            "{:?}",
+            s.warnings
+        );
+        assert_eq!(s.vg_names(), ["vgdemo"]);
+        let vg = s.find_vg("vgdemo").unwrap().unwrap();
+        assert_eq!(vg.metadata.vg.seqno, 14);
+        assert_eq!(vg.pv_devices, [Some(0), Some(1), Some(2)]);
+        assert!(vg.stale.is_empty());
+        assert_eq!(s.orphans(), [3]);
+        assert!(s.pvs[3].label.pv_header.metadata_areas.is_empty());
+        // With pv1 missing the VG is partial.
+        let s2 = scan(&[cands[0].clone(), cands[2].clone()]);
+        let vg2 = s2.find_vg("vgdemo").unwrap().unwrap();
+        assert!(vg2.is_partial());
+        assert_eq!(vg2.missing_pvs().count(), 1);
+    }
+}
