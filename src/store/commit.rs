@@ -1,0 +1,281 @@
+//! The commit protocol, as LVM2 runs it and a little stricter: (1) the new text goes into free
+//! ring space of every metadata area, (2) every header gets it as precommitted, (3) the kernel
+//! step may run, (4) every header points its committed slot at it. A flush follows each phase,
+//! so after a crash at any write every area holds the old or the new copy - readers use the
+//! committed slot only - and the highest seqno wins.
+
+use metadata_format::crc::lvm_crc;
+use metadata_format::header::{place_next_text, MdaHeader, PvLabel, RawLocn, RingError};
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::device::{BlockDevice, DiskDevice};
+
+/// Where writes go. The real implementation opens devices for direct I/O; tests use one that
+/// stops after the k-th write to check crash consistency.
+pub trait DeviceWriter {
+    fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()>;
+    fn flush(&mut self, path: &Path) -> io::Result<()>;
+}
+
+/// Opens each device once, read-write, on first use.
+#[derive(Default)]
+pub struct DiskWriter {
+    open: HashMap<PathBuf, DiskDevice>,
+}
+
+impl DiskWriter {
+    fn device(&mut self, path: &Path) -> io::Result<&DiskDevice> {
+        if !self.open.contains_key(path) {
+            let dev = DiskDevice::open_write(path)?;
+            self.open.insert(path.to_path_buf(), dev);
+        }
+        self.open
+            .get(path)
+            .ok_or_else(|| io::Error::other("device vanished from the open set"))
+    }
+}
+
+impl DeviceWriter for DiskWriter {
+    fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.device(path)?.write_at(offset, data)
+    }
+
+    fn flush(&mut self, path: &Path) -> io::Result<()> {
+        self.device(path)?.flush()
+    }
+}
+
+/// One metadata area that receives the new text.
+#[derive(Debug, Clone)]
+pub struct AreaTarget {
+    pub path: PathBuf,
+    /// Its header as it is on disk now.
+    pub header: MdaHeader,
+    /// Whether the area is flagged ignored after this write.
+    pub ignored: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("{path}: {source}")]
+    Ring { path: String, source: RingError },
+    #[error("write to {path} failed: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("no metadata area would hold the new metadata; give the VG a PV with a metadata area")]
+    NoArea,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CommitError + '_ {
+    move |source| CommitError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn flush_all(w: &mut dyn DeviceWriter, paths: &[&Path]) -> Result<(), CommitError> {
+    let mut done: Vec<&Path> = Vec::new();
+    for p in paths {
+        if !done.contains(p) {
+            w.flush(p).map_err(io_err(p))?;
+            done.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The placed text of one area, between phases.
+struct Placed {
+    locn: RawLocn,
+}
+
+/// Checks that `text` (NUL included) fits every area, without writing anything: commands call
+/// this during planning so a too-large VG fails before any byte changes.
+pub fn check_fits(targets: &[AreaTarget], text_len: u64) -> Result<(), CommitError> {
+    for t in targets {
+        place_next_text(&t.header, text_len).map_err(|source| CommitError::Ring {
+            path: t.path.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Phases 1 and 2: writes `text` (which must end in NUL) into every area and precommits it.
+/// Returns the precommitted headers, to be passed to `commit_text` after the kernel step.
+pub fn precommit_text(
+    w: &mut dyn DeviceWriter,
+    targets: &[AreaTarget],
+    text: &[u8],
+) -> Result<Vec<(AreaTarget, MdaHeader)>, CommitError> {
+    if targets.is_empty() {
+        return Err(CommitError::NoArea);
+    }
+    let checksum = lvm_crc(text);
+    let mut placed = Vec::new();
+    for t in targets {
+        let placement =
+            place_next_text(&t.header, text.len() as u64).map_err(|source| CommitError::Ring {
+                path: t.path.display().to_string(),
+                source,
+            })?;
+        for piece in placement.pieces() {
+            let from = piece.text_start as usize;
+            let mut chunk = text[from..from + piece.len as usize].to_vec();
+            // The last piece is padded with zeros to a sector boundary, as LVM2 leaves it.
+            if piece.text_start + piece.len == text.len() as u64 {
+                chunk.resize(chunk.len() + placement.zero_fill as usize, 0);
+            }
+            w.write_at(&t.path, t.header.start + piece.area_offset, &chunk)
+                .map_err(io_err(&t.path))?;
+        }
+        placed.push(Placed {
+            locn: placement.raw_locn(checksum),
+        });
+    }
+    let paths: Vec<&Path> = targets.iter().map(|t| t.path.as_path()).collect();
+    flush_all(w, &paths)?;
+    let mut out = Vec::new();
+    for (t, p) in targets.iter().zip(&placed) {
+        let pre = t.header.with_precommitted(&p.locn, t.ignored);
+        w.write_at(&t.path, t.header.start, &pre.to_bytes())
+            .map_err(io_err(&t.path))?;
+        out.push((t.clone(), pre));
+    }
+    flush_all(w, &paths)?;
+    Ok(out)
+}
+
+/// Phase 4: points every committed slot at the precommitted text.
+pub fn commit_text(
+    w: &mut dyn DeviceWriter,
+    precommitted: &[(AreaTarget, MdaHeader)],
+) -> Result<Vec<MdaHeader>, CommitError> {
+    let mut out = Vec::new();
+    for (t, pre) in precommitted {
+        let new = *pre.precommitted();
+        let committed = pre.with_committed(&new, t.ignored);
+        w.write_at(&t.path, t.header.start, &committed.to_bytes())
+            .map_err(io_err(&t.path))?;
+        out.push(committed);
+    }
+    let paths: Vec<&Path> = precommitted.iter().map(|(t, _)| t.path.as_path()).collect();
+    flush_all(w, &paths)?;
+    Ok(out)
+}
+
+/// Writes a whole metadata text: every phase with no kernel step in between.
+pub fn write_text(
+    w: &mut dyn DeviceWriter,
+    targets: &[AreaTarget],
+    text: &[u8],
+) -> Result<Vec<MdaHeader>, CommitError> {
+    let pre = precommit_text(w, targets, text)?;
+    commit_text(w, &pre)
+}
+
+/// Rewrites a label sector (for the in-VG flag of the pv_header extension).
+pub fn write_label(
+    w: &mut dyn DeviceWriter,
+    path: &Path,
+    label: &PvLabel,
+) -> Result<(), CommitError> {
+    let bytes = label.to_bytes().map_err(|e| CommitError::Io {
+        path: path.display().to_string(),
+        source: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+    })?;
+    w.write_at(path, label.label.sector * 512, &bytes)
+        .map_err(io_err(path))?;
+    w.flush(path).map_err(io_err(path))
+}
+
+/// Clears both slots of an area (the VG leaves this PV): the texts stay in the ring, as LVM2
+/// leaves them, but no reader will use them.
+pub fn clear_area(
+    w: &mut dyn DeviceWriter,
+    path: &Path,
+    header: &MdaHeader,
+) -> Result<(), CommitError> {
+    let cleared = header.with_removed(header.is_ignored());
+    w.write_at(path, header.start, &cleared.to_bytes())
+        .map_err(io_err(path))?;
+    w.flush(path).map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records writes in memory images keyed by path.
+    #[derive(Default)]
+    struct MemWriter {
+        images: HashMap<PathBuf, Vec<u8>>,
+        writes: usize,
+        flushes: usize,
+    }
+
+    impl DeviceWriter for MemWriter {
+        fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()> {
+            let img = self
+                .images
+                .entry(path.to_path_buf())
+                .or_insert_with(|| vec![0; 1 << 20]);
+            img[offset as usize..offset as usize + data.len()].copy_from_slice(data);
+            self.writes += 1;
+            Ok(())
+        }
+        fn flush(&mut self, _: &Path) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn protocol_writes_text_then_precommit_then_commit() {
+        let header = MdaHeader::new(4096, 1044480, false);
+        let target = AreaTarget {
+            path: PathBuf::from("/dev/x"),
+            header: header.clone(),
+            ignored: false,
+        };
+        let mut w = MemWriter::default();
+        let text = b"vg {\nid = \"x\"\nseqno = 1\n}\n\0";
+        let pre = precommit_text(&mut w, std::slice::from_ref(&target), text).unwrap();
+        // After precommit: slot 1 holds the text, slot 0 is still empty.
+        let img = &w.images[Path::new("/dev/x")];
+        let h = MdaHeader::parse(&img[4096..4608]).unwrap();
+        assert!(h.committed().is_empty());
+        assert_eq!(h.precommitted().offset, 512);
+        assert_eq!(h.precommitted().size, text.len() as u64);
+        assert_eq!(&img[4608..4608 + text.len()], text);
+        let done = commit_text(&mut w, &pre).unwrap();
+        let img = &w.images[Path::new("/dev/x")];
+        let h = MdaHeader::parse(&img[4096..4608]).unwrap();
+        assert_eq!(h, done[0]);
+        assert_eq!(h.committed().offset, 512);
+        assert_eq!(h.committed().checksum, lvm_crc(text));
+        assert!(h.precommitted().is_empty());
+        // text, precommit, commit; a flush after each phase.
+        assert_eq!((w.writes, w.flushes), (3, 3));
+        // The next text goes after the first, rounded up to a sector.
+        let next = AreaTarget {
+            header: h,
+            ..target
+        };
+        let again = write_text(&mut w, &[next], text).unwrap();
+        assert_eq!(again[0].committed().offset, 1024);
+    }
+
+    #[test]
+    fn too_large_text_is_refused_before_writing() {
+        let header = MdaHeader::new(4096, 61440, false);
+        let target = AreaTarget {
+            path: PathBuf::from("/dev/x"),
+            header,
+            ignored: false,
+        };
+        let err = check_fits(&[target], 40000).unwrap_err().to_string();
+        assert!(err.contains("40000"), "{err}");
+    }
+}
