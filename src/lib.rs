@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod host;
 pub mod names;
 pub mod report;
 pub mod store;

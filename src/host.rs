@@ -1,0 +1,87 @@
+//! Facts about this host that go into every metadata text LVM2-style: node name, the uname
+//! line, the time and the local UTC offset for the `# date` comments.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInfo {
+    /// `creation_host`: the node name.
+    pub node: String,
+    /// The comment after `creation_host`: sysname, node, release, version, machine.
+    pub uname: String,
+    pub now: u64,
+    /// Seconds east of UTC for `now` in the local time zone.
+    pub utc_offset: i32,
+}
+
+impl HostInfo {
+    pub fn current() -> HostInfo {
+        let (node, uname) = match nix::sys::utsname::uname() {
+            Ok(u) => {
+                let s = |o: &std::ffi::OsStr| o.to_string_lossy().into_owned();
+                let node = s(u.nodename());
+                let line = format!(
+                    "{} {} {} {} {}",
+                    s(u.sysname()),
+                    node,
+                    s(u.release()),
+                    s(u.version()),
+                    s(u.machine())
+                );
+                (node, line)
+            }
+            Err(_) => ("localhost".to_string(), "Linux".to_string()),
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        HostInfo {
+            node,
+            uname,
+            now,
+            utc_offset: local_utc_offset(now),
+        }
+    }
+}
+
+/// The local zone's offset from UTC at `epoch`, as the C library computes it from TZ and
+/// /etc/localtime.
+fn local_utc_offset(epoch: u64) -> i32 {
+    let t: libc::time_t = i64::try_from(epoch).unwrap_or(0);
+    let mut tm: libc::tm = libc::tm {
+        tm_sec: 0,
+        tm_min: 0,
+        tm_hour: 0,
+        tm_mday: 0,
+        tm_mon: 0,
+        tm_year: 0,
+        tm_wday: 0,
+        tm_yday: 0,
+        tm_isdst: 0,
+        tm_gmtoff: 0,
+        tm_zone: std::ptr::null(),
+    };
+    // SAFETY: localtime_r is the re-entrant form: it reads `t` and writes only into `tm`,
+    // both valid for the duration of the call; a null return (error) leaves `tm` zeroed.
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if ok {
+        i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_facts_are_filled() {
+        let h = HostInfo::current();
+        assert!(!h.node.is_empty());
+        assert!(h.uname.contains(&h.node));
+        assert!(h.now > 1_700_000_000);
+        assert!(h.utc_offset.abs() <= 14 * 3600);
+    }
+}
