@@ -103,6 +103,9 @@ impl FoundVg {
     }
 }
 
+/// One distinct copy of a VG's text and the (pv, mda) places that hold it.
+type CopyGroup = (Rc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>);
+
 /// Reads one candidate device; `Ok(None)` when it carries no PV label.
 pub fn scan_device(path: &Path) -> std::io::Result<Option<ScannedPv>> {
     let dev = DiskDevice::open_read(path)?;
@@ -292,8 +295,7 @@ impl Scan {
     /// that needs the user (two different VGs of one name, or no copy parses).
     pub fn find_vg(&self, name: &str) -> Result<Option<FoundVg>, String> {
         // All copies of this VG by (seqno, checksum), with where they are.
-        let mut copies: BTreeMap<(u32, u32), (Rc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>)> =
-            BTreeMap::new();
+        let mut copies: BTreeMap<(u32, u32), CopyGroup> = BTreeMap::new();
         let mut ids: Vec<Id> = Vec::new();
         for (pi, pv) in self.pvs.iter().enumerate() {
             for (mi, m) in pv.mdas.iter().enumerate() {
