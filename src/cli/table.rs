@@ -107,13 +107,21 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Check metadata on physical volumes",
         commands::pvck::run
     ),
-    planned!("pvcreate", "Initialize physical volume(s) for use by LVM"),
+    built!(
+        "pvcreate",
+        "Initialize physical volume(s) for use by LVM",
+        commands::pv::pvcreate
+    ),
     planned!(
         "pvdisplay",
         "Display various attributes of physical volume(s)"
     ),
     planned!("pvmove", "Move extents from one physical volume to another"),
-    planned!("pvremove", "Remove LVM label(s) from physical volume(s)"),
+    built!(
+        "pvremove",
+        "Remove LVM label(s) from physical volume(s)",
+        commands::pv::pvremove
+    ),
     planned!("pvresize", "Resize physical volume(s)"),
     planned!("pvs", "Display information about physical volumes"),
     planned!("pvscan", "List all physical volumes"),

@@ -1,0 +1,307 @@
+//! PV commands that work on labels: pvcreate and pvremove.
+
+use super::context::Context;
+use crate::cli::{parse_args, CommandSpec, CommonArgs, YesNo};
+use crate::error::{CmdError, CmdResult};
+use crate::store::device::{BlockDevice, DiskDevice};
+use crate::store::scan::Scan;
+use crate::store::signatures::{detect_signatures, SIGNATURE_SCAN_BYTES};
+use crate::units::{parse_size, Sign};
+use clap::{ArgAction, Parser};
+use metadata_format::header::{compute_pv_layout, PvLayoutOptions, PvUuid, LABEL_SCAN_SIZE};
+use std::ffi::OsString;
+use std::io::IsTerminal;
+
+#[derive(Debug, Parser)]
+#[command(about = "Initialize physical volume(s) for use by LVM")]
+struct PvcreateArgs {
+    /// Override checks; repeat (-ff) to also overwrite a PV that belongs to a VG
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    /// Wipe the start of the device (default y)
+    #[arg(short = 'Z', long = "zero", value_name = "y|n")]
+    zero: Option<YesNo>,
+    /// Size of each metadata area (default unit KiB)
+    #[arg(long = "metadatasize", value_name = "SIZE")]
+    metadatasize: Option<String>,
+    /// Number of metadata areas: 0, 1 or 2
+    #[arg(
+        long = "metadatacopies",
+        alias = "pvmetadatacopies",
+        value_name = "0|1|2"
+    )]
+    metadatacopies: Option<u32>,
+    /// Create the metadata areas flagged as ignored
+    #[arg(long = "metadataignore", value_name = "y|n")]
+    metadataignore: Option<YesNo>,
+    /// Align the start of the data area to this size (default unit KiB)
+    #[arg(long = "dataalignment", value_name = "SIZE")]
+    dataalignment: Option<String>,
+    /// Shift the aligned data area start by this much (default unit KiB)
+    #[arg(long = "dataalignmentoffset", value_name = "SIZE")]
+    dataalignmentoffset: Option<String>,
+    /// Reserve a bootloader area of this size after the metadata (default unit MiB)
+    #[arg(long = "bootloaderareasize", value_name = "SIZE")]
+    bootloaderareasize: Option<String>,
+    /// Sector (0-3) to hold the label
+    #[arg(long = "labelsector", value_name = "NUMBER")]
+    labelsector: Option<u64>,
+    /// Use this PV UUID (needs --restorefile or --norestorefile)
+    #[arg(short = 'u', long = "uuid", value_name = "UUID")]
+    uuid: Option<String>,
+    /// A metadata backup to take the PV's layout from (with --uuid)
+    #[arg(long = "restorefile", value_name = "FILE")]
+    restorefile: Option<String>,
+    /// Allow --uuid without --restorefile
+    #[arg(long = "norestorefile")]
+    norestorefile: bool,
+    /// Override the device size (default unit MiB)
+    #[arg(long = "setphysicalvolumesize", value_name = "SIZE")]
+    setphysicalvolumesize: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Devices to initialize
+    #[arg(value_name = "PV", required = true)]
+    pvs: Vec<String>,
+}
+
+fn size_arg(name: &str, text: &Option<String>, unit: u64) -> CmdResult<Option<u64>> {
+    let Some(text) = text else { return Ok(None) };
+    let s = parse_size(text, unit).map_err(|e| CmdError::usage(format!("--{name}: {e}")))?;
+    if s.sign != Sign::None {
+        return Err(CmdError::usage(format!(
+            "--{name} {text}: a size here takes no sign; give e.g. 1m."
+        )));
+    }
+    Ok(Some(s.sectors))
+}
+
+pub fn pvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<PvcreateArgs>(argv)? else {
+        return Ok(());
+    };
+    let mut opts = PvLayoutOptions::default();
+    if let Some(c) = args.metadatacopies {
+        opts.metadata_copies = c;
+    }
+    opts.metadata_size_sectors = size_arg("metadatasize", &args.metadatasize, 2)?;
+    opts.data_alignment_sectors = size_arg("dataalignment", &args.dataalignment, 2)?;
+    opts.data_alignment_offset_sectors =
+        size_arg("dataalignmentoffset", &args.dataalignmentoffset, 2)?;
+    opts.bootloader_area_sectors =
+        size_arg("bootloaderareasize", &args.bootloaderareasize, 2048)?.unwrap_or(0);
+    opts.metadata_ignore = args.metadataignore.is_some_and(YesNo::is_yes);
+    if let Some(s) = args.labelsector {
+        opts.label_sector = s;
+    }
+    let set_size = size_arg("setphysicalvolumesize", &args.setphysicalvolumesize, 2048)?;
+    let fixed_uuid = match &args.uuid {
+        None => None,
+        Some(text) => {
+            if args.restorefile.is_none() && !args.norestorefile {
+                return Err(CmdError::usage(
+                    "--uuid needs --restorefile FILE (or --norestorefile) so the PV keeps its layout.",
+                ));
+            }
+            Some(PvUuid::parse(text).map_err(|e| CmdError::usage(format!("--uuid {text}: {e}")))?)
+        }
+    };
+    if args.restorefile.is_some() {
+        return Err(CmdError::usage(
+            "pvcreate --restorefile is not built yet in oxlvm; use --norestorefile or LVM2's pvcreate meanwhile.",
+        ));
+    }
+    if fixed_uuid.is_some() && args.pvs.len() > 1 {
+        return Err(CmdError::usage(
+            "--uuid applies to one device; give exactly one PV.",
+        ));
+    }
+    let zero = args.zero.map(YesNo::is_yes).unwrap_or(fixed_uuid.is_none());
+
+    let ctx = Context::new(&args.common, argv)?;
+    let _global = ctx.lock_global()?;
+    let _orphans = ctx.lock_orphans()?;
+    let candidates = ctx.candidates()?;
+    let scan = crate::store::scan::scan(&candidates);
+
+    // Plan every device before writing any: one bad device leaves all of them untouched.
+    let mut plans = Vec::new();
+    for arg in &args.pvs {
+        let cand = ctx.resolve_device(arg, &candidates)?;
+        check_overwrite(&scan, &cand.path, arg, args.force, args.yes)?;
+        let dev = DiskDevice::open_read(&cand.path)
+            .map_err(|e| CmdError::failed(format!("Cannot open {arg}: {e}")))?;
+        let size = match set_size {
+            Some(s) => s * 512,
+            None => dev.size(),
+        };
+        let layout = compute_pv_layout(size, &opts)
+            .map_err(|e| CmdError::failed(format!("Cannot use {arg}: {e}.")))?;
+        let uuid =
+            fixed_uuid.unwrap_or_else(|| PvUuid::from_random_bytes(crate::host::random_bytes32()));
+        let head_len = (SIGNATURE_SCAN_BYTES as u64).min(dev.size()) as usize;
+        let head = dev
+            .read_at(0, head_len)
+            .map_err(|e| CmdError::failed(format!("Cannot read {arg}: {e}")))?;
+        plans.push((arg.clone(), cand.path.clone(), layout, uuid, head));
+    }
+    if ctx.test_mode {
+        return Ok(());
+    }
+    for (arg, path, layout, uuid, head) in plans {
+        ctx.with_writer(|w| -> CmdResult {
+            let werr = |e: std::io::Error| CmdError::failed(format!("Failed to write {arg}: {e}"));
+            // Other signatures go first (their magic is zeroed), then the label area and the
+            // new metadata area headers, and the label last: until it lands, nothing claims
+            // the device.
+            if !detect_signatures(&head).is_empty() {
+                w.write_at(&path, 0, &vec![0u8; head.len()]).map_err(werr)?;
+            }
+            for r in layout.wipe_ranges(zero) {
+                if r.offset < LABEL_SCAN_SIZE && !zero {
+                    continue;
+                }
+                w.write_at(&path, r.offset, &vec![0u8; r.size as usize])
+                    .map_err(werr)?;
+            }
+            for h in layout.mda_headers() {
+                w.write_at(&path, h.start, &h.to_bytes()).map_err(werr)?;
+            }
+            w.flush(&path).map_err(werr)?;
+            let label = layout.pv_label(uuid);
+            let bytes = label
+                .to_bytes()
+                .map_err(|e| CmdError::failed(format!("Cannot build the label for {arg}: {e}")))?;
+            w.write_at(&path, layout.label_sector * 512, &bytes)
+                .map_err(werr)?;
+            w.flush(&path).map_err(werr)
+        })?;
+        ctx.say(format!("Physical volume \"{arg}\" successfully created."));
+    }
+    Ok(())
+}
+
+/// Refuses to overwrite a PV in a VG (without -ff) or another signature (without -f/-y).
+fn check_overwrite(
+    scan: &Scan,
+    path: &std::path::Path,
+    arg: &str,
+    force: u8,
+    yes: bool,
+) -> CmdResult {
+    if let Some(i) = scan.pv_index_by_path(path) {
+        let id = scan.pvs[i].id();
+        let owner = scan.vg_names().into_iter().find(|name| {
+            scan.find_vg(name)
+                .ok()
+                .flatten()
+                .is_some_and(|vg| vg.metadata.vg.pvs.iter().any(|p| p.id == id))
+        });
+        if let Some(vg) = owner {
+            if force < 2 {
+                return Err(CmdError::failed(format!(
+                    "Can't initialize physical volume \"{arg}\" of volume group \"{vg}\" without -ff; remove it from the VG first (vgreduce)."
+                )));
+            }
+            if !yes && !std::io::stdin().is_terminal() {
+                return Err(CmdError::failed(format!(
+                    "Physical volume \"{arg}\" belongs to volume group \"{vg}\"; add -y to confirm overwriting it."
+                )));
+            }
+        }
+        return Ok(());
+    }
+    let dev = DiskDevice::open_read(path)
+        .map_err(|e| CmdError::failed(format!("Cannot open {arg}: {e}")))?;
+    let head = dev
+        .read_at(0, (SIGNATURE_SCAN_BYTES as u64).min(dev.size()) as usize)
+        .map_err(|e| CmdError::failed(format!("Cannot read {arg}: {e}")))?;
+    let found = detect_signatures(&head);
+    if let Some(sig) = found.first() {
+        if force == 0 && !yes {
+            return Err(CmdError::failed(format!(
+                "{arg} holds a {} signature at offset {}; use -f or -y to overwrite it.",
+                sig.kind, sig.offset
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Remove LVM label(s) from physical volume(s)")]
+struct PvremoveArgs {
+    /// Override checks; repeat (-ff) to remove a PV that belongs to a VG
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// PVs to wipe the label from
+    #[arg(value_name = "PV", required = true)]
+    pvs: Vec<String>,
+}
+
+pub fn pvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<PvremoveArgs>(argv)? else {
+        return Ok(());
+    };
+    let ctx = Context::new(&args.common, argv)?;
+    let _global = ctx.lock_global()?;
+    let _orphans = ctx.lock_orphans()?;
+    let candidates = ctx.candidates()?;
+    let scan = crate::store::scan::scan(&candidates);
+    let mut targets = Vec::new();
+    for arg in &args.pvs {
+        let cand = ctx.resolve_device(arg, &candidates)?;
+        let Some(i) = scan.pv_index_by_path(&cand.path) else {
+            return Err(CmdError::failed(format!(
+                "No PV found on device {arg}; there is no LVM label to remove."
+            )));
+        };
+        let id = scan.pvs[i].id();
+        let owner = scan.vg_names().into_iter().find(|name| {
+            scan.find_vg(name)
+                .ok()
+                .flatten()
+                .is_some_and(|vg| vg.metadata.vg.pvs.iter().any(|p| p.id == id))
+        });
+        if let Some(vg) = owner {
+            if args.force < 2 {
+                return Err(CmdError::failed(format!(
+                    "PV {arg} is used by VG {vg} so please use vgreduce first; or -ff to remove it anyway."
+                )));
+            }
+            if !args.yes && !std::io::stdin().is_terminal() {
+                return Err(CmdError::failed(format!(
+                    "PV {arg} belongs to VG {vg}; add -y to confirm removing its label."
+                )));
+            }
+        }
+        targets.push((
+            arg.clone(),
+            cand.path.clone(),
+            scan.pvs[i].label.label.sector,
+        ));
+    }
+    if ctx.test_mode {
+        return Ok(());
+    }
+    for (arg, path, sector) in targets {
+        // As LVM2: only the label sector is wiped; the rest of the device is left alone.
+        ctx.with_writer(|w| {
+            w.write_at(&path, sector * 512, &[0u8; 512])
+                .and_then(|_| w.flush(&path))
+        })
+        .map_err(|e| CmdError::failed(format!("Failed to wipe the label on {arg}: {e}")))?;
+        ctx.say(format!(
+            "Labels on physical volume \"{arg}\" successfully wiped."
+        ));
+    }
+    Ok(())
+}
