@@ -311,6 +311,7 @@ fn dump_of_pv_without_metadata_area_says_zero_copies() {
         .text
         .ends_with("  pv_header_extension.disk_locn[0].size 0\n  zero metadata copies\n"));
     assert!(!dump.text.contains("mda_header"));
+    assert!(!dump.bad);
 }
 
 #[test]

@@ -66,6 +66,10 @@ fn hex_unpadded(bytes: &[u8]) -> String {
 
 /// The dump for the label read from sector `label_sector` and the metadata areas its
 /// pv_header lists (looked up in `mdas` by start offset).
+///
+/// Like `pvck --dump headers [--labelsector N]`, the caller decodes whatever is in sector N
+/// (default 1) rather than searching, and passes each listed area it could read; an area at
+/// the end of the device comes from wherever the caller read it.
 pub fn dump_headers(
     label_sector: u64,
     label: &Decoded<PvLabel>,
@@ -80,10 +84,11 @@ pub fn dump_headers(
 
     let pvh = &label.value.pv_header;
     let Some(first) = pvh.metadata_areas.first() else {
+        // LVM2 returns success here even when the label had problems.
         say!(out, "zero metadata copies");
         return HeaderDump {
             text: out.text,
-            bad: out.bad,
+            bad: false,
         };
     };
     // pvck keeps the first area and the last of the others.
