@@ -72,6 +72,20 @@ fn local_utc_offset(epoch: u64) -> i32 {
     }
 }
 
+/// 32 random bytes from the OS generator, for new PV, VG and LV ids.
+pub fn random_bytes32() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    out[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    out
+}
+
+/// A new LVM2 identifier (VG or LV id): 32 characters of LVM2's id alphabet.
+pub fn new_id() -> metadata_format::text::Id {
+    let pv = metadata_format::header::PvUuid::from_random_bytes(random_bytes32());
+    metadata_format::text::Id::from_bytes(*pv.as_bytes()).unwrap_or_else(new_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,18 +98,4 @@ mod tests {
         assert!(h.now > 1_700_000_000);
         assert!(h.utc_offset.abs() <= 14 * 3600);
     }
-}
-
-/// 32 random bytes from the OS generator, for new PV, VG and LV ids.
-pub fn random_bytes32() -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    out[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    out
-}
-
-/// A new LVM2 identifier (VG or LV id): 32 characters of LVM2's id alphabet.
-pub fn new_id() -> metadata_format::text::Id {
-    let pv = metadata_format::header::PvUuid::from_random_bytes(random_bytes32());
-    metadata_format::text::Id::from_bytes(*pv.as_bytes()).unwrap_or_else(|| new_id())
 }
