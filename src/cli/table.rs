@@ -136,7 +136,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     planned!("vgchange", "Change volume group attributes"),
     planned!("vgck", "Check the consistency of volume group(s)"),
     planned!("vgconvert", "Change volume group metadata format"),
-    planned!("vgcreate", "Create a volume group"),
+    built!("vgcreate", "Create a volume group", commands::vg::vgcreate),
     planned!("vgdisplay", "Display volume group information"),
     planned!("vgexport", "Unregister volume group(s) from the system"),
     planned!("vgextend", "Add physical volumes to a volume group"),
@@ -152,7 +152,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Create the special files for volume group devices in /dev"
     ),
     planned!("vgreduce", "Remove physical volume(s) from a volume group"),
-    planned!("vgremove", "Remove volume group(s)"),
+    built!("vgremove", "Remove volume group(s)", commands::vg::vgremove),
     planned!("vgrename", "Rename a volume group"),
     planned!("vgs", "Display information about volume groups"),
     planned!("vgscan", "Search for all volume groups"),

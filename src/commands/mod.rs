@@ -6,3 +6,4 @@ pub mod help;
 pub mod pv;
 pub mod pvck;
 pub mod version;
+pub mod vg;

@@ -126,62 +126,141 @@ pub fn pvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let _orphans = ctx.lock_orphans()?;
     let candidates = ctx.candidates()?;
     let scan = crate::store::scan::scan(&candidates);
+    let init = PvInit {
+        layout: opts,
+        zero,
+        force: args.force,
+        yes: args.yes,
+        set_size_sectors: set_size,
+        uuid: fixed_uuid,
+    };
+    let devices: Vec<(String, std::path::PathBuf)> = args
+        .pvs
+        .iter()
+        .map(|arg| Ok((arg.clone(), ctx.resolve_device(arg, &candidates)?.path)))
+        .collect::<CmdResult<_>>()?;
+    let plans = plan_pv_init(&scan, &devices, &init)?;
+    for plan in &plans {
+        write_pv_init(&ctx, plan)?;
+        ctx.say(format!(
+            "Physical volume \"{}\" successfully created.",
+            plan.arg
+        ));
+    }
+    Ok(())
+}
 
-    // Plan every device before writing any: one bad device leaves all of them untouched.
+/// How new PVs are laid out (pvcreate's options; vgcreate and vgextend use the defaults).
+#[derive(Debug, Clone, Default)]
+pub struct PvInit {
+    pub layout: PvLayoutOptions,
+    pub zero: bool,
+    pub force: u8,
+    pub yes: bool,
+    pub set_size_sectors: Option<u64>,
+    pub uuid: Option<PvUuid>,
+}
+
+/// What will be written to make one device a PV.
+pub struct PvInitPlan {
+    pub arg: String,
+    pub path: std::path::PathBuf,
+    layout: metadata_format::header::PvLayout,
+    uuid: PvUuid,
+    head: Vec<u8>,
+    zero: bool,
+}
+
+/// Checks and lays out every device before any is written, so one bad device leaves all of
+/// them untouched.
+pub fn plan_pv_init(
+    scan: &Scan,
+    devices: &[(String, std::path::PathBuf)],
+    init: &PvInit,
+) -> CmdResult<Vec<PvInitPlan>> {
     let mut plans = Vec::new();
-    for arg in &args.pvs {
-        let cand = ctx.resolve_device(arg, &candidates)?;
-        check_overwrite(&scan, &cand.path, arg, args.force, args.yes)?;
-        let dev = DiskDevice::open_read(&cand.path)
+    for (arg, path) in devices {
+        if plans.iter().any(|p: &PvInitPlan| &p.path == path) {
+            return Err(CmdError::usage(format!(
+                "Device {arg} is given twice; name each device once."
+            )));
+        }
+        check_overwrite(scan, path, arg, init.force, init.yes)?;
+        let dev = DiskDevice::open_read(path)
             .map_err(|e| CmdError::failed(format!("Cannot open {arg}: {e}")))?;
-        let size = match set_size {
+        let size = match init.set_size_sectors {
             Some(s) => s * 512,
             None => dev.size(),
         };
-        let layout = compute_pv_layout(size, &opts)
+        let layout = compute_pv_layout(size, &init.layout)
             .map_err(|e| CmdError::failed(format!("Cannot use {arg}: {e}.")))?;
-        let uuid =
-            fixed_uuid.unwrap_or_else(|| PvUuid::from_random_bytes(crate::host::random_bytes32()));
+        let uuid = init
+            .uuid
+            .unwrap_or_else(|| PvUuid::from_random_bytes(crate::host::random_bytes32()));
         let head_len = (SIGNATURE_SCAN_BYTES as u64).min(dev.size()) as usize;
         let head = dev
             .read_at(0, head_len)
             .map_err(|e| CmdError::failed(format!("Cannot read {arg}: {e}")))?;
-        plans.push((arg.clone(), cand.path.clone(), layout, uuid, head));
+        plans.push(PvInitPlan {
+            arg: arg.clone(),
+            path: path.clone(),
+            layout,
+            uuid,
+            head,
+            zero: init.zero,
+        });
     }
+    Ok(plans)
+}
+
+/// Writes one planned PV: other signatures zeroed first, then the label area and the empty
+/// metadata area headers, and the label last - until it lands, nothing claims the device.
+pub fn write_pv_init(ctx: &Context, plan: &PvInitPlan) -> CmdResult {
     if ctx.test_mode {
         return Ok(());
     }
-    for (arg, path, layout, uuid, head) in plans {
-        ctx.with_writer(|w| -> CmdResult {
-            let werr = |e: std::io::Error| CmdError::failed(format!("Failed to write {arg}: {e}"));
-            // Other signatures go first (their magic is zeroed), then the label area and the
-            // new metadata area headers, and the label last: until it lands, nothing claims
-            // the device.
-            if !detect_signatures(&head).is_empty() {
-                w.write_at(&path, 0, &vec![0u8; head.len()]).map_err(werr)?;
+    let PvInitPlan {
+        arg,
+        path,
+        layout,
+        uuid,
+        head,
+        zero,
+    } = plan;
+    ctx.with_writer(|w| -> CmdResult {
+        let werr = |e: std::io::Error| CmdError::failed(format!("Failed to write {arg}: {e}"));
+        if !detect_signatures(head).is_empty() {
+            w.write_at(path, 0, &vec![0u8; head.len()]).map_err(werr)?;
+        }
+        for r in layout.wipe_ranges(*zero) {
+            if r.offset < LABEL_SCAN_SIZE && !zero {
+                continue;
             }
-            for r in layout.wipe_ranges(zero) {
-                if r.offset < LABEL_SCAN_SIZE && !zero {
-                    continue;
-                }
-                w.write_at(&path, r.offset, &vec![0u8; r.size as usize])
-                    .map_err(werr)?;
-            }
-            for h in layout.mda_headers() {
-                w.write_at(&path, h.start, &h.to_bytes()).map_err(werr)?;
-            }
-            w.flush(&path).map_err(werr)?;
-            let label = layout.pv_label(uuid);
-            let bytes = label
-                .to_bytes()
-                .map_err(|e| CmdError::failed(format!("Cannot build the label for {arg}: {e}")))?;
-            w.write_at(&path, layout.label_sector * 512, &bytes)
+            w.write_at(path, r.offset, &vec![0u8; r.size as usize])
                 .map_err(werr)?;
-            w.flush(&path).map_err(werr)
-        })?;
-        ctx.say(format!("Physical volume \"{arg}\" successfully created."));
-    }
-    Ok(())
+        }
+        for h in layout.mda_headers() {
+            w.write_at(path, h.start, &h.to_bytes()).map_err(werr)?;
+        }
+        w.flush(path).map_err(werr)?;
+        let label = layout.pv_label(*uuid);
+        let bytes = label
+            .to_bytes()
+            .map_err(|e| CmdError::failed(format!("Cannot build the label for {arg}: {e}")))?;
+        w.write_at(path, layout.label_sector * 512, &bytes)
+            .map_err(werr)?;
+        w.flush(path).map_err(werr)
+    })
+}
+
+/// The VG (by name) whose metadata lists the PV with this id, if any.
+pub fn owning_vg(scan: &Scan, id: &metadata_format::text::Id) -> Option<String> {
+    scan.vg_names().into_iter().find(|name| {
+        scan.find_vg(name)
+            .ok()
+            .flatten()
+            .is_some_and(|vg| vg.metadata.vg.pvs.iter().any(|p| &p.id == id))
+    })
 }
 
 /// Refuses to overwrite a PV in a VG (without -ff) or another signature (without -f/-y).
@@ -193,14 +272,7 @@ fn check_overwrite(
     yes: bool,
 ) -> CmdResult {
     if let Some(i) = scan.pv_index_by_path(path) {
-        let id = scan.pvs[i].id();
-        let owner = scan.vg_names().into_iter().find(|name| {
-            scan.find_vg(name)
-                .ok()
-                .flatten()
-                .is_some_and(|vg| vg.metadata.vg.pvs.iter().any(|p| p.id == id))
-        });
-        if let Some(vg) = owner {
+        if let Some(vg) = owning_vg(&scan, &scan.pvs[i].id()) {
             if force < 2 {
                 return Err(CmdError::failed(format!(
                     "Can't initialize physical volume \"{arg}\" of volume group \"{vg}\" without -ff; remove it from the VG first (vgreduce)."
@@ -264,14 +336,7 @@ pub fn pvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 "No PV found on device {arg}; there is no LVM label to remove."
             )));
         };
-        let id = scan.pvs[i].id();
-        let owner = scan.vg_names().into_iter().find(|name| {
-            scan.find_vg(name)
-                .ok()
-                .flatten()
-                .is_some_and(|vg| vg.metadata.vg.pvs.iter().any(|p| p.id == id))
-        });
-        if let Some(vg) = owner {
+        if let Some(vg) = owning_vg(&scan, &scan.pvs[i].id()) {
             if args.force < 2 {
                 return Err(CmdError::failed(format!(
                     "PV {arg} is used by VG {vg} so please use vgreduce first; or -ff to remove it anyway."

@@ -1,0 +1,338 @@
+//! VG lifecycle commands: vgcreate and vgremove.
+
+use super::context::{canonical, Context};
+use super::pv::{owning_vg, plan_pv_init, write_pv_init, PvInit};
+use crate::cli::{parse_args, CommandSpec, CommonArgs};
+use crate::error::{CmdError, CmdResult};
+use crate::names::check_vg_name;
+use crate::store::lock::LockMode;
+use crate::store::scan::{self, Scan, ScannedPv};
+use crate::units::{parse_size, Sign};
+use clap::{ArgAction, Parser};
+use metadata_format::text::{AllocationPolicy, Metadata, PhysicalVolume, VolumeGroup};
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// LVM2's default extent size: 4 MiB.
+pub const DEFAULT_EXTENT_SECTORS: u64 = 8192;
+
+#[derive(Debug, Parser)]
+#[command(about = "Create a volume group")]
+struct VgcreateArgs {
+    /// Physical extent size (default 4m; default unit MiB); a power of 2
+    #[arg(short = 's', long = "physicalextentsize", value_name = "SIZE")]
+    extent_size: Option<String>,
+    /// Add a tag to the VG (repeatable)
+    #[arg(long = "addtag", value_name = "TAG")]
+    addtag: Vec<String>,
+    /// Maximum number of LVs (0 = no limit)
+    #[arg(short = 'l', long = "maxlogicalvolumes", value_name = "NUMBER")]
+    max_lv: Option<u32>,
+    /// Maximum number of PVs (0 = no limit)
+    #[arg(short = 'p', long = "maxphysicalvolumes", value_name = "NUMBER")]
+    max_pv: Option<u32>,
+    /// Allocation policy
+    #[arg(long = "alloc", value_name = "POLICY")]
+    alloc: Option<String>,
+    /// Number of metadata copies to keep in use in the VG (0 = all)
+    #[arg(
+        long = "vgmetadatacopies",
+        alias = "metadatacopies",
+        value_name = "NUMBER"
+    )]
+    vgmetadatacopies: Option<String>,
+    /// Override checks when initializing devices that are not PVs yet
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    /// Make a VG shared through lvmlockd
+    #[arg(long = "shared")]
+    shared: bool,
+    /// Clustered VG (no longer supported by LVM2 either)
+    #[arg(short = 'c', long = "clustered", value_name = "y|n")]
+    clustered: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Name of the new VG
+    #[arg(value_name = "VG")]
+    vg: String,
+    /// Devices to put in it (initialized as PVs first if they are not)
+    #[arg(value_name = "PV", required = true)]
+    pvs: Vec<String>,
+}
+
+pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<VgcreateArgs>(argv)? else {
+        return Ok(());
+    };
+    check_vg_name(&args.vg).map_err(CmdError::usage)?;
+    if args.shared {
+        return Err(CmdError::failed(
+            "Cannot create a shared VG: lvmlockd is not in use (set global/use_lvmlockd=1 and start lvmlockd).",
+        ));
+    }
+    if args.clustered.as_deref() == Some("y") {
+        return Err(CmdError::usage(
+            "Clustered VGs are no longer supported (LVM2 2.03 dropped clvmd); use --shared with lvmlockd.",
+        ));
+    }
+    let extent = extent_size_arg(args.extent_size.as_deref())?;
+    let alloc = alloc_arg(args.alloc.as_deref())?;
+    let mdacopies = match args.vgmetadatacopies.as_deref() {
+        None => None,
+        Some("all" | "unmanaged") => Some(0),
+        Some(n) => Some(n.parse::<u32>().map_err(|_| {
+            CmdError::usage(format!(
+                "--vgmetadatacopies {n}: give a number, all or unmanaged."
+            ))
+        })?),
+    };
+    for tag in &args.addtag {
+        check_tag(tag)?;
+    }
+    if std::path::Path::new("/dev").join(&args.vg).exists() {
+        return Err(CmdError::failed(format!(
+            "/dev/{}: already exists in filesystem; choose another VG name.",
+            args.vg
+        )));
+    }
+
+    let ctx = Context::new(&args.common, argv)?;
+    let _global = ctx.lock_global()?;
+    let _vglock = ctx.lock_vg(&args.vg, LockMode::Exclusive)?;
+    let _orphans = ctx.lock_orphans()?;
+    let candidates = ctx.candidates()?;
+    let mut scan = scan::scan(&candidates);
+    if scan.vg_names().contains(&args.vg) {
+        return Err(CmdError::failed(format!(
+            "A volume group called {} already exists.",
+            args.vg
+        )));
+    }
+
+    // Devices that are not PVs yet are initialized with pvcreate's defaults.
+    let mut paths: Vec<(String, PathBuf)> = Vec::new();
+    for arg in &args.pvs {
+        let path = ctx.resolve_device(arg, &candidates)?.path;
+        if paths.iter().any(|(_, p)| canonical(p) == canonical(&path)) {
+            return Err(CmdError::usage(format!(
+                "Device {arg} is given twice; name each device once."
+            )));
+        }
+        paths.push((arg.clone(), path));
+    }
+    let fresh: Vec<(String, PathBuf)> = paths
+        .iter()
+        .filter(|(_, p)| scan.pv_index_by_path(p).is_none())
+        .cloned()
+        .collect();
+    for (arg, path) in &paths {
+        if let Some(i) = scan.pv_index_by_path(path) {
+            if let Some(owner) = owning_vg(&scan, &scan.pvs[i].id()) {
+                return Err(CmdError::failed(format!(
+                    "Physical volume '{arg}' is already in volume group '{owner}'; remove it there first (vgreduce)."
+                )));
+            }
+        }
+    }
+    let init = PvInit {
+        zero: true,
+        force: args.force,
+        yes: args.yes,
+        ..PvInit::default()
+    };
+    let plans = plan_pv_init(&scan, &fresh, &init)?;
+
+    // Plan the whole VG before writing anything.
+    let mut vg = VolumeGroup::new(&args.vg, crate::host::new_id(), extent as u32);
+    vg.max_lv = args.max_lv.unwrap_or(0);
+    vg.max_pv = args.max_pv.unwrap_or(0);
+    vg.allocation_policy = alloc;
+    if let Some(c) = mdacopies {
+        vg.metadata_copies = Some(c);
+    }
+    vg.tags = args.addtag.clone();
+    if ctx.test_mode {
+        return Ok(());
+    }
+    for plan in &plans {
+        write_pv_init(&ctx, plan)?;
+        ctx.say(format!(
+            "Physical volume \"{}\" successfully created.",
+            plan.arg
+        ));
+        let pv = scan::scan_device(&plan.path)
+            .map_err(|e| CmdError::failed(format!("Cannot read {} back: {e}", plan.arg)))?
+            .ok_or_else(|| CmdError::failed(format!("{} lost its new label", plan.arg)))?;
+        scan.pvs.push(pv);
+    }
+    for (arg, path) in &paths {
+        let i = scan
+            .pv_index_by_path(path)
+            .ok_or_else(|| CmdError::failed(format!("{arg} is not a PV")))?;
+        vg.pvs.push(vg_pv(&scan.pvs[i], extent, arg)?);
+    }
+    let mut metadata = Metadata::new(vg, ctx_header(&ctx));
+    ctx.commit_vg(&scan, None, &mut metadata)?;
+    ctx.say(format!("Volume group \"{}\" successfully created", args.vg));
+    Ok(())
+}
+
+fn ctx_header(ctx: &Context) -> metadata_format::text::Header {
+    crate::store::archive::header_now(&ctx.host, String::new())
+}
+
+/// The VG's record of a PV: its size, where extents start, and how many fit before the end
+/// of the device or a metadata area at the end.
+pub fn vg_pv(pv: &ScannedPv, extent_sectors: u64, arg: &str) -> CmdResult<PhysicalVolume> {
+    let hdr = &pv.label.pv_header;
+    let pe_start_bytes = hdr.pe_start().unwrap_or(1 << 20);
+    let dev_bytes = pv.dev_size;
+    let data_end = hdr
+        .metadata_areas
+        .iter()
+        .map(|a| a.offset)
+        .filter(|&o| o > pe_start_bytes)
+        .min()
+        .unwrap_or(dev_bytes)
+        .min(dev_bytes);
+    let usable = data_end.saturating_sub(pe_start_bytes) / 512;
+    let pe_count = usable / extent_sectors;
+    if pe_count == 0 {
+        return Err(CmdError::failed(format!(
+            "{arg} is too small for one extent of {} KiB; use a bigger device or a smaller -s.",
+            extent_sectors / 2
+        )));
+    }
+    let pe_count = u32::try_from(pe_count).map_err(|_| {
+        CmdError::failed(format!(
+            "{arg} would have {pe_count} extents, more than LVM2 can count; use a bigger -s."
+        ))
+    })?;
+    let mut out = PhysicalVolume::new(
+        pv.id(),
+        &pv.path.display().to_string(),
+        dev_bytes / 512,
+        pe_start_bytes / 512,
+        pe_count,
+    );
+    if let Some(ba) = hdr.bootloader_areas().first() {
+        out.ba_start = Some(ba.offset / 512);
+        out.ba_size = Some(ba.size / 512);
+    }
+    Ok(out)
+}
+
+/// `-s`: a power of two, at least one sector; default unit MiB.
+pub fn extent_size_arg(text: Option<&str>) -> CmdResult<u64> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_EXTENT_SECTORS);
+    };
+    let s = parse_size(text, 2048).map_err(|e| CmdError::usage(format!("-s: {e}")))?;
+    if s.sign != Sign::None {
+        return Err(CmdError::usage(format!(
+            "-s {text}: the extent size takes no sign."
+        )));
+    }
+    if s.sectors == 0 || !s.sectors.is_power_of_two() {
+        return Err(CmdError::usage(format!(
+            "Physical extent size {text} is not a power of 2; use e.g. 1m, 4m or 32m."
+        )));
+    }
+    if s.sectors > u64::from(u32::MAX) {
+        return Err(CmdError::usage(format!(
+            "Physical extent size {text} is too large; the maximum is 1 TiB."
+        )));
+    }
+    Ok(s.sectors)
+}
+
+pub fn alloc_arg(text: Option<&str>) -> CmdResult<Option<AllocationPolicy>> {
+    match text {
+        None => Ok(None),
+        Some(
+            p @ ("normal" | "contiguous" | "cling" | "cling_by_tags" | "anywhere" | "inherit"),
+        ) => Ok(Some(AllocationPolicy::from_name(p))),
+        Some(other) => Err(CmdError::usage(format!(
+            "--alloc {other}: use normal, contiguous, cling, cling_by_tags, anywhere or inherit."
+        ))),
+    }
+}
+
+/// LVM2's tag rules: 1-1024 characters of `[A-Za-z0-9_+.-/=!:&#]`, not starting with '-'.
+pub fn check_tag(tag: &str) -> CmdResult {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+.-/=!:&#".contains(c);
+    if tag.is_empty() || tag.len() > 1024 || tag.starts_with('-') || !tag.chars().all(ok_char) {
+        return Err(CmdError::usage(format!(
+            "Tag \"{}\" is invalid: use 1-1024 characters of A-Z a-z 0-9 _ + . - / = ! : & #, not starting with '-'.",
+            tag.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Remove volume group(s)")]
+struct VgremoveArgs {
+    /// Remove the VG's LVs without asking
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// VGs to remove
+    #[arg(value_name = "VG", required = true)]
+    vgs: Vec<String>,
+}
+
+pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<VgremoveArgs>(argv)? else {
+        return Ok(());
+    };
+    let ctx = Context::new(&args.common, argv)?;
+    let _global = ctx.lock_global()?;
+    for name in &args.vgs {
+        let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
+        let scan = ctx.scan()?;
+        let found = find_vg_or_fail(&scan, name)?;
+        if found.is_partial() && args.force == 0 {
+            return Err(CmdError::failed(format!(
+                "Volume group \"{name}\" has missing PVs; use vgreduce --removemissing first, or -f."
+            )));
+        }
+        let visible: Vec<&str> = found
+            .metadata
+            .vg
+            .lvs
+            .iter()
+            .filter(|lv| lv.has_status("VISIBLE"))
+            .map(|lv| lv.name.as_str())
+            .collect();
+        if !visible.is_empty() && args.force == 0 {
+            if !args.yes || !std::io::stdin().is_terminal() {
+                return Err(CmdError::failed(format!(
+                    "Volume group \"{name}\" still contains {} logical volume(s); use -f to remove them too.",
+                    visible.len()
+                )));
+            }
+        }
+        ctx.remove_vg(&scan, &found)?;
+        for lv in &visible {
+            ctx.say(format!("Logical volume \"{lv}\" successfully removed."));
+        }
+        ctx.say(format!("Volume group \"{name}\" successfully removed"));
+    }
+    Ok(())
+}
+
+/// The VG or LVM2's not-found failure (exit 5).
+pub fn find_vg_or_fail(scan: &Scan, name: &str) -> CmdResult<crate::store::scan::FoundVg> {
+    scan.find_vg(name)
+        .map_err(CmdError::failed)?
+        .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))
+}
