@@ -213,6 +213,31 @@ pub fn plan_pv_init(
     Ok(plans)
 }
 
+impl PvInitPlan {
+    /// The PV as a scan will find it once this plan is written, so callers can plan a VG on
+    /// it before any byte changes.
+    pub fn as_scanned(&self) -> crate::store::scan::ScannedPv {
+        use crate::store::scan::{MdaCopy, ScannedPv};
+        ScannedPv {
+            path: self.path.clone(),
+            dev_size: self.layout.device_size,
+            label: self.layout.pv_label(self.uuid),
+            mdas: self
+                .layout
+                .mda_headers()
+                .into_iter()
+                .map(|h| MdaCopy {
+                    start: h.start,
+                    size: h.size,
+                    header: Some(h),
+                    text: None,
+                    problem: None,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Writes one planned PV: other signatures zeroed first, then the label area and the empty
 /// metadata area headers, and the label last - until it lands, nothing claims the device.
 pub fn write_pv_init(ctx: &Context, plan: &PvInitPlan) -> CmdResult {

@@ -155,8 +155,14 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         vg.metadata_copies = Some(c);
     }
     vg.tags = args.addtag.clone();
-    if ctx.test_mode {
-        return Ok(());
+    for plan in &plans {
+        scan.pvs.push(plan.as_scanned());
+    }
+    for (arg, path) in &paths {
+        let i = scan
+            .pv_index_by_path(path)
+            .ok_or_else(|| CmdError::failed(format!("{arg} is not a PV")))?;
+        vg.pvs.push(vg_pv(&scan.pvs[i], extent, arg)?);
     }
     for plan in &plans {
         write_pv_init(&ctx, plan)?;
@@ -164,16 +170,6 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             "Physical volume \"{}\" successfully created.",
             plan.arg
         ));
-        let pv = scan::scan_device(&plan.path)
-            .map_err(|e| CmdError::failed(format!("Cannot read {} back: {e}", plan.arg)))?
-            .ok_or_else(|| CmdError::failed(format!("{} lost its new label", plan.arg)))?;
-        scan.pvs.push(pv);
-    }
-    for (arg, path) in &paths {
-        let i = scan
-            .pv_index_by_path(path)
-            .ok_or_else(|| CmdError::failed(format!("{arg} is not a PV")))?;
-        vg.pvs.push(vg_pv(&scan.pvs[i], extent, arg)?);
     }
     let mut metadata = Metadata::new(vg, ctx_header(&ctx));
     ctx.commit_vg(&scan, None, &mut metadata)?;
