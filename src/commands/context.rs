@@ -140,6 +140,38 @@ impl Context {
         self.lock_vg(ORPHANS, LockMode::Exclusive)
     }
 
+    /// VG `name` from `scan`, or LVM2's not-found failure (exit 5). Copies that are older or
+    /// damaged, and PVs that are missing, are reported as LVM2 reports them; the next write
+    /// repairs the copies.
+    pub fn load_vg(&self, scan: &Scan, name: &str) -> CmdResult<FoundVg> {
+        let found = scan
+            .find_vg(name)
+            .map_err(CmdError::failed)?
+            .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))?;
+        for pv in found.missing_pvs() {
+            let hint = pv.device.as_deref().unwrap_or("unknown device");
+            self.warn(format!(
+                "WARNING: VG {name} is missing PV {} (last written to {hint}).",
+                pv.id
+            ));
+        }
+        for (pi, mi) in &found.stale {
+            let pv = &scan.pvs[*pi];
+            let area = &pv.mdas[*mi];
+            let what = match (&area.text, &area.problem) {
+                (Some(t), _) if t.vg_name == name => format!("an older copy (seqno {})", t.seqno),
+                (_, Some(p)) => p.clone(),
+                _ => "no copy".to_string(),
+            };
+            self.warn(format!(
+                "WARNING: {} holds {what} of VG {name} metadata (seqno {} is current); the next change repairs it.",
+                pv.path.display(),
+                found.metadata.vg.seqno
+            ));
+        }
+        Ok(found)
+    }
+
     /// Runs `f` with the device writer (tests may swap it).
     pub fn with_writer<T>(&self, f: impl FnOnce(&mut dyn DeviceWriter) -> T) -> T {
         let mut w = self.writer.borrow_mut();
@@ -151,6 +183,21 @@ impl Context {
     /// of `old` that left get their areas cleared and the flag dropped. Archive before, backup
     /// after, as LVM2.
     pub fn commit_vg(&self, scan: &Scan, old: Option<&FoundVg>, new: &mut Metadata) -> CmdResult {
+        if let Some(old) = old {
+            let missing: Vec<String> = old
+                .missing_pvs()
+                .filter(|m| new.vg.pvs.iter().any(|p| p.id == m.id))
+                .map(|m| m.id.to_string())
+                .collect();
+            if !missing.is_empty() {
+                return Err(CmdError::failed(format!(
+                    "Cannot change VG {} while PV {} is missing; reconnect it, or run vgreduce --removemissing {}.",
+                    new.vg.name,
+                    missing.join(", "),
+                    new.vg.name
+                )));
+            }
+        }
         new.vg.seqno = old.map(|o| o.metadata.vg.seqno + 1).unwrap_or(1);
         for pv in &mut new.vg.pvs {
             if let Some(i) = scan.pv_index_by_id(&pv.id) {

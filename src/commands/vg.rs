@@ -295,7 +295,7 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     for name in &args.vgs {
         let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
         let scan = ctx.scan()?;
-        let found = find_vg_or_fail(&scan, name)?;
+        let found = ctx.load_vg(&scan, name)?;
         if found.is_partial() && args.force == 0 {
             return Err(CmdError::failed(format!(
                 "Volume group \"{name}\" has missing PVs; use vgreduce --removemissing first, or -f."
