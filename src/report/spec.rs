@@ -82,6 +82,28 @@ impl ReportKind {
             ReportKind::PvSeg => "pv_name,pvseg_start",
         }
     }
+
+    /// Default columns of this sub-report in `lvm fullreport` (`report/*_cols_full`).
+    pub fn full_default_columns(self) -> &'static str {
+        match self {
+            ReportKind::Vg => "vg_all",
+            ReportKind::Pv => "pv_all",
+            ReportKind::Lv => "lv_all",
+            ReportKind::PvSeg => "pvseg_all,pv_uuid,lv_uuid",
+            ReportKind::Seg => "seg_all,lv_uuid",
+        }
+    }
+
+    /// Default sort keys of this sub-report in `lvm fullreport` (`report/*_sort_full`).
+    pub fn full_default_sort(self) -> &'static str {
+        match self {
+            ReportKind::Vg => "vg_name",
+            ReportKind::Pv => "pv_name",
+            ReportKind::Lv => "vg_name,lv_name",
+            ReportKind::PvSeg => "pv_uuid,pvseg_start",
+            ReportKind::Seg => "lv_uuid,seg_start",
+        }
+    }
 }
 
 /// `--reportformat`.
@@ -214,6 +236,8 @@ pub struct RowObjects {
     pub lv_info: bool,
     /// Some field needs the LV's target status from the kernel.
     pub lv_status: bool,
+    /// Only PV label fields: LVM2 reports every labelled device, not the PVs of each VG.
+    pub labels_only: bool,
 }
 
 impl ReportSpec {
@@ -229,16 +253,37 @@ impl ReportSpec {
         sort_args: &[String],
         opts: &ReportOptions,
     ) -> Result<ReportSpec, String> {
+        let columns = kind.default_columns(opts.verbose);
+        Self::parse_with_defaults(kind, columns, kind.default_sort(), o_args, sort_args, opts)
+    }
+
+    /// [`ReportSpec::parse`] for one sub-report of `lvm fullreport`: its own defaults, and the
+    /// `-o`/`-O` arguments given after `--configreport <kind>`.
+    pub fn parse_full(
+        kind: ReportKind,
+        o_args: &[String],
+        sort_args: &[String],
+        opts: &ReportOptions,
+    ) -> Result<ReportSpec, String> {
+        let (columns, sort) = (kind.full_default_columns(), kind.full_default_sort());
+        Self::parse_with_defaults(kind, columns, sort, o_args, sort_args, opts)
+    }
+
+    fn parse_with_defaults(
+        kind: ReportKind,
+        default_columns: &str,
+        default_sort: &str,
+        o_args: &[String],
+        sort_args: &[String],
+        opts: &ReportOptions,
+    ) -> Result<ReportSpec, String> {
         let prefix = kind.field_prefix();
-        let names = option_list(kind, o_args, opts.verbose)?;
+        let names = option_list(kind, default_columns, o_args)?;
         let compact: Option<&str> = o_args
             .iter()
             .filter_map(|a| a.strip_prefix('#'))
             .next_back();
-        let keys = sort_args
-            .last()
-            .map(String::as_str)
-            .unwrap_or(kind.default_sort());
+        let keys = sort_args.last().map(String::as_str).unwrap_or(default_sort);
 
         // First pass: which object types the fields and keys need; `all` expands against them.
         let mut types = ObjTypes(kind.initial_type().0);
@@ -436,10 +481,15 @@ impl ReportSpec {
         } else {
             ReportKind::Vg
         };
+        let labels_only = per == ReportKind::Pv
+            && !t.contains(ObjType::PVS)
+            && !t.contains(ObjType::VGS)
+            && t.contains(ObjType::LABEL);
         Ok(RowObjects {
             per,
             lv_info,
             lv_status,
+            labels_only,
         })
     }
 }
@@ -478,14 +528,18 @@ fn flags(opts: &ReportOptions, sort_given: bool) -> Flags {
 /// Applies the `-o` arguments to the default list as text, like LVM2: a plain list replaces,
 /// `+` appends, `-` removes matching entries (also with the report prefix left out), `#` only
 /// names columns to compact.
-fn option_list(kind: ReportKind, o_args: &[String], verbose: bool) -> Result<Vec<String>, String> {
+fn option_list(
+    kind: ReportKind,
+    default_columns: &str,
+    o_args: &[String],
+) -> Result<Vec<String>, String> {
     let split = |s: &str| -> Vec<String> {
         s.split(',')
             .filter(|n| !n.is_empty())
             .map(str::to_string)
             .collect()
     };
-    let mut list = split(kind.default_columns(verbose));
+    let mut list = split(default_columns);
     for arg in o_args {
         if arg.is_empty() {
             return Err("Invalid options string: ".to_string());
@@ -694,5 +748,8 @@ mod tests {
         assert_eq!(s.row_objects(false).unwrap().per, ReportKind::Vg);
         let s = spec(ReportKind::Pv, &[], &[]).unwrap();
         assert_eq!(s.row_objects(true).unwrap().per, ReportKind::Pv);
+        assert!(!s.row_objects(true).unwrap().labels_only);
+        let s = spec(ReportKind::Pv, &["pv_name,dev_size"], &[]).unwrap();
+        assert!(s.row_objects(true).unwrap().labels_only);
     }
 }
