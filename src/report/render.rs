@@ -5,32 +5,85 @@
 //! `--nameprefixes` with JSON closes values with `'`, JSON only escapes `"`, and every line
 //! starts with LVM2's log prefix (two spaces).
 
-use super::registry::{FieldType, ListStyle};
+use super::registry::ListStyle;
 use super::size::{write_percent, write_size};
 use super::spec::{Prop, ReportFormat, ReportSpec};
 use super::value::{FieldValue, Row};
 use std::cmp::Ordering;
-use std::fmt::Write;
 
 /// What LVM2 puts in front of every line it prints (`log/prefix`).
 pub const LINE_PREFIX: &str = "  ";
 
 const JSON_INDENT: usize = 4;
 
-/// A sort key of one cell.
+/// A cell's sort key. Numbers compare as `hi`; text compares by its first eight bytes in `hi`
+/// (big-endian, so integer order is byte order) and only ties of longer texts look at the full
+/// span - most comparisons never touch the text.
 #[derive(Clone, Copy)]
-enum Key {
-    Num(u64),
-    /// A span of the arena.
-    Text(usize, usize),
-    /// A number LVM2 compares as a C string (its little-endian bytes up to the first zero).
-    Word(u64),
+struct Key {
+    hi: u64,
+    start: u32,
+    len: u32,
 }
 
-/// Formatted cells of one report: `spans[row * ncols + col]` is a range of `text`.
+impl Key {
+    fn num(n: u64) -> Key {
+        Key {
+            hi: n,
+            start: 0,
+            len: 0,
+        }
+    }
+
+    fn text(arena: &str, start: usize, end: usize) -> Key {
+        let bytes = arena.as_bytes().get(start..end).unwrap_or(&[]);
+        Key {
+            hi: prefix_word(bytes),
+            start: start as u32,
+            len: (end - start) as u32,
+        }
+    }
+}
+
+/// The first eight bytes of `b`, zero-padded, as a big-endian integer.
+fn prefix_word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (d, s) in w.iter_mut().zip(b) {
+        *d = *s;
+    }
+    u64::from_be_bytes(w)
+}
+
+/// Appends `n` in decimal without going through `fmt`.
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// A number LVM2 compares with `strcmp` (percentages, numbers in string columns): its
+/// little-endian bytes up to the first zero, as a comparable integer.
+fn c_string_word(n: u64) -> u64 {
+    let b = n.to_le_bytes();
+    let len = b.iter().position(|&c| c == 0).unwrap_or(8);
+    prefix_word(&b[..len])
+}
+
+/// Formatted cells of one report: `spans[row * ncols + col]` is a byte range of `text`;
+/// `keys[row * nkeys + k]` the row's k-th sort key.
 struct Cells {
     text: String,
-    spans: Vec<(usize, usize)>,
+    spans: Vec<(u32, u32)>,
     keys: Vec<Key>,
     ncols: usize,
     nkeys: usize,
@@ -39,7 +92,7 @@ struct Cells {
 impl Cells {
     fn cell(&self, row: usize, col: usize) -> &str {
         match self.spans.get(row * self.ncols + col) {
-            Some(&(s, e)) => self.text.get(s..e).unwrap_or(""),
+            Some(&(s, e)) => self.text.get(s as usize..e as usize).unwrap_or(""),
             None => "",
         }
     }
@@ -47,41 +100,43 @@ impl Cells {
     fn width(&self, row: usize, col: usize) -> usize {
         self.spans
             .get(row * self.ncols + col)
-            .map_or(0, |&(s, e)| e - s)
+            .map_or(0, |&(s, e)| (e - s) as usize)
     }
 }
 
 fn format_cells(spec: &ReportSpec, rows: &[Row]) -> Cells {
     let ncols = spec.columns.len();
-    let nkeys = spec.sort.len();
+    let nkeys = if spec.flags.buffered {
+        spec.sort.len()
+    } else {
+        0
+    };
     let mut cells = Cells {
-        text: String::with_capacity(rows.len() * ncols * 8),
+        text: String::with_capacity(rows.len() * ncols * 6),
         spans: Vec::with_capacity(rows.len() * ncols),
-        keys: Vec::with_capacity(if spec.flags.buffered {
-            rows.len() * nkeys
-        } else {
-            0
-        }),
+        keys: Vec::with_capacity(rows.len() * nkeys),
         ncols,
         nkeys,
     };
+    let defs: Vec<_> = spec.columns.iter().map(|f| f.def()).collect();
     let empty = FieldValue::Str("".into());
     let mut sorted: Vec<&str> = Vec::new();
     for row in rows {
-        for (col, field) in spec.columns.iter().enumerate() {
+        let row_start = cells.spans.len();
+        for (col, def) in defs.iter().enumerate() {
             let value = row.get(col).unwrap_or(&empty);
             let start = cells.text.len();
-            let def = field.def();
             let out = &mut cells.text;
             match value {
                 FieldValue::Str(s) | FieldValue::TextNum(s, _) | FieldValue::TextStr(s, _) => {
                     out.push_str(s)
                 }
-                FieldValue::Num(n) => {
-                    let _ = write!(out, "{n}");
-                }
+                FieldValue::Num(n) => push_u64(out, *n),
                 FieldValue::Int(i) => {
-                    let _ = write!(out, "{i}");
+                    if *i < 0 {
+                        out.push('-');
+                    }
+                    push_u64(out, i.unsigned_abs());
                 }
                 FieldValue::Size(s) => write_size(out, *s, spec.units, spec.suffix),
                 FieldValue::Percent(p) => write_percent(out, *p),
@@ -110,40 +165,36 @@ fn format_cells(spec: &ReportSpec, rows: &[Row]) -> Cells {
                     }
                 }
             }
-            cells.spans.push((start, cells.text.len()));
-        }
-        if !spec.flags.buffered {
-            continue;
+            cells.spans.push((start as u32, cells.text.len() as u32));
         }
         // Sort keys, per LVM2's comparison class of the field.
-        for key in &spec.sort {
+        for key in spec.sort.iter().take(nkeys) {
             let value = row.get(key.column).unwrap_or(&empty);
-            let ftype = spec
-                .columns
+            let numeric = defs
                 .get(key.column)
-                .map_or(FieldType::Str, |f| f.field_type());
-            let k = if ftype.sorts_numerically() {
-                Key::Num(value.numeric_key())
+                .is_some_and(|d| d.ftype.sorts_numerically());
+            let k = if numeric {
+                Key::num(value.numeric_key())
             } else {
                 match value {
                     FieldValue::TextStr(_, sort) => {
                         let start = cells.text.len();
                         cells.text.push_str(sort);
-                        Key::Text(start, cells.text.len())
+                        Key::text(&cells.text, start, cells.text.len())
                     }
                     FieldValue::Num(_)
                     | FieldValue::Int(_)
                     | FieldValue::Percent(_)
                     | FieldValue::Size(_)
                     | FieldValue::Bin(_)
-                    | FieldValue::BinUndef => Key::Word(value.numeric_key()),
+                    | FieldValue::BinUndef => Key::num(c_string_word(value.numeric_key())),
                     _ => {
                         let (s, e) = cells
                             .spans
-                            .get(cells.spans.len() - ncols + key.column)
+                            .get(row_start + key.column)
                             .copied()
                             .unwrap_or((0, 0));
-                        Key::Text(s, e)
+                        Key::text(&cells.text, s as usize, e as usize)
                     }
                 }
             };
@@ -153,41 +204,44 @@ fn format_cells(spec: &ReportSpec, rows: &[Row]) -> Cells {
     cells
 }
 
-/// Compares two numbers as C's `strcmp` sees their little-endian bytes (LVM2 does this for
-/// numbers in string-sorted columns, e.g. percentages).
-fn cmp_word(a: u64, b: u64) -> Ordering {
-    let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
-    let la = a.iter().position(|&c| c == 0).unwrap_or(8);
-    let lb = b.iter().position(|&c| c == 0).unwrap_or(8);
-    a[..la].cmp(&b[..lb])
-}
-
 /// Row order after LVM2's sort (stable, like glibc's merge sort for these sizes).
 fn sorted_order(spec: &ReportSpec, cells: &Cells, nrows: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..nrows).collect();
-    if !spec.flags.buffered || cells.nkeys == 0 {
+    let nkeys = cells.nkeys;
+    if nkeys == 0 {
         return order;
     }
+    let descending: Vec<bool> = spec.sort.iter().map(|k| k.descending).collect();
+    if nkeys <= 3 && cells.keys.iter().all(|k| k.len <= 8) {
+        // Every key fits in a word: sort the words themselves (descending ones inverted).
+        let mut keyed: Vec<([u64; 3], usize)> = (0..nrows)
+            .map(|r| {
+                let mut words = [0u64; 3];
+                let keys = cells.keys.get(r * nkeys..(r + 1) * nkeys).unwrap_or(&[]);
+                for ((w, k), &desc) in words.iter_mut().zip(keys).zip(&descending) {
+                    *w = if desc { !k.hi } else { k.hi };
+                }
+                (words, r)
+            })
+            .collect();
+        keyed.sort_by_key(|k| k.0);
+        return keyed.into_iter().map(|(_, r)| r).collect();
+    }
     let text = cells.text.as_bytes();
-    let slice = |s: usize, e: usize| text.get(s..e).unwrap_or(&[]);
+    let full = |k: &Key| {
+        text.get(k.start as usize..(k.start + k.len) as usize)
+            .unwrap_or(&[])
+    };
     order.sort_by(|&a, &b| {
-        for (i, key) in spec.sort.iter().enumerate() {
-            let ka = cells.keys.get(a * cells.nkeys + i);
-            let kb = cells.keys.get(b * cells.nkeys + i);
-            let ord = match (ka, kb) {
-                (Some(Key::Num(x)), Some(Key::Num(y))) => x.cmp(y),
-                (Some(Key::Word(x)), Some(Key::Word(y))) => cmp_word(*x, *y),
-                (Some(Key::Text(s1, e1)), Some(Key::Text(s2, e2))) => {
-                    slice(*s1, *e1).cmp(slice(*s2, *e2))
-                }
-                (Some(Key::Word(x)), Some(Key::Text(s, e))) => word_cmp_text(*x, slice(*s, *e)),
-                (Some(Key::Text(s, e)), Some(Key::Word(y))) => {
-                    word_cmp_text(*y, slice(*s, *e)).reverse()
-                }
-                _ => Ordering::Equal,
-            };
+        let ka = cells.keys.get(a * nkeys..(a + 1) * nkeys).unwrap_or(&[]);
+        let kb = cells.keys.get(b * nkeys..(b + 1) * nkeys).unwrap_or(&[]);
+        for ((x, y), &desc) in ka.iter().zip(kb).zip(&descending) {
+            let mut ord = x.hi.cmp(&y.hi);
+            if ord == Ordering::Equal && (x.len > 8 || y.len > 8) {
+                ord = full(x).cmp(full(y));
+            }
             if ord != Ordering::Equal {
-                return if key.descending { ord.reverse() } else { ord };
+                return if desc { ord.reverse() } else { ord };
             }
         }
         Ordering::Equal
@@ -195,27 +249,15 @@ fn sorted_order(spec: &ReportSpec, cells: &Cells, nrows: usize) -> Vec<usize> {
     order
 }
 
-fn word_cmp_text(w: u64, t: &[u8]) -> Ordering {
-    let b = w.to_le_bytes();
-    let l = b.iter().position(|&c| c == 0).unwrap_or(8);
-    b[..l].cmp(t)
-}
-
 /// Per-column widths: LVM2's minimum width or the longest value among `rows`.
-fn widths(
-    spec: &ReportSpec,
-    cells: &Cells,
-    rows: impl Iterator<Item = usize> + Clone,
-) -> Vec<usize> {
-    spec.columns
-        .iter()
-        .enumerate()
-        .map(|(col, f)| {
-            rows.clone()
-                .map(|r| cells.width(r, col))
-                .fold(f.def().width, usize::max)
-        })
-        .collect()
+fn widths(spec: &ReportSpec, cells: &Cells, rows: std::ops::Range<usize>) -> Vec<usize> {
+    let mut w: Vec<usize> = spec.columns.iter().map(|f| f.def().width).collect();
+    for r in rows {
+        for (col, width) in w.iter_mut().enumerate() {
+            *width = (*width).max(cells.width(r, col));
+        }
+    }
+    w
 }
 
 /// LVM2's `-o#`: compacted fields blank in every row are hidden.
@@ -274,7 +316,7 @@ impl ReportDocument {
 
     fn line(&mut self, indent: usize, text: &str) {
         self.out.push_str(LINE_PREFIX);
-        self.out.extend(std::iter::repeat_n(' ', indent));
+        pad(&mut self.out, indent);
         self.out.push_str(text);
         self.out.push('\n');
     }
@@ -405,20 +447,7 @@ fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, rows: &[Row])
     let cells = format_cells(spec, rows);
     let nrows = rows.len();
     let props = compacted_props(spec, &cells, nrows);
-    let prefixes: Vec<String> = if spec.flags.name_prefixes && !spec.flags.json {
-        spec.columns
-            .iter()
-            .map(|f| format!("LVM2_{}=", f.name().to_ascii_uppercase()))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let r = Renderer {
-        spec,
-        cells: &cells,
-        props: &props,
-        prefixes: &prefixes,
-    };
+    let r = Renderer::new(spec, &cells, &props);
 
     if spec.flags.rows {
         let order = sorted_order(spec, &cells, nrows);
@@ -428,11 +457,19 @@ fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, rows: &[Row])
     if spec.flags.buffered {
         let order = sorted_order(spec, &cells, nrows);
         let widths = widths(spec, &cells, 0..nrows);
+        if !spec.flags.aligned {
+            let line = cells.text.len() / nrows.max(1) + r.shown.len() * 4;
+            out.reserve((line + LINE_PREFIX.len() + indent + 4) * (nrows + 1));
+        }
         if spec.flags.headings {
             r.headings(out, &widths);
         }
-        for (i, &row) in order.iter().enumerate() {
-            r.row(out, indent, row, &widths, i + 1 == order.len());
+        if spec.flags.aligned {
+            r.aligned_rows(out, &order, &widths);
+        } else {
+            for (i, &row) in order.iter().enumerate() {
+                r.row(out, indent, row, &widths, i + 1 == order.len());
+            }
         }
     } else {
         // Unbuffered: LVM2 prints each row as it comes, sized by that row alone.
@@ -446,18 +483,66 @@ fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, rows: &[Row])
     }
 }
 
+/// What the row loop needs of each displayed field, looked up once.
+struct Shown {
+    column: usize,
+    right: bool,
+    /// `LVM2_NAME=` with `--nameprefixes`, `"name":"` with JSON.
+    lead: String,
+}
+
 struct Renderer<'a> {
     spec: &'a ReportSpec,
     cells: &'a Cells,
     props: &'a [Prop],
-    prefixes: &'a [String],
+    shown: Vec<Shown>,
 }
 
-fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    if n <= SPACES.len() {
+        out.push_str(&SPACES[..n]);
+        return;
+    }
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
-impl Renderer<'_> {
+impl<'a> Renderer<'a> {
+    fn new(spec: &'a ReportSpec, cells: &'a Cells, props: &'a [Prop]) -> Renderer<'a> {
+        let flags = &spec.flags;
+        let shown = props
+            .iter()
+            .filter(|p| !p.hidden)
+            .map(|p| {
+                let field = spec.columns.get(p.column);
+                let name = field.map_or("", |f| f.name());
+                let lead = if flags.json {
+                    format!("\"{name}\":\"")
+                } else if flags.name_prefixes {
+                    let quote = if flags.quoted { "'" } else { "" };
+                    format!("LVM2_{}={quote}", name.to_ascii_uppercase())
+                } else {
+                    String::new()
+                };
+                Shown {
+                    column: p.column,
+                    right: field.is_some_and(|f| f.field_type().right_aligned()),
+                    lead,
+                }
+            })
+            .collect();
+        Renderer {
+            spec,
+            cells,
+            props,
+            shown,
+        }
+    }
+
     fn headings(&self, out: &mut String, widths: &[usize]) {
         let flags = &self.spec.flags;
         out.push_str(LINE_PREFIX);
@@ -482,47 +567,72 @@ impl Renderer<'_> {
         out.push('\n');
     }
 
-    /// One value with its name prefix or JSON key and quotes.
-    fn field(&self, out: &mut String, p: &Prop, row: usize, width: Option<usize>) {
-        let flags = &self.spec.flags;
-        let text = self.cells.cell(row, p.column);
-        if flags.json {
-            let name = self.spec.columns.get(p.column).map_or("", |f| f.name());
-            out.push('"');
-            out.push_str(name);
-            out.push_str("\":\"");
-        } else if flags.name_prefixes {
-            out.push_str(self.prefixes.get(p.column).map_or("", String::as_str));
-            if flags.quoted {
-                out.push('\'');
+    /// Aligned rows: every line has the same layout, so each starts as a copy of a blank
+    /// template (prefix, padding, separators) and only the texts are copied in.
+    fn aligned_rows(&self, out: &mut String, order: &[usize], widths: &[usize]) {
+        let sep = self.spec.separator.as_bytes();
+        let mut template: Vec<u8> = LINE_PREFIX.as_bytes().to_vec();
+        let mut layout = Vec::with_capacity(self.shown.len());
+        for (i, c) in self.shown.iter().enumerate() {
+            if i > 0 {
+                template.extend_from_slice(sep);
+            }
+            let width = widths.get(c.column).copied().unwrap_or(0);
+            layout.push((template.len(), width, c));
+            template.resize(template.len() + width, b' ');
+        }
+        template.push(b'\n');
+        let text = self.cells.text.as_bytes();
+        let ncols = self.cells.ncols;
+        let mut buf: Vec<u8> = Vec::with_capacity(template.len() * order.len());
+        for &row in order {
+            let base = buf.len();
+            buf.extend_from_slice(&template);
+            let spans = self
+                .cells
+                .spans
+                .get(row * ncols..(row + 1) * ncols)
+                .unwrap_or(&[]);
+            for &(offset, width, c) in &layout {
+                let Some(&(s, e)) = spans.get(c.column) else {
+                    continue;
+                };
+                let value = text.get(s as usize..e as usize).unwrap_or(&[]);
+                let start = base
+                    + offset
+                    + if c.right {
+                        width.saturating_sub(value.len())
+                    } else {
+                        0
+                    };
+                if let Some(dst) = buf.get_mut(start..start + value.len()) {
+                    dst.copy_from_slice(value);
+                }
             }
         }
-        match width {
-            Some(w) => {
-                let right = self
-                    .spec
-                    .columns
-                    .get(p.column)
-                    .is_some_and(|f| f.field_type().right_aligned());
-                let fill = w.saturating_sub(text.len());
-                if right {
-                    pad(out, fill);
-                    out.push_str(text);
-                } else {
-                    out.push_str(text);
-                    pad(out, fill);
-                }
+        // Whole str slices and ASCII padding only, so this is valid UTF-8.
+        match String::from_utf8(buf) {
+            Ok(lines) if out.is_empty() => *out = lines,
+            Ok(lines) => out.push_str(&lines),
+            Err(e) => out.push_str(&String::from_utf8_lossy(e.as_bytes())),
+        }
+    }
+
+    /// One unaligned value with its name prefix or JSON key and quotes.
+    fn field(&self, out: &mut String, c: &Shown, row: usize) {
+        let flags = &self.spec.flags;
+        let text = self.cells.cell(row, c.column);
+        out.push_str(&c.lead);
+        if flags.json {
+            let mut rest = text;
+            while let Some(i) = rest.find('"') {
+                out.push_str(&rest[..i]);
+                out.push_str("\\\"");
+                rest = &rest[i + 1..];
             }
-            None if flags.json => {
-                let mut rest = text;
-                while let Some(i) = rest.find('"') {
-                    out.push_str(&rest[..i]);
-                    out.push_str("\\\"");
-                    rest = &rest[i + 1..];
-                }
-                out.push_str(rest);
-            }
-            None => out.push_str(text),
+            out.push_str(rest);
+        } else {
+            out.push_str(text);
         }
         if flags.name_prefixes {
             if flags.quoted {
@@ -536,24 +646,51 @@ impl Renderer<'_> {
     fn row(&self, out: &mut String, indent: usize, row: usize, widths: &[usize], last: bool) {
         let flags = &self.spec.flags;
         out.push_str(LINE_PREFIX);
+        if flags.aligned {
+            // The common case (plain `lvs`), kept tight: pad and copy, nothing else.
+            let ncols = self.cells.ncols;
+            let spans = self
+                .cells
+                .spans
+                .get(row * ncols..(row + 1) * ncols)
+                .unwrap_or(&[]);
+            for (i, c) in self.shown.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&self.spec.separator);
+                }
+                let text = spans
+                    .get(c.column)
+                    .and_then(|&(s, e)| self.cells.text.get(s as usize..e as usize))
+                    .unwrap_or("");
+                let fill = widths
+                    .get(c.column)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(text.len());
+                if c.right {
+                    pad(out, fill);
+                    out.push_str(text);
+                } else {
+                    out.push_str(text);
+                    pad(out, fill);
+                }
+            }
+            out.push('\n');
+            return;
+        }
         pad(out, indent);
         if flags.json {
             out.push('{');
         }
-        let mut first = true;
-        for p in self.props.iter().filter(|p| !p.hidden) {
-            if !first {
+        for (i, c) in self.shown.iter().enumerate() {
+            if i > 0 {
                 if flags.json {
                     out.push_str(", ");
                 } else {
                     out.push_str(&self.spec.separator);
                 }
             }
-            first = false;
-            let width = flags
-                .aligned
-                .then(|| widths.get(p.column).copied().unwrap_or(0));
-            self.field(out, p, row, width);
+            self.field(out, c, row);
         }
         if flags.json {
             out.push('}');
@@ -566,20 +703,339 @@ impl Renderer<'_> {
 
     /// `--rows`: one line per field, values of every row side by side, never aligned.
     fn as_rows(&self, out: &mut String, order: &[usize]) {
-        for p in self.props.iter().filter(|p| !p.hidden) {
+        for c in &self.shown {
             out.push_str(LINE_PREFIX);
             if self.spec.flags.headings {
-                let heading = self.spec.columns.get(p.column).map_or("", |f| f.heading());
+                let heading = self.spec.columns.get(c.column).map_or("", |f| f.heading());
                 out.push_str(heading);
                 out.push_str(&self.spec.separator);
             }
             for (i, &row) in order.iter().enumerate() {
-                self.field(out, p, row, None);
+                self.field(out, c, row);
                 if i + 1 != order.len() {
                     out.push_str(&self.spec.separator);
                 }
             }
             out.push('\n');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{FieldId, ReportKind, ReportOptions, Units};
+
+    fn spec(kind: ReportKind, o: &[&str], sort: &[&str], opts: &ReportOptions) -> ReportSpec {
+        let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
+        let sort: Vec<String> = sort.iter().map(|s| s.to_string()).collect();
+        ReportSpec::parse(kind, &o, &sort, opts).unwrap()
+    }
+
+    fn s(v: &'static str) -> FieldValue {
+        FieldValue::from(v)
+    }
+
+    /// The orphan/full/partly used PVs of the compat fixture, as rows of the default pvs columns.
+    fn pv_rows() -> Vec<Row> {
+        let row = |name, vg, attr, size, free| {
+            vec![
+                s(name),
+                s(vg),
+                s("lvm2"),
+                s(attr),
+                FieldValue::Size(size),
+                FieldValue::Size(free),
+            ]
+        };
+        vec![
+            row("/dev/loop1", "vg0", "a--", 23 * 2048, 20 * 2048),
+            row("/dev/loop0", "vg0", "a--", 15 * 2048, 0),
+            row("/dev/loop2", "", "---", 8 * 2048, 8 * 2048),
+        ]
+    }
+
+    #[test]
+    fn default_pvs() {
+        // `lvm pvs` (2.03.16) on the compat fixture
+        let out = render(
+            &spec(ReportKind::Pv, &[], &[], &Default::default()),
+            &pv_rows(),
+        );
+        assert_eq!(
+            out,
+            "  PV         VG  Fmt  Attr PSize  PFree \n\
+             \x20 /dev/loop0 vg0 lvm2 a--  15.00m     0 \n\
+             \x20 /dev/loop1 vg0 lvm2 a--  23.00m 20.00m\n\
+             \x20 /dev/loop2     lvm2 ---   8.00m  8.00m\n"
+        );
+    }
+
+    #[test]
+    fn unbuffered_sizes_each_row_alone() {
+        // `lvm pvs --unbuffered`: no sorting, each row padded to its own widths
+        let opts = ReportOptions {
+            unbuffered: true,
+            ..Default::default()
+        };
+        let mut rows = pv_rows();
+        rows.swap(0, 1);
+        let out = render(&spec(ReportKind::Pv, &[], &[], &opts), &rows);
+        assert_eq!(
+            out,
+            "  PV         VG  Fmt  Attr PSize  PFree\n\
+             \x20 /dev/loop0 vg0 lvm2 a--  15.00m    0 \n\
+             \x20 /dev/loop1 vg0 lvm2 a--  23.00m 20.00m\n\
+             \x20 /dev/loop2    lvm2 ---  8.00m 8.00m\n"
+        );
+        // -O turns buffering back on
+        let sorted = render(&spec(ReportKind::Pv, &[], &["pv_name"], &opts), &rows);
+        assert_eq!(
+            sorted,
+            render(&spec(ReportKind::Pv, &[], &[], &Default::default()), &rows)
+        );
+    }
+
+    #[test]
+    fn rows_and_prefixes() {
+        // `lvm pvs --rows -O -pv_free,pv_name -o name,vg_name`
+        let opts = ReportOptions {
+            rows: true,
+            ..Default::default()
+        };
+        let sp = spec(
+            ReportKind::Pv,
+            &["name,vg_name"],
+            &["-pv_free,pv_name"],
+            &opts,
+        );
+        let rows: Vec<Row> = pv_rows()
+            .into_iter()
+            .map(|r| {
+                sp.columns()
+                    .iter()
+                    .map(|&f| match f {
+                        FieldId::PV_NAME => r[0].clone(),
+                        FieldId::VG_NAME => r[1].clone(),
+                        _ => r[5].clone(),
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            render(&sp, &rows),
+            "  PV /dev/loop1 /dev/loop2 /dev/loop0\n  VG vg0  vg0\n"
+        );
+        // `lvm pvs --rows --nameprefixes -o pv_name`
+        let opts = ReportOptions {
+            rows: true,
+            name_prefixes: true,
+            ..Default::default()
+        };
+        let sp = spec(ReportKind::Pv, &["pv_name"], &[], &opts);
+        let rows = vec![vec![s("/dev/loop0")], vec![s("/dev/loop1")]];
+        assert_eq!(
+            render(&sp, &rows),
+            "  PV LVM2_PV_NAME='/dev/loop0' LVM2_PV_NAME='/dev/loop1'\n"
+        );
+    }
+
+    #[test]
+    fn json_quotes() {
+        // LVM2 escapes only '"' in JSON values (libdm-report.c _output_field); backslashes pass.
+        let opts = ReportOptions {
+            format: ReportFormat::Json,
+            ..Default::default()
+        };
+        let sp = spec(ReportKind::Lv, &["lv_name,lv_host"], &[], &opts);
+        let rows = vec![vec![s("lv"), s("a\"b\\c")]];
+        assert_eq!(
+            render(&sp, &rows),
+            "  {\n      \"report\": [\n          {\n              \"lv\": [\n                  \
+             {\"lv_name\":\"lv\", \"lv_host\":\"a\\\"b\\c\"}\n              ]\n          }\n      ]\n  }\n"
+        );
+        // `lvm pvs --reportformat json --nameprefixes -o name,size`: values close with '
+        let opts = ReportOptions {
+            format: ReportFormat::Json,
+            name_prefixes: true,
+            ..Default::default()
+        };
+        let sp = spec(ReportKind::Pv, &["name,size"], &[], &opts);
+        let rows = vec![vec![s("/dev/loop0"), FieldValue::Size(15 * 2048)]];
+        let out = render(&sp, &rows);
+        assert!(out.contains("{\"pv_name\":\"/dev/loop0', \"pv_size\":\"15.00m'}\n"));
+        // `lvm pvs --reportformat json -o help`: an empty array
+        let sp = spec(ReportKind::Pv, &["help"], &[], &opts);
+        assert_eq!(
+            render(&sp, &rows),
+            "  {\n      \"report\": [\n          {\n              \"pv\": [\n              ]\n          }\n      ]\n  }\n"
+        );
+    }
+
+    #[test]
+    fn empty_basic_report_prints_nothing() {
+        assert_eq!(
+            render(&spec(ReportKind::Pv, &[], &[], &Default::default()), &[]),
+            ""
+        );
+    }
+
+    #[test]
+    fn compacted_last_column_leaves_a_separator_on_the_heading() {
+        // `lvm lvs -o '#pool_lv,origin,lv_name' -o lv_name,pool_lv`: "  LV     " then "  cpool "
+        let sp = spec(
+            ReportKind::Lv,
+            &["#pool_lv,origin,lv_name", "lv_name,pool_lv"],
+            &[],
+            &Default::default(),
+        );
+        let rows: Vec<Row> = ["cpool", "l1000k"]
+            .iter()
+            .map(|n| {
+                sp.columns()
+                    .iter()
+                    .map(|&f| if f == FieldId::LV_NAME { s(n) } else { s("") })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(render(&sp, &rows), "  LV     \n  cpool \n  l1000k\n");
+    }
+
+    #[test]
+    fn lists_binary_and_undefined() {
+        let opts = ReportOptions::default();
+        let sp = spec(
+            ReportKind::Seg,
+            &["lv_tags,devices,seg_pe_ranges,lv_role,lv_device_open,lv_merge_failed,transaction_id"],
+            &[],
+            &opts,
+        );
+        let row: Row = sp
+            .columns()
+            .iter()
+            .map(|&f| match f {
+                FieldId::LV_TAGS => FieldValue::List(vec!["b".into(), "a".into()]),
+                FieldId::DEVICES => FieldValue::List(vec!["/dev/x(0)".into(), "/dev/y(0)".into()]),
+                FieldId::SEG_PE_RANGES => {
+                    FieldValue::List(vec!["/dev/x:0-1".into(), "/dev/y:0-1".into()])
+                }
+                FieldId::LV_ROLE => FieldValue::List(vec!["private".into(), "cache".into()]),
+                FieldId::LV_DEVICE_OPEN => FieldValue::Bin(true),
+                FieldId::LV_MERGE_FAILED => FieldValue::BinUndef,
+                _ => FieldValue::undefined(),
+            })
+            .collect();
+        let out = render(&sp, std::slice::from_ref(&row));
+        assert!(out.ends_with(
+            "  a,b     /dev/x(0),/dev/y(0) /dev/x:0-1 /dev/y:0-1 private,cache       open         unknown        \n"
+        ), "{out:?}");
+        let opts = ReportOptions {
+            binary: true,
+            list_separator: ";".into(),
+            separator: Some("|".into()),
+            ..Default::default()
+        };
+        let sp2 = ReportSpec::parse(
+            ReportKind::Seg,
+            &["lv_tags,devices,seg_pe_ranges,lv_role,lv_device_open,lv_merge_failed,transaction_id".into()],
+            &[],
+            &opts,
+        )
+        .unwrap();
+        let out = render(&sp2, &[row]);
+        assert!(
+            out.ends_with("  a;b|/dev/x(0),/dev/y(0)|/dev/x:0-1 /dev/y:0-1|private;cache|1|-1|\n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn sorting() {
+        let opts = ReportOptions {
+            separator: Some(",".into()),
+            headings: false,
+            ..Default::default()
+        };
+        let sp = spec(
+            ReportKind::Lv,
+            &["lv_name,lv_size"],
+            &["-lv_size,lv_name"],
+            &opts,
+        );
+        let rows = vec![
+            vec![FieldValue::lv_name("b", false), FieldValue::Size(8)],
+            vec![FieldValue::lv_name("a_pmspare", true), FieldValue::Size(8)],
+            vec![FieldValue::lv_name("Z", false), FieldValue::Size(1)],
+            vec![
+                FieldValue::lv_name("c", false),
+                FieldValue::read_ahead_auto(),
+            ],
+        ];
+        assert_eq!(
+            render(&sp, &rows),
+            "  c,auto\n  [a_pmspare],4.00k\n  b,4.00k\n  Z,512b\n"
+        );
+        // numbers sort numerically, unsigned: -1 sorts last
+        let sp = spec(ReportKind::Lv, &["lv_major"], &["lv_major"], &opts);
+        let rows = vec![
+            vec![FieldValue::Int(-1)],
+            vec![FieldValue::Int(10)],
+            vec![FieldValue::Int(9)],
+        ];
+        assert_eq!(render(&sp, &rows), "  9\n  10\n  -1\n");
+        // strings byte-wise; equal keys keep their input order
+        let sp = spec(ReportKind::Pv, &["pv_name,vg_name"], &["vg_name"], &opts);
+        let rows = vec![
+            vec![s("p1"), s("vgb")],
+            vec![s("p2"), s("vgB")],
+            vec![s("p3"), s("vgb")],
+            vec![s("p4"), s("")],
+        ];
+        assert_eq!(render(&sp, &rows), "  p4,\n  p2,vgB\n  p1,vgb\n  p3,vgb\n");
+    }
+
+    #[test]
+    fn percent_columns_compare_like_lvm2() {
+        // LVM2 compares dm_percent_t sort values with strcmp (libdm-report.c _row_compare).
+        let cmp = |a: u64, b: u64| c_string_word(a).cmp(&c_string_word(b));
+        assert_eq!(cmp(0, 1), Ordering::Less);
+        // 0x100 is "\0..." to strcmp, i.e. empty
+        assert_eq!(cmp(0x100, 0x2), Ordering::Less);
+        assert_eq!(cmp(0x0201, 0x01), Ordering::Greater);
+        assert_eq!(cmp(u64::MAX, 5), Ordering::Greater);
+        let opts = ReportOptions {
+            units: Units::parse("b").unwrap(),
+            ..Default::default()
+        };
+        let sp = spec(ReportKind::Lv, &["data_percent"], &[], &opts);
+        let rows = vec![
+            vec![FieldValue::Percent(crate::report::PERCENT_INVALID)],
+            vec![FieldValue::Percent(50_000_000)],
+        ];
+        assert_eq!(render(&sp, &rows), "  Data% \n        \n  50.00 \n");
+    }
+
+    #[test]
+    fn fullreport_document_shape() {
+        // `lvm fullreport --reportformat json` with one VG and the orphans (layout checked
+        // against LVM2 by tests/compat_report.rs)
+        let opts = ReportOptions {
+            format: ReportFormat::Json,
+            ..Default::default()
+        };
+        let vg = ReportSpec::parse_full(ReportKind::Vg, &["vg_name".into()], &[], &opts).unwrap();
+        let pv = ReportSpec::parse_full(ReportKind::Pv, &["pv_name".into()], &[], &opts).unwrap();
+        let mut doc = ReportDocument::new(ReportFormat::Json);
+        doc.begin_object();
+        doc.add(&vg, &[vec![s("vg0")]]);
+        doc.add(&pv, &[vec![s("/dev/a")], vec![s("/dev/b")]]);
+        doc.end_object();
+        doc.begin_object();
+        doc.add(&pv, &[]);
+        doc.end_object();
+        assert_eq!(
+            doc.finish(),
+            "  {\n      \"report\": [\n          {\n              \"vg\": [\n                  {\"vg_name\":\"vg0\"}\n              ]\n              ,\n              \"pv\": [\n                  {\"pv_name\":\"/dev/a\"},\n                  {\"pv_name\":\"/dev/b\"}\n              ]\n          }\n          ,\n          {\n              \"pv\": [\n              ]\n          }\n      ]\n  }\n"
+        );
     }
 }

@@ -213,13 +213,37 @@ pub fn write_size(out: &mut String, sectors: u64, units: Units, suffix: bool) {
     } else {
         2
     };
-    let _ = write!(
-        out,
-        "{prefix}{:.*}{}",
-        precision,
-        size as f64 / byte as f64,
-        if include_suffix { unit_suffix } else { "" }
-    );
+    out.push_str(prefix);
+    write_fixed(out, size as f64 / byte as f64, precision);
+    if include_suffix {
+        out.push_str(unit_suffix);
+    }
+}
+
+/// `printf("%.*f", precision, x)` for precision 0 or 2, the only ones reports use. C rounds the
+/// exact binary value half-to-even, as Rust's formatter does; that formatter is slow for exact
+/// precision, so values that cannot be near a rounding tie take an integer path.
+pub(crate) fn write_fixed(out: &mut String, x: f64, precision: usize) {
+    let scale = if precision == 2 { 100.0 } else { 1.0 };
+    let scaled = x * scale;
+    // Below 2^40 the product's rounding error is under 1e-3, far from any tie we would misjudge.
+    if (0.0..1_099_511_627_776.0).contains(&scaled) && (precision == 0 || precision == 2) {
+        let floor = scaled.floor();
+        let frac = scaled - floor;
+        if frac == 0.0 || (frac - 0.5).abs() > 1e-3 {
+            let n = floor as u64 + u64::from(frac > 0.5);
+            if precision == 0 {
+                let _ = write!(out, "{n}");
+            } else {
+                let cents = n % 100;
+                let _ = write!(out, "{}.", n / 100);
+                out.push(char::from(b'0' + (cents / 10) as u8));
+                out.push(char::from(b'0' + (cents % 10) as u8));
+            }
+            return;
+        }
+    }
+    let _ = write!(out, "{x:.precision$}");
 }
 
 /// [`write_size`] into a new string.
@@ -267,7 +291,7 @@ pub fn write_percent(out: &mut String, percent: i32) {
         f = (PERCENT_100 as f32 - r) / ONE;
     }
     let start = out.len();
-    let _ = write!(out, "{:.2}", f64::from(f));
+    write_fixed(out, f64::from(f), 2);
     // LVM2 formats into a 7-byte buffer.
     if out.len() - start > 6 {
         out.truncate(start + 6);
@@ -379,5 +403,30 @@ mod tests {
         assert_eq!(make_percent(10, 10), PERCENT_100);
         assert_eq!(make_percent(1, 3), 33_333_333);
         assert_eq!(make_percent(1, u64::MAX), 1);
+    }
+
+    #[test]
+    fn fixed_point_matches_the_formatter() {
+        // The integer fast path must agree with exact (C printf-like) rounding everywhere.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let sectors = (x >> (i % 60)) | 1;
+            for byte in [1024u64, 1000, 1 << 20, 1_000_000, 1 << 30, 1536, 3] {
+                let v = sectors.wrapping_mul(512) as f64 / byte as f64;
+                for p in [0usize, 2] {
+                    let mut fast = String::new();
+                    write_fixed(&mut fast, v, p);
+                    assert_eq!(fast, format!("{v:.p$}"), "{v}");
+                }
+            }
+        }
+        for v in [0.125, 0.375, 2.5, 0.005, 1.005, 0.0, 99.99, 1e15] {
+            let mut fast = String::new();
+            write_fixed(&mut fast, v, 2);
+            assert_eq!(fast, format!("{v:.2}"), "{v}");
+        }
     }
 }
