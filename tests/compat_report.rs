@@ -7,8 +7,8 @@ mod common;
 
 use common::{ok, LoopDev, Sandbox};
 use oxlvm::report::{
-    render, FieldId, FieldType, FieldValue, ReportFormat, ReportKind, ReportOptions, ReportSpec,
-    Units, PERCENT_INVALID,
+    render, FieldId, FieldType, FieldValue, ReportDocument, ReportFormat, ReportKind,
+    ReportOptions, ReportSpec, Units, PERCENT_INVALID,
 };
 
 const MIB: u64 = 1 << 20;
@@ -251,6 +251,10 @@ fn check(fx: &Fixture, cmd: &str, args: &[&str]) {
     } else {
         raw_rows(fx, cmd, &cli, &spec)
     };
+    assert!(
+        !expected.is_empty() || spec.help_requested(),
+        "LVM2 printed nothing for {cmd} {args:?}"
+    );
     let got = render(&spec, &rows);
     assert_eq!(
         got,
@@ -444,4 +448,173 @@ fn lvs_matches_lvm2() {
     ] {
         check(&fx, "lvs", args);
     }
+}
+
+/// `lvm fullreport ARGS`: the engine renders each VG's sub-reports into one document.
+fn check_full(fx: &Fixture, args: &[&str]) {
+    let mut expected_args = vec!["fullreport"];
+    expected_args.extend_from_slice(args);
+    let expected = ok(fx.sb.lvm(&expected_args));
+
+    // Global options, then per `--configreport KIND` its -o/-O arguments.
+    let kinds = [
+        ReportKind::Vg,
+        ReportKind::Pv,
+        ReportKind::Lv,
+        ReportKind::PvSeg,
+        ReportKind::Seg,
+    ];
+    let mut o_args: Vec<Vec<String>> = vec![Vec::new(); kinds.len()];
+    let mut sort_args: Vec<Vec<String>> = vec![Vec::new(); kinds.len()];
+    let mut global = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut it = args.iter();
+    while let Some(&arg) = it.next() {
+        match arg {
+            "--configreport" => {
+                let name = it.next().expect("report name");
+                current = kinds.iter().position(|k| k.name() == *name);
+            }
+            "-o" | "-O" => {
+                let value = it.next().expect("value").to_string();
+                if let Some(i) = current {
+                    if arg == "-o" {
+                        o_args[i].push(value);
+                    } else {
+                        sort_args[i].push(value);
+                    }
+                }
+            }
+            other => global.push(other),
+        }
+    }
+    let cli = parse_cli("pvs", &global);
+    let specs: Vec<ReportSpec> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            ReportSpec::parse_full(k, &o_args[i], &sort_args[i], &cli.opts)
+                .unwrap_or_else(|e| panic!("{k:?}: {e}"))
+        })
+        .collect();
+
+    // Raw values of every sub-report; `--nameprefixes` tells which sub-report a line is from.
+    let cols: Vec<String> = specs
+        .iter()
+        .map(|s| {
+            s.columns()
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let mut raw_args = vec![
+        "fullreport",
+        "--units",
+        "b",
+        "--nosuffix",
+        "--noheadings",
+        "--separator",
+        "|",
+        "--binary",
+        "--unbuffered",
+        "--nameprefixes",
+    ];
+    for (k, c) in kinds.iter().zip(&cols) {
+        raw_args.extend(["--configreport", k.name(), "-o", c.as_str()]);
+    }
+    let raw = ok(fx.sb.lvm(&raw_args));
+
+    // objects[i][k]: rows of sub-report k for the i-th VG (or the orphans).
+    let mut objects: Vec<Vec<Vec<Vec<FieldValue>>>> = Vec::new();
+    let mut last_kind = usize::MAX;
+    for line in raw.lines() {
+        let line = line.strip_prefix("  ").expect("LVM2 line prefix");
+        let body = line
+            .strip_prefix("LVM2_")
+            .and_then(|l| l.strip_suffix('\''))
+            .expect("prefixed line");
+        let pairs: Vec<(&str, &str)> = body
+            .split("'|LVM2_")
+            .map(|p| p.split_once("='").expect("NAME='value'"))
+            .collect();
+        let names: Vec<String> = pairs.iter().map(|(n, _)| n.to_lowercase()).collect();
+        let k = specs
+            .iter()
+            .position(|s| {
+                s.columns().len() == names.len()
+                    && s.columns().iter().zip(&names).all(|(f, n)| f.name() == n)
+            })
+            .unwrap_or_else(|| panic!("which sub-report has {names:?}?"));
+        if last_kind == usize::MAX || k < last_kind {
+            objects.push(vec![Vec::new(); kinds.len()]);
+        }
+        last_kind = k;
+        let row = specs[k]
+            .columns()
+            .iter()
+            .zip(&pairs)
+            .map(|(&f, (_, v))| typed(f, v))
+            .collect();
+        if let Some(obj) = objects.last_mut() {
+            obj[k].push(row);
+        }
+    }
+
+    let mut doc = ReportDocument::new(cli.opts.format);
+    for obj in &objects {
+        let orphan = obj[0].is_empty();
+        doc.begin_object();
+        for (k, spec) in specs.iter().enumerate() {
+            let skip = orphan && !matches!(kinds[k], ReportKind::Pv | ReportKind::PvSeg);
+            if !skip {
+                doc.add(spec, &obj[k]);
+            }
+        }
+        doc.end_object();
+    }
+    let got = doc.finish();
+    assert_eq!(
+        got,
+        expected,
+        "\n`lvm fullreport {}` differs\n--- oxlvm:\n{got}--- LVM2:\n{expected}",
+        args.join(" ")
+    );
+}
+
+#[test]
+fn fullreport_matches_lvm2() {
+    let fx = setup("compat-report-full");
+    check_full(&fx, &[]);
+    check_full(&fx, &["--reportformat", "json"]);
+    check_full(
+        &fx,
+        &["--reportformat", "json", "--units", "b", "--nosuffix"],
+    );
+    check_full(
+        &fx,
+        &[
+            "--reportformat",
+            "json",
+            "--configreport",
+            "vg",
+            "-o",
+            "vg_name,vg_size",
+            "--configreport",
+            "lv",
+            "-o",
+            "lv_name,lv_size",
+            "-O",
+            "-lv_size",
+            "--configreport",
+            "seg",
+            "-o",
+            "segtype,lv_name,seg_size_pe",
+        ],
+    );
+    check_full(
+        &fx,
+        &["--configreport", "pv", "-o", "pv_name,pv_free", "--rows"],
+    );
 }
