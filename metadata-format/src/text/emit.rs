@@ -46,12 +46,17 @@ fn emit(metadata: &Metadata, backup: bool) -> Vec<u8> {
         scratch: Vec::with_capacity(64),
     };
     let mut top = Anchors::new(&metadata.extra);
-    top.at(&mut emitter.out, None);
     if backup {
+        // The first top-level section is the VG, so unknown top-level sections must wait
+        // until after it.
+        top.values_only = true;
+        top.at(&mut emitter.out, None);
         emitter.header(&metadata.header, &mut top);
+        top.values_only = false;
         emitter.volume_group();
         top.at(&mut emitter.out, Some(VG_ANCHOR));
     } else {
+        top.at(&mut emitter.out, None);
         emitter.volume_group();
         top.at(&mut emitter.out, Some(VG_ANCHOR));
         emitter.header(&metadata.header, &mut top);
@@ -64,6 +69,8 @@ fn emit(metadata: &Metadata, backup: bool) -> Vec<u8> {
 struct Anchors<'x> {
     extras: &'x [Extra],
     written: Vec<bool>,
+    /// Hold back subsections (they are written by `rest`).
+    values_only: bool,
 }
 
 impl<'x> Anchors<'x> {
@@ -71,6 +78,7 @@ impl<'x> Anchors<'x> {
         Anchors {
             extras,
             written: vec![false; extras.len()],
+            values_only: false,
         }
     }
 
@@ -80,7 +88,8 @@ impl<'x> Anchors<'x> {
             return;
         }
         for (n, extra) in self.extras.iter().enumerate() {
-            if !self.written[n] && extra.after == after {
+            let held = self.values_only && matches!(extra.item.node, Node::Section(_));
+            if !self.written[n] && !held && extra.after == after {
                 self.written[n] = true;
                 emit_item(out, &extra.item);
             }
@@ -758,20 +767,6 @@ fn visibility(lvs: &[LogicalVolume]) -> Vec<bool> {
         .collect()
 }
 
-/// Keys that cannot be written bare are quoted.
-fn push_key(out: &mut Out, key: &str) {
-    let bare = !key.is_empty()
-        && !key.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '.')
-        && key
-            .chars()
-            .all(|c| !(c.is_ascii() && (c.is_ascii_whitespace() || "#={}[],\"'".contains(c))));
-    if bare {
-        out.raw(key.as_bytes());
-    } else {
-        out.quoted(key);
-    }
-}
-
 fn push_scalar(out: &mut Out, scalar: &Scalar<'_>) {
     match scalar {
         Scalar::Int(value) => out.int(*value),
@@ -807,7 +802,7 @@ pub(crate) fn emit_item(out: &mut Out, item: &Item<'_>) {
         }
     }
     let start = out.begin();
-    push_key(out, &item.key);
+    out.key(&item.key);
     match &item.node {
         Node::Section(section) => {
             out.raw(b" {");

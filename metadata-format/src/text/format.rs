@@ -87,6 +87,21 @@ impl Out {
         push_u64(&mut self.buf, value.unsigned_abs());
     }
 
+    /// A key or section name; quoted when it could not be read back bare (never the case
+    /// for names LVM2 accepts).
+    pub fn key(&mut self, key: &str) {
+        let bare = !key.is_empty()
+            && !key.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
+            && key
+                .chars()
+                .all(|c| !(c.is_ascii() && (c.is_ascii_whitespace() || "#={}[],\"'".contains(c))));
+        if bare {
+            self.raw(key.as_bytes());
+        } else {
+            self.quoted(key);
+        }
+    }
+
     /// `"text"` with `"` and `\` escaped.
     #[inline]
     pub fn quoted(&mut self, text: &str) {
@@ -146,7 +161,7 @@ impl Out {
     /// `name {`
     pub fn open(&mut self, name: &str) {
         let start = self.begin();
-        self.raw(name.as_bytes());
+        self.key(name);
         self.raw(b" {");
         self.end(start, None);
         self.inc();

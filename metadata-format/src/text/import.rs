@@ -118,6 +118,23 @@ impl<'a, 'l> Fields<'a, 'l> {
         items
     }
 
+    /// Sections named `<prefix>N` are numbered anew on output; a value with such a name
+    /// would collide with them.
+    fn refuse_numbered_value(&self, prefix: &str) -> Result<(), TextError> {
+        for slot in &self.slots {
+            if let Slot::Free(item) = slot {
+                let numbered = item
+                    .key
+                    .strip_prefix(prefix)
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                if numbered {
+                    return Err(self.wrong_type(item, "a section"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn finish(self) -> Vec<Extra> {
         let mut extras = Vec::new();
         let mut after = None;
@@ -549,17 +566,7 @@ impl<'a> Importer<'a> {
         let status = f.required(status, "status")?;
         let flags = f.list("flags")?;
         let tags = f.list("tags")?;
-        let creation_time = match f.take("creation_time") {
-            Some(item) => {
-                if self.utc_offset.is_none() {
-                    if let Some(comment) = item.comment.as_deref() {
-                        self.utc_offset = offset_from_timestamp_comment(comment);
-                    }
-                }
-                Some(f.ranged(&item, 0, i128::from(i64::MAX))?)
-            }
-            None => None,
-        };
+        let creation_time = self.timestamp(&mut f, "creation_time")?;
         let creation_host = f.string("creation_host")?;
         let lock_args = f.string("lock_args")?;
         let allocation_policy = f.policy("allocation_policy")?;
@@ -586,6 +593,7 @@ impl<'a> Importer<'a> {
             .ok_or_else(|| f.missing("segment_count"))?;
         let segment_count: u32 = f.ranged(&count_item, 0, i128::from(u32::MAX))?;
         let sections = f.take_sections(SEGMENTS_ANCHOR, |_| true);
+        f.refuse_numbered_value("segment")?;
         if sections.len() != segment_count as usize {
             return Err(f.invalid(
                 &count_item,
@@ -617,6 +625,23 @@ impl<'a> Importer<'a> {
             segments,
             extra,
         })
+    }
+
+    /// A timestamp; the first one commented with a date also tells the writer's time zone.
+    fn timestamp(
+        &mut self,
+        f: &mut Fields<'a, '_>,
+        key: &'static str,
+    ) -> Result<Option<u64>, TextError> {
+        let Some(item) = f.take(key) else {
+            return Ok(None);
+        };
+        if self.utc_offset.is_none() {
+            if let Some(comment) = item.comment.as_deref() {
+                self.utc_offset = offset_from_timestamp_comment(comment);
+            }
+        }
+        f.ranged(&item, 0, i128::from(i64::MAX)).map(Some)
     }
 
     fn segment(
@@ -846,9 +871,9 @@ impl<'a> Importer<'a> {
         let zero_new_blocks = f.bool("zero_new_blocks")?.unwrap_or(false);
         let crop_metadata = f.bool("crop_metadata")?;
         let mut messages = Vec::new();
-        for (key, body, offset) in
-            f.take_sections(MESSAGES_ANCHOR, |key| key.starts_with("message"))
-        {
+        let sections = f.take_sections(MESSAGES_ANCHOR, |key| key.starts_with("message"));
+        f.refuse_numbered_value("message")?;
+        for (key, body, offset) in sections {
             let label = || format!("thin pool {key}");
             let mut m = Fields::new(self.src, body, offset, &label);
             let message = if let Some(name) = m.string("create")? {
@@ -912,8 +937,8 @@ impl<'a> Importer<'a> {
             let lv_label = || format!("historical logical volume {name}");
             let mut f = Fields::new(self.src, body, offset, &lv_label);
             let id = f.req_id("id")?;
-            let creation_time = f.u64("creation_time")?;
-            let removal_time = f.u64("removal_time")?;
+            let creation_time = self.timestamp(&mut f, "creation_time")?;
+            let removal_time = self.timestamp(&mut f, "removal_time")?;
             let origin = f.string("origin")?;
             let descendants = f.list("descendants")?;
             let extra = f.finish();

@@ -152,7 +152,8 @@ pub struct Metadata {
     pub vg: VolumeGroup,
     pub header: Header,
     /// UTC offset (seconds) used for the `# date` comments of LV timestamps in the backup
-    /// form. Read from the first such comment of a backup file; 0 otherwise.
+    /// form. Read from the first such comment of a backup file (LV or historical LV
+    /// timestamps); 0 otherwise.
     pub utc_offset: i32,
     /// Unknown top-level keys.
     pub extra: Vec<Extra>,
