@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::Path;
 
-use metadata_format::text::{parse_config, parse_metadata, TextError, MAX_DEPTH};
+use metadata_format::text::{
+    emit_backup, emit_ondisk, parse_config, parse_metadata, TextError, MAX_DEPTH,
+};
 
 fn vgdemo_ondisk() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -322,6 +324,34 @@ impl Lcg {
     }
 }
 
+/// What holds for any text the parser accepts: both written forms read back, and writing
+/// what was read back is stable.
+fn check_accepted(input: &[u8]) {
+    let Ok(metadata) = parse_metadata(input) else {
+        return;
+    };
+    for emit in [emit_ondisk, emit_backup] {
+        let first = emit(&metadata);
+        let read = parse_metadata(&first).unwrap_or_else(|e| {
+            panic!(
+                "own output refused: {e}\n--- input\n{}\n--- output\n{}",
+                String::from_utf8_lossy(input),
+                String::from_utf8_lossy(&first)
+            )
+        });
+        assert_eq!(read.vg.name, metadata.vg.name);
+        assert_eq!(read.vg.lvs.len(), metadata.vg.lvs.len());
+        let second = emit(&read);
+        let third = emit(&parse_metadata(&second).expect("stable output reads back"));
+        assert!(
+            second == third,
+            "unstable output\n--- second\n{}\n--- third\n{}",
+            String::from_utf8_lossy(&second),
+            String::from_utf8_lossy(&third)
+        );
+    }
+}
+
 #[test]
 fn no_input_makes_the_parser_panic() {
     let text = vgdemo_ondisk().into_bytes();
@@ -329,16 +359,45 @@ fn no_input_makes_the_parser_panic() {
     for end in 0..text.len() {
         let _ = parse_metadata(&text[..end]);
     }
-    // Damaged bytes: structural characters, quotes, digits, high bytes, NULs.
+    // Damaged bytes and inserted fragments: structural characters, quotes, digits, high
+    // bytes, NULs, unknown keys and sections, names that clash with generated ones.
     let mut rng = Lcg(7);
     let noise = b"{}[]=,\"'#\n\\0-9. a\xff\x00";
-    for _ in 0..3000 {
+    let fragments: [&[u8]; 8] = [
+        b"x = 1\n",
+        b"y {\nz = [1, \"a\"]\n}\n",
+        b"segment3 = 1\n",
+        b"message1 = 2\n",
+        b"\"odd name\" {\n}\n",
+        b"# comment\n",
+        b"\n\n",
+        b"tags = [\"t\"]\n",
+    ];
+    for round in 0..2500 {
         let mut damaged = text.clone();
-        for _ in 0..1 + rng.next() % 4 {
+        for _ in 0..1 + rng.next() % 3 {
             let at = (rng.next() as usize) % damaged.len();
-            damaged[at] = noise[(rng.next() as usize) % noise.len()];
+            if round % 2 == 0 {
+                damaged[at] = noise[(rng.next() as usize) % noise.len()];
+            } else {
+                // Insert at a line start so most results still parse and exercise the model.
+                let line_start = damaged[..at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |n| n + 1);
+                let fragment = fragments[(rng.next() as usize) % fragments.len()];
+                damaged.splice(line_start..line_start, fragment.iter().copied());
+            }
         }
-        let _ = parse_metadata(&damaged);
         let _ = parse_config(&damaged);
+        check_accepted(&damaged);
     }
+    check_accepted(&text);
+    check_accepted(
+        &fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/lvm2-2.03.16/guest/vgdemo.vg"),
+        )
+        .unwrap(),
+    );
 }
