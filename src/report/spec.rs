@@ -244,9 +244,9 @@ impl ReportSpec {
     /// Builds a report layout.
     ///
     /// `o_args` are the `-o` arguments in command-line order (each may start with `+`, `-` or
-    /// `#`); `sort_args` the `-O` arguments (LVM2 uses the last one). Errors are LVM2's one-line
-    /// messages, e.g. `Unrecognised field: foo` (LVM2 also prints the field list, see
-    /// `-o help`), and mean exit code 5.
+    /// `#`); `sort_args` the `-O` arguments (LVM2 uses the last one). Errors are LVM2's
+    /// messages, e.g. `Unrecognised field: foo`, with a pointer to `-o help` where LVM2 prints
+    /// its whole field list instead; they mean exit code 5.
     pub fn parse(
         kind: ReportKind,
         o_args: &[String],
@@ -293,7 +293,7 @@ impl ReportSpec {
                 Some(Lookup::Help) => {}
                 None => match all_match(name, prefix, types) {
                     Some(t) => types.0 |= t.0,
-                    None => return Err(format!("Unrecognised field: {name}")),
+                    None => return Err(format!("Unrecognised field: {name}{HINT}")),
                 },
             }
         }
@@ -411,7 +411,7 @@ impl ReportSpec {
                     }
                 }
                 Some(Lookup::Help) => {}
-                None => return Err(format!("dm_report: Unrecognized field: {name}")),
+                None => return Err(format!("dm_report: Unrecognized field: {name}{HINT}")),
             }
         }
         Ok(())
@@ -583,6 +583,9 @@ fn remove_option(list: &mut Vec<String>, prefix: &str, name: &str) {
     }
 }
 
+/// Where LVM2 prints its whole field list before the error, we name the way to see it.
+const HINT: &str = " (-o help lists the fields)";
+
 /// Parses the `-O` list: `+name` or `name` ascending, `-name` descending.
 fn parse_keys(keys: &str, prefix: &str) -> Result<Vec<(Lookup, bool)>, String> {
     let mut out = Vec::new();
@@ -594,12 +597,12 @@ fn parse_keys(keys: &str, prefix: &str) -> Result<Vec<(Lookup, bool)>, String> {
         };
         if name.is_empty() {
             return Err(format!(
-                "dm_report: Missing sort field name\ndm_report: Unrecognised field: {word}"
+                "dm_report: Missing sort field name\ndm_report: Unrecognised field: {word}{HINT}"
             ));
         }
         match lookup(name, prefix) {
             Some(l) => out.push((l, descending)),
-            None => return Err(format!("dm_report: Unrecognised field: {word}")),
+            None => return Err(format!("dm_report: Unrecognised field: {word}{HINT}")),
         }
     }
     Ok(out)
@@ -705,11 +708,11 @@ mod tests {
         );
         assert_eq!(
             spec(ReportKind::Pv, &[], &["-"]).unwrap_err(),
-            "dm_report: Missing sort field name\ndm_report: Unrecognised field: -"
+            "dm_report: Missing sort field name\ndm_report: Unrecognised field: - (-o help lists the fields)"
         );
         assert_eq!(
             spec(ReportKind::Pv, &[], &["foo"]).unwrap_err(),
-            "dm_report: Unrecognised field: foo"
+            "dm_report: Unrecognised field: foo (-o help lists the fields)"
         );
     }
 
@@ -717,11 +720,11 @@ mod tests {
     fn unknown_fields() {
         assert_eq!(
             spec(ReportKind::Pv, &["foo"], &[]).unwrap_err(),
-            "Unrecognised field: foo"
+            "Unrecognised field: foo (-o help lists the fields)"
         );
         assert_eq!(
             spec(ReportKind::Lv, &["+lv_name,bogus_all"], &[]).unwrap_err(),
-            "Unrecognised field: bogus_all"
+            "Unrecognised field: bogus_all (-o help lists the fields)"
         );
         assert!(spec(ReportKind::Pv, &["help"], &[])
             .unwrap()
