@@ -1,6 +1,7 @@
 //! What every command shares: configuration, the device list, the scan, LVM2's locks, and the
 //! one way metadata is written (archive -> commit protocol -> labels -> backup).
 
+use super::vg_plan::{pv_used_extents, MISSING};
 use crate::cli::CommonArgs;
 use crate::config::Config;
 use crate::error::{CmdError, CmdResult};
@@ -11,7 +12,7 @@ use crate::store::devices::{list_block_devices, Candidate, Filter};
 use crate::store::lock::{LockGuard, LockMode, Locker, ORPHANS};
 use crate::store::scan::{self, FoundVg, Scan};
 use metadata_format::header::{MdaHeader, PvHeaderExtension};
-use metadata_format::text::{emit_ondisk, Id, Metadata};
+use metadata_format::text::{emit_ondisk, Id, Metadata, VolumeGroup};
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,10 @@ impl Context {
             host: HostInfo::current(),
             restrict: common.devices.iter().map(PathBuf::from).collect(),
             locker,
-            writer: RefCell::new(Box::new(DiskWriter::default())),
+            writer: RefCell::new(
+                commit::CrashingWriter::from_env(DiskWriter::default())
+                    .unwrap_or_else(|plain| Box::new(plain)),
+            ),
         })
     }
 
@@ -183,37 +187,55 @@ impl Context {
     /// of `old` that left get their areas cleared and the flag dropped. Archive before, backup
     /// after, as LVM2.
     pub fn commit_vg(&self, scan: &Scan, old: Option<&FoundVg>, new: &mut Metadata) -> CmdResult {
-        if let Some(old) = old {
-            let missing: Vec<String> = old
-                .missing_pvs()
-                .filter(|m| new.vg.pvs.iter().any(|p| p.id == m.id))
-                .map(|m| m.id.to_string())
-                .collect();
-            if !missing.is_empty() {
-                return Err(CmdError::failed(format!(
-                    "Cannot change VG {} while PV {} is missing; reconnect it, or run vgreduce --removemissing {}.",
-                    new.vg.name,
-                    missing.join(", "),
-                    new.vg.name
-                )));
-            }
-        }
+        self.commit_vg_with(scan, old, new, &PvEdits::default())
+    }
+
+    /// [`Context::commit_vg`] plus changes to the PVs' own headers that go with this write
+    /// (`edits`; `scan` holds the PVs as edited). As LVM2's vg_write: PVs without a device are
+    /// written with `device = "[unknown]"` and flag MISSING, a returned PV that holds no extents
+    /// loses the flag, and with `metadata_copies` set the used metadata areas are switched on or
+    /// off to that number.
+    pub fn commit_vg_with(
+        &self,
+        scan: &Scan,
+        old: Option<&FoundVg>,
+        new: &mut Metadata,
+        edits: &PvEdits,
+    ) -> CmdResult {
         new.vg.seqno = old.map(|o| o.metadata.vg.seqno + 1).unwrap_or(1);
-        for pv in &mut new.vg.pvs {
-            if let Some(i) = scan.pv_index_by_id(&pv.id) {
-                pv.device = Some(scan.pvs[i].path.display().to_string());
+        let mut present: Vec<bool> = Vec::new();
+        for i in 0..new.vg.pvs.len() {
+            let id = new.vg.pvs[i].id;
+            let found = scan.pv_index_by_id(&id);
+            let used = pv_used_extents(&new.vg, &id);
+            let pv = &mut new.vg.pvs[i];
+            match found {
+                Some(i) => {
+                    pv.device = Some(scan.pvs[i].path.display().to_string());
+                    if used == 0 {
+                        pv.flags.retain(|f| f != MISSING);
+                    }
+                }
+                None => {
+                    pv.device = Some("[unknown]".to_string());
+                    if !pv.flags.iter().any(|f| f == MISSING) {
+                        pv.flags.push(MISSING.to_string());
+                    }
+                }
             }
+            present.push(found.is_some());
         }
         new.header = archive::header_now(&self.host, format!("Write from {}.", self.cmdline));
         let mut text = emit_ondisk(new);
         text.push(0);
 
-        let targets = area_targets(scan, new.vg.pvs.iter().map(|p| p.id));
+        let areas = area_plan(scan, &new.vg, edits);
+        let targets: Vec<AreaTarget> = areas.iter().filter_map(AreaPlan::target).collect();
         commit::check_fits(&targets, text.len() as u64)
             .map_err(|e| CmdError::failed(format!("Cannot write VG {}: {e}", new.vg.name)))?;
-        if targets.is_empty() {
+        if !targets.iter().any(|t| !t.ignored) {
             return Err(CmdError::failed(format!(
-                "Cannot write VG {}: none of its PVs has a metadata area; add a PV with one (pvcreate --metadatacopies 1).",
+                "Cannot write VG {}: none of its PVs has a metadata area in use; add a PV with one (pvcreate --metadatacopies 1) or pvchange --metadataignore n.",
                 new.vg.name
             )));
         }
@@ -240,15 +262,32 @@ impl Context {
             }
         }
         self.with_writer(|w| -> CmdResult {
+            // Edited labels (new UUID, size, area list) and moved areas go first, as LVM2's
+            // pv_write before vg_write: the text that follows then lands where they point.
+            for &(pi, mi) in &edits.fresh_headers {
+                let pv = &scan.pvs[pi];
+                if let Some(h) = pv.mdas.get(mi).and_then(|m| m.header.as_ref()) {
+                    w.write_at(&pv.path, h.start, &h.to_bytes())
+                        .and_then(|_| w.flush(&pv.path))
+                        .map_err(|e| {
+                            CmdError::failed(format!("Failed to write {}: {e}", pv.path.display()))
+                        })?;
+                }
+            }
+            for &pi in &edits.labels {
+                write_label_in_vg(w, &scan.pvs[pi], true)?;
+            }
             commit::write_text(w, &targets, &text).map_err(|e| {
                 CmdError::failed(format!("Failed to write VG {}: {e}", new.vg.name))
             })?;
             // Labels follow the committed text: a crash in between leaves a VG whose PV lacks
             // the flag, which the next write sets again.
             let new_ids: Vec<Id> = new.vg.pvs.iter().map(|p| p.id).collect();
-            for id in &new_ids {
+            for (id, _) in new_ids.iter().zip(&present).filter(|(_, p)| **p) {
                 if let Some(i) = scan.pv_index_by_id(id) {
-                    set_in_vg_flag(w, &scan.pvs[i], true)?;
+                    if !edits.labels.contains(&i) {
+                        set_in_vg_flag(w, &scan.pvs[i], true)?;
+                    }
                 }
             }
             if let Some(old) = old {
@@ -271,6 +310,10 @@ impl Context {
                     "WARNING: Backup of VG {} metadata failed: {e}",
                     new.vg.name
                 ));
+            }
+            // A renamed VG's backup under its old name would describe a VG that is gone.
+            if let Some(old) = old.filter(|o| o.metadata.vg.name != new.vg.name) {
+                let _ = std::fs::remove_file(self.config.backup_dir().join(&old.metadata.vg.name));
             }
         }
         Ok(())
@@ -304,28 +347,94 @@ impl Context {
     }
 }
 
-/// The used metadata areas of the PVs `ids` (present in `scan`), with the header to build on:
-/// the one on disk, or a fresh one where the header on disk is damaged.
-pub fn area_targets(scan: &Scan, ids: impl Iterator<Item = Id>) -> Vec<AreaTarget> {
+/// What a VG write changes on its PVs besides the text (pvchange, pvresize). Indexes are into
+/// the `Scan` passed with it, which holds the PVs as edited (new UUID, size, area list).
+#[derive(Debug, Default, Clone)]
+pub struct PvEdits {
+    /// PVs whose edited label is written, with the in-VG flag, before the text.
+    pub labels: Vec<usize>,
+    /// Areas whose header in the scan is new (an area moved by pvresize): written as they are
+    /// before the labels, then the text goes into them. (pv index, area index)
+    pub fresh_headers: Vec<(usize, usize)>,
+    /// Areas the command switches on or off: (pv index, area index, ignored after the write).
+    pub ignore: Vec<(usize, usize, bool)>,
+}
+
+/// One metadata area of a VG write: its header to build on and whether it is ignored on disk
+/// now and after the write.
+struct AreaPlan {
+    path: std::path::PathBuf,
+    header: MdaHeader,
+    ignored_now: bool,
+    ignored_after: bool,
+}
+
+impl AreaPlan {
+    /// The area gets the text unless it is ignored and stays so. An area being switched off
+    /// still gets this text, flagged ignored, as LVM2 writes it.
+    fn target(&self) -> Option<AreaTarget> {
+        (!(self.ignored_now && self.ignored_after)).then(|| AreaTarget {
+            path: self.path.clone(),
+            header: self.header.clone(),
+            ignored: self.ignored_after,
+        })
+    }
+}
+
+/// The metadata areas of the VG's PVs present in `scan`, in VG order, with the ignore
+/// switches of `edits` applied and then LVM2's balancing to `metadata_copies` (when set, that
+/// many areas in use: the first ones in VG order are switched on, the last ones off - LVM2
+/// picks at random).
+fn area_plan(scan: &Scan, vg: &VolumeGroup, edits: &PvEdits) -> Vec<AreaPlan> {
     let mut out = Vec::new();
-    for id in ids {
-        let Some(i) = scan.pv_index_by_id(&id) else {
+    for pv in &vg.pvs {
+        let Some(pi) = scan.pv_index_by_id(&pv.id) else {
             continue;
         };
-        let pv = &scan.pvs[i];
-        for m in &pv.mdas {
+        let spv = &scan.pvs[pi];
+        for (mi, m) in spv.mdas.iter().enumerate() {
             let header = m
                 .header
                 .clone()
                 .unwrap_or_else(|| MdaHeader::new(m.start, m.size, false));
-            if header.is_ignored() {
-                continue;
-            }
-            out.push(AreaTarget {
-                path: pv.path.clone(),
+            let ignored_now = header.is_ignored();
+            let ignored_after = edits
+                .ignore
+                .iter()
+                .find(|(p, a, _)| *p == pi && *a == mi)
+                .map_or(ignored_now, |(_, _, ignored)| *ignored);
+            out.push(AreaPlan {
+                path: spv.path.clone(),
                 header,
-                ignored: false,
+                ignored_now,
+                ignored_after,
             });
+        }
+    }
+    let used = out.iter().filter(|a| !a.ignored_after).count();
+    match vg.metadata_copies.map(|c| c as usize) {
+        None | Some(0) => {
+            // Unmanaged: LVM2 only makes sure one area is in use.
+            if used == 0 {
+                if let Some(a) = out.first_mut() {
+                    a.ignored_after = false;
+                }
+            }
+        }
+        Some(want) if want > used => {
+            for a in out.iter_mut().filter(|a| a.ignored_after).take(want - used) {
+                a.ignored_after = false;
+            }
+        }
+        Some(want) => {
+            for a in out
+                .iter_mut()
+                .rev()
+                .filter(|a| !a.ignored_after)
+                .take(used - want)
+            {
+                a.ignored_after = true;
+            }
         }
     }
     out
@@ -339,6 +448,11 @@ fn set_in_vg_flag(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv, in_vg: bool) -
     if pv.in_vg_flag() == in_vg {
         return Ok(());
     }
+    write_label_in_vg(w, pv, in_vg)
+}
+
+/// Writes the PV's label as it is in `pv`, with the in-VG flag set to `in_vg`.
+pub fn write_label_in_vg(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv, in_vg: bool) -> CmdResult {
     let mut label = pv.label.clone();
     let boot = label
         .pv_header

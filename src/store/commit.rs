@@ -47,6 +47,68 @@ impl DeviceWriter for DiskWriter {
     }
 }
 
+/// Fault injection for the crash-consistency tests: the process "loses power" at the k-th
+/// write - it exits at once, after writing nothing of that write or, when tearing, only its
+/// first half (whole sectors), exactly as a power cut between sectors would leave the device.
+/// Set by `OXLVM_TEST_CRASH_AT_WRITE=k` and `OXLVM_TEST_CRASH_TEAR=1`; never set in normal use.
+pub struct CrashingWriter<W> {
+    inner: W,
+    crash_at: u64,
+    tear: bool,
+    writes: u64,
+}
+
+/// Exit status of a process stopped by fault injection.
+pub const CRASH_EXIT_CODE: i32 = 99;
+
+impl<W: DeviceWriter> CrashingWriter<W> {
+    pub fn new(inner: W, crash_at: u64, tear: bool) -> Self {
+        CrashingWriter {
+            inner,
+            crash_at,
+            tear,
+            writes: 0,
+        }
+    }
+
+    /// The writer the environment asks for: a crashing one under test, else plain.
+    pub fn from_env(inner: W) -> Result<Box<dyn DeviceWriter>, W>
+    where
+        W: 'static,
+    {
+        let at = std::env::var("OXLVM_TEST_CRASH_AT_WRITE")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        match at {
+            Some(k) if k > 0 => {
+                let tear = std::env::var("OXLVM_TEST_CRASH_TEAR").is_ok_and(|v| v == "1");
+                Ok(Box::new(CrashingWriter::new(inner, k, tear)))
+            }
+            _ => Err(inner),
+        }
+    }
+}
+
+impl<W: DeviceWriter> DeviceWriter for CrashingWriter<W> {
+    fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.writes += 1;
+        if self.writes == self.crash_at {
+            let sectors = data.len() / 512;
+            if self.tear && sectors > 1 {
+                let keep = (sectors / 2) * 512;
+                let _ = self.inner.write_at(path, offset, &data[..keep]);
+                let _ = self.inner.flush(path);
+            }
+            std::process::exit(CRASH_EXIT_CODE);
+        }
+        self.inner.write_at(path, offset, data)
+    }
+
+    fn flush(&mut self, path: &Path) -> io::Result<()> {
+        self.inner.flush(path)
+    }
+}
+
 /// One metadata area that receives the new text.
 #[derive(Debug, Clone)]
 pub struct AreaTarget {
