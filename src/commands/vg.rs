@@ -11,7 +11,6 @@ use crate::units::{parse_size, Sign};
 use clap::{ArgAction, Parser};
 use metadata_format::text::{AllocationPolicy, Metadata, PhysicalVolume, VolumeGroup};
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// LVM2's default extent size: 4 MiB.
@@ -309,13 +308,12 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             .filter(|lv| lv.has_status("VISIBLE"))
             .map(|lv| lv.name.as_str())
             .collect();
-        if !visible.is_empty() && args.force == 0 {
-            if !args.yes || !std::io::stdin().is_terminal() {
-                return Err(CmdError::failed(format!(
-                    "Volume group \"{name}\" still contains {} logical volume(s); use -f to remove them too.",
-                    visible.len()
-                )));
-            }
+        // Without a prompt to answer, removing LVs needs -f or -y.
+        if !visible.is_empty() && args.force == 0 && !args.yes {
+            return Err(CmdError::failed(format!(
+                "Volume group \"{name}\" still contains {} logical volume(s); use -f (or -y) to remove them too.",
+                visible.len()
+            )));
         }
         ctx.remove_vg(&scan, &found)?;
         for lv in &visible {
