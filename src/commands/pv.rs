@@ -361,7 +361,7 @@ pub fn pvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 "No PV found on device {arg}; there is no LVM label to remove."
             )));
         };
-        if let Some(vg) = owning_vg(scan, &scan.pvs[i].id()) {
+        if let Some(vg) = owning_vg(&scan, &scan.pvs[i].id()) {
             if args.force < 2 {
                 return Err(CmdError::failed(format!(
                     "PV {arg} is used by VG {vg} so please use vgreduce first; or -ff to remove it anyway."
