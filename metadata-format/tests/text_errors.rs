@@ -139,6 +139,14 @@ fn duplicate_keys() {
             key: "lv7".into()
         }
     );
+    // LV names are checked while the LVs are converted one by one.
+    assert_eq!(
+        metadata_error(&vgdemo_with("\nstriped {\n", "\nlinear {\n")),
+        TextError::DuplicateKey {
+            line: 71,
+            key: "linear".into()
+        }
+    );
     let text = vgdemo_with("seqno = 14\n", "seqno = 14\nseqno = 15\n");
     assert_eq!(
         metadata_error(&text),

@@ -485,10 +485,7 @@ fn unknown_keys_and_types_survive_both_forms() {
     assert_eq!(metadata.extra.len(), 1);
     assert_eq!(metadata.extra[0].after, Some("version"));
     assert_eq!(metadata.vg.extra[0].after, Some("max_pv"));
-    assert_eq!(
-        metadata.vg.extra[0].item.comment.as_deref(),
-        Some(" a comment")
-    );
+    assert_eq!(metadata.vg.extra[0].item.comment(), Some(" a comment"));
     assert_eq!(metadata.vg.pvs[0].extra[0].after, Some("pe_count"));
     assert_eq!(metadata.vg.lvs[0].extra[0].after, Some("creation_host"));
     assert_eq!(

@@ -794,7 +794,7 @@ pub(crate) fn emit_item(out: &mut Out, item: &Item<'_>) {
         out.nl();
     }
     if out.backup {
-        for comment in &item.leading_comments {
+        for comment in item.leading_comments() {
             let start = out.begin();
             out.raw(b"#");
             out.raw(comment.as_bytes());
@@ -806,7 +806,7 @@ pub(crate) fn emit_item(out: &mut Out, item: &Item<'_>) {
     match &item.node {
         Node::Section(section) => {
             out.raw(b" {");
-            push_comment(out, start, item.comment.as_deref());
+            push_comment(out, start, item.comment());
             out.inc();
             for child in &section.items {
                 emit_item(out, child);
@@ -820,7 +820,7 @@ pub(crate) fn emit_item(out: &mut Out, item: &Item<'_>) {
                 Value::Float(text) => out.raw(text.as_bytes()),
                 Value::String(text) => out.quoted(text),
                 Value::Array(array) if array.per_line > 0 => {
-                    multiline_array(out, start, array, item.comment.as_deref());
+                    multiline_array(out, start, array, item.comment());
                     return;
                 }
                 Value::Array(array) => {
@@ -834,7 +834,7 @@ pub(crate) fn emit_item(out: &mut Out, item: &Item<'_>) {
                     out.raw(b"]");
                 }
             }
-            push_comment(out, start, item.comment.as_deref());
+            push_comment(out, start, item.comment());
         }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::error::TextError;
 use super::format::offset_from_timestamp_comment;
 use super::model::*;
-use super::parse::{as_text, parse_config};
+use super::parse::{as_text, Cursor, Entry};
 use super::tree::{line_at, Item, Node, Scalar, Section, Value};
 
 /// Anchor name of the VG section among the top-level keys.
@@ -23,13 +23,12 @@ pub(crate) const MESSAGES_ANCHOR: &str = "<messages>";
 /// anything after it are ignored).
 pub fn parse_metadata(input: &[u8]) -> Result<Metadata, TextError> {
     let text = as_text(input)?;
-    let root = parse_config(text.as_bytes())?;
     let mut importer = Importer {
         src: text.as_bytes(),
         pv_keys: HashMap::new(),
         utc_offset: None,
     };
-    importer.metadata(root)
+    importer.metadata(&mut Cursor::new(text))
 }
 
 struct Importer<'a> {
@@ -60,9 +59,23 @@ impl<'a, 'l> Fields<'a, 'l> {
         offset: usize,
         label: &'l dyn Fn() -> String,
     ) -> Self {
+        Fields::from_slots(
+            src,
+            section.items.into_iter().map(Slot::Free).collect(),
+            offset,
+            label,
+        )
+    }
+
+    fn from_slots(
+        src: &'a [u8],
+        slots: Vec<Slot<'a>>,
+        offset: usize,
+        label: &'l dyn Fn() -> String,
+    ) -> Self {
         Fields {
             src,
-            slots: section.items.into_iter().map(Slot::Free).collect(),
+            slots,
             offset,
             label,
         }
@@ -98,7 +111,7 @@ impl<'a, 'l> Fields<'a, 'l> {
             }
             if let Slot::Free(item) = std::mem::replace(slot, Slot::Used(anchor)) {
                 if let Node::Section(section) = item.node {
-                    sections.push((item.key, section, item.offset));
+                    sections.push((item.key, section, item.offset as usize));
                 }
             }
         }
@@ -160,7 +173,7 @@ impl<'a, 'l> Fields<'a, 'l> {
 
     fn wrong_type(&self, item: &Item<'_>, expected: &'static str) -> TextError {
         TextError::WrongType {
-            line: self.line(item.offset),
+            line: self.line(item.offset as usize),
             section: (self.label)(),
             key: item.key.to_string(),
             expected,
@@ -169,7 +182,7 @@ impl<'a, 'l> Fields<'a, 'l> {
 
     fn invalid(&self, item: &Item<'_>, reason: String) -> TextError {
         TextError::InvalidValue {
-            line: self.line(item.offset),
+            line: self.line(item.offset as usize),
             section: (self.label)(),
             key: item.key.to_string(),
             reason,
@@ -316,29 +329,36 @@ impl<'a, 'l> Fields<'a, 'l> {
 }
 
 impl<'a> Importer<'a> {
-    fn metadata(&mut self, root: Section<'a>) -> Result<Metadata, TextError> {
-        let Some(vg_index) = root
-            .items
-            .iter()
-            .position(|item| matches!(item.node, Node::Section(_)))
-        else {
+    fn metadata(&mut self, cursor: &mut Cursor<'a>) -> Result<Metadata, TextError> {
+        let mut slots = Vec::new();
+        let mut vg = None;
+        loop {
+            let vg_read = vg.is_some();
+            // The first section is the volume group.
+            let Some(entry) = cursor.next(|_| !vg_read)? else {
+                break;
+            };
+            match entry {
+                Entry::Entered { key, offset } => {
+                    vg = Some(self.volume_group(key.into_owned(), cursor, offset)?);
+                    slots.push(Slot::Used(VG_ANCHOR));
+                }
+                Entry::Item(item) => slots.push(Slot::Free(item)),
+            }
+        }
+        let Some(vg) = vg else {
             return Err(TextError::NoVolumeGroup {
                 line: line_at(self.src, self.src.len()),
             });
         };
         let label = || "the top level".to_string();
-        let mut fields = Fields::new(self.src, root, 0, &label);
-        let Slot::Free(vg_item) =
-            std::mem::replace(&mut fields.slots[vg_index], Slot::Used(VG_ANCHOR))
-        else {
-            return Err(TextError::NoVolumeGroup { line: 1 });
-        };
+        let mut fields = Fields::from_slots(self.src, slots, 0, &label);
 
         let contents_item = fields
             .take("contents")
             .ok_or_else(|| fields.missing("contents"))?;
         let generated_by = contents_item
-            .leading_comments
+            .leading_comments()
             .first()
             .map(|comment| strip_comment(comment));
         let contents = fields.string_of(contents_item)?;
@@ -360,7 +380,7 @@ impl<'a> Importer<'a> {
         let description = fields.string("description")?;
         let (creation_host, creation_host_uname) = match fields.take("creation_host") {
             Some(item) => {
-                let comment = item.comment.as_deref().map(strip_comment);
+                let comment = item.comment().map(strip_comment);
                 (Some(fields.string_of(item)?), comment)
             }
             None => (None, None),
@@ -368,18 +388,13 @@ impl<'a> Importer<'a> {
         let creation_host_system_id = fields.string("creation_host_system_id")?;
         let (creation_time, creation_time_date) = match fields.take("creation_time") {
             Some(item) => {
-                let comment = item.comment.as_deref().map(strip_comment);
+                let comment = item.comment().map(strip_comment);
                 let time = fields.ranged(&item, 0, i128::from(i64::MAX))?;
                 (Some(time), comment)
             }
             None => (None, None),
         };
         let extra = fields.finish();
-
-        let Node::Section(vg_section) = vg_item.node else {
-            return Err(TextError::NoVolumeGroup { line: 1 });
-        };
-        let vg = self.volume_group(vg_item.key.into_owned(), vg_section, vg_item.offset)?;
         Ok(Metadata {
             vg,
             header: Header {
@@ -398,14 +413,46 @@ impl<'a> Importer<'a> {
         })
     }
 
+    /// Reads the VG section the cursor has just entered. Its `logical_volumes` are converted
+    /// one LV at a time as they are parsed (once the PVs they refer to are known).
     fn volume_group(
         &mut self,
         name: String,
-        section: Section<'a>,
+        cursor: &mut Cursor<'a>,
         offset: usize,
     ) -> Result<VolumeGroup, TextError> {
         let label = || format!("volume group {name}");
-        let mut f = Fields::new(self.src, section, offset, &label);
+        let mut slots = Vec::new();
+        let mut pvs = None;
+        let mut streamed_lvs = None;
+        loop {
+            let stream = pvs.is_some() && streamed_lvs.is_none();
+            let Some(entry) = cursor.next(|key| stream && key == "logical_volumes")? else {
+                break;
+            };
+            match entry {
+                Entry::Entered { .. } => {
+                    streamed_lvs = Some(self.streamed_lvs(cursor, &label)?);
+                    slots.push(Slot::Used("logical_volumes"));
+                }
+                Entry::Item(item) if item.key == "physical_volumes" => match item.node {
+                    Node::Section(section) => {
+                        pvs = Some(self.physical_volumes(section, &label)?);
+                        slots.push(Slot::Used("physical_volumes"));
+                    }
+                    Node::Value(_) => {
+                        return Err(TextError::WrongType {
+                            line: line_at(self.src, item.offset as usize),
+                            section: label(),
+                            key: item.key.into_owned(),
+                            expected: "a section",
+                        })
+                    }
+                },
+                Entry::Item(item) => slots.push(Slot::Free(item)),
+            }
+        }
+        let mut f = Fields::from_slots(self.src, slots, offset, &label);
         let id = f.req_id("id")?;
         let seqno = f.req_u32("seqno")?;
         let format = f.string("format")?;
@@ -423,20 +470,17 @@ impl<'a> Importer<'a> {
         let profile = f.string("profile")?;
         let metadata_copies = f.u32("metadata_copies")?;
 
-        let pvs_item = f
-            .take("physical_volumes")
-            .ok_or_else(|| f.missing("physical_volumes"))?;
-        let pvs = match pvs_item.node {
-            Node::Section(section) => self.physical_volumes(section, &label)?,
-            _ => return Err(f.wrong_type(&pvs_item, "a section")),
-        };
-        let lvs = match f.take("logical_volumes") {
-            Some(Item {
-                node: Node::Section(section),
-                ..
-            }) => self.logical_volumes(section, &label)?,
-            Some(item) => return Err(f.wrong_type(&item, "a section")),
-            None => Vec::new(),
+        let pvs = f.required(pvs, "physical_volumes")?;
+        let lvs = match streamed_lvs {
+            Some(lvs) => lvs,
+            None => match f.take("logical_volumes") {
+                Some(Item {
+                    node: Node::Section(section),
+                    ..
+                }) => self.logical_volumes(section, &label)?,
+                Some(item) => return Err(f.wrong_type(&item, "a section")),
+                None => Vec::new(),
+            },
         };
         let historical_lvs = match f.take("historical_logical_volumes") {
             Some(Item {
@@ -482,10 +526,10 @@ impl<'a> Importer<'a> {
         let mut entries = Vec::with_capacity(section.items.len());
         for item in section.items {
             match item.node {
-                Node::Section(body) => entries.push((item.key, body, item.offset)),
+                Node::Section(body) => entries.push((item.key, body, item.offset as usize)),
                 Node::Value(_) => {
                     return Err(TextError::WrongType {
-                        line: line_at(self.src, item.offset),
+                        line: line_at(self.src, item.offset as usize),
                         section: format!("{} {container}", label()),
                         key: item.key.into_owned(),
                         expected: "a section",
@@ -538,6 +582,38 @@ impl<'a> Importer<'a> {
             });
         }
         Ok(pvs)
+    }
+
+    /// The LVs of the `logical_volumes` section the cursor has just entered.
+    fn streamed_lvs(
+        &mut self,
+        cursor: &mut Cursor<'a>,
+        label: &dyn Fn() -> String,
+    ) -> Result<Vec<LogicalVolume>, TextError> {
+        let mut lvs = Vec::new();
+        while let Some(entry) = cursor.next(|_| false)? {
+            let item = match entry {
+                Entry::Item(item) => item,
+                // Never asked for; a cursor only enters sections the caller accepts.
+                Entry::Entered { .. } => continue,
+            };
+            match item.node {
+                Node::Section(body) => lvs.push(self.logical_volume(
+                    item.key.into_owned(),
+                    body,
+                    item.offset as usize,
+                )?),
+                Node::Value(_) => {
+                    return Err(TextError::WrongType {
+                        line: line_at(self.src, item.offset as usize),
+                        section: format!("{} logical_volumes", label()),
+                        key: item.key.into_owned(),
+                        expected: "a section",
+                    })
+                }
+            }
+        }
+        Ok(lvs)
     }
 
     fn logical_volumes(
@@ -637,7 +713,7 @@ impl<'a> Importer<'a> {
             return Ok(None);
         };
         if self.utc_offset.is_none() {
-            if let Some(comment) = item.comment.as_deref() {
+            if let Some(comment) = item.comment() {
                 self.utc_offset = offset_from_timestamp_comment(comment);
             }
         }
@@ -885,7 +961,7 @@ impl<'a> Importer<'a> {
             };
             if let Some(Extra { item, .. }) = m.finish().into_iter().next() {
                 return Err(TextError::InvalidValue {
-                    line: line_at(self.src, item.offset),
+                    line: line_at(self.src, item.offset as usize),
                     section: label(),
                     key: item.key.into_owned(),
                     reason: "is not part of a thin pool message".into(),

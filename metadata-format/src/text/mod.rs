@@ -25,4 +25,4 @@ pub use model::{
     Thin, ThinMessage, ThinPool, VolumeGroup, CONTENTS,
 };
 pub use parse::{parse_config, MAX_DEPTH};
-pub use tree::{line_at, Array, Item, Node, Scalar, Section, Value};
+pub use tree::{line_at, Array, Comments, Item, Node, Scalar, Section, Value};

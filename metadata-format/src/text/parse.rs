@@ -9,9 +9,8 @@
 //! key, a truncated text) this parser refuses with a typed error instead, and it never panics.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
-use nom::bytes::complete::{take_while, take_while1};
+use nom::bytes::complete::take_while;
 use nom::character::complete::one_of;
 use nom::combinator::{opt, recognize};
 use nom::error::{ErrorKind, ParseError};
@@ -19,7 +18,7 @@ use nom::sequence::pair;
 use nom::IResult;
 
 use super::error::TextError;
-use super::tree::{line_at, Array, Item, Node, Scalar, Section, Value};
+use super::tree::{line_at, Array, Comments, Item, Node, Scalar, Section, Value};
 
 /// Deepest section nesting accepted; metadata uses 5 levels, lvm.conf 2. The limit keeps
 /// hostile input from exhausting the stack.
@@ -27,7 +26,11 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Parses a whole text (metadata, backup file or lvm.conf) into its top-level section.
 pub fn parse_config(input: &[u8]) -> Result<Section<'_>, TextError> {
-    let text = as_text(input)?;
+    parse_text(as_text(input)?)
+}
+
+/// Parses text already cut at its NUL and checked to be UTF-8.
+pub(crate) fn parse_text(text: &str) -> Result<Section<'_>, TextError> {
     let parser = Parser { src: text };
     match parser.document(text) {
         Ok(section) => Ok(section),
@@ -87,7 +90,11 @@ impl<'a> ParseError<&'a str> for Failure<'a> {
 type PResult<'a, T> = IResult<&'a str, T, Failure<'a>>;
 
 fn fail<'a, T>(at: &'a str, kind: FailureKind<'a>) -> PResult<'a, T> {
-    Err(nom::Err::Failure(Failure { at, kind }))
+    Err(stop(at, kind))
+}
+
+fn stop<'a>(at: &'a str, kind: FailureKind<'a>) -> nom::Err<Failure<'a>> {
+    nom::Err::Failure(Failure { at, kind })
 }
 
 /// Blank lines and comment lines found between two items.
@@ -102,16 +109,36 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-/// Characters that end a bare word (identifier or unquoted string).
+/// Bytes that end a bare word (identifier or unquoted string); all are ASCII, so any byte
+/// of a multi-byte UTF-8 character belongs to the word.
+const WORD_END: [bool; 256] = {
+    let mut table = [false; 256];
+    let ends = b" \t\n\r\x0b\x0c#={}[],\"'";
+    let mut n = 0;
+    while n < ends.len() {
+        table[ends[n] as usize] = true;
+        n += 1;
+    }
+    table
+};
+
 fn is_word_char(c: char) -> bool {
-    !(c.is_ascii() && (is_space(c as u8) || "#={}[],\"'".contains(c)))
+    !(c.is_ascii() && WORD_END[c as usize])
 }
 
 /// Skips whitespace and comment lines, counting empty lines and keeping comment texts.
 /// The line the previous token ended on is not empty, so it never counts as a blank line.
+#[inline(always)]
 fn gap(input: &str) -> (&str, Gap<'_>) {
     let bytes = input.as_bytes();
     let mut gap = Gap::default();
+    // The usual case in an on-disk text: one newline, then the next key.
+    if let [b'\n', next, ..] = bytes {
+        if !is_space(*next) && *next != b'#' {
+            gap.newlines = 1;
+            return (&input[1..], gap);
+        }
+    }
     let mut line_has_content = true;
     let mut at = 0;
     while at < bytes.len() {
@@ -172,8 +199,19 @@ fn first_char(input: &str) -> Option<char> {
     input.chars().next()
 }
 
+/// A bare word; scanned byte-wise because it is the most frequent token.
 fn word(input: &str) -> PResult<'_, &str> {
-    take_while1(is_word_char)(input)
+    let len = input
+        .bytes()
+        .position(|b| WORD_END[b as usize])
+        .unwrap_or(input.len());
+    if len == 0 {
+        return Err(nom::Err::Error(Failure::from_error_kind(
+            input,
+            ErrorKind::TakeWhile1,
+        )));
+    }
+    Ok((&input[len..], &input[..len]))
 }
 
 /// `"..."`: a backslash protects the next character; only `\"` and `\\` are unescaped, any
@@ -423,7 +461,8 @@ impl<'a> Parser<'a> {
 
     /// Items up to a `}` (left in the input) or the end of the text.
     fn items(&self, input: &'a str, depth: usize) -> PResult<'a, Section<'a>> {
-        let mut items = Vec::new();
+        // Most sections (LVs, segments, PVs) hold fewer than 10 items.
+        let mut items = Vec::with_capacity(8);
         let (mut rest, mut before) = gap(input);
         while let Some(&byte) = rest.as_bytes().first() {
             if byte == b'}' {
@@ -445,16 +484,26 @@ impl<'a> Parser<'a> {
                 .find(|(n, item)| items[..*n].iter().any(|other| other.key == item.key))
                 .map(|(_, item)| item)
         } else {
-            let mut seen = HashSet::with_capacity(items.len());
-            items.iter().find(|item| !seen.insert(item.key.as_ref()))
+            let keys = items
+                .iter()
+                .map(|item| (item.key.as_ref(), item.offset as usize))
+                .collect();
+            return match first_duplicate(keys) {
+                Some((key, offset)) => Err(self.duplicate(key, offset)),
+                None => Ok(()),
+            };
         };
         match duplicate {
-            Some(item) => Err(nom::Err::Failure(Failure {
-                at: &self.src[item.offset..],
-                kind: FailureKind::Duplicate(item.key.to_string()),
-            })),
+            Some(item) => Err(self.duplicate(&item.key, item.offset as usize)),
             None => Ok(()),
         }
+    }
+
+    fn duplicate(&self, key: &str, offset: usize) -> nom::Err<Failure<'a>> {
+        stop(
+            self.src.get(offset..).unwrap_or(""),
+            FailureKind::Duplicate(key.to_string()),
+        )
     }
 
     fn key(&self, input: &'a str) -> PResult<'a, Cow<'a, str>> {
@@ -498,12 +547,144 @@ impl<'a> Parser<'a> {
             Item {
                 key,
                 node,
-                comment,
-                leading_comments: before.comments,
+                comments: if comment.is_none() && before.comments.is_empty() {
+                    None
+                } else {
+                    Some(Box::new(Comments {
+                        trailing: comment,
+                        leading: before.comments,
+                    }))
+                },
                 blank_lines_before: before.blank_lines,
-                offset: self.offset(input),
+                offset: u32::try_from(self.offset(input)).unwrap_or(u32::MAX),
             },
         ))
+    }
+}
+
+/// The earliest second occurrence of a key among `(key, offset)` pairs. Sorting keeps this
+/// O(n log n) whatever the keys are (a hash set could be driven quadratic by crafted names).
+fn first_duplicate(mut keys: Vec<(&str, usize)>) -> Option<(&str, usize)> {
+    keys.sort_unstable();
+    keys.windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| pair[1])
+        .min_by_key(|(_, offset)| *offset)
+}
+
+/// Reads a text item by item, entering only the sections the caller asks for, so a large
+/// container (`logical_volumes`) can be converted entry by entry instead of being held as a
+/// whole tree. Entries not entered come back fully parsed.
+pub(crate) struct Cursor<'a> {
+    parser: Parser<'a>,
+    rest: &'a str,
+    /// Keys and offsets seen so far in each entered section, outermost first; checked for
+    /// duplicates when the section ends.
+    levels: Vec<Vec<(Cow<'a, str>, usize)>>,
+}
+
+/// What a cursor found next.
+pub(crate) enum Entry<'a> {
+    /// A complete item.
+    Item(Item<'a>),
+    /// A section the cursor has entered: its items follow, then `None` for its end.
+    Entered { key: Cow<'a, str>, offset: usize },
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Cursor {
+            parser: Parser { src: text },
+            rest: text,
+            levels: vec![Vec::new()],
+        }
+    }
+
+    /// The next entry of the current section, or `None` at its end. A section whose key
+    /// `enter` accepts is entered rather than parsed.
+    pub fn next(
+        &mut self,
+        enter: impl FnOnce(&str) -> bool,
+    ) -> Result<Option<Entry<'a>>, TextError> {
+        self.step(enter).map_err(|error| match error {
+            nom::Err::Error(failure) | nom::Err::Failure(failure) => self.parser.to_error(failure),
+            nom::Err::Incomplete(_) => TextError::UnexpectedEnd {
+                line: line_at(self.parser.src.as_bytes(), self.parser.src.len()),
+                context: "the text",
+            },
+        })
+    }
+
+    fn step(
+        &mut self,
+        enter: impl FnOnce(&str) -> bool,
+    ) -> Result<Option<Entry<'a>>, nom::Err<Failure<'a>>> {
+        if self.levels.is_empty() {
+            // The whole text has been read.
+            return Ok(None);
+        }
+        let depth = self.levels.len() - 1;
+        let (rest, before) = gap(self.rest);
+        match rest.as_bytes().first() {
+            None if depth > 0 => {
+                return Err(stop(rest, FailureKind::End("a section (missing '}')")))
+            }
+            None => {
+                self.close_level()?;
+                self.rest = rest;
+                return Ok(None);
+            }
+            Some(b'}') if depth == 0 => {
+                return Err(stop(
+                    rest,
+                    FailureKind::Unexpected("a key or the end of the text"),
+                ))
+            }
+            Some(b'}') => {
+                self.close_level()?;
+                self.rest = &rest[1..];
+                return Ok(None);
+            }
+            Some(_) => {}
+        }
+        let (after_key, key) = self.parser.key(rest)?;
+        let after = skip(after_key);
+        if after.as_bytes().first() == Some(&b'{') && !key.is_empty() && enter(&key) {
+            if depth + 1 >= MAX_DEPTH {
+                return Err(stop(after, FailureKind::TooDeep));
+            }
+            self.note_key(key.clone(), rest);
+            self.levels.push(Vec::new());
+            self.rest = trailing_comment(&after[1..]).0;
+            let offset = self.parser.offset(rest);
+            return Ok(Some(Entry::Entered { key, offset }));
+        }
+        let (after, item) = self.parser.item(rest, before, depth)?;
+        self.note_key(item.key.clone(), rest);
+        self.rest = after;
+        Ok(Some(Entry::Item(item)))
+    }
+
+    fn note_key(&mut self, key: Cow<'a, str>, at: &'a str) {
+        let offset = self.parser.offset(at);
+        if let Some(level) = self.levels.last_mut() {
+            level.push((key, offset));
+        }
+    }
+
+    /// Leaves the current section, refusing it if a key appeared twice.
+    fn close_level(&mut self) -> Result<(), nom::Err<Failure<'a>>> {
+        let Some(keys) = self.levels.pop() else {
+            return Ok(());
+        };
+        let pairs = keys
+            .iter()
+            .map(|(key, offset)| (key.as_ref(), *offset))
+            .collect();
+        match first_duplicate(pairs) {
+            Some((key, offset)) => Err(self.parser.duplicate(key, offset)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -551,7 +732,7 @@ mod tests {
         let text = "# top\nouter {\n\tinner { x = 1 } # c1\n\n\n\ty = [\n\t\t\"pv0\", 1,\n\t\t\"pv1\", 2\n\t]\n}\n";
         let section = parse(text).unwrap();
         let outer = &section.items[0];
-        assert_eq!(outer.leading_comments, vec![Cow::Borrowed(" top")]);
+        assert_eq!(outer.leading_comments(), [Cow::Borrowed(" top")]);
         let Node::Section(body) = &outer.node else {
             panic!("outer is a section")
         };

@@ -21,15 +21,24 @@ pub struct Section<'a> {
 pub struct Item<'a> {
     pub key: Cow<'a, str>,
     pub node: Node<'a>,
-    /// Text after the `#` of a comment on the same line as the key (for a section: on the line
-    /// of its opening brace), e.g. `" Hint only"`.
-    pub comment: Option<Cow<'a, str>>,
-    /// Comment lines directly above the item, text after each `#`.
-    pub leading_comments: Vec<Cow<'a, str>>,
+    /// Comments on and above the item; boxed because most items have none and metadata
+    /// texts have hundreds of thousands of items.
+    pub comments: Option<Box<Comments<'a>>>,
     /// Empty lines between the previous item (or the opening brace) and this one.
     pub blank_lines_before: u32,
-    /// Byte offset of the key in the parsed input (0 for items built in code).
-    pub offset: usize,
+    /// Byte offset of the key in the parsed input (0 for items built in code; saturates
+    /// at 4 GiB).
+    pub offset: u32,
+}
+
+/// The comments attached to an item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Comments<'a> {
+    /// Text after the `#` of a comment on the same line as the key (for a section: on the
+    /// line of its opening brace), e.g. `" Hint only"`.
+    pub trailing: Option<Cow<'a, str>>,
+    /// Comment lines directly above the item, text after each `#`.
+    pub leading: Vec<Cow<'a, str>>,
 }
 
 impl PartialEq for Item<'_> {
@@ -158,19 +167,40 @@ impl<'a> Item<'a> {
         Item {
             key: key.into(),
             node,
-            comment: None,
-            leading_comments: Vec::new(),
+            comments: None,
             blank_lines_before: 0,
             offset: 0,
         }
+    }
+
+    /// The comment on the item's line, without its `#`.
+    pub fn comment(&self) -> Option<&str> {
+        self.comments.as_ref()?.trailing.as_deref()
+    }
+
+    /// The comment lines above the item, each without its `#`.
+    pub fn leading_comments(&self) -> &[Cow<'a, str>] {
+        match &self.comments {
+            Some(comments) => &comments.leading,
+            None => &[],
+        }
+    }
+
+    /// Sets the comment on the item's line (text after `#`).
+    pub fn set_comment(&mut self, comment: Option<Cow<'a, str>>) {
+        self.comments.get_or_insert_with(Default::default).trailing = comment;
     }
 
     pub fn into_owned(self) -> Item<'static> {
         Item {
             key: owned(self.key),
             node: self.node.into_owned(),
-            comment: self.comment.map(owned),
-            leading_comments: self.leading_comments.into_iter().map(owned).collect(),
+            comments: self.comments.map(|comments| {
+                Box::new(Comments {
+                    trailing: comments.trailing.map(owned),
+                    leading: comments.leading.into_iter().map(owned).collect(),
+                })
+            }),
             blank_lines_before: self.blank_lines_before,
             offset: self.offset,
         }
@@ -288,7 +318,7 @@ mod tests {
     fn equality_ignores_layout() {
         let mut a = Item::new("k", Node::Value(Value::Int(1)));
         let b = a.clone();
-        a.comment = Some(" note".into());
+        a.set_comment(Some(" note".into()));
         a.blank_lines_before = 2;
         a.offset = 10;
         assert_eq!(a, b);
