@@ -1,5 +1,6 @@
-//! Throughput on a large VG (30,000 LVs, about 10 MB of on-disk text), because every command
-//! reads and rewrites the whole text. Measured only in release builds:
+//! Throughput on a large VG (30,000 LVs, about 10 MB of on-disk text, mixed linear, striped
+//! and thin LVs), because every command reads and rewrites the whole text. Printed, never
+//! asserted (timings depend on the machine; targets: emit >= 300 MB/s, parse >= 150 MB/s):
 //! `cargo test --release -p metadata-format --test text_speed -- --ignored --nocapture`.
 //! A small version of the same VG also runs in the normal test pass to check correctness.
 
@@ -147,8 +148,4 @@ fn parse_and_emit_throughput() {
     println!("emit backup   {emit_backup_speed:8.0} MB/s");
     println!("parse on-disk {parse_ondisk_speed:8.0} MB/s (tree only: {tree_speed:.0} MB/s)");
     println!("parse backup  {parse_backup_speed:8.0} MB/s");
-    if !cfg!(debug_assertions) {
-        assert!(emit_ondisk_speed >= 300.0 && emit_backup_speed >= 300.0);
-        assert!(parse_ondisk_speed >= 150.0 && parse_backup_speed >= 150.0);
-    }
 }
