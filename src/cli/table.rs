@@ -101,7 +101,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "lvsnapshot",
         "Create a snapshot of a logical volume (lvcreate -s)"
     ),
-    planned!("pvchange", "Change attributes of physical volume(s)"),
+    built!(
+        "pvchange",
+        "Change attributes of physical volume(s)",
+        commands::pv_change::pvchange
+    ),
     built!(
         "pvck",
         "Check metadata on physical volumes",
@@ -122,7 +126,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Remove LVM label(s) from physical volume(s)",
         commands::pv::pvremove
     ),
-    planned!("pvresize", "Resize physical volume(s)"),
+    built!(
+        "pvresize",
+        "Resize physical volume(s)",
+        commands::pv_change::pvresize
+    ),
     planned!("pvs", "Display information about physical volumes"),
     planned!("pvscan", "List all physical volumes"),
     planned!("segtypes", "List available segment types"),
@@ -133,13 +141,21 @@ pub static COMMANDS: &[CommandSpec] = &[
     planned!("tags", "List tags defined on this host"),
     planned!("vgcfgbackup", "Backup volume group configuration(s)"),
     planned!("vgcfgrestore", "Restore volume group configuration"),
-    planned!("vgchange", "Change volume group attributes"),
+    built!(
+        "vgchange",
+        "Change volume group attributes",
+        commands::vg_change::vgchange
+    ),
     planned!("vgck", "Check the consistency of volume group(s)"),
     planned!("vgconvert", "Change volume group metadata format"),
     built!("vgcreate", "Create a volume group", commands::vg::vgcreate),
     planned!("vgdisplay", "Display volume group information"),
     planned!("vgexport", "Unregister volume group(s) from the system"),
-    planned!("vgextend", "Add physical volumes to a volume group"),
+    built!(
+        "vgextend",
+        "Add physical volumes to a volume group",
+        commands::vg_change::vgextend
+    ),
     planned!("vgimport", "Register exported volume group with system"),
     planned!("vgimportclone", "Import a VG from cloned PVs"),
     planned!(
@@ -151,9 +167,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         "vgmknodes",
         "Create the special files for volume group devices in /dev"
     ),
-    planned!("vgreduce", "Remove physical volume(s) from a volume group"),
+    built!(
+        "vgreduce",
+        "Remove physical volume(s) from a volume group",
+        commands::vg_change::vgreduce
+    ),
     built!("vgremove", "Remove volume group(s)", commands::vg::vgremove),
-    planned!("vgrename", "Rename a volume group"),
+    built!(
+        "vgrename",
+        "Rename a volume group",
+        commands::vg_change::vgrename
+    ),
     planned!("vgs", "Display information about volume groups"),
     planned!("vgscan", "Search for all volume groups"),
     planned!(

@@ -1,7 +1,7 @@
 //! What every command shares: configuration, the device list, the scan, LVM2's locks, and the
 //! one way metadata is written (archive -> commit protocol -> labels -> backup).
 
-use super::vg_plan::{pv_used_extents, MISSING};
+use super::vg_plan::{missing_pv_ids, pv_used_extents, MISSING};
 use crate::cli::CommonArgs;
 use crate::config::Config;
 use crate::error::{CmdError, CmdResult};
@@ -191,10 +191,12 @@ impl Context {
     }
 
     /// [`Context::commit_vg`] plus changes to the PVs' own headers that go with this write
-    /// (`edits`; `scan` holds the PVs as edited). As LVM2's vg_write: PVs without a device are
-    /// written with `device = "[unknown]"` and flag MISSING, a returned PV that holds no extents
-    /// loses the flag, and with `metadata_copies` set the used metadata areas are switched on or
-    /// off to that number.
+    /// (`edits`; `scan` holds the PVs as edited). A write that keeps a missing PV in the VG is
+    /// refused unless `edits.allow_missing_pvs` (LVM2's commands that handle missing PVs:
+    /// vgextend, vgreduce --removemissing, vgchange --addtag/--deltag). As LVM2's vg_write, PVs
+    /// without a device are then written with `device = "[unknown]"` and flag MISSING, a
+    /// returned PV that holds no extents loses the flag, and with `metadata_copies` set the
+    /// used metadata areas are switched on or off to that number.
     pub fn commit_vg_with(
         &self,
         scan: &Scan,
@@ -202,6 +204,21 @@ impl Context {
         new: &mut Metadata,
         edits: &PvEdits,
     ) -> CmdResult {
+        if let Some(old) = old.filter(|_| !edits.allow_missing_pvs) {
+            let missing: Vec<String> = missing_pv_ids(old)
+                .into_iter()
+                .filter(|id| new.vg.pvs.iter().any(|p| p.id == *id))
+                .map(|id| id.to_string())
+                .collect();
+            if !missing.is_empty() {
+                return Err(CmdError::failed(format!(
+                    "Cannot change VG {} while PV {} is missing; reconnect it, or run vgreduce --removemissing {}.",
+                    new.vg.name,
+                    missing.join(", "),
+                    new.vg.name
+                )));
+            }
+        }
         new.vg.seqno = old.map(|o| o.metadata.vg.seqno + 1).unwrap_or(1);
         let mut present: Vec<bool> = Vec::new();
         for i in 0..new.vg.pvs.len() {
@@ -358,6 +375,8 @@ pub struct PvEdits {
     pub fresh_headers: Vec<(usize, usize)>,
     /// Areas the command switches on or off: (pv index, area index, ignored after the write).
     pub ignore: Vec<(usize, usize, bool)>,
+    /// The command may write a VG that keeps missing PVs (they are written flagged MISSING).
+    pub allow_missing_pvs: bool,
 }
 
 /// One metadata area of a VG write: its header to build on and whether it is ignored on disk

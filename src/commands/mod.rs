@@ -1,9 +1,13 @@
 //! One module per command family. Each `run` parses its own options and follows the one path:
 //! scan -> plan -> commit -> kernel -> report.
 
+pub mod activate;
 pub mod context;
 pub mod help;
 pub mod pv;
+pub mod pv_change;
 pub mod pvck;
 pub mod version;
 pub mod vg;
+pub mod vg_change;
+pub mod vg_plan;

@@ -1,0 +1,202 @@
+//! The seam where kernel activation plugs in. Which LVs a `-a` request covers is decided here,
+//! purely, the way LVM2's vgchange picks them; applying it to the kernel belongs to the dm layer
+//! that is not built yet, so for now `Activator::apply` warns once, as LVM2 run with
+//! `--driverloaded n` does, and changes nothing.
+
+use super::context::Context;
+use crate::error::{CmdError, CmdResult};
+use metadata_format::text::{LogicalVolume, SegmentKind, VolumeGroup};
+use std::cell::Cell;
+
+/// An `-a/--activate` value, as LVM2 reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivationChange {
+    /// `y`
+    Activate,
+    /// `ey`: exclusively (a no-op difference without a cluster or lvmlockd).
+    Exclusive,
+    /// `sy`: shared (lvmlockd).
+    Shared,
+    /// `ly`: on this host only.
+    Local,
+    /// `ay`: autoactivation (honours `auto_activation_volume_list` and NOAUTOACTIVATE).
+    Auto,
+    /// `n`, `en`
+    Deactivate,
+    /// `ln`
+    DeactivateLocal,
+}
+
+impl ActivationChange {
+    /// LVM2's spellings, letters in either order (`ey` = `ye`).
+    pub fn parse(text: &str) -> Option<ActivationChange> {
+        Some(match text {
+            "y" => ActivationChange::Activate,
+            "e" | "ey" | "ye" => ActivationChange::Exclusive,
+            "s" | "sy" | "ys" => ActivationChange::Shared,
+            "ly" | "yl" => ActivationChange::Local,
+            "a" | "ay" | "ya" => ActivationChange::Auto,
+            "n" | "en" | "ne" => ActivationChange::Deactivate,
+            "ln" | "nl" => ActivationChange::DeactivateLocal,
+            _ => return None,
+        })
+    }
+
+    pub fn is_activating(self) -> bool {
+        !matches!(
+            self,
+            ActivationChange::Deactivate | ActivationChange::DeactivateLocal
+        )
+    }
+}
+
+/// The LVs a `vgchange -a` request asks the kernel about, as LVM2's `_activate_lvs_in_vg`
+/// picks them: visible top-level LVs only (a snapshot comes up with its origin, mirror legs with
+/// their mirror), and when activating, none flagged ACTIVATION_SKIP unless
+/// `--ignoreactivationskip` (`-K`), none flagged NOAUTOACTIVATE for `-aay`.
+pub fn lvs_to_change(
+    vg: &VolumeGroup,
+    change: ActivationChange,
+    ignore_skip: bool,
+) -> Vec<&LogicalVolume> {
+    let flagged = |lv: &LogicalVolume, flag: &str| {
+        lv.flags.iter().any(|f| f == flag) || lv.status.iter().any(|f| f == flag)
+    };
+    let cows: Vec<&str> = vg
+        .lvs
+        .iter()
+        .flat_map(|lv| lv.segments.iter())
+        .filter_map(|s| match &s.kind {
+            SegmentKind::Snapshot(snap) => Some(snap.cow.as_str()),
+            _ => None,
+        })
+        .collect();
+    vg.lvs
+        .iter()
+        .filter(|lv| vg.is_lv_visible(lv) && !cows.contains(&lv.name.as_str()))
+        .filter(|lv| !change.is_activating() || ignore_skip || !flagged(lv, "ACTIVATION_SKIP"))
+        .filter(|lv| change != ActivationChange::Auto || !flagged(lv, "NOAUTOACTIVATE"))
+        .collect()
+}
+
+/// Applies activation requests for one command. Kernel activation is not built yet, so every
+/// request reports the LVs it would touch (with `-v`) and leaves the kernel alone.
+pub struct Activator {
+    warned: Cell<bool>,
+}
+
+/// What LVM2 prints when it runs without device-mapper (`--driverloaded n`).
+pub const ACTIVATION_DISABLED: &str =
+    "WARNING: Activation disabled. No device-mapper interaction will be attempted.";
+
+impl Activator {
+    pub fn new() -> Activator {
+        Activator {
+            warned: Cell::new(false),
+        }
+    }
+
+    /// Activates or deactivates the LVs of `vg` and returns how many of its LVs are active
+    /// afterwards. Without kernel support: one warning per command, nothing done, none active.
+    pub fn apply(
+        &self,
+        ctx: &Context,
+        vg: &VolumeGroup,
+        change: ActivationChange,
+        ignore_skip: bool,
+    ) -> CmdResult<usize> {
+        let lvs = lvs_to_change(vg, change, ignore_skip);
+        if !self.warned.replace(true) {
+            ctx.warn(ACTIVATION_DISABLED);
+        }
+        if ctx.verbose > 0 && !lvs.is_empty() {
+            let names: Vec<&str> = lvs.iter().map(|lv| lv.name.as_str()).collect();
+            ctx.warn(format!(
+                "Skipping {}activation of {} in volume group {}: no device-mapper support.",
+                if change.is_activating() { "" } else { "de" },
+                names.join(", "),
+                vg.name
+            ));
+        }
+        if change == ActivationChange::Shared {
+            // LVM2 needs lvmlockd for shared activation of a shared VG; a local VG takes it as y.
+            if vg.lock_type.as_deref().is_some_and(|t| t != "none") {
+                return Err(CmdError::failed(format!(
+                    "Cannot activate LVs of shared VG {} without lvmlockd.",
+                    vg.name
+                )));
+            }
+        }
+        Ok(0)
+    }
+}
+
+impl Default for Activator {
+    fn default() -> Self {
+        Activator::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metadata_format::text::{Id, Segment, Snapshot};
+
+    fn id(c: char) -> Id {
+        Id::parse(&c.to_string().repeat(32)).unwrap()
+    }
+
+    #[test]
+    fn parses_lvm2_spellings() {
+        assert_eq!(
+            ActivationChange::parse("ye"),
+            Some(ActivationChange::Exclusive)
+        );
+        assert_eq!(
+            ActivationChange::parse("n"),
+            Some(ActivationChange::Deactivate)
+        );
+        assert_eq!(ActivationChange::parse("ay"), Some(ActivationChange::Auto));
+        assert_eq!(ActivationChange::parse("x"), None);
+        assert!(!ActivationChange::Deactivate.is_activating());
+    }
+
+    #[test]
+    fn picks_visible_lvs_and_honours_activation_skip() {
+        let mut vg = VolumeGroup::new("vg", id('v'), 8192);
+        let plain = LogicalVolume::new("plain", id('a'));
+        let mut skipped = LogicalVolume::new("skipped", id('b'));
+        skipped.flags.push("ACTIVATION_SKIP".into());
+        let mut hidden = LogicalVolume::new("hidden", id('c'));
+        hidden.status.retain(|s| s != "VISIBLE");
+        let cow = LogicalVolume::new("cow", id('d'));
+        let mut snap = LogicalVolume::new("snapshot0", id('e'));
+        snap.status.retain(|s| s != "VISIBLE");
+        snap.segments.push(Segment::new(
+            0,
+            1,
+            SegmentKind::Snapshot(Snapshot {
+                chunk_size: 8,
+                origin: "plain".into(),
+                cow: "cow".into(),
+                merging: false,
+            }),
+        ));
+        vg.lvs = vec![plain, skipped, hidden, cow, snap];
+        let names = |lvs: Vec<&LogicalVolume>| -> Vec<String> {
+            lvs.iter().map(|l| l.name.clone()).collect()
+        };
+        assert_eq!(
+            names(lvs_to_change(&vg, ActivationChange::Activate, false)),
+            ["plain"]
+        );
+        assert_eq!(
+            names(lvs_to_change(&vg, ActivationChange::Activate, true)),
+            ["plain", "skipped"]
+        );
+        assert_eq!(
+            names(lvs_to_change(&vg, ActivationChange::Deactivate, false)),
+            ["plain", "skipped"]
+        );
+    }
+}

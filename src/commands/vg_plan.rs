@@ -1,0 +1,472 @@
+//! Pure planning for the commands that change a VG's PVs and attributes (vgextend, vgreduce,
+//! vgchange, pvchange, pvresize): which extents and LVs a PV carries, which PVs count as
+//! missing, which LVs a missing PV takes down, and what `vgreduce --removemissing --force` drops.
+
+use crate::store::scan::FoundVg;
+use metadata_format::text::{Area, Id, LogicalVolume, Segment, SegmentKind, VolumeGroup};
+
+/// The status/flag word LVM2 writes on a PV that was missing when the VG was written.
+pub const MISSING: &str = "MISSING";
+
+/// Extents one area of `seg` covers: a stripe holds its share, a mirror image all of it.
+fn area_len(seg: &Segment) -> u32 {
+    match &seg.kind {
+        SegmentKind::Striped(s) if s.stripes.len() > 1 => {
+            seg.extent_count / u32::try_from(s.stripes.len()).unwrap_or(u32::MAX)
+        }
+        _ => seg.extent_count,
+    }
+}
+
+/// Every run of physical extents on PV `id`: (LV name, first PE, length), in VG order.
+pub fn pv_extent_runs<'a>(vg: &'a VolumeGroup, id: &Id) -> Vec<(&'a str, u32, u32)> {
+    let mut runs = Vec::new();
+    for lv in &vg.lvs {
+        for seg in &lv.segments {
+            for area in seg.areas() {
+                if let Area::Pv { pv, start } = area {
+                    if pv == id {
+                        runs.push((lv.name.as_str(), *start, area_len(seg)));
+                    }
+                }
+            }
+        }
+    }
+    runs
+}
+
+/// How many of the PV's extents are allocated to LVs.
+pub fn pv_used_extents(vg: &VolumeGroup, id: &Id) -> u64 {
+    pv_extent_runs(vg, id)
+        .iter()
+        .map(|(_, _, len)| u64::from(*len))
+        .sum()
+}
+
+/// The LVs with extents on the PV, each once, in VG order.
+pub fn lvs_on_pv(vg: &VolumeGroup, id: &Id) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (name, _, _) in pv_extent_runs(vg, id) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// Whether an allocated extent of the PV lies at or past `pe_count`.
+pub fn pv_used_beyond(vg: &VolumeGroup, id: &Id, pe_count: u32) -> bool {
+    pv_extent_runs(vg, id)
+        .iter()
+        .any(|(_, start, len)| u64::from(*start) + u64::from(*len) > u64::from(pe_count))
+}
+
+/// Gives PV `old` the id `new`, in the PV list and in every segment that maps onto it.
+pub fn rename_pv(vg: &mut VolumeGroup, old: &Id, new: Id) {
+    if let Some(pv) = vg.pv_mut(old) {
+        pv.id = new;
+    }
+    for lv in &mut vg.lvs {
+        for seg in &mut lv.segments {
+            let areas = match &mut seg.kind {
+                SegmentKind::Striped(s) => &mut s.stripes,
+                SegmentKind::Mirror(m) => &mut m.mirrors,
+                _ => continue,
+            };
+            for area in areas {
+                if let Area::Pv { pv, .. } = area {
+                    if pv == old {
+                        *pv = new;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The PVs LVM2 treats as missing: those without a device, and those whose device came back
+/// after the VG was written without them while they held extents (flag `MISSING`).
+pub fn missing_pv_ids(found: &FoundVg) -> Vec<Id> {
+    let vg = &found.metadata.vg;
+    vg.pvs
+        .iter()
+        .zip(&found.pv_devices)
+        .filter(|(pv, dev)| {
+            dev.is_none()
+                || (pv.flags.iter().any(|f| f == MISSING) && pv_used_extents(vg, &pv.id) > 0)
+        })
+        .map(|(pv, _)| pv.id)
+        .collect()
+}
+
+/// The LVs an LV is built on, by name.
+fn lv_dependencies(lv: &LogicalVolume) -> Vec<&str> {
+    let mut names = Vec::new();
+    for seg in &lv.segments {
+        for area in seg.areas() {
+            if let Area::Lv { name, .. } = area {
+                names.push(name.as_str());
+            }
+        }
+        match &seg.kind {
+            SegmentKind::Mirror(m) => names.extend(m.mirror_log.as_deref()),
+            SegmentKind::Raid(r) => {
+                for image in &r.images {
+                    names.push(image.data.as_str());
+                    names.extend(image.meta.as_deref());
+                }
+            }
+            SegmentKind::Snapshot(s) => {
+                names.push(s.origin.as_str());
+                names.push(s.cow.as_str());
+            }
+            SegmentKind::ThinPool(p) => {
+                names.push(p.metadata.as_str());
+                names.push(p.pool.as_str());
+            }
+            SegmentKind::Thin(t) => {
+                names.push(t.thin_pool.as_str());
+                names.extend(t.external_origin.as_deref());
+            }
+            SegmentKind::CachePool(p) => {
+                names.push(p.data.as_str());
+                names.push(p.metadata.as_str());
+            }
+            SegmentKind::Cache(c) => {
+                names.push(c.cache_pool.as_str());
+                names.push(c.origin.as_str());
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// LVs that lose extents when the PVs `missing` are gone (LVM2's partial LVs): those mapped
+/// onto a missing PV and those built on a partial LV, in VG order.
+pub fn partial_lvs(vg: &VolumeGroup, missing: &[Id]) -> Vec<String> {
+    let mut partial: Vec<bool> = vg
+        .lvs
+        .iter()
+        .map(|lv| {
+            lv.segments.iter().any(|seg| {
+                seg.areas()
+                    .iter()
+                    .any(|a| matches!(a, Area::Pv { pv, .. } if missing.contains(pv)))
+            })
+        })
+        .collect();
+    loop {
+        let mut grew = false;
+        for (i, lv) in vg.lvs.iter().enumerate() {
+            if partial[i] {
+                continue;
+            }
+            let on_partial = lv_dependencies(lv).iter().any(|dep| {
+                vg.lvs
+                    .iter()
+                    .position(|l| l.name == *dep)
+                    .is_some_and(|j| partial[j])
+            });
+            if on_partial {
+                partial[i] = true;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    vg.lvs
+        .iter()
+        .zip(partial)
+        .filter(|(_, p)| *p)
+        .map(|(lv, _)| lv.name.clone())
+        .collect()
+}
+
+/// One LV `vgreduce --removemissing --force` removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedLv {
+    pub name: String,
+    /// Whether LVM2 names it in "Logical volume ... successfully removed".
+    pub visible: bool,
+    /// Whether it is partial itself (LVM2 warns "Removing partial LV") rather than removed
+    /// because it depended on one.
+    pub partial: bool,
+}
+
+/// Removes from `vg` every visible partial LV with what depends on it (snapshots of it, thin
+/// volumes of it) and the sub-LVs only it used, as LVM2's `lv_remove_with_dependencies`.
+/// RAID and mirror LVs are refused: LVM2 repairs them by dropping the lost image, which oxlvm
+/// does not do yet.
+pub fn remove_partial_lvs(vg: &mut VolumeGroup, missing: &[Id]) -> Result<Vec<RemovedLv>, String> {
+    let partial = partial_lvs(vg, missing);
+    for name in &partial {
+        let Some(lv) = vg.lv(name) else { continue };
+        if let Some(kind) = lv.segments.first().map(|s| &s.kind) {
+            if matches!(kind, SegmentKind::Raid(_) | SegmentKind::Mirror(_)) {
+                return Err(format!(
+                    "LV {}/{name} is a {} LV with a lost image: repairing it is not built in oxlvm yet; run LVM2's vgreduce --removemissing (or lvconvert --repair) for it.",
+                    vg.name,
+                    lv.segments[0].type_string()
+                ));
+            }
+        }
+    }
+    let mut removed: Vec<RemovedLv> = Vec::new();
+    for name in &partial {
+        let Some(lv) = vg.lv(name) else { continue };
+        if !vg.is_lv_visible(lv) || removed.iter().any(|r| &r.name == name) {
+            continue;
+        }
+        let mut doomed: Vec<String> = vec![name.clone()];
+        // What depends on a removed LV goes too; then sub-LVs (hidden ones and the COW of a
+        // removed snapshot) that nothing left uses.
+        loop {
+            let mut grew = false;
+            for other in &vg.lvs {
+                if doomed.contains(&other.name) {
+                    continue;
+                }
+                let uses_doomed = lv_dependencies(other)
+                    .iter()
+                    .any(|d| doomed.iter().any(|n| n == d));
+                if uses_doomed {
+                    doomed.push(other.name.clone());
+                    grew = true;
+                }
+            }
+            let mut subs: Vec<String> = Vec::new();
+            for gone in &doomed {
+                let Some(gone_lv) = vg.lv(gone) else { continue };
+                let cows: Vec<&str> = gone_lv
+                    .segments
+                    .iter()
+                    .filter_map(|s| match &s.kind {
+                        SegmentKind::Snapshot(snap) => Some(snap.cow.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                for dep in lv_dependencies(gone_lv) {
+                    if doomed.iter().any(|n| n == dep) || subs.iter().any(|n| n == dep) {
+                        continue;
+                    }
+                    let Some(dep_lv) = vg.lv(dep) else { continue };
+                    if vg.is_lv_visible(dep_lv) && !cows.contains(&dep) {
+                        continue;
+                    }
+                    let used_elsewhere = vg
+                        .lvs
+                        .iter()
+                        .any(|l| !doomed.contains(&l.name) && lv_dependencies(l).contains(&dep));
+                    if !used_elsewhere {
+                        subs.push(dep.to_string());
+                    }
+                }
+            }
+            if !subs.is_empty() {
+                doomed.extend(subs);
+                grew = true;
+            }
+            if !grew {
+                break;
+            }
+        }
+        for gone in doomed {
+            let visible = vg.lv(&gone).is_some_and(|l| vg.is_lv_visible(l));
+            removed.push(RemovedLv {
+                partial: partial.contains(&gone),
+                visible,
+                name: gone,
+            });
+        }
+        let names: Vec<&str> = removed.iter().map(|r| r.name.as_str()).collect();
+        vg.lvs.retain(|l| !names.contains(&l.name.as_str()));
+    }
+    Ok(removed)
+}
+
+/// Adds a tag unless the list has it (LVM2 keeps each tag once).
+pub fn add_tag(tags: &mut Vec<String>, tag: &str) {
+    if !tags.iter().any(|t| t == tag) {
+        tags.push(tag.to_string());
+    }
+}
+
+/// Drops a tag if present; a tag that is not there is not an error, as with LVM2.
+pub fn del_tag(tags: &mut Vec<String>, tag: &str) {
+    tags.retain(|t| t != tag);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metadata_format::text::{PhysicalVolume, Snapshot, Striped, Thin, ThinPool, VolumeGroup};
+
+    fn id(c: char) -> Id {
+        Id::parse(&c.to_string().repeat(32)).unwrap()
+    }
+
+    fn vg() -> VolumeGroup {
+        let mut vg = VolumeGroup::new("vg", id('v'), 8192);
+        for c in ['a', 'b'] {
+            vg.pvs
+                .push(PhysicalVolume::new(id(c), "/dev/x", 32768, 2048, 10));
+        }
+        vg
+    }
+
+    fn linear(name: &str, pv: Id, pe: u32, len: u32) -> LogicalVolume {
+        let mut lv = LogicalVolume::new(name, id('l'));
+        lv.segments.push(Segment::linear(0, len, pv, pe));
+        lv
+    }
+
+    #[test]
+    fn counts_extents_per_pv_including_stripes() {
+        let mut vg = vg();
+        vg.lvs.push(linear("one", id('a'), 0, 3));
+        let mut striped = LogicalVolume::new("st", id('s'));
+        striped.segments.push(Segment::striped(
+            0,
+            4,
+            128,
+            vec![
+                Area::Pv {
+                    pv: id('a'),
+                    start: 3,
+                },
+                Area::Pv {
+                    pv: id('b'),
+                    start: 0,
+                },
+            ],
+        ));
+        vg.lvs.push(striped);
+        assert_eq!(pv_used_extents(&vg, &id('a')), 5);
+        assert_eq!(pv_used_extents(&vg, &id('b')), 2);
+        assert_eq!(lvs_on_pv(&vg, &id('a')), ["one", "st"]);
+        assert!(pv_used_beyond(&vg, &id('a'), 4));
+        assert!(!pv_used_beyond(&vg, &id('a'), 5));
+        rename_pv(&mut vg, &id('b'), id('c'));
+        assert_eq!(pv_used_extents(&vg, &id('c')), 2);
+        assert_eq!(pv_used_extents(&vg, &id('b')), 0);
+        assert!(vg.pv(&id('c')).is_some());
+    }
+
+    #[test]
+    fn partial_spreads_through_snapshots_and_thin_pools() {
+        let mut vg = vg();
+        vg.lvs.push(linear("origin", id('a'), 0, 2));
+        vg.lvs.push(linear("cow", id('b'), 0, 1));
+        let mut snap = LogicalVolume::new("snapshot0", id('n'));
+        snap.status = vec!["READ".into(), "WRITE".into()];
+        snap.segments.push(Segment::new(
+            0,
+            2,
+            SegmentKind::Snapshot(Snapshot {
+                chunk_size: 8,
+                origin: "origin".into(),
+                cow: "cow".into(),
+                merging: false,
+            }),
+        ));
+        vg.lvs.push(snap);
+        vg.lvs.push(linear("other", id('a'), 2, 1));
+        assert_eq!(partial_lvs(&vg, &[id('b')]), ["cow", "snapshot0"]);
+        let mut v = vg.clone();
+        let removed = remove_partial_lvs(&mut v, &[id('b')]).unwrap();
+        let names: Vec<&str> = removed.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["cow", "snapshot0"]);
+        assert!(removed[0].visible && !removed[1].visible);
+        assert_eq!(v.lvs.len(), 2);
+        // Losing the origin takes its snapshot (COW included) with it.
+        let mut v = vg.clone();
+        let removed = remove_partial_lvs(&mut v, &[id('a')]).unwrap();
+        let names: Vec<&str> = removed.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["origin", "snapshot0", "cow", "other"]);
+        assert!(v.lvs.is_empty());
+    }
+
+    #[test]
+    fn a_lost_pool_takes_its_thin_volumes_and_sub_lvs() {
+        let mut vg = vg();
+        let mut tdata = linear("pool_tdata", id('a'), 0, 4);
+        tdata.status = vec!["READ".into(), "WRITE".into()];
+        let mut tmeta = linear("pool_tmeta", id('b'), 0, 1);
+        tmeta.status = vec!["READ".into(), "WRITE".into()];
+        let mut pool = LogicalVolume::new("pool", id('p'));
+        pool.segments.push(Segment::new(
+            0,
+            4,
+            SegmentKind::ThinPool(ThinPool {
+                metadata: "pool_tmeta".into(),
+                pool: "pool_tdata".into(),
+                transaction_id: 1,
+                chunk_size: 128,
+                discards: None,
+                zero_new_blocks: true,
+                crop_metadata: None,
+                messages: Vec::new(),
+            }),
+        ));
+        let mut thin = LogicalVolume::new("thin", id('t'));
+        thin.segments.push(Segment::new(
+            0,
+            8,
+            SegmentKind::Thin(Thin {
+                thin_pool: "pool".into(),
+                transaction_id: 1,
+                device_id: 1,
+                external_origin: None,
+                origin: None,
+                merge: None,
+            }),
+        ));
+        vg.lvs.extend([pool, thin, tdata, tmeta]);
+        vg.lvs.push(linear("keep", id('b'), 1, 1));
+        let removed = remove_partial_lvs(&mut vg, &[id('a')]).unwrap();
+        let mut names: Vec<&str> = removed.iter().map(|r| r.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["pool", "pool_tdata", "pool_tmeta", "thin"]);
+        assert_eq!(vg.lvs.len(), 1);
+        assert_eq!(vg.lvs[0].name, "keep");
+    }
+
+    #[test]
+    fn raid_lvs_are_not_removed() {
+        let mut vg = vg();
+        let mut m = LogicalVolume::new("m", id('m'));
+        m.segments.push(Segment::new(
+            0,
+            1,
+            SegmentKind::Mirror(metadata_format::text::Mirror {
+                mirrors: vec![
+                    Area::Pv {
+                        pv: id('a'),
+                        start: 0,
+                    },
+                    Area::Pv {
+                        pv: id('b'),
+                        start: 0,
+                    },
+                ],
+                ..Default::default()
+            }),
+        ));
+        vg.lvs.push(m);
+        assert!(remove_partial_lvs(&mut vg, &[id('b')]).is_err());
+        let _ = Striped::default();
+    }
+
+    #[test]
+    fn tags_stay_unique() {
+        let mut tags = vec!["a".to_string()];
+        add_tag(&mut tags, "a");
+        add_tag(&mut tags, "b");
+        del_tag(&mut tags, "c");
+        del_tag(&mut tags, "a");
+        assert_eq!(tags, ["b"]);
+    }
+}
