@@ -83,7 +83,9 @@ fn reads_lvm_conf_forms() {
         config.lookup("activation/mirror_image_fault_policy"),
         Some(&Value::String("remove".into()))
     );
-    let percent = config.lookup("activation/vdo_pool_autoextend_percent").unwrap();
+    let percent = config
+        .lookup("activation/vdo_pool_autoextend_percent")
+        .unwrap();
     assert_eq!(percent, &Value::Float("20.5".into()));
     assert_eq!(percent.as_f64(), Some(20.5));
     assert_eq!(config.lookup("backup/archive"), Some(&Value::Int(0)));
