@@ -5,6 +5,22 @@
 //! the VG model (`parse_metadata`) is read from that tree. Writing goes the other way
 //! (`emit_ondisk`, `emit_backup`) and reproduces LVM2's bytes, so that texts written here
 //! are indistinguishable from LVM2's and survive comparison, checksums and diffing.
+//!
+//! ```
+//! use metadata_format::text::*;
+//!
+//! let pv: Id = "W1IaKT-Kimt-zfvm-sZE1-fRNY-ObeX-Dy8az6".parse().unwrap();
+//! let mut vg = VolumeGroup::new("vg0", "mT8IXf-FfBg-RXup-WFHz-wYNw-QgHC-AaEnDE".parse().unwrap(), 8192);
+//! vg.pvs.push(PhysicalVolume::new(pv, "/dev/vda", 2097152, 2048, 255));
+//! let mut lv = LogicalVolume::new("lv0", "ZITCGW-Gps8-7AzH-kX0o-F9jl-nYx5-tPG38W".parse().unwrap());
+//! lv.segments.push(Segment::linear(0, 16, pv, 0));
+//! vg.lvs.push(lv);
+//! let header = Header::new("2.03.16(2) (2022-05-18)", "example", "host", "Linux host", 0, 0);
+//! let text = emit_ondisk(&Metadata::new(vg, header));
+//! assert!(String::from_utf8_lossy(&text).contains("stripes = [\n\"pv0\", 0\n]\n"));
+//! assert_eq!(parse_metadata(&text).unwrap().vg.lv("lv0").unwrap().segments[0].areas(),
+//!            [Area::Pv { pv, start: 0 }]);
+//! ```
 
 mod emit;
 mod error;

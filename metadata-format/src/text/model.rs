@@ -234,6 +234,7 @@ pub struct VolumeGroup {
     pub extent_size: u32,
     pub max_lv: u32,
     pub max_pv: u32,
+    /// `None` is LVM2's default (normal); LVM2 writes neither normal nor inherit here.
     pub allocation_policy: Option<AllocationPolicy>,
     pub profile: Option<String>,
     pub metadata_copies: Option<u32>,
@@ -279,6 +280,7 @@ pub struct LogicalVolume {
     pub creation_time: Option<u64>,
     pub creation_host: Option<String>,
     pub lock_args: Option<String>,
+    /// `None` inherits the VG's policy; LVM2 never writes `inherit` here.
     pub allocation_policy: Option<AllocationPolicy>,
     pub profile: Option<String>,
     pub read_ahead: Option<ReadAhead>,
