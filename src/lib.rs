@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dm;
 pub mod error;
 pub mod host;
 pub mod names;

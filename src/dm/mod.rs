@@ -1,0 +1,5 @@
+//! Device-mapper: the tables LVM2 builds for each LV (pure, in `tables`), and the kernel edge
+//! that loads them (`ioctl`), orders the steps as libdm does (`apply`) and keeps /dev in step
+//! without udev (`nodes`).
+
+pub mod tables;
