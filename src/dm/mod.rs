@@ -2,4 +2,7 @@
 //! that loads them (`ioctl`), orders the steps as libdm does (`apply`) and keeps /dev in step
 //! without udev (`nodes`).
 
+pub mod apply;
+pub mod ioctl;
+pub mod nodes;
 pub mod tables;

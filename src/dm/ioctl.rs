@@ -1,0 +1,469 @@
+//! The kernel's device-mapper ioctl interface (`/dev/mapper/control`, linux/dm-ioctl.h, version
+//! 4): one request buffer per call, laid out byte by byte, so no C bindings or build-time
+//! header generation are needed. Every call that can overflow its buffer retries with a larger
+//! one, as libdm does.
+
+use super::tables::DevNo;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+/// `/dev/mapper/control`.
+pub const CONTROL_PATH: &str = "/dev/mapper/control";
+
+const DM_IOCTL_TYPE: u8 = 0xfd;
+/// `sizeof(struct dm_ioctl)`; also where our data area starts.
+const HEADER: usize = 312;
+const TARGET_SPEC: usize = 40;
+const NAME_LEN: usize = 128;
+const UUID_LEN: usize = 129;
+const MAX_TYPE_NAME: usize = 16;
+
+// Commands (enum in dm-ioctl.h).
+const CMD_VERSION: u8 = 0;
+const CMD_LIST_DEVICES: u8 = 2;
+const CMD_DEV_CREATE: u8 = 3;
+const CMD_DEV_REMOVE: u8 = 4;
+const CMD_DEV_SUSPEND: u8 = 6;
+const CMD_DEV_STATUS: u8 = 7;
+const CMD_TABLE_LOAD: u8 = 9;
+const CMD_TABLE_CLEAR: u8 = 10;
+const CMD_TABLE_DEPS: u8 = 11;
+const CMD_TABLE_STATUS: u8 = 12;
+const CMD_LIST_VERSIONS: u8 = 13;
+const CMD_TARGET_MSG: u8 = 14;
+
+// Flags.
+pub const READONLY_FLAG: u32 = 1 << 0;
+pub const SUSPEND_FLAG: u32 = 1 << 1;
+const STATUS_TABLE_FLAG: u32 = 1 << 4;
+const ACTIVE_PRESENT_FLAG: u32 = 1 << 5;
+const INACTIVE_PRESENT_FLAG: u32 = 1 << 6;
+const BUFFER_FULL_FLAG: u32 = 1 << 8;
+const SKIP_LOCKFS_FLAG: u32 = 1 << 10;
+const NOFLUSH_FLAG: u32 = 1 << 11;
+
+/// What DM_DEV_STATUS says about a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmInfo {
+    pub name: String,
+    pub uuid: String,
+    pub dev: DevNo,
+    pub open_count: i32,
+    pub target_count: u32,
+    pub event_nr: u32,
+    pub suspended: bool,
+    pub read_only: bool,
+    pub live_table: bool,
+    pub inactive_table: bool,
+}
+
+/// One table line as the kernel takes or returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableLine {
+    pub start: u64,
+    pub length: u64,
+    pub target_type: String,
+    pub params: String,
+}
+
+/// Which device a request is about.
+#[derive(Debug, Clone, Copy)]
+pub enum DevId<'a> {
+    Name(&'a str),
+    Uuid(&'a str),
+}
+
+/// An open `/dev/mapper/control`.
+pub struct Control {
+    file: File,
+}
+
+fn get_u32(buf: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&buf[at..at + 4]);
+    u32::from_ne_bytes(b)
+}
+
+fn get_u64(buf: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&buf[at..at + 8]);
+    u64::from_ne_bytes(b)
+}
+
+fn put_u32(buf: &mut [u8], at: usize, v: u32) {
+    buf[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+}
+
+fn put_u64(buf: &mut [u8], at: usize, v: u64) {
+    buf[at..at + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+/// A NUL-terminated string in a fixed field (or up to the end of `buf`).
+fn get_str(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// A request: the dm_ioctl header plus its data area, in u64 words so it is 8-byte aligned
+/// as the kernel's structures need.
+struct Request {
+    words: Vec<u64>,
+}
+
+impl Request {
+    fn new(size: usize, id: Option<DevId<'_>>, flags: u32) -> io::Result<Request> {
+        let size = size.max(HEADER + 8).next_multiple_of(8);
+        let mut req = Request {
+            words: vec![0u64; size / 8],
+        };
+        let buf = req.bytes_mut();
+        put_u32(buf, 0, 4); // interface version 4.0.0: any 4.x kernel takes it
+        put_u32(buf, 12, size as u32);
+        put_u32(buf, 16, HEADER as u32);
+        put_u32(buf, 28, flags);
+        match id {
+            Some(DevId::Name(name)) => {
+                if name.is_empty() || name.len() >= NAME_LEN {
+                    return Err(invalid(format!(
+                        "dm name \"{name}\" must have 1 to {} bytes",
+                        NAME_LEN - 1
+                    )));
+                }
+                buf[48..48 + name.len()].copy_from_slice(name.as_bytes());
+            }
+            Some(DevId::Uuid(uuid)) => {
+                if uuid.is_empty() || uuid.len() >= UUID_LEN {
+                    return Err(invalid(format!(
+                        "dm uuid \"{uuid}\" must have 1 to {} bytes",
+                        UUID_LEN - 1
+                    )));
+                }
+                buf[176..176 + uuid.len()].copy_from_slice(uuid.as_bytes());
+            }
+            None => {}
+        }
+        Ok(req)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: a u64 slice viewed as bytes: same allocation, 8x the length, u8 has no
+        // alignment or validity requirements.
+        unsafe {
+            std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.words.len() * 8)
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; the exclusive borrow of `self` makes this the only view.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.words.as_mut_ptr().cast::<u8>(),
+                self.words.len() * 8,
+            )
+        }
+    }
+
+    fn flags(&self) -> u32 {
+        get_u32(self.bytes(), 28)
+    }
+
+    fn info(&self) -> DmInfo {
+        let b = self.bytes();
+        let flags = get_u32(b, 28);
+        DmInfo {
+            name: get_str(&b[48..48 + NAME_LEN]),
+            uuid: get_str(&b[176..176 + UUID_LEN]),
+            dev: DevNo::from_dev_t(get_u64(b, 40)),
+            open_count: get_u32(b, 24) as i32,
+            target_count: get_u32(b, 20),
+            event_nr: get_u32(b, 32),
+            suspended: flags & SUSPEND_FLAG != 0,
+            read_only: flags & READONLY_FLAG != 0,
+            live_table: flags & ACTIVE_PRESENT_FLAG != 0,
+            inactive_table: flags & INACTIVE_PRESENT_FLAG != 0,
+        }
+    }
+
+    /// The data the kernel wrote back: from data_start to data_size.
+    fn data(&self) -> &[u8] {
+        let b = self.bytes();
+        let start = (get_u32(b, 16) as usize).min(b.len());
+        let end = (get_u32(b, 12) as usize).clamp(start, b.len());
+        &b[start..end]
+    }
+}
+
+impl Control {
+    pub fn open() -> io::Result<Control> {
+        Control::open_at(Path::new(CONTROL_PATH))
+    }
+
+    pub fn open_at(path: &Path) -> io::Result<Control> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        Ok(Control { file })
+    }
+
+    fn ioctl(&self, cmd: u8, req: &mut Request) -> io::Result<()> {
+        let code = nix::request_code_readwrite!(DM_IOCTL_TYPE, cmd, HEADER);
+        let ptr = req.words.as_mut_ptr();
+        // SAFETY: every dm ioctl takes a pointer to a struct dm_ioctl followed by its data; the
+        // buffer is 8-byte aligned, its data_size field says how long it is (the kernel reads
+        // and writes no further), and it lives until the call returns.
+        let rc = unsafe { libc::ioctl(self.file.as_raw_fd(), code as _, ptr) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Runs a request whose reply may not fit: doubles the buffer until it does.
+    fn run_growing(&self, cmd: u8, id: Option<DevId<'_>>, flags: u32) -> io::Result<Request> {
+        let mut size = 16 * 1024;
+        loop {
+            let mut req = Request::new(size, id, flags)?;
+            self.ioctl(cmd, &mut req)?;
+            if req.flags() & BUFFER_FULL_FLAG == 0 {
+                return Ok(req);
+            }
+            if size >= 64 << 20 {
+                return Err(io::Error::other("device-mapper reply larger than 64 MiB"));
+            }
+            size *= 2;
+        }
+    }
+
+    /// The driver's interface version, e.g. (4, 47, 0).
+    pub fn version(&self) -> io::Result<(u32, u32, u32)> {
+        let mut req = Request::new(HEADER, None, 0)?;
+        self.ioctl(CMD_VERSION, &mut req)?;
+        let b = req.bytes();
+        Ok((get_u32(b, 0), get_u32(b, 4), get_u32(b, 8)))
+    }
+
+    /// Every dm device: name and number.
+    pub fn list(&self) -> io::Result<Vec<(String, DevNo)>> {
+        let req = self.run_growing(CMD_LIST_DEVICES, None, 0)?;
+        let data = req.data();
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        while at + 12 <= data.len() {
+            let dev = get_u64(data, at);
+            let next = get_u32(data, at + 8) as usize;
+            let name = get_str(&data[at + 12..]);
+            if dev == 0 && name.is_empty() {
+                break;
+            }
+            out.push((name, DevNo::from_dev_t(dev)));
+            if next == 0 {
+                break;
+            }
+            at += next;
+        }
+        Ok(out)
+    }
+
+    /// Every loaded target type with its version.
+    pub fn target_versions(&self) -> io::Result<Vec<(String, [u32; 3])>> {
+        let req = self.run_growing(CMD_LIST_VERSIONS, None, 0)?;
+        let data = req.data();
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        while at + 16 <= data.len() {
+            let next = get_u32(data, at) as usize;
+            let v = [
+                get_u32(data, at + 4),
+                get_u32(data, at + 8),
+                get_u32(data, at + 12),
+            ];
+            out.push((get_str(&data[at + 16..]), v));
+            if next == 0 {
+                break;
+            }
+            at += next;
+        }
+        Ok(out)
+    }
+
+    /// The device, or None when there is no such device.
+    pub fn info(&self, id: DevId<'_>) -> io::Result<Option<DmInfo>> {
+        let mut req = Request::new(HEADER, Some(id), 0)?;
+        match self.ioctl(CMD_DEV_STATUS, &mut req) {
+            Ok(()) => Ok(Some(req.info())),
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a device with no table (it is suspended until a table is loaded and resumed).
+    pub fn create(&self, name: &str, uuid: &str) -> io::Result<DmInfo> {
+        let mut req = Request::new(HEADER, Some(DevId::Name(name)), 0)?;
+        if uuid.len() >= UUID_LEN {
+            return Err(invalid(format!("dm uuid \"{uuid}\" is too long")));
+        }
+        req.bytes_mut()[176..176 + uuid.len()].copy_from_slice(uuid.as_bytes());
+        self.ioctl(CMD_DEV_CREATE, &mut req)?;
+        Ok(req.info())
+    }
+
+    /// Loads `table` as the device's inactive table.
+    pub fn load(&self, id: DevId<'_>, table: &[TableLine], read_only: bool) -> io::Result<DmInfo> {
+        let mut size = HEADER;
+        for line in table {
+            if line.target_type.is_empty() || line.target_type.len() >= MAX_TYPE_NAME {
+                return Err(invalid(format!("bad target type \"{}\"", line.target_type)));
+            }
+            size += (TARGET_SPEC + line.params.len() + 1).next_multiple_of(8);
+        }
+        let mut req = Request::new(size, Some(id), if read_only { READONLY_FLAG } else { 0 })?;
+        let buf = req.bytes_mut();
+        put_u32(buf, 20, table.len() as u32);
+        let mut at = HEADER;
+        for line in table {
+            let len = (TARGET_SPEC + line.params.len() + 1).next_multiple_of(8);
+            put_u64(buf, at, line.start);
+            put_u64(buf, at + 8, line.length);
+            put_u32(buf, at + 20, len as u32); // next: from this spec to the next one
+            buf[at + 24..at + 24 + line.target_type.len()]
+                .copy_from_slice(line.target_type.as_bytes());
+            let p = at + TARGET_SPEC;
+            buf[p..p + line.params.len()].copy_from_slice(line.params.as_bytes());
+            at += len;
+        }
+        self.ioctl(CMD_TABLE_LOAD, &mut req)?;
+        Ok(req.info())
+    }
+
+    /// Drops a loaded inactive table.
+    pub fn clear(&self, id: DevId<'_>) -> io::Result<()> {
+        let mut req = Request::new(HEADER, Some(id), 0)?;
+        self.ioctl(CMD_TABLE_CLEAR, &mut req)
+    }
+
+    /// Resumes the device, swapping in an inactive table if one is loaded.
+    pub fn resume(&self, id: DevId<'_>) -> io::Result<DmInfo> {
+        let mut req = Request::new(HEADER, Some(id), 0)?;
+        self.ioctl(CMD_DEV_SUSPEND, &mut req)?;
+        Ok(req.info())
+    }
+
+    /// Suspends the device; `flush` false suspends without flushing queued I/O (noflush) and
+    /// without freezing a file system on it, as LVM2 does for internal devices.
+    pub fn suspend(&self, id: DevId<'_>, flush: bool) -> io::Result<DmInfo> {
+        let flags = if flush {
+            SUSPEND_FLAG
+        } else {
+            SUSPEND_FLAG | NOFLUSH_FLAG | SKIP_LOCKFS_FLAG
+        };
+        let mut req = Request::new(HEADER, Some(id), flags)?;
+        self.ioctl(CMD_DEV_SUSPEND, &mut req)?;
+        Ok(req.info())
+    }
+
+    pub fn remove(&self, id: DevId<'_>) -> io::Result<()> {
+        let mut req = Request::new(HEADER, Some(id), 0)?;
+        self.ioctl(CMD_DEV_REMOVE, &mut req)
+    }
+
+    fn table_status(&self, id: DevId<'_>, flags: u32) -> io::Result<Vec<TableLine>> {
+        let req = self.run_growing(CMD_TABLE_STATUS, Some(id), flags)?;
+        let count = get_u32(req.bytes(), 20) as usize;
+        let data = req.data();
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        for _ in 0..count {
+            if at + TARGET_SPEC > data.len() {
+                break;
+            }
+            let start = get_u64(data, at);
+            let length = get_u64(data, at + 8);
+            let next = get_u32(data, at + 20) as usize;
+            let target_type = get_str(&data[at + 24..at + 24 + MAX_TYPE_NAME]);
+            let params = get_str(&data[at + TARGET_SPEC..]);
+            out.push(TableLine {
+                start,
+                length,
+                target_type,
+                params,
+            });
+            // On output, `next` counts from the start of the data area.
+            if next <= at {
+                break;
+            }
+            at = next;
+        }
+        Ok(out)
+    }
+
+    /// The live table, as `dmsetup table` prints it.
+    pub fn table(&self, id: DevId<'_>) -> io::Result<Vec<TableLine>> {
+        self.table_status(id, STATUS_TABLE_FLAG)
+    }
+
+    /// The targets' status lines, as `dmsetup status` prints them.
+    pub fn status(&self, id: DevId<'_>) -> io::Result<Vec<TableLine>> {
+        self.table_status(id, 0)
+    }
+
+    /// The devices the live table uses.
+    pub fn deps(&self, id: DevId<'_>) -> io::Result<Vec<DevNo>> {
+        let req = self.run_growing(CMD_TABLE_DEPS, Some(id), 0)?;
+        let data = req.data();
+        if data.len() < 8 {
+            return Ok(Vec::new());
+        }
+        let count = get_u32(data, 0) as usize;
+        Ok((0..count)
+            .take_while(|i| 8 + i * 8 + 8 <= data.len())
+            .map(|i| DevNo::from_dev_t(get_u64(data, 8 + i * 8)))
+            .collect())
+    }
+
+    /// Sends a message to the target at `sector` (thin pools take theirs at sector 0).
+    pub fn message(&self, id: DevId<'_>, sector: u64, message: &str) -> io::Result<()> {
+        let mut req = Request::new(HEADER + 8 + message.len() + 1, Some(id), 0)?;
+        let buf = req.bytes_mut();
+        put_u64(buf, HEADER, sector);
+        buf[HEADER + 8..HEADER + 8 + message.len()].copy_from_slice(message.as_bytes());
+        self.ioctl(CMD_TARGET_MSG, &mut req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_fields_sit_where_the_kernel_reads_them() {
+        let req = Request::new(HEADER, Some(DevId::Name("vg-lv")), READONLY_FLAG).unwrap();
+        let b = req.bytes();
+        assert_eq!(get_u32(b, 0), 4);
+        assert_eq!(get_u32(b, 12) as usize, b.len());
+        assert_eq!(get_u32(b, 16) as usize, HEADER);
+        assert_eq!(get_u32(b, 28), READONLY_FLAG);
+        assert_eq!(get_str(&b[48..]), "vg-lv");
+        assert_eq!(b.as_ptr() as usize % 8, 0);
+        let req = Request::new(HEADER, Some(DevId::Uuid("LVM-x")), 0).unwrap();
+        assert_eq!(get_str(&req.bytes()[176..]), "LVM-x");
+        assert!(Request::new(HEADER, Some(DevId::Name(&"x".repeat(128))), 0).is_err());
+        assert!(Request::new(HEADER, Some(DevId::Name("")), 0).is_err());
+    }
+
+    #[test]
+    fn ioctl_numbers_match_linux() {
+        // DM_VERSION = _IOWR(0xfd, 0, struct dm_ioctl) = 0xc138fd00 on x86-64.
+        assert_eq!(
+            nix::request_code_readwrite!(DM_IOCTL_TYPE, CMD_VERSION, HEADER),
+            0xc138fd00
+        );
+        assert_eq!(
+            nix::request_code_readwrite!(DM_IOCTL_TYPE, CMD_TABLE_LOAD, HEADER),
+            0xc138fd09
+        );
+    }
+}

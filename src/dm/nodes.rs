@@ -1,0 +1,132 @@
+//! /dev entries for dm devices when no udev makes them (as in a rescue shell, a container or
+//! the test VM): `/dev/mapper/<name>` block nodes and `/dev/<vg>/<lv>` symlinks to them,
+//! created and removed the way LVM2 does with `verify_udev_operations`. Every step is
+//! idempotent, so a node udev made first is simply kept.
+
+use super::tables::DevNo;
+use nix::sys::stat::{mknod, Mode, SFlag};
+use nix::unistd::{chown, Gid, Uid};
+use std::fs;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// The owner, group and mode LVM2 (as Debian builds it) gives dm nodes: root:disk 0660.
+const NODE_GID: u32 = 6;
+const NODE_MODE: u32 = 0o660;
+
+/// Where the nodes go; `/dev` normally, a scratch directory in tests.
+#[derive(Debug, Clone)]
+pub struct DevDir {
+    pub root: PathBuf,
+}
+
+impl Default for DevDir {
+    fn default() -> Self {
+        DevDir {
+            root: PathBuf::from("/dev"),
+        }
+    }
+}
+
+fn mode_of(path: &Path) -> Option<fs::Metadata> {
+    fs::symlink_metadata(path).ok()
+}
+
+impl DevDir {
+    pub fn mapper_path(&self, name: &str) -> PathBuf {
+        self.root.join("mapper").join(name)
+    }
+
+    pub fn lv_link_path(&self, vg: &str, lv: &str) -> PathBuf {
+        self.root.join(vg).join(lv)
+    }
+
+    /// `/dev/mapper/<name>` as a block node for `dev` (replacing a stale one).
+    pub fn add_node(&self, name: &str, dev: DevNo) -> io::Result<()> {
+        let path = self.mapper_path(name);
+        if let Some(meta) = mode_of(&path) {
+            if meta.file_type().is_block_device() && meta.rdev() == dev.to_dev_t() {
+                return Ok(());
+            }
+            fs::remove_file(&path)?;
+        }
+        fs::create_dir_all(self.root.join("mapper"))?;
+        mknod(
+            &path,
+            SFlag::S_IFBLK,
+            Mode::from_bits_truncate(NODE_MODE),
+            dev.to_dev_t() as libc::dev_t,
+        )
+        .map_err(io::Error::from)?;
+        // Ownership is cosmetic for root; a failure (e.g. in a user namespace) is not fatal.
+        let _ = chown(&path, Some(Uid::from_raw(0)), Some(Gid::from_raw(NODE_GID)));
+        // mknod applies the umask; the mode must be LVM2's regardless.
+        fs::set_permissions(
+            &path,
+            std::os::unix::fs::PermissionsExt::from_mode(NODE_MODE),
+        )
+    }
+
+    pub fn remove_node(&self, name: &str) -> io::Result<()> {
+        match fs::remove_file(self.mapper_path(name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// `/dev/<vg>/<lv>` -> `/dev/mapper/<name>`.
+    pub fn add_lv_link(&self, vg: &str, lv: &str, name: &str) -> io::Result<()> {
+        let link = self.lv_link_path(vg, lv);
+        let target = self.mapper_path(name);
+        if let Ok(existing) = fs::read_link(&link) {
+            if existing == target {
+                return Ok(());
+            }
+        }
+        if mode_of(&link).is_some() {
+            fs::remove_file(&link)?;
+        }
+        fs::create_dir_all(self.root.join(vg))?;
+        std::os::unix::fs::symlink(&target, &link)
+    }
+
+    /// Removes `/dev/<vg>/<lv>`, and `/dev/<vg>` once it is empty.
+    pub fn remove_lv_link(&self, vg: &str, lv: &str) -> io::Result<()> {
+        let link = self.lv_link_path(vg, lv);
+        if mode_of(&link).is_some_and(|m| m.file_type().is_symlink()) {
+            fs::remove_file(&link)?;
+        }
+        let dir = self.root.join(vg);
+        if fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_none()) {
+            let _ = fs::remove_dir(&dir);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_come_and_go_with_their_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = DevDir {
+            root: dir.path().to_path_buf(),
+        };
+        dev.add_lv_link("vg", "lv", "vg-lv").unwrap();
+        dev.add_lv_link("vg", "lv", "vg-lv").unwrap();
+        assert_eq!(
+            fs::read_link(dir.path().join("vg/lv")).unwrap(),
+            dir.path().join("mapper/vg-lv")
+        );
+        dev.add_lv_link("vg", "lv2", "vg-lv2").unwrap();
+        dev.remove_lv_link("vg", "lv").unwrap();
+        assert!(dir.path().join("vg").exists(), "lv2 still there");
+        dev.remove_lv_link("vg", "lv2").unwrap();
+        assert!(!dir.path().join("vg").exists());
+        dev.remove_lv_link("vg", "lv2").unwrap();
+        dev.remove_node("gone").unwrap();
+    }
+}
