@@ -1,6 +1,7 @@
 //! oxlvm: a userspace volume manager compatible with LVM2 on disk and in the kernel.
 //! Every command takes one path: scan -> pure plan -> crash-safe commit -> kernel -> report.
 
+pub mod alloc;
 pub mod cli;
 pub mod commands;
 pub mod config;

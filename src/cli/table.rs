@@ -73,11 +73,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     planned!("formats", "List available metadata formats"),
     planned!("fullreport", "Display full report"),
     planned!("lastlog", "Display last command's log report"),
-    planned!("lvchange", "Change the attributes of logical volume(s)"),
+    built!("lvchange", "Change the attributes of logical volume(s)", commands::lv::lvchange),
     planned!("lvconvert", "Change logical volume layout"),
-    planned!("lvcreate", "Create a logical volume"),
+    built!("lvcreate", "Create a logical volume", commands::lv::lvcreate),
     planned!("lvdisplay", "Display information about a logical volume"),
-    planned!("lvextend", "Add space to a logical volume"),
+    built!("lvextend", "Add space to a logical volume", commands::lv::lvextend),
     planned!(
         "lvmconfig",
         "Display and manipulate configuration information"
@@ -91,15 +91,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         "lvmerge",
         "Merge a snapshot into its origin (lvconvert --merge)"
     ),
-    planned!("lvreduce", "Reduce the size of a logical volume"),
-    planned!("lvremove", "Remove logical volume(s) from the system"),
-    planned!("lvrename", "Rename a logical volume"),
-    planned!("lvresize", "Resize a logical volume"),
+    built!("lvreduce", "Reduce the size of a logical volume", commands::lv::lvreduce),
+    built!("lvremove", "Remove logical volume(s) from the system", commands::lv::lvremove),
+    built!("lvrename", "Rename a logical volume", commands::lv::lvrename),
+    built!("lvresize", "Resize a logical volume", commands::lv::lvresize),
     planned!("lvs", "Display information about logical volumes"),
     planned!("lvscan", "List all logical volumes in all volume groups"),
-    planned!(
+    built!(
         "lvsnapshot",
-        "Create a snapshot of a logical volume (lvcreate -s)"
+        "Create a snapshot of a logical volume (lvcreate -s)",
+        commands::lv::lvsnapshot
     ),
     built!(
         "pvchange",

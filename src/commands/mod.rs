@@ -4,6 +4,8 @@
 pub mod activate;
 pub mod context;
 pub mod help;
+pub mod lv;
+pub mod lv_plan;
 pub mod pv;
 pub mod pv_change;
 pub mod pvck;

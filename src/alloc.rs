@@ -1,0 +1,1336 @@
+//! Extent allocation as LVM2 2.03 does it, so both tools pick the same PEs from the same VG.
+//! Pure: the VG model in, runs of PEs out. The structure follows LVM2's allocator (per-PV free
+//! area lists kept largest first, policies tried in order contiguous -> cling -> normal ->
+//! anywhere, positional "preferred" slots when continuing an LV, maximise_cling), because the
+//! PEs chosen depend on those details; cost grows with free-extent runs, not with extents.
+
+use metadata_format::text::{Area, LogicalVolume, Segment, SegmentKind, VolumeGroup};
+use std::fmt;
+
+/// LVM2's allocation policies, in the order the allocator tries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Policy {
+    Contiguous,
+    Cling,
+    ClingByTags,
+    Normal,
+    Anywhere,
+}
+
+impl Policy {
+    pub fn from_name(name: &str) -> Option<Policy> {
+        Some(match name {
+            "contiguous" => Policy::Contiguous,
+            "cling" => Policy::Cling,
+            "cling_by_tags" => Policy::ClingByTags,
+            "normal" => Policy::Normal,
+            "anywhere" => Policy::Anywhere,
+            _ => return None,
+        })
+    }
+
+    fn next(self) -> Option<Policy> {
+        Some(match self {
+            Policy::Contiguous => Policy::Cling,
+            Policy::Cling => Policy::ClingByTags,
+            Policy::ClingByTags => Policy::Normal,
+            Policy::Normal => Policy::Anywhere,
+            Policy::Anywhere => return None,
+        })
+    }
+}
+
+/// Where allocation may take extents from: a PV of the VG (index into `vg.pvs`) and optional
+/// inclusive PE ranges on it (none = the whole PV). Order matters: LVM2 visits PVs in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PvSource {
+    pub pv: usize,
+    pub ranges: Vec<(u32, u32)>,
+}
+
+/// Every allocatable PV of the VG, in VG order (what LVM2 uses without a PV list).
+pub fn all_pvs(vg: &VolumeGroup) -> Vec<PvSource> {
+    vg.pvs
+        .iter()
+        .enumerate()
+        .filter(|(_, pv)| pv.status.iter().any(|s| s == "ALLOCATABLE"))
+        .filter(|(_, pv)| !pv.flags.iter().any(|f| f == "MISSING"))
+        .map(|(i, _)| PvSource {
+            pv: i,
+            ranges: Vec::new(),
+        })
+        .collect()
+}
+
+/// What to allocate.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Parallel areas (stripes).
+    pub stripes: u32,
+    /// Logical extents to add.
+    pub extents: u32,
+    /// Separate single areas allocated with the first chunk, as LVM2 does for a thin pool's
+    /// metadata (`log_len` extents each).
+    pub log_count: u32,
+    pub log_len: u32,
+    pub policy: Policy,
+    /// Take what there is, up to `extents` (LVM2's approx_alloc for percentage sizes).
+    pub approx: bool,
+    /// allocation/maximise_cling (LVM2 default 1).
+    pub maximise_cling: bool,
+    /// Thin pool metadata or mirror logs must avoid the data PVs (LVM2 default 0).
+    pub logs_separate: bool,
+}
+
+impl Request {
+    pub fn new(stripes: u32, extents: u32, policy: Policy) -> Request {
+        Request {
+            stripes: stripes.max(1),
+            extents,
+            log_count: 0,
+            log_len: 0,
+            policy,
+            approx: false,
+            maximise_cling: true,
+            logs_separate: false,
+        }
+    }
+}
+
+/// One run of PEs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub pv: usize,
+    pub pe: u32,
+    pub len: u32,
+}
+
+/// The result: one chunk per parallel allocation (each with one run per stripe, all of the
+/// same length), plus the log areas.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Allocation {
+    pub chunks: Vec<Vec<Run>>,
+    pub logs: Vec<Run>,
+    /// Logical extents the chunks cover.
+    pub extents: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllocError {
+    /// Not enough free extents at all: (needed, free).
+    Insufficient {
+        needed: u64,
+        free: u64,
+    },
+    /// Free space exists but the policy cannot use it: extents still missing.
+    Unsuitable {
+        more: u64,
+        contiguous: bool,
+    },
+    NotDivisible {
+        extents: u32,
+        stripes: u32,
+    },
+    TooFewPvs,
+    LogSpace,
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllocError::Insufficient { needed, free } => write!(
+                f,
+                "Insufficient free space: needs {needed} extents, VG has {free} free; add a PV (vgextend) or ask for less."
+            ),
+            AllocError::Unsuitable { more, contiguous } => write!(
+                f,
+                "Insufficient suitable {}allocatable extents: {more} more required; try --alloc anywhere, fewer stripes or other PVs.",
+                if *contiguous { "contiguous " } else { "" }
+            ),
+            AllocError::NotDivisible { extents, stripes } => write!(
+                f,
+                "Number of extents requested ({extents}) needs to be divisible by {stripes}."
+            ),
+            AllocError::TooFewPvs => write!(
+                f,
+                "Not enough PVs with free space available for parallel allocation; consider --alloc anywhere."
+            ),
+            AllocError::LogSpace => write!(
+                f,
+                "Insufficient free space for the pool metadata; add a PV or use a smaller --poolmetadatasize."
+            ),
+        }
+    }
+}
+
+/// Extents one area of a segment covers.
+pub fn area_len(seg: &Segment) -> u32 {
+    match &seg.kind {
+        SegmentKind::Striped(s) if s.stripes.len() > 1 => {
+            seg.extent_count / u32::try_from(s.stripes.len()).unwrap_or(u32::MAX)
+        }
+        _ => seg.extent_count,
+    }
+}
+
+/// Free runs of each PV of the VG: (first PE, length), ascending. O(segments log segments).
+pub fn free_runs(vg: &VolumeGroup) -> Vec<Vec<(u32, u32)>> {
+    let mut used: Vec<Vec<(u32, u32)>> = vec![Vec::new(); vg.pvs.len()];
+    for lv in &vg.lvs {
+        for seg in &lv.segments {
+            let len = area_len(seg);
+            for area in seg.areas() {
+                if let Area::Pv { pv, start } = area {
+                    if let Some(i) = vg.pv_index(pv) {
+                        used[i].push((*start, len));
+                    }
+                }
+            }
+        }
+    }
+    vg.pvs
+        .iter()
+        .zip(used)
+        .map(|(pv, mut runs)| {
+            runs.sort_unstable();
+            let mut free = Vec::new();
+            let mut at: u64 = 0;
+            for (start, len) in runs {
+                let s = u64::from(start);
+                if s > at {
+                    free.push((at as u32, (s.min(u64::from(pv.pe_count)) - at) as u32));
+                }
+                at = at.max(s + u64::from(len));
+            }
+            if at < u64::from(pv.pe_count) {
+                free.push((at as u32, (u64::from(pv.pe_count) - at) as u32));
+            }
+            free.retain(|(_, l)| *l > 0);
+            free
+        })
+        .collect()
+}
+
+/// Free extents of the VG.
+pub fn vg_free_extents(vg: &VolumeGroup) -> u64 {
+    free_runs(vg)
+        .iter()
+        .flatten()
+        .map(|(_, l)| u64::from(*l))
+        .sum()
+}
+
+// ---- the allocator proper ----
+
+#[derive(Debug, Clone)]
+struct FreeArea {
+    map: usize,
+    start: u32,
+    count: u32,
+    unreserved: u32,
+}
+
+/// A PV's free areas, largest first (ties keep insertion order, as LVM2's list does).
+#[derive(Debug, Clone)]
+struct PvMap {
+    pv: usize,
+    order: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    area: usize,
+    used: u32,
+}
+
+const CONTIGUOUS_TO_LVSEG: u32 = 0x01;
+const CLING_TO_LVSEG: u32 = 0x02;
+const CLING_TO_ALLOCED: u32 = 0x04;
+const CAN_SPLIT: u32 = 0x10;
+const AREA_COUNT_MATCHES: u32 = 0x20;
+const POSITIONAL_FILL: u32 = 0x40;
+
+enum Verdict {
+    Preferred,
+    NextPv,
+    NextArea,
+    UseArea,
+}
+
+/// The previous segment an extension continues from: its PV areas and their length.
+#[derive(Debug, Clone)]
+struct PrevSeg {
+    /// (vg pv index, first PE) per area of the LV's last segment.
+    areas: Vec<Option<(usize, u32)>>,
+    area_len: u32,
+    /// PV areas of the LV's first segment (what maximise_cling clings to).
+    first_areas: Vec<Option<usize>>,
+}
+
+struct Allocator<'a> {
+    req: &'a Request,
+    areas: Vec<FreeArea>,
+    maps: Vec<PvMap>,
+    prev: Option<PrevSeg>,
+    /// Runs allocated per parallel area (data areas first, then logs).
+    alloced: Vec<Vec<Run>>,
+    /// Chunks in allocation order.
+    chunks: Vec<Vec<Run>>,
+    logs: Vec<Run>,
+    slots: Vec<Option<Slot>>,
+    num_positional: usize,
+    /// Extents the LV has before this allocation.
+    existing: u32,
+    allocated: u32,
+    log_still_needed: u32,
+}
+
+impl<'a> Allocator<'a> {
+    fn insert(&mut self, id: usize, reduced: bool) {
+        let count = if reduced {
+            self.areas[id].unreserved
+        } else {
+            self.areas[id].count
+        };
+        let map = self.areas[id].map;
+        let pos = self.maps[map]
+            .order
+            .iter()
+            .position(|&o| count > self.areas[o].count)
+            .unwrap_or(self.maps[map].order.len());
+        self.maps[map].order.insert(pos, id);
+    }
+
+    fn remove(&mut self, id: usize) {
+        let map = self.areas[id].map;
+        self.maps[map].order.retain(|&o| o != id);
+    }
+
+    fn reinsert_changed(&mut self, id: usize) {
+        self.remove(id);
+        self.insert(id, true);
+    }
+
+    fn consume(&mut self, id: usize, to_go: u32) {
+        self.remove(id);
+        let a = &mut self.areas[id];
+        if to_go < a.count {
+            a.start += to_go;
+            a.count -= to_go;
+            a.unreserved = a.count;
+            self.insert(id, false);
+        }
+    }
+
+    fn pos_of(&self, map: usize, id: usize) -> Option<usize> {
+        self.maps[map].order.iter().position(|&o| o == id)
+    }
+
+    fn maps_size(&self) -> u64 {
+        self.maps
+            .iter()
+            .flat_map(|m| m.order.iter())
+            .map(|&id| u64::from(self.areas[id].count))
+            .sum()
+    }
+
+    fn reset_unreserved(&mut self) {
+        for m in 0..self.maps.len() {
+            let mut pos = 0;
+            while pos < self.maps[m].order.len() {
+                let id = self.maps[m].order[pos];
+                if self.areas[id].unreserved != self.areas[id].count {
+                    self.areas[id].unreserved = self.areas[id].count;
+                    self.reinsert_changed(id);
+                }
+                pos = self.pos_of(m, id).map_or(pos + 1, |p| p + 1);
+            }
+        }
+    }
+
+    fn reserve(&mut self, area: usize, used: u32, ix: usize) {
+        while ix >= self.slots.len() {
+            let n = self.slots.len().max(1);
+            self.slots.extend(std::iter::repeat_n(None, n));
+        }
+        self.slots[ix] = Some(Slot { area, used });
+    }
+
+    fn devices_needed(&self) -> usize {
+        self.req.stripes as usize
+    }
+
+    /// Whether `area` continues area `s` of the previous segment (same PV, next PE), and if
+    /// so (positional) reserves it for slot `s`.
+    fn check_contiguous(&mut self, id: usize, flags: u32) -> bool {
+        let Some(prev) = self.prev.clone() else {
+            return false;
+        };
+        let positional = flags & POSITIONAL_FILL != 0;
+        let pv = self.maps[self.areas[id].map].pv;
+        for (s, area) in prev.areas.iter().enumerate() {
+            if positional && self.slots.get(s).copied().flatten().is_some() {
+                continue;
+            }
+            let Some((apv, ape)) = area else { continue };
+            if *apv != pv || ape + prev.area_len != self.areas[id].start {
+                continue;
+            }
+            if positional && s >= self.num_positional {
+                return false;
+            }
+            if positional {
+                let count = self.areas[id].count;
+                self.reserve(id, count, s);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Whether `area` is on a PV the LV's first segment uses (maximise_cling) or that its last
+    /// extent uses.
+    fn check_cling(&mut self, id: usize, flags: u32) -> bool {
+        let Some(prev) = self.prev.clone() else {
+            return false;
+        };
+        let positional = flags & POSITIONAL_FILL != 0;
+        let pv = self.maps[self.areas[id].map].pv;
+        let targets: Vec<Option<usize>> = if self.req.maximise_cling {
+            prev.first_areas.clone()
+        } else {
+            prev.areas.iter().map(|a| a.map(|(p, _)| p)).collect()
+        };
+        for (s, apv) in targets.iter().enumerate() {
+            if positional && self.slots.get(s).copied().flatten().is_some() {
+                continue;
+            }
+            if *apv != Some(pv) {
+                continue;
+            }
+            if positional && s >= self.num_positional {
+                return false;
+            }
+            if positional {
+                let count = self.areas[id].count;
+                self.reserve(id, count, s);
+            }
+            return true;
+        }
+        false
+    }
+
+    fn check_cling_to_alloced(&mut self, id: usize, flags: u32) -> bool {
+        if self.log_still_needed > 0 {
+            return false;
+        }
+        let positional = flags & POSITIONAL_FILL != 0;
+        let pv = self.maps[self.areas[id].map].pv;
+        for s in 0..self.devices_needed() {
+            if positional && self.slots.get(s).copied().flatten().is_some() {
+                continue;
+            }
+            if self.alloced[s].iter().any(|r| r.pv == pv) {
+                if positional {
+                    let count = self.areas[id].count;
+                    self.reserve(id, count, s);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_pva(
+        &mut self,
+        id: usize,
+        still_needed: u32,
+        policy: Policy,
+        flags: u32,
+        already_found_one: bool,
+        iteration_count: u32,
+        log_iteration_count: u32,
+    ) -> Verdict {
+        if self.areas[id].unreserved == 0 {
+            return Verdict::NextArea;
+        }
+        if iteration_count > 0 && self.slots.iter().flatten().any(|s| s.area == id) {
+            return Verdict::NextArea;
+        }
+        let found = if iteration_count == 0
+            && log_iteration_count == 0
+            && flags & (CONTIGUOUS_TO_LVSEG | CLING_TO_LVSEG | CLING_TO_ALLOCED) != 0
+        {
+            let maxc = self.req.maximise_cling && flags & AREA_COUNT_MATCHES != 0;
+            // Contiguous to the previous segment, else (when only contiguity counts) the next
+            // area; then cling to the LV's PVs or to what this allocation already used.
+            let contiguous =
+                (flags & CONTIGUOUS_TO_LVSEG != 0 || maxc) && self.check_contiguous(id, flags);
+            if !contiguous && flags & CONTIGUOUS_TO_LVSEG != 0 {
+                return Verdict::NextArea;
+            }
+            let clings = contiguous
+                || ((flags & CLING_TO_LVSEG != 0 || maxc) && self.check_cling(id, flags))
+                || (flags & CLING_TO_ALLOCED != 0 && self.check_cling_to_alloced(id, flags));
+            if !clings {
+                // No cling_tag_list here: cling_by_tags has nothing to add.
+                return Verdict::NextPv;
+            }
+            true
+        } else {
+            false
+        };
+        if !found {
+            let a = &self.areas[id];
+            let big_enough =
+                u64::from(a.unreserved) * u64::from(self.req.stripes) >= u64::from(still_needed);
+            if !big_enough
+                && ((flags & CAN_SPLIT == 0 && self.req.log_count == 0)
+                    || (already_found_one && policy != Policy::Anywhere))
+            {
+                return Verdict::NextPv;
+            }
+        }
+        if flags & POSITIONAL_FILL != 0 {
+            Verdict::Preferred
+        } else {
+            Verdict::UseArea
+        }
+    }
+
+    fn calc_required(&mut self, id: usize, ix: usize, max_to_allocate: u32, policy: Policy) -> u32 {
+        let mut required = max_to_allocate / self.req.stripes;
+        if policy == Policy::Anywhere {
+            if ix >= self.devices_needed() {
+                required = self.req.log_len;
+            }
+        } else if required < self.req.log_len {
+            required = self.req.log_len;
+        }
+        let a = &mut self.areas[id];
+        if required >= a.unreserved {
+            required = a.unreserved;
+            a.unreserved = 0;
+        } else {
+            a.unreserved -= required;
+            self.reinsert_changed(id);
+        }
+        required
+    }
+
+    /// One pass over the PVs looking for a set of parallel areas; allocates it when found.
+    fn find_some_parallel_space(&mut self, policy: Policy, flags: u32, max_to_allocate: u32) {
+        for s in self.slots.iter_mut() {
+            *s = None;
+        }
+        self.num_positional = 0;
+        self.reset_unreserved();
+        if flags & POSITIONAL_FILL == 0 {
+            self.num_positional = 0;
+        } else if flags & (CONTIGUOUS_TO_LVSEG | CLING_TO_LVSEG) != 0 {
+            self.num_positional = self.prev.as_ref().map_or(0, |p| p.areas.len());
+        } else if flags & CLING_TO_ALLOCED != 0 {
+            self.num_positional = self.devices_needed();
+        }
+        let devices_needed = self.devices_needed();
+        let log_still = self.log_still_needed as usize;
+        let mut ix: usize = 0;
+        let mut preferred_count: usize = 0;
+        let mut iteration_count: u32 = 0;
+        let mut log_iteration_count: u32 = 0;
+        loop {
+            let last_ix = ix;
+            'maps: for m in 0..self.maps.len() {
+                if self.maps[m].order.is_empty() {
+                    continue;
+                }
+                let pv = self.maps[m].pv;
+                let slot_on_pv = |this: &Self, s: usize| {
+                    this.slots
+                        .get(s)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|sl| this.maps[this.areas[sl.area].map].pv == pv)
+                };
+                let mut skip = false;
+                if policy != Policy::Anywhere {
+                    if log_iteration_count > 0 {
+                        skip =
+                            (devices_needed..ix + self.num_positional).any(|s| slot_on_pv(self, s));
+                    } else if iteration_count > 0 {
+                        skip = (0..devices_needed).any(|s| slot_on_pv(self, s));
+                    }
+                }
+                if !skip {
+                    let mut already_found_one = false;
+                    let mut pos = 0;
+                    while pos < self.maps[m].order.len() {
+                        let id = self.maps[m].order[pos];
+                        match self.check_pva(
+                            id,
+                            max_to_allocate,
+                            policy,
+                            flags,
+                            already_found_one,
+                            iteration_count,
+                            log_iteration_count,
+                        ) {
+                            Verdict::Preferred => {
+                                preferred_count += 1;
+                                break;
+                            }
+                            Verdict::NextPv => break,
+                            Verdict::NextArea => {}
+                            Verdict::UseArea => {
+                                if !already_found_one || policy == Policy::Anywhere {
+                                    ix += 1;
+                                    already_found_one = true;
+                                }
+                                let at = ix + self.num_positional - 1;
+                                let required = self.calc_required(id, at, max_to_allocate, policy);
+                                self.reserve(id, required, at);
+                            }
+                        }
+                        pos = self.pos_of(m, id).map_or(pos + 1, |p| p + 1);
+                    }
+                }
+                if (policy == Policy::Anywhere
+                    && ix + self.num_positional >= devices_needed + log_still)
+                    || (preferred_count == self.num_positional
+                        && self.num_positional == devices_needed + log_still)
+                {
+                    break 'maps;
+                }
+            }
+            let again =
+                (policy == Policy::Anywhere && last_ix != ix && ix < devices_needed + log_still)
+                    || (policy == Policy::Normal
+                        && preferred_count > 0
+                        && (preferred_count < self.num_positional || log_still > 0)
+                        && flags & CLING_TO_ALLOCED != 0
+                        && {
+                            let first = iteration_count == 0;
+                            iteration_count += 1;
+                            first
+                        })
+                    || (policy == Policy::Normal
+                        && preferred_count == self.num_positional
+                        && !self.req.logs_separate
+                        && ix + preferred_count >= devices_needed
+                        && ix + preferred_count < devices_needed + log_still
+                        && {
+                            let first = log_iteration_count == 0;
+                            log_iteration_count += 1;
+                            first
+                        });
+            if !again {
+                break;
+            }
+        }
+
+        if preferred_count < self.num_positional && flags & CLING_TO_ALLOCED == 0 && ix == 0 {
+            return;
+        }
+        if ix + preferred_count < devices_needed + log_still {
+            return;
+        }
+        // Biggest first; a stable sort, as glibc's qsort (a merge sort) is.
+        let by_used = |a: &Option<Slot>, b: &Option<Slot>| {
+            let ua = a.map_or(0, |s| s.used);
+            let ub = b.map_or(0, |s| s.used);
+            ub.cmp(&ua)
+        };
+        if log_iteration_count > 0 {
+            if ix > devices_needed + 1 {
+                let end = ix.min(self.slots.len());
+                self.slots[devices_needed..end].sort_by(by_used);
+            }
+        } else if ix > 1 {
+            let start = self.num_positional;
+            let end = (start + ix).min(self.slots.len());
+            self.slots[start..end].sort_by(by_used);
+        }
+        if preferred_count > 0 && preferred_count != self.num_positional {
+            for s in 0..devices_needed {
+                if self.slots.get(s).copied().flatten().is_none() {
+                    let np = self.num_positional;
+                    let from = self.slots.get(np).copied().flatten();
+                    if let Some(f) = from {
+                        self.reserve(f.area, f.used, s);
+                    }
+                    if let Some(x) = self.slots.get_mut(np) {
+                        *x = None;
+                    }
+                    self.num_positional += 1;
+                }
+            }
+        }
+        let mut ix_log_offset = 0;
+        if log_still > 0 {
+            let total = self.num_positional + ix;
+            let mut too_small = 0;
+            while too_small < total
+                && self
+                    .slots
+                    .get(total - 1 - too_small)
+                    .copied()
+                    .flatten()
+                    .map_or(0, |s| s.used)
+                    < self.req.log_len
+            {
+                too_small += 1;
+            }
+            if self.req.logs_separate && too_small > 0 && too_small >= devices_needed {
+                return;
+            }
+            if total < too_small + self.req.log_count as usize {
+                return;
+            }
+            ix_log_offset = total - (too_small + self.req.log_count as usize);
+        }
+        if ix + self.num_positional < devices_needed {
+            return;
+        }
+        self.alloc_parallel_area(max_to_allocate, ix_log_offset);
+        self.log_still_needed = 0;
+    }
+
+    fn alloc_parallel_area(&mut self, max_to_allocate: u32, ix_log_offset: usize) {
+        let devices = self.devices_needed();
+        let total = devices + self.log_still_needed as usize;
+        let mut area_len = max_to_allocate / self.req.stripes;
+        for s in 0..devices {
+            if let Some(slot) = self.slots.get(s).copied().flatten() {
+                area_len = area_len.min(slot.used);
+            }
+        }
+        let mut chunk = Vec::new();
+        let mut skip = 0;
+        let mut len = area_len;
+        for s in 0..total {
+            if s == devices {
+                skip = ix_log_offset.saturating_sub(devices);
+                len = self.req.log_len;
+            }
+            let Some(slot) = self.slots.get(s + skip).copied().flatten() else {
+                continue;
+            };
+            if len == 0 {
+                continue;
+            }
+            let a = &self.areas[slot.area];
+            let run = Run {
+                pv: self.maps[a.map].pv,
+                pe: a.start,
+                len,
+            };
+            self.consume(slot.area, len);
+            self.alloced[s].push(run);
+            if s < devices {
+                chunk.push(run);
+            } else {
+                self.logs.push(run);
+            }
+        }
+        if area_len > 0 && chunk.len() == devices {
+            self.chunks.push(chunk);
+        }
+        self.allocated += area_len * self.req.stripes;
+    }
+
+    fn find_max_parallel_space_for_one_policy(&mut self, policy: Policy, mut flags: u32) {
+        let needed = self.needed_total();
+        loop {
+            let max_to_allocate = needed - self.allocated;
+            let old = self.allocated;
+            self.find_some_parallel_space(policy, flags, max_to_allocate);
+            if old == self.allocated {
+                if self.req.maximise_cling
+                    && matches!(policy, Policy::Cling | Policy::ClingByTags)
+                    && flags & CLING_TO_LVSEG != 0
+                    && flags & POSITIONAL_FILL != 0
+                {
+                    flags &= !POSITIONAL_FILL;
+                } else if policy == Policy::Normal && flags & CLING_TO_ALLOCED != 0 {
+                    flags &= !CLING_TO_ALLOCED;
+                } else {
+                    break;
+                }
+            } else if self.req.maximise_cling
+                && policy == Policy::Normal
+                && flags & CLING_TO_ALLOCED == 0
+            {
+                flags |= CLING_TO_ALLOCED;
+            }
+            if !(policy != Policy::Contiguous
+                && self.allocated != needed
+                && flags & CAN_SPLIT != 0
+                && (!self.req.approx || self.maps_size() > 0))
+            {
+                break;
+            }
+        }
+    }
+
+    fn needed_total(&self) -> u32 {
+        self.existing + self.req.extents
+    }
+
+    fn init_flags(&self, policy: Policy, can_split: bool) -> u32 {
+        let mut flags = 0;
+        let matches = self
+            .prev
+            .as_ref()
+            .is_some_and(|p| p.areas.len() == self.devices_needed());
+        if matches {
+            flags |= AREA_COUNT_MATCHES;
+            if policy == Policy::Contiguous {
+                flags |= CONTIGUOUS_TO_LVSEG | POSITIONAL_FILL;
+            } else if matches!(policy, Policy::Cling | Policy::ClingByTags) {
+                flags |= CLING_TO_LVSEG | POSITIONAL_FILL;
+            }
+        } else if matches!(policy, Policy::Cling | Policy::ClingByTags) {
+            flags |= CLING_TO_ALLOCED | POSITIONAL_FILL;
+        }
+        if self.req.maximise_cling
+            && policy == Policy::Normal
+            && self.allocated != self.needed_total()
+        {
+            flags |= CLING_TO_ALLOCED;
+        }
+        if can_split {
+            flags |= CAN_SPLIT;
+        }
+        flags
+    }
+}
+
+/// The free areas LVM2 would consider: each source PV's free runs, cut to its PE ranges,
+/// in source order (a PV named twice is one map with both ranges).
+fn build_maps(vg: &VolumeGroup, sources: &[PvSource]) -> (Vec<FreeArea>, Vec<PvMap>) {
+    let free = free_runs(vg);
+    let mut areas: Vec<FreeArea> = Vec::new();
+    let mut maps: Vec<PvMap> = Vec::new();
+    for src in sources {
+        let Some(pv) = vg.pvs.get(src.pv) else {
+            continue;
+        };
+        if !pv.status.iter().any(|s| s == "ALLOCATABLE") || pv.flags.iter().any(|f| f == "MISSING")
+        {
+            continue;
+        }
+        let m = match maps.iter().position(|m| m.pv == src.pv) {
+            Some(m) => m,
+            None => {
+                maps.push(PvMap {
+                    pv: src.pv,
+                    order: Vec::new(),
+                });
+                maps.len() - 1
+            }
+        };
+        let whole = [(0u32, pv.pe_count.saturating_sub(1))];
+        let ranges: &[(u32, u32)] = if src.ranges.is_empty() {
+            &whole
+        } else {
+            &src.ranges
+        };
+        if pv.pe_count == 0 {
+            continue;
+        }
+        for &(first, last) in ranges {
+            let last = last.min(pv.pe_count - 1);
+            for &(start, len) in &free[src.pv] {
+                let end = start + len - 1;
+                if end < first || start > last {
+                    continue;
+                }
+                let s = start.max(first);
+                let e = end.min(last);
+                let id = areas.len();
+                areas.push(FreeArea {
+                    map: m,
+                    start: s,
+                    count: e - s + 1,
+                    unreserved: e - s + 1,
+                });
+                // Largest first, after equal ones.
+                let pos = maps[m]
+                    .order
+                    .iter()
+                    .position(|&o| e - s + 1 > areas[o].count)
+                    .unwrap_or(maps[m].order.len());
+                maps[m].order.insert(pos, id);
+            }
+        }
+    }
+    (areas, maps)
+}
+
+fn prev_segment(vg: &VolumeGroup, lv: &LogicalVolume) -> Option<PrevSeg> {
+    let pv_areas = |seg: &Segment| -> Vec<Option<(usize, u32)>> {
+        seg.areas()
+            .iter()
+            .map(|a| match a {
+                Area::Pv { pv, start } => vg.pv_index(pv).map(|i| (i, *start)),
+                Area::Lv { .. } => None,
+            })
+            .collect()
+    };
+    let last = lv.segments.last()?;
+    let first = lv.segments.first()?;
+    if !matches!(last.kind, SegmentKind::Striped(_)) {
+        return None;
+    }
+    Some(PrevSeg {
+        areas: pv_areas(last),
+        area_len: area_len(last),
+        first_areas: pv_areas(first)
+            .into_iter()
+            .map(|a| a.map(|(p, _)| p))
+            .collect(),
+    })
+}
+
+/// Allocates `req` from `sources` in `vg`, continuing `lv` when given (an extension), as
+/// LVM2's allocate_extents does.
+pub fn allocate(
+    vg: &VolumeGroup,
+    lv: Option<&LogicalVolume>,
+    sources: &[PvSource],
+    req: &Request,
+) -> Result<Allocation, AllocError> {
+    let existing = lv.map_or(0, |l| u32::try_from(l.extent_count()).unwrap_or(u32::MAX));
+    if req.stripes > 1 && !req.extents.is_multiple_of(req.stripes) {
+        return Err(AllocError::NotDivisible {
+            extents: req.extents,
+            stripes: req.stripes,
+        });
+    }
+    let (areas, maps) = build_maps(vg, sources);
+    let stripes = req.stripes as usize;
+    let log_count = req.log_count as usize;
+    let mut slots_size = maps.len();
+    if slots_size > 0 && slots_size < stripes + log_count {
+        if req.policy != Policy::Anywhere && req.logs_separate {
+            return Err(AllocError::TooFewPvs);
+        }
+        slots_size = stripes + log_count;
+    }
+    let prev = lv.and_then(|l| prev_segment(vg, l));
+    if let Some(p) = &prev {
+        slots_size += p.areas.len();
+    }
+    let mut a = Allocator {
+        req,
+        areas,
+        maps,
+        prev,
+        alloced: vec![Vec::new(); stripes + log_count],
+        chunks: Vec::new(),
+        logs: Vec::new(),
+        slots: vec![None; slots_size.max(1)],
+        num_positional: 0,
+        existing,
+        allocated: existing,
+        log_still_needed: req.log_count,
+    };
+    let needed = a.needed_total();
+    let can_split = req.policy != Policy::Contiguous;
+    let mut top = if req.policy == Policy::Cling {
+        Policy::ClingByTags
+    } else {
+        req.policy
+    };
+    let mut policy = Some(Policy::Contiguous);
+    while let Some(p) = policy.filter(|p| *p <= top) {
+        policy = p.next();
+        // No allocation/cling_tag_list: cling_by_tags is skipped, as LVM2 skips it.
+        if p == Policy::ClingByTags {
+            continue;
+        }
+        let old = a.allocated;
+        if !req.approx {
+            let still = u64::from(needed - a.allocated);
+            let need = still
+                + if a.log_still_needed > 0 {
+                    u64::from(req.log_len) * u64::from(req.log_count)
+                } else {
+                    0
+                };
+            let free = a.maps_size();
+            if need > free {
+                return Err(AllocError::Insufficient { needed: need, free });
+            }
+        }
+        let flags = a.init_flags(p, can_split);
+        a.find_max_parallel_space_for_one_policy(p, flags);
+        if a.allocated == needed && a.log_still_needed > 0 && top < Policy::Normal {
+            top = Policy::Normal;
+            continue;
+        }
+        if (a.allocated == needed && a.log_still_needed == 0) || (!can_split && a.allocated != old)
+        {
+            break;
+        }
+    }
+    if a.allocated != needed && (!req.approx || a.allocated == existing) {
+        return Err(AllocError::Unsuitable {
+            more: u64::from(needed - a.allocated),
+            contiguous: !can_split,
+        });
+    }
+    if a.log_still_needed > 0 {
+        return Err(AllocError::LogSpace);
+    }
+    Ok(Allocation {
+        extents: a.allocated - existing,
+        chunks: a.chunks,
+        logs: a.logs,
+    })
+}
+
+/// Appends the chunks of `alloc` to `lv` as striped segments and merges neighbours that
+/// continue each other, as LVM2's lv_merge_segments does.
+pub fn append_chunks(
+    vg: &VolumeGroup,
+    lv: &mut LogicalVolume,
+    alloc: &Allocation,
+    stripe_size: u32,
+) {
+    let mut le = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+    for chunk in &alloc.chunks {
+        let areas: Vec<Area> = chunk
+            .iter()
+            .map(|r| Area::Pv {
+                pv: vg.pvs[r.pv].id,
+                start: r.pe,
+            })
+            .collect();
+        let n = u32::try_from(chunk.len()).unwrap_or(1);
+        let len = chunk.first().map_or(0, |r| r.len) * n;
+        lv.segments
+            .push(Segment::striped(le, len, stripe_size, areas));
+        le += len;
+    }
+    merge_segments(lv);
+}
+
+/// Merges neighbouring striped segments whose every area continues the previous one.
+pub fn merge_segments(lv: &mut LogicalVolume) {
+    let mut out: Vec<Segment> = Vec::with_capacity(lv.segments.len());
+    for seg in lv.segments.drain(..) {
+        if let Some(prev) = out.last_mut() {
+            if mergeable(prev, &seg) {
+                prev.extent_count += seg.extent_count;
+                continue;
+            }
+        }
+        out.push(seg);
+    }
+    lv.segments = out;
+}
+
+fn mergeable(a: &Segment, b: &Segment) -> bool {
+    let (SegmentKind::Striped(sa), SegmentKind::Striped(sb)) = (&a.kind, &b.kind) else {
+        return false;
+    };
+    if sa.stripes.len() != sb.stripes.len()
+        || sa.stripe_size != sb.stripe_size
+        || a.tags != b.tags
+        || !a.type_flags.is_empty()
+        || !b.type_flags.is_empty()
+    {
+        return false;
+    }
+    let width = area_len(a);
+    sa.stripes
+        .iter()
+        .zip(&sb.stripes)
+        .all(|(x, y)| match (x, y) {
+            (Area::Pv { pv: p1, start: s1 }, Area::Pv { pv: p2, start: s2 }) => {
+                p1 == p2 && s1 + width == *s2
+            }
+            _ => false,
+        })
+}
+
+/// Parses a PV argument with optional PE ranges (`/dev/sdb`, `/dev/sdb:0-99:200-299`,
+/// `/dev/sdb:10+5`, `/dev/sdb:7`) against a PV of `pe_count` extents. Returns the device
+/// part and inclusive ranges (empty = whole PV).
+pub fn parse_pv_arg(arg: &str) -> (&str, Option<&str>) {
+    match arg.find(':') {
+        Some(i) => (&arg[..i], Some(&arg[i..])),
+        None => (arg, None),
+    }
+}
+
+/// LVM2's PE range grammar after the device name: `:A-B`, `:A+N`, `:A`, `:-B`, `:A-` ...
+pub fn parse_pe_ranges(
+    text: &str,
+    pe_count: u32,
+    existing: &[(u32, u32)],
+) -> Result<Vec<(u32, u32)>, String> {
+    let mut out: Vec<(u32, u32)> = existing.to_vec();
+    let bad = |at: &str| {
+        format!("Physical extent parsing error at {at}; use e.g. /dev/sdb:0-99:200-299.")
+    };
+    if pe_count == 0 {
+        return Err("The PV has no extents.".to_string());
+    }
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(r) = rest.strip_prefix(':') else {
+            return Err(bad(rest));
+        };
+        if r.is_empty() || r.starts_with(':') {
+            return Err(bad(rest));
+        }
+        let mut c = r;
+        let mut start: u32 = 0;
+        let mut end: u32 = pe_count - 1;
+        let num = |s: &str| -> Option<(u32, usize)> {
+            let n = s.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return None;
+            }
+            s[..n].parse::<u32>().ok().map(|v| (v, n))
+        };
+        if c.starts_with(|ch: char| ch.is_ascii_digit()) {
+            let (v, n) = num(c).ok_or_else(|| bad(c))?;
+            start = v;
+            c = &c[n..];
+            if c.is_empty() || c.starts_with(':') {
+                end = start;
+            }
+        }
+        if let Some(after) = c.strip_prefix('-') {
+            c = after;
+            if c.starts_with(|ch: char| ch.is_ascii_digit()) {
+                let (v, n) = num(c).ok_or_else(|| bad(c))?;
+                end = v;
+                c = &c[n..];
+            }
+        } else if let Some(after) = c.strip_prefix('+') {
+            c = after;
+            if c.starts_with(|ch: char| ch.is_ascii_digit()) {
+                let (v, n) = num(c).ok_or_else(|| bad(c))?;
+                end = start.saturating_add(v.saturating_sub(1));
+                c = &c[n..];
+            }
+        }
+        if !c.is_empty() && !c.starts_with(':') {
+            return Err(bad(c));
+        }
+        if start > end || end > pe_count - 1 {
+            return Err(format!(
+                "PE range error: start extent {start} to end extent {end}; the PV has extents 0-{}.",
+                pe_count - 1
+            ));
+        }
+        if let Some(&(s, e)) = out.iter().find(|(s, e)| !(end < *s || start > *e)) {
+            return Err(format!(
+                "Overlapping PE ranges specified ({start}-{end}, {s}-{e}); give each extent once."
+            ));
+        }
+        out.push((start, end));
+        rest = c;
+    }
+    if text.is_empty() {
+        if let Some(&(s, e)) = out.first() {
+            return Err(format!(
+                "Overlapping PE ranges specified (0-{}, {s}-{e}); give each extent once.",
+                pe_count - 1
+            ));
+        }
+        out.push((0, pe_count - 1));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected PEs come from real LVM2 2.03.16: the guest fixture's vgdemo (tests/fixtures)
+    //! and runs of `lvm lvcreate --driverloaded n` on identical VGs.
+    use super::*;
+    use metadata_format::text::{Id, PhysicalVolume};
+
+    fn id(n: usize) -> Id {
+        Id::parse(&format!("{n:0>32}")).unwrap()
+    }
+
+    fn vg(pe_counts: &[u32]) -> VolumeGroup {
+        let mut vg = VolumeGroup::new("vg", id(99), 8192);
+        for (i, &c) in pe_counts.iter().enumerate() {
+            vg.pvs
+                .push(PhysicalVolume::new(id(i), "/dev/x", 0, 2048, c));
+        }
+        vg
+    }
+
+    /// Allocates like lvcreate and adds the LV; returns its runs as (pv, pe) per segment.
+    fn create(
+        vg: &mut VolumeGroup,
+        name: &str,
+        extents: u32,
+        stripes: u32,
+    ) -> Vec<Vec<(usize, u32)>> {
+        let req = Request::new(stripes, extents, Policy::Normal);
+        let got = allocate(vg, None, &all_pvs(vg), &req).unwrap();
+        let mut lv = LogicalVolume::new(name, id(50 + vg.lvs.len()));
+        append_chunks(vg, &mut lv, &got, 128);
+        vg.lvs.push(lv);
+        runs(vg, name)
+    }
+
+    fn runs(vg: &VolumeGroup, name: &str) -> Vec<Vec<(usize, u32)>> {
+        vg.lv(name)
+            .unwrap()
+            .segments
+            .iter()
+            .map(|s| {
+                s.areas()
+                    .iter()
+                    .map(|a| match a {
+                        Area::Pv { pv, start } => (vg.pv_index(pv).unwrap(), *start),
+                        Area::Lv { .. } => unreachable!(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_guest_fixture_sequence() {
+        // vgdemo: three PVs of 255 extents; linear, striped, COW, pmspare, then a thin pool.
+        let mut g = vg(&[255, 255, 255]);
+        assert_eq!(create(&mut g, "linear", 16, 1), vec![vec![(0, 0)]]);
+        assert_eq!(
+            create(&mut g, "striped", 16, 2),
+            vec![vec![(0, 16), (1, 0)]]
+        );
+        assert_eq!(create(&mut g, "snap", 8, 1), vec![vec![(0, 24)]]);
+        assert_eq!(create(&mut g, "lvol0_pmspare", 1, 1), vec![vec![(0, 32)]]);
+        let mut req = Request::new(1, 32, Policy::Normal);
+        req.log_count = 1;
+        req.log_len = 1;
+        let got = allocate(&g, None, &all_pvs(&g), &req).unwrap();
+        assert_eq!(
+            got.chunks,
+            vec![vec![Run {
+                pv: 0,
+                pe: 33,
+                len: 32
+            }]]
+        );
+        assert_eq!(
+            got.logs,
+            vec![Run {
+                pv: 2,
+                pe: 0,
+                len: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn a_hole_is_chosen_as_lvm2_chooses_it() {
+        // Free: 0-39 (40), 50-99 (50), 110-303 (194). LVM2 takes the 50-hole for 30 extents,
+        // not the best fit: its area list is re-sorted while being walked.
+        let mut g = vg(&[304]);
+        create(&mut g, "f1", 40, 1);
+        create(&mut g, "u1", 10, 1);
+        create(&mut g, "f2", 50, 1);
+        create(&mut g, "u2", 10, 1);
+        g.lvs.retain(|l| l.name != "f1" && l.name != "f2");
+        assert_eq!(create(&mut g, "pick", 30, 1), vec![vec![(0, 50)]]);
+        assert_eq!(create(&mut g, "spill", 45, 1), vec![vec![(0, 110)]]);
+    }
+
+    #[test]
+    fn extension_continues_and_merges() {
+        let mut g = vg(&[100, 100]);
+        create(&mut g, "a", 10, 1);
+        let req = Request::new(1, 5, Policy::Normal);
+        let lv = g.lv("a").unwrap().clone();
+        let got = allocate(&g, Some(&lv), &all_pvs(&g), &req).unwrap();
+        let mut lv = lv;
+        append_chunks(&g, &mut lv, &got, 0);
+        assert_eq!(lv.segments.len(), 1);
+        assert_eq!(lv.segments[0].extent_count, 15);
+    }
+
+    #[test]
+    fn refusals() {
+        let g = vg(&[10, 10]);
+        let err =
+            allocate(&g, None, &all_pvs(&g), &Request::new(1, 30, Policy::Normal)).unwrap_err();
+        assert_eq!(
+            err,
+            AllocError::Insufficient {
+                needed: 30,
+                free: 20
+            }
+        );
+        let err = allocate(
+            &g,
+            None,
+            &all_pvs(&g),
+            &Request::new(1, 15, Policy::Contiguous),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            AllocError::Unsuitable {
+                contiguous: true,
+                ..
+            }
+        ));
+        let err =
+            allocate(&g, None, &all_pvs(&g), &Request::new(2, 3, Policy::Normal)).unwrap_err();
+        assert!(matches!(err, AllocError::NotDivisible { .. }));
+    }
+
+    #[test]
+    fn approx_takes_what_there_is() {
+        let g = vg(&[10, 10]);
+        let mut req = Request::new(1, 30, Policy::Normal);
+        req.approx = true;
+        let got = allocate(&g, None, &all_pvs(&g), &req).unwrap();
+        assert_eq!(got.extents, 20);
+    }
+
+    #[test]
+    fn free_runs_are_the_complement() {
+        let mut g = vg(&[20]);
+        create(&mut g, "a", 5, 1);
+        create(&mut g, "b", 5, 1);
+        g.lvs.retain(|l| l.name != "a");
+        assert_eq!(free_runs(&g), vec![vec![(0, 5), (10, 10)]]);
+        assert_eq!(vg_free_extents(&g), 15);
+    }
+
+    #[test]
+    fn pe_ranges_as_lvm2_reads_them() {
+        assert_eq!(
+            parse_pe_ranges(":0-99:200-299", 300, &[]).unwrap(),
+            vec![(0, 99), (200, 299)]
+        );
+        assert_eq!(parse_pe_ranges(":10+5", 300, &[]).unwrap(), vec![(10, 14)]);
+        assert_eq!(parse_pe_ranges(":7", 300, &[]).unwrap(), vec![(7, 7)]);
+        assert_eq!(parse_pe_ranges(":-9", 300, &[]).unwrap(), vec![(0, 9)]);
+        assert_eq!(
+            parse_pe_ranges(":290-", 300, &[]).unwrap(),
+            vec![(290, 299)]
+        );
+        assert_eq!(parse_pe_ranges("", 300, &[]).unwrap(), vec![(0, 299)]);
+        for bad in [":", "::", ":5-3", ":0-300", ":x", ":1-2x", "0-3"] {
+            assert!(parse_pe_ranges(bad, 300, &[]).is_err(), "{bad}");
+        }
+        assert!(parse_pe_ranges(":0-9:5-20", 300, &[])
+            .unwrap_err()
+            .contains("Overlapping"));
+        assert!(parse_pe_ranges("", 300, &[(0, 3)]).is_err());
+    }
+}

@@ -1,0 +1,1660 @@
+//! LV lifecycle commands on the metadata side: lvcreate (linear, striped, COW snapshot, thin
+//! pool, thin volume, thin snapshot), lvsnapshot, lvextend/lvreduce/lvresize, lvremove,
+//! lvrename and lvchange. Each one: scan -> pure plan (lv_plan, alloc) -> commit_vg ->
+//! activation hook -> output.
+
+use super::activate::ACTIVATION_DISABLED;
+use super::context::{canonical, Context};
+use super::lv_plan::*;
+use super::vg::{alloc_arg, check_tag};
+use super::vg_plan::{add_tag, del_tag};
+use crate::alloc::{self, Policy, PvSource, Request};
+use crate::cli::{parse_args, CommandSpec, CommonArgs};
+use crate::error::{CmdError, CmdResult};
+use crate::names::check_new_lv_name;
+use crate::store::lock::LockMode;
+use crate::store::scan::{FoundVg, Scan};
+use crate::units::{parse_size, Sign};
+use clap::{ArgAction, Parser};
+use metadata_format::text::{
+    AllocationPolicy, LogicalVolume, Metadata, Segment, SegmentKind, ThinPool, VolumeGroup,
+};
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::Path;
+
+#[derive(Debug, Parser)]
+#[command(about = "Create a logical volume")]
+struct LvcreateArgs {
+    /// Size of the LV (default unit MiB); with -s the COW size, with -T the pool size
+    #[arg(
+        short = 'L',
+        long = "size",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
+    size: Option<String>,
+    /// Size in extents: N, or N%VG, N%FREE, N%PVS, N%ORIGIN
+    #[arg(
+        short = 'l',
+        long = "extents",
+        value_name = "EXTENTS",
+        allow_hyphen_values = true
+    )]
+    extents: Option<String>,
+    /// Name of the new LV (default lvolN)
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    name: Option<String>,
+    /// Number of stripes
+    #[arg(short = 'i', long = "stripes", value_name = "NUMBER")]
+    stripes: Option<u32>,
+    /// Stripe size (default 64k; default unit KiB)
+    #[arg(short = 'I', long = "stripesize", value_name = "SIZE")]
+    stripesize: Option<String>,
+    /// Create a snapshot (COW with -L/-l, thin without a size)
+    #[arg(short = 's', long = "snapshot")]
+    snapshot: bool,
+    /// Chunk size of a snapshot or thin pool (default unit KiB)
+    #[arg(short = 'c', long = "chunksize", value_name = "SIZE")]
+    chunksize: Option<String>,
+    /// Create a thin pool, or a thin volume in one
+    #[arg(short = 'T', long = "thin")]
+    thin: bool,
+    /// The thin pool to use or create
+    #[arg(long = "thinpool", value_name = "LV")]
+    thinpool: Option<String>,
+    /// Virtual size of a thin volume
+    #[arg(short = 'V', long = "virtualsize", value_name = "SIZE")]
+    virtualsize: Option<String>,
+    /// Segment type: linear, striped, snapshot, thin-pool, thin
+    #[arg(long = "type", value_name = "TYPE")]
+    segtype: Option<String>,
+    /// Thin pool metadata size (default unit MiB)
+    #[arg(long = "poolmetadatasize", value_name = "SIZE")]
+    poolmetadatasize: Option<String>,
+    /// Keep a spare pool metadata LV (lvolN_pmspare)
+    #[arg(long = "poolmetadataspare", value_name = "y|n")]
+    poolmetadataspare: Option<String>,
+    /// Thin pool discards: passdown, nopassdown, ignore
+    #[arg(long = "discards", value_name = "MODE")]
+    discards: Option<String>,
+    /// Zero the start of the LV / zero new thin pool blocks
+    #[arg(short = 'Z', long = "zero", value_name = "y|n")]
+    zero: Option<String>,
+    /// Wipe signatures on the new LV
+    #[arg(short = 'W', long = "wipesignatures", value_name = "y|n")]
+    wipe: Option<String>,
+    /// Activate the new LV (y, n, ey, ...)
+    #[arg(short = 'a', long = "activate", value_name = "y|n")]
+    activate: Option<String>,
+    /// Flag the LV to be skipped at activation
+    #[arg(short = 'k', long = "setactivationskip", value_name = "y|n")]
+    setactivationskip: Option<String>,
+    /// Ignore the activation skip flag when activating
+    #[arg(short = 'K', long = "ignoreactivationskip")]
+    ignoreactivationskip: bool,
+    /// Add a tag to the LV (repeatable)
+    #[arg(long = "addtag", value_name = "TAG")]
+    addtag: Vec<String>,
+    /// Allocation policy
+    #[arg(long = "alloc", value_name = "POLICY")]
+    alloc: Option<String>,
+    /// Contiguous allocation (y) or normal (n)
+    #[arg(short = 'C', long = "contiguous", value_name = "y|n")]
+    contiguous: Option<String>,
+    /// Access permission: rw or r
+    #[arg(short = 'p', long = "permission", value_name = "rw|r")]
+    permission: Option<String>,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// VG (or VG/LV for a pool, or the origin with -s), then PVs to allocate from
+    #[arg(value_name = "VG|LV")]
+    target: Option<String>,
+    #[arg(value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+/// What `lvcreate` was asked for.
+enum Kind {
+    Plain,
+    Cow { origin: String },
+    ThinSnapshot { origin: String },
+    Pool,
+    Thin { pool: String },
+}
+
+fn yn(opt: &str, v: &Option<String>) -> CmdResult<Option<bool>> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some("y" | "yes") => Ok(Some(true)),
+        Some("n" | "no") => Ok(Some(false)),
+        Some(other) => Err(CmdError::usage(format!("{opt} {other}: use y or n."))),
+    }
+}
+
+fn usage(e: String) -> CmdError {
+    CmdError::usage(e)
+}
+
+fn failed(e: String) -> CmdError {
+    CmdError::failed(e)
+}
+
+/// The policy LVM2 allocates with: `--alloc`, else `-C y`, else the LV's, else the VG's.
+fn effective_policy(explicit: Option<&AllocationPolicy>, vg: &VolumeGroup) -> Policy {
+    let from = |p: &AllocationPolicy| Policy::from_name(p.as_str());
+    explicit
+        .and_then(from)
+        .or_else(|| vg.allocation_policy.as_ref().and_then(from))
+        .unwrap_or(Policy::Normal)
+}
+
+/// Resolves the trailing PV arguments (with optional `:PE ranges`) to allocation sources.
+pub fn pv_sources(
+    ctx: &Context,
+    scan: &Scan,
+    vg: &VolumeGroup,
+    args: &[String],
+) -> CmdResult<Vec<PvSource>> {
+    if args.is_empty() {
+        return Ok(alloc::all_pvs(vg));
+    }
+    let mut out: Vec<PvSource> = Vec::new();
+    for arg in args {
+        let (dev, ranges) = alloc::parse_pv_arg(arg);
+        let wanted = canonical(Path::new(dev));
+        let index = vg.pvs.iter().position(|pv| {
+            scan.pv_index_by_id(&pv.id)
+                .is_some_and(|i| canonical(&scan.pvs[i].path) == wanted)
+        });
+        let Some(index) = index else {
+            return Err(CmdError::failed(format!(
+                "Physical Volume \"{dev}\" not found in Volume Group \"{}\".",
+                vg.name
+            )));
+        };
+        let pv = &vg.pvs[index];
+        let existing: Vec<(u32, u32)> = out
+            .iter()
+            .find(|s| s.pv == index)
+            .map(|s| s.ranges.clone())
+            .unwrap_or_default();
+        let parsed = alloc::parse_pe_ranges(ranges.unwrap_or(""), pv.pe_count, &existing)
+            .map_err(CmdError::usage)?;
+        match out.iter_mut().find(|s| s.pv == index) {
+            Some(s) => s.ranges = parsed,
+            None => out.push(PvSource {
+                pv: index,
+                ranges: parsed,
+            }),
+        }
+    }
+    let _ = ctx;
+    Ok(out)
+}
+
+/// Free extents the sources give (for %PVS).
+fn sources_free(vg: &VolumeGroup, sources: &[PvSource]) -> u64 {
+    let free = alloc::free_runs(vg);
+    sources
+        .iter()
+        .map(|s| {
+            let pe_count = vg.pvs[s.pv].pe_count;
+            let ranges = if s.ranges.is_empty() {
+                vec![(0, pe_count.saturating_sub(1))]
+            } else {
+                s.ranges.clone()
+            };
+            free[s.pv]
+                .iter()
+                .map(|&(start, len)| {
+                    ranges
+                        .iter()
+                        .map(|&(a, b)| {
+                            let s0 = start.max(a);
+                            let e0 = (start + len - 1).min(b);
+                            if e0 >= s0 {
+                                u64::from(e0 - s0 + 1)
+                            } else {
+                                0
+                            }
+                        })
+                        .sum::<u64>()
+                })
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+fn total_extents(vg: &VolumeGroup) -> u64 {
+    vg.pvs.iter().map(|p| u64::from(p.pe_count)).sum()
+}
+
+/// The one activation step after a metadata commit. Without device-mapper it warns once and
+/// leaves the kernel alone; the kernel layer plugs in here.
+fn activation_hook(ctx: &Context, _vg: &VolumeGroup, _lvs: &[String], _activate: bool) {
+    ctx.warn(ACTIVATION_DISABLED);
+}
+
+fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Asks `question` on the terminal; without one the caller must have -y/-f, so this refuses.
+fn confirm(question: &str, yes: bool, refuse: &str) -> CmdResult<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !stdin_is_terminal() {
+        return Err(CmdError::failed(refuse.to_string()));
+    }
+    use std::io::Write;
+    print!("{question} [y/n]: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+struct Loaded {
+    ctx: Context,
+    scan: Scan,
+    found: FoundVg,
+    _lock: crate::store::lock::LockGuard,
+}
+
+fn load(common: &CommonArgs, argv: &[OsString], vg: &str) -> CmdResult<Loaded> {
+    let ctx = Context::new(common, argv)?;
+    let lock = ctx.lock_vg(vg, LockMode::Exclusive)?;
+    let scan = ctx.scan()?;
+    let found = ctx.load_vg(&scan, vg)?;
+    if found.is_partial() {
+        return Err(CmdError::failed(format!(
+            "Cannot change VG {vg} while PVs are missing; restore them or run vgreduce --removemissing."
+        )));
+    }
+    if !found.metadata.vg.status.iter().any(|s| s == "WRITE") {
+        return Err(CmdError::failed(format!(
+            "Volume group {vg} is read-only; change it with vgchange -p rw first."
+        )));
+    }
+    Ok(Loaded {
+        ctx,
+        scan,
+        found,
+        _lock: lock,
+    })
+}
+
+fn commit(l: &Loaded, vg: VolumeGroup) -> CmdResult<Metadata> {
+    let mut md = l.found.metadata.clone();
+    md.vg = vg;
+    l.ctx.commit_vg(&l.scan, Some(&l.found), &mut md)?;
+    Ok(md)
+}
+
+/// `-L`/`-l` to a number of extents for a new LV. Percentages also return LVM2's approx flag.
+fn size_to_extents(
+    size: Option<&str>,
+    extents: Option<&str>,
+    vg: &VolumeGroup,
+    sources: &[PvSource],
+    pv_list_given: bool,
+    origin_extents: Option<u64>,
+    ctx: &Context,
+) -> CmdResult<Option<(u64, bool, bool)>> {
+    match (size, extents) {
+        (Some(_), Some(_)) => Err(CmdError::usage(
+            "Give either -L or -l, not both.".to_string(),
+        )),
+        (Some(text), None) => {
+            let s = parse_size(text, 2048).map_err(usage)?;
+            if s.sign != Sign::None {
+                return Err(CmdError::usage(format!(
+                    "-L {text}: a new LV's size takes no sign; give e.g. -L 10G."
+                )));
+            }
+            if s.sectors == 0 {
+                return Err(CmdError::usage(
+                    "Size must be larger than 0; give e.g. -L 10G.".to_string(),
+                ));
+            }
+            let ext = extents_from_sectors(s.sectors, vg.extent_size);
+            if ext * u64::from(vg.extent_size) != s.sectors {
+                ctx.say(format!(
+                    "Rounding up size to full physical extent {}.",
+                    display_size(ext * u64::from(vg.extent_size))
+                ));
+            }
+            Ok(Some((ext, false, false)))
+        }
+        (None, Some(text)) => {
+            let e = parse_extents(text).map_err(usage)?;
+            if e.sign != Sign::None {
+                return Err(CmdError::usage(format!(
+                    "-l {text}: a new LV's size takes no sign; give e.g. -l 100."
+                )));
+            }
+            let free = alloc::vg_free_extents(vg);
+            let n = match e.percent {
+                Percent::None => e.value,
+                Percent::Vg => percent_of(e.value, total_extents(vg), false).min(free),
+                Percent::Free => percent_of(e.value, free, false),
+                Percent::Pvs => {
+                    if pv_list_given {
+                        percent_of(e.value, sources_free(vg, sources), false)
+                    } else {
+                        percent_of(e.value, total_extents(vg), false)
+                    }
+                }
+                Percent::Origin => match origin_extents {
+                    Some(o) => percent_of(e.value, o, true),
+                    None => {
+                        return Err(CmdError::usage(
+                            "%ORIGIN is only for snapshots (-s); use %FREE, %PVS or %VG.",
+                        ))
+                    }
+                },
+                Percent::Lv => {
+                    return Err(CmdError::usage(
+                        "Please express size as %FREE, %ORIGIN, %PVS or %VG.",
+                    ))
+                }
+            };
+            if n == 0 {
+                return Err(CmdError::usage(
+                    "Size must be larger than 0 extents; give a bigger -l.".to_string(),
+                ));
+            }
+            Ok(Some((n, e.percent != Percent::None, true)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+pub fn lvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<LvcreateArgs>(argv)? else {
+        return Ok(());
+    };
+    create(args, argv)
+}
+
+/// `lvsnapshot ...` is `lvcreate -s ...`.
+pub fn lvsnapshot(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(mut args) = parse_args::<LvcreateArgs>(argv)? else {
+        return Ok(());
+    };
+    args.snapshot = true;
+    create(args, argv)
+}
+
+fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
+    // Decide what is being made before touching any device.
+    let segtype = args.segtype.as_deref();
+    if let Some(t) = segtype {
+        if !matches!(t, "linear" | "striped" | "snapshot" | "thin-pool" | "thin") {
+            return Err(CmdError::usage(format!(
+                "--type {t} is not supported by oxlvm lvcreate yet; use linear, striped, snapshot, thin-pool or thin."
+            )));
+        }
+    }
+    let target = args.target.clone().ok_or_else(|| {
+        CmdError::usage("Please specify a volume group (or VG/LV) to create the LV in.")
+    })?;
+    if let Some(n) = &args.name {
+        let n = n.rsplit('/').next().unwrap_or(n);
+        check_new_lv_name(n).map_err(usage)?;
+    }
+    for tag in &args.addtag {
+        check_tag(tag)?;
+    }
+    let explicit_alloc = alloc_arg(args.alloc.as_deref())?;
+    let contiguous = yn("-C", &args.contiguous)?;
+    let skip = yn("-k", &args.setactivationskip)?;
+    let spare = yn("--poolmetadataspare", &args.poolmetadataspare)?.unwrap_or(true);
+    let zero = yn("-Z", &args.zero)?;
+    yn("-W", &args.wipe)?;
+    let activate = match args.activate.as_deref() {
+        None => true,
+        Some(a) => crate::commands::activate::ActivationChange::parse(a)
+            .ok_or_else(|| CmdError::usage(format!("-a {a}: use y, n, ey, sy, ly or ay.")))?
+            .is_activating(),
+    };
+    let read_only = match args.permission.as_deref() {
+        None | Some("rw") => false,
+        Some("r") => true,
+        Some(p) => return Err(CmdError::usage(format!("-p {p}: use r or rw."))),
+    };
+    if let Some(d) = args.discards.as_deref() {
+        if !matches!(d, "passdown" | "nopassdown" | "ignore") {
+            return Err(CmdError::usage(format!(
+                "--discards {d}: use passdown, nopassdown or ignore."
+            )));
+        }
+    }
+    let has_size = args.size.is_some() || args.extents.is_some();
+    let (vg_name, target_lv) = match target.split_once('/') {
+        Some(_) => {
+            let (v, l) = split_lv_arg(&target, None).map_err(usage)?;
+            (v, Some(l))
+        }
+        None => (target.clone(), None),
+    };
+    let kind = if args.snapshot || segtype == Some("snapshot") {
+        let origin = target_lv.clone().ok_or_else(|| {
+            CmdError::usage(
+                "A snapshot needs its origin as VG/LV, e.g. lvcreate -s -L 1G vg0/data.",
+            )
+        })?;
+        if has_size {
+            Kind::Cow { origin }
+        } else {
+            Kind::ThinSnapshot { origin }
+        }
+    } else if args.virtualsize.is_some() || segtype == Some("thin") {
+        let pool = args.thinpool.clone().or(target_lv.clone()).ok_or_else(|| {
+            CmdError::usage("A thin volume needs its pool: -T VG/POOL or --thinpool POOL.")
+        })?;
+        if args.virtualsize.is_none() {
+            return Err(CmdError::usage(
+                "A thin volume needs a virtual size (-V).".to_string(),
+            ));
+        }
+        if has_size {
+            return Err(CmdError::usage(
+                "Creating a thin pool and a thin volume in one command is not supported yet; create the pool first (-T -L), then the volume (-V).",
+            ));
+        }
+        Kind::Thin {
+            pool: pool.rsplit('/').next().unwrap_or(&pool).to_string(),
+        }
+    } else if args.thin || segtype == Some("thin-pool") {
+        Kind::Pool
+    } else {
+        if args.thinpool.is_some() {
+            return Err(CmdError::usage(
+                "--thinpool needs -V (a thin volume) or -T (a pool); see lvcreate --help.",
+            ));
+        }
+        Kind::Plain
+    };
+    if !matches!(kind, Kind::ThinSnapshot { .. } | Kind::Thin { .. }) && !has_size {
+        return Err(CmdError::usage(
+            "Please specify either size or extents (-L or -l).".to_string(),
+        ));
+    }
+    if matches!(kind, Kind::Cow { .. } | Kind::ThinSnapshot { .. }) && zero.is_some() {
+        return Err(CmdError::usage(
+            "Option --zero is unsupported with snapshots.".to_string(),
+        ));
+    }
+    let stripes = args.stripes.unwrap_or(1);
+    if stripes == 0 {
+        return Err(CmdError::usage("-i 0: give at least 1 stripe.".to_string()));
+    }
+    if stripes > 128 {
+        return Err(CmdError::usage(
+            "Number of stripes (-i) must be at most 128.".to_string(),
+        ));
+    }
+    let stripe_sectors = match args.stripesize.as_deref() {
+        None => DEFAULT_STRIPE_SECTORS,
+        Some(t) => {
+            let s = parse_size(t, 2).map_err(usage)?;
+            if s.sign != Sign::None || s.sectors < 8 || !s.sectors.is_power_of_two() {
+                return Err(CmdError::usage(format!(
+                    "-I {t}: the stripe size must be a power of 2 of at least 4 KiB."
+                )));
+            }
+            u32::try_from(s.sectors).map_err(|_| CmdError::usage("-I: too big"))?
+        }
+    };
+    let chunk = match args.chunksize.as_deref() {
+        None => None,
+        Some(t) => {
+            let s = parse_size(t, 2).map_err(usage)?;
+            if s.sign != Sign::None || s.sectors == 0 {
+                return Err(CmdError::usage(format!("-c {t}: give a positive size.")));
+            }
+            Some(u32::try_from(s.sectors).map_err(|_| CmdError::usage("-c: too big"))?)
+        }
+    };
+    let policy_arg = explicit_alloc.or(match contiguous {
+        Some(true) => Some(AllocationPolicy::Contiguous),
+        _ => None,
+    });
+
+    let l = load(&args.common, argv, &vg_name)?;
+    let ctx = &l.ctx;
+    let mut vg = l.found.metadata.vg.clone();
+    let now = ctx.host.now;
+    let host = ctx.host.node.clone();
+    let sources = pv_sources(ctx, &l.scan, &vg, &args.pvs)?;
+    if sources.is_empty() {
+        return Err(CmdError::failed(
+            "No specified PVs have space available.".to_string(),
+        ));
+    }
+    let policy = effective_policy(policy_arg.as_ref(), &vg);
+
+    let pick_name = |vg: &VolumeGroup, wanted: Option<&String>| -> CmdResult<String> {
+        match wanted {
+            Some(n) => {
+                let n = n.rsplit('/').next().unwrap_or(n).to_string();
+                if name_in_use(vg, &n) {
+                    return Err(CmdError::failed(format!(
+                        "Logical Volume \"{n}\" already exists in volume group \"{}\"",
+                        vg.name
+                    )));
+                }
+                Ok(n)
+            }
+            None => Ok(generate_lv_name(vg, "lvol")),
+        }
+    };
+    let origin_extents = match &kind {
+        Kind::Cow { origin } | Kind::ThinSnapshot { origin } => Some(
+            vg.lv(origin)
+                .map(LogicalVolume::extent_count)
+                .ok_or_else(|| {
+                    CmdError::failed(format!(
+                        "Snapshot origin LV {origin} not found in Volume group {vg_name}."
+                    ))
+                })?,
+        ),
+        _ => None,
+    };
+    let sized = size_to_extents(
+        args.size.as_deref(),
+        args.extents.as_deref(),
+        &vg,
+        &sources,
+        !args.pvs.is_empty(),
+        origin_extents,
+        ctx,
+    )?;
+    let mut created: Vec<String> = Vec::new();
+    let mut say_after: Vec<String> = Vec::new();
+    match &kind {
+        Kind::Plain | Kind::Cow { .. } => {
+            let (mut extents, approx, _) = sized.unwrap_or((0, false, false));
+            let mut chunk_size = 0;
+            if let Kind::Cow { origin } = &kind {
+                let o = vg
+                    .lv(origin)
+                    .ok_or_else(|| failed(format!("{origin} not found")))?;
+                if is_cow(&vg, origin)
+                    || o.segments
+                        .iter()
+                        .any(|s| matches!(s.kind, SegmentKind::Snapshot(_)))
+                {
+                    return Err(CmdError::failed(format!(
+                        "Snapshots of snapshots are not supported: {vg_name}/{origin} is a snapshot; snapshot its origin instead."
+                    )));
+                }
+                if !is_plain(o) {
+                    return Err(CmdError::failed(format!(
+                        "oxlvm can take COW snapshots of linear and striped LVs only; {vg_name}/{origin} is {}.",
+                        o.segments.first().map_or("empty", |s| s.kind.type_name())
+                    )));
+                }
+                let c = chunk.unwrap_or(DEFAULT_COW_CHUNK_SECTORS);
+                if !(8..=1024).contains(&c) || !c.is_power_of_two() {
+                    return Err(CmdError::usage(format!(
+                        "Chunk size {} is invalid: use a power of 2 between 4 KiB and 512 KiB.",
+                        display_size(u64::from(c))
+                    )));
+                }
+                chunk_size = c;
+                let max = cow_max_extents(o.extent_count(), vg.extent_size, c);
+                if extents > max {
+                    say_after.push(format!(
+                        "Reducing COW size {} down to maximum usable size {}.",
+                        display_size(extents * u64::from(vg.extent_size)),
+                        display_size(max * u64::from(vg.extent_size))
+                    ));
+                    extents = max;
+                }
+            }
+            if stripes > 1 && policy != Policy::Anywhere && stripes as usize > sources.len() {
+                return Err(CmdError::failed(format!(
+                    "Number of stripes ({stripes}) must not exceed number of physical volumes ({})",
+                    sources.len()
+                )));
+            }
+            let mut stripe_size = stripe_sectors;
+            if stripes > 1 {
+                if args.stripesize.is_none() {
+                    ctx.say(format!(
+                        "Using default stripesize {}.",
+                        display_size(u64::from(stripe_size))
+                    ));
+                }
+                if stripe_size > vg.extent_size {
+                    ctx.say(format!(
+                        "Reducing requested stripe size {} to maximum, physical extent size {}.",
+                        display_size(u64::from(stripe_size)),
+                        display_size(u64::from(vg.extent_size))
+                    ));
+                    stripe_size = vg.extent_size;
+                }
+                let rest = extents % u64::from(stripes);
+                if rest != 0 {
+                    let free = alloc::vg_free_extents(&vg);
+                    if approx && free < extents - rest + u64::from(stripes) {
+                        extents -= rest;
+                    } else {
+                        let up = extents - rest + u64::from(stripes);
+                        ctx.say(format!(
+                            "Rounding size {} ({extents} extents) up to stripe boundary size {} ({up} extents).",
+                            display_size(extents * u64::from(vg.extent_size)),
+                            display_size(up * u64::from(vg.extent_size))
+                        ));
+                        extents = up;
+                    }
+                }
+            }
+            let extents = u32::try_from(extents).map_err(|_| {
+                CmdError::usage("The size is more extents than LVM2 can count; give less.")
+            })?;
+            if extents == 0 {
+                return Err(CmdError::usage("Size must be larger than 0."));
+            }
+            let name = pick_name(&vg, args.name.as_ref())?;
+            let mut lv = new_lv(&name, crate::host::new_id(), now, &host);
+            if let Some(p) = &policy_arg {
+                if *p != AllocationPolicy::Inherit {
+                    lv.allocation_policy = Some(p.clone());
+                }
+            }
+            vg.lvs.push(lv);
+            let mut req = Request::new(stripes, extents, policy);
+            req.approx = approx;
+            extend_plain(&mut vg, &name, &req, &sources, stripe_size).map_err(failed)?;
+            if let Kind::Cow { origin } = &kind {
+                add_cow_snapshot(
+                    &mut vg,
+                    origin,
+                    &name,
+                    chunk_size,
+                    crate::host::new_id(),
+                    now,
+                    &host,
+                )
+                .map_err(failed)?;
+            }
+            created.push(name);
+        }
+        Kind::Pool => {
+            let (extents, approx, _) = sized.unwrap_or((0, false, false));
+            let extents =
+                u32::try_from(extents).map_err(|_| CmdError::usage("The size is too big."))?;
+            let meta_sectors = match args.poolmetadatasize.as_deref() {
+                None => None,
+                Some(t) => {
+                    let s = parse_size(t, 2048).map_err(usage)?;
+                    if s.sign != Sign::None || s.sectors == 0 {
+                        return Err(CmdError::usage(format!(
+                            "--poolmetadatasize {t}: give a positive size."
+                        )));
+                    }
+                    Some(s.sectors)
+                }
+            };
+            let (chunk_size, meta_extents) =
+                thin_pool_sizes(extents, vg.extent_size, chunk, meta_sectors).map_err(failed)?;
+            // The pool's name is decided first; a spare made now is named lvolN_pmspare.
+            let pool_name = pick_name(&vg, target_lv.as_ref().or(args.name.as_ref()))?;
+            check_new_lv_name(&pool_name).map_err(usage)?;
+            let needs_spare =
+                spare && pmspare(&vg).is_none_or(|s| s.extent_count() < u64::from(meta_extents));
+            if needs_spare {
+                match pmspare(&vg).map(|s| s.name.clone()) {
+                    Some(existing) => {
+                        let have = vg.lv(&existing).map_or(0, LogicalVolume::extent_count);
+                        let req = Request::new(1, meta_extents - have as u32, policy);
+                        extend_plain(&mut vg, &existing, &req, &sources, 0).map_err(failed)?;
+                    }
+                    None => {
+                        let base = generate_lv_name(&vg, "lvol");
+                        let mut lv = new_lv(&base, crate::host::new_id(), now, &host);
+                        hide(&mut lv);
+                        vg.lvs.push(lv);
+                        let req = Request::new(1, meta_extents, policy);
+                        extend_plain(&mut vg, &base, &req, &sources, 0).map_err(failed)?;
+                        rename_lv(&mut vg, &base, &format!("{base}_pmspare"));
+                    }
+                }
+            } else if !spare {
+                ctx.warn(
+                    "WARNING: recovery of pools without pool metadata spare LV is not automated.",
+                );
+            }
+            let tdata = format!("{pool_name}_tdata");
+            let tmeta = format!("{pool_name}_tmeta");
+            for n in [&tdata, &tmeta] {
+                if name_in_use(&vg, n) {
+                    return Err(CmdError::failed(format!(
+                        "Logical Volume \"{n}\" already exists in volume group \"{vg_name}\""
+                    )));
+                }
+            }
+            let mut req = Request::new(1, extents, policy);
+            req.approx = approx;
+            req.log_count = 1;
+            req.log_len = meta_extents;
+            let got = alloc::allocate(&vg, None, &sources, &req)
+                .map_err(|e| failed(alloc_error(e, &vg)))?;
+            let mut pool = new_lv(&pool_name, crate::host::new_id(), now, &host);
+            let mut meta = new_lv(&tmeta, crate::host::new_id(), now, &host);
+            let mut data = new_lv(&tdata, crate::host::new_id(), now, &host);
+            hide(&mut meta);
+            hide(&mut data);
+            if let Some(run) = got.logs.first() {
+                meta.segments
+                    .push(Segment::linear(0, run.len, vg.pvs[run.pv].id, run.pe));
+            }
+            alloc::append_chunks(&vg, &mut data, &got, 0);
+            pool.segments.push(Segment::new(
+                0,
+                got.extents,
+                SegmentKind::ThinPool(ThinPool {
+                    metadata: tmeta.clone(),
+                    pool: tdata.clone(),
+                    transaction_id: 0,
+                    chunk_size,
+                    discards: Some(args.discards.clone().unwrap_or_else(|| "passdown".into())),
+                    zero_new_blocks: zero.unwrap_or(true),
+                    crop_metadata: None,
+                    messages: Vec::new(),
+                }),
+            ));
+            if let Some(p) = &policy_arg {
+                if *p != AllocationPolicy::Inherit {
+                    pool.allocation_policy = Some(p.clone());
+                }
+            }
+            vg.lvs.push(pool);
+            vg.lvs.push(meta);
+            vg.lvs.push(data);
+            ctx.say(format!(
+                "Thin pool volume with chunk size {} can address at most {} of data.",
+                display_size(u64::from(chunk_size)),
+                display_size(thin_pool_max_data(chunk_size) / 512)
+            ));
+            created.push(pool_name);
+        }
+        Kind::Thin { pool } => {
+            let p = vg.lv(pool).ok_or_else(|| {
+                failed(format!("Pool {pool} not found in Volume group {vg_name}."))
+            })?;
+            let chunk = thin_pool_seg(p)
+                .map(|s| s.chunk_size)
+                .ok_or_else(|| failed(format!("Logical volume {vg_name}/{pool} is not a thin pool; create one with lvcreate -T -L SIZE {vg_name}/{pool}.")))?;
+            let vtext = args.virtualsize.as_deref().unwrap_or("0");
+            let v = parse_size(vtext, 2048).map_err(usage)?;
+            if v.sign != Sign::None || v.sectors == 0 {
+                return Err(CmdError::usage(format!(
+                    "-V {vtext}: the virtual size must be larger than 0, without a sign."
+                )));
+            }
+            let mut extents = extents_from_sectors(v.sectors, vg.extent_size);
+            if extents * u64::from(vg.extent_size) != v.sectors {
+                ctx.say(format!(
+                    "Rounding up size to full physical extent {}.",
+                    display_size(extents * u64::from(vg.extent_size))
+                ));
+            }
+            if chunk > vg.extent_size {
+                let c = u64::from(chunk);
+                extents = (extents * u64::from(vg.extent_size)).div_ceil(c) * c
+                    / u64::from(vg.extent_size);
+            }
+            let extents = u32::try_from(extents).map_err(|_| CmdError::usage("-V: too big"))?;
+            let name = pick_name(&vg, args.name.as_ref())?;
+            add_thin(
+                &mut vg,
+                pool,
+                &name,
+                extents,
+                None,
+                crate::host::new_id(),
+                now,
+                &host,
+            )
+            .map_err(failed)?;
+            created.push(name);
+        }
+        Kind::ThinSnapshot { origin } => {
+            let o = vg
+                .lv(origin)
+                .ok_or_else(|| failed(format!("{origin} not found")))?;
+            let Some(t) = thin_seg(o) else {
+                return Err(CmdError::usage(format!(
+                    "A snapshot of {vg_name}/{origin} needs a size (-L): only thin volumes take snapshots without one."
+                )));
+            };
+            let pool = t.thin_pool.clone();
+            let extents = u32::try_from(o.extent_count()).unwrap_or(u32::MAX);
+            let name = pick_name(&vg, args.name.as_ref())?;
+            add_thin(
+                &mut vg,
+                &pool,
+                &name,
+                extents,
+                Some(origin),
+                crate::host::new_id(),
+                now,
+                &host,
+            )
+            .map_err(failed)?;
+            // Thin snapshots are skipped at activation unless told otherwise, as LVM2 does.
+            if skip != Some(false) {
+                if let Some(lv) = vg.lv_mut(&name) {
+                    lv.flags.push(ACTIVATION_SKIP.to_string());
+                }
+            }
+            created.push(name);
+        }
+    }
+    // Common LV attributes.
+    if let Some(name) = created.first() {
+        let lv = vg
+            .lv_mut(name)
+            .ok_or_else(|| failed(format!("{name} vanished")))?;
+        for tag in &args.addtag {
+            add_tag(&mut lv.tags, tag);
+        }
+        if read_only {
+            lv.status.retain(|s| s != "WRITE");
+        }
+        if skip == Some(true) && !lv.flags.iter().any(|f| f == ACTIVATION_SKIP) {
+            lv.flags.push(ACTIVATION_SKIP.to_string());
+        }
+    }
+    let problems = vg.dangling_references();
+    if let Some(p) = problems.first() {
+        return Err(CmdError::failed(format!(
+            "Internal error: planned metadata is inconsistent: {p}"
+        )));
+    }
+    commit(&l, vg.clone())?;
+    activation_hook(ctx, &vg, &created, activate);
+    for line in say_after {
+        ctx.say(line);
+    }
+    if let Some(name) = created.first() {
+        if matches!(kind, Kind::Plain | Kind::Cow { .. }) && activate {
+            ctx.warn(format!(
+                "WARNING: Logical volume {vg_name}/{name} not zeroed."
+            ));
+        }
+        ctx.say(format!("Logical volume \"{name}\" created."));
+    }
+    Ok(())
+}
+
+// ---- lvextend / lvreduce / lvresize ----
+
+#[derive(Debug, Parser)]
+#[command(about = "Resize a logical volume")]
+struct LvresizeArgs {
+    /// New size, or +SIZE / -SIZE to grow or shrink (default unit MiB)
+    #[arg(
+        short = 'L',
+        long = "size",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
+    size: Option<String>,
+    /// New size in extents: N, +N, -N, N%VG, +N%FREE, N%PVS, N%ORIGIN, N%LV
+    #[arg(
+        short = 'l',
+        long = "extents",
+        value_name = "EXTENTS",
+        allow_hyphen_values = true
+    )]
+    extents: Option<String>,
+    /// Stripes for the new extents (must match the LV's)
+    #[arg(short = 'i', long = "stripes", value_name = "NUMBER")]
+    stripes: Option<u32>,
+    /// Stripe size for the new extents
+    #[arg(short = 'I', long = "stripesize", value_name = "SIZE")]
+    stripesize: Option<String>,
+    /// Resize the file system too (not supported yet)
+    #[arg(short = 'r', long = "resizefs")]
+    resizefs: bool,
+    /// Do not check or resize the file system
+    #[arg(short = 'n', long = "nofsck")]
+    nofsck: bool,
+    /// Allocation policy
+    #[arg(long = "alloc", value_name = "POLICY")]
+    alloc: Option<String>,
+    /// Do not ask (reducing)
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The LV as VG/LV, then PVs to allocate from
+    #[arg(value_name = "LV", required = true)]
+    lv: String,
+    #[arg(value_name = "PV")]
+    pvs: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ResizeMode {
+    Extend,
+    Reduce,
+    Any,
+}
+
+pub fn lvextend(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    resize(argv, ResizeMode::Extend)
+}
+
+pub fn lvreduce(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    resize(argv, ResizeMode::Reduce)
+}
+
+pub fn lvresize(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    resize(argv, ResizeMode::Any)
+}
+
+fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
+    let Some(args) = parse_args::<LvresizeArgs>(argv)? else {
+        return Ok(());
+    };
+    if args.resizefs {
+        return Err(CmdError::usage(
+            "-r/--resizefs is not supported by oxlvm yet; resize the file system yourself (resize2fs, xfs_growfs) and run without -r.",
+        ));
+    }
+    let _ = args.nofsck;
+    let explicit_alloc = alloc_arg(args.alloc.as_deref())?;
+    let (vg_name, lv_name) = split_lv_arg(&args.lv, None).map_err(usage)?;
+    // Parse the size request before reading anything.
+    enum Want {
+        Sectors(Sign, u64),
+        Extents(Sign, u64, Percent),
+    }
+    let want = match (&args.size, &args.extents) {
+        (Some(_), Some(_)) => {
+            return Err(CmdError::usage("Give either -L or -l, not both."));
+        }
+        (Some(t), None) => {
+            let s = parse_size(t, 2048).map_err(usage)?;
+            Want::Sectors(s.sign, s.sectors)
+        }
+        (None, Some(t)) => {
+            let e = parse_extents(t).map_err(usage)?;
+            Want::Extents(e.sign, e.value, e.percent)
+        }
+        (None, None) => {
+            return Err(CmdError::usage(
+                "Please specify either size or extents (-L or -l).",
+            ))
+        }
+    };
+    let sign = match want {
+        Want::Sectors(s, _) | Want::Extents(s, _, _) => s,
+    };
+    match (mode, sign) {
+        (ResizeMode::Extend, Sign::Minus) => {
+            return Err(CmdError::usage(
+                "Negative argument not permitted - use lvreduce.",
+            ))
+        }
+        (ResizeMode::Reduce, Sign::Plus) => {
+            return Err(CmdError::usage(
+                "Positive sign not permitted - use lvextend.",
+            ))
+        }
+        _ => {}
+    }
+    if matches!(
+        want,
+        Want::Sectors(Sign::None, 0) | Want::Extents(Sign::None, 0, _)
+    ) {
+        return Err(CmdError::usage("New size of 0 not permitted."));
+    }
+    if matches!(want, Want::Sectors(_, 0) | Want::Extents(_, 0, _)) {
+        return Err(CmdError::usage("The size change must be larger than 0."));
+    }
+
+    let l = load(&args.common, argv, &vg_name)?;
+    let ctx = &l.ctx;
+    let mut vg = l.found.metadata.vg.clone();
+    let lv = vg
+        .lv(&lv_name)
+        .ok_or_else(|| {
+            failed(format!(
+                "Logical volume {lv_name} not found in volume group {vg_name}."
+            ))
+        })?
+        .clone();
+    let thin = thin_seg(&lv).is_some();
+    if !thin && !is_plain(&lv) {
+        return Err(CmdError::failed(format!(
+            "oxlvm resizes linear, striped, COW and thin LVs only; {vg_name}/{lv_name} is {}.",
+            lv.segments.first().map_or("empty", |s| s.kind.type_name())
+        )));
+    }
+    if !vg.is_lv_visible(&lv) && !is_cow(&vg, &lv_name) {
+        return Err(CmdError::failed(format!(
+            "Can't resize internal logical volume {vg_name}/{lv_name}."
+        )));
+    }
+    let sources = pv_sources(ctx, &l.scan, &vg, &args.pvs)?;
+    let current = lv.extent_count();
+    let free = alloc::vg_free_extents(&vg);
+    let es = u64::from(vg.extent_size);
+    let mut approx = false;
+    let target: i128 = match want {
+        Want::Sectors(sign, sectors) => {
+            let ext = extents_from_sectors(sectors, vg.extent_size);
+            if ext * es != sectors {
+                ctx.say(format!(
+                    "Rounding size to boundary between physical extents: {}.",
+                    display_size(ext * es)
+                ));
+            }
+            match sign {
+                Sign::Plus => i128::from(current) + i128::from(ext),
+                Sign::Minus => i128::from(current) - i128::from(ext),
+                Sign::None => i128::from(ext),
+            }
+        }
+        Want::Extents(sign, value, percent) => {
+            let n = match percent {
+                Percent::None => value,
+                Percent::Vg => percent_of(value, total_extents(&vg), false),
+                Percent::Free => percent_of(value, free, false),
+                Percent::Pvs => {
+                    if args.pvs.is_empty() {
+                        percent_of(value, total_extents(&vg), false)
+                    } else {
+                        percent_of(value, sources_free(&vg, &sources), false)
+                    }
+                }
+                Percent::Lv => percent_of(value, current, false),
+                Percent::Origin => {
+                    let origin = snapshot_of_cow(&vg, &lv_name)
+                        .and_then(|s| match &s.segments.first()?.kind {
+                            SegmentKind::Snapshot(s) => Some(s.origin.clone()),
+                            _ => None,
+                        })
+                        .ok_or_else(|| {
+                            CmdError::usage(
+                                "%ORIGIN is only for snapshots; use %FREE, %VG, %PVS or %LV.",
+                            )
+                        })?;
+                    percent_of(
+                        value,
+                        vg.lv(&origin).map_or(0, LogicalVolume::extent_count),
+                        true,
+                    )
+                }
+            };
+            approx = percent != Percent::None;
+            match sign {
+                Sign::Plus => i128::from(current) + i128::from(n),
+                Sign::Minus => i128::from(current) - i128::from(n),
+                Sign::None => i128::from(n),
+            }
+        }
+    };
+    if target < 1 {
+        return Err(CmdError::failed(format!(
+            "Unable to reduce {vg_name}/{lv_name} below 1 extent."
+        )));
+    }
+    let mut target = u64::try_from(target).unwrap_or(u64::MAX);
+    if target == current {
+        return Err(CmdError::failed(format!(
+            "New size ({target} extents) matches existing size ({current} extents)."
+        )));
+    }
+    let extending = target > current;
+    if extending && mode == ResizeMode::Reduce {
+        return Err(CmdError::failed(format!(
+            "New size given ({target} extents) not less than existing size ({current} extents)"
+        )));
+    }
+    if !extending && mode == ResizeMode::Extend {
+        return Err(CmdError::failed(format!(
+            "New size given ({target} extents) not larger than existing size ({current} extents)"
+        )));
+    }
+    let last_stripes = match lv.segments.last().map(|s| &s.kind) {
+        Some(SegmentKind::Striped(s)) => (s.stripes.len() as u32, s.stripe_size.unwrap_or(0)),
+        _ => (1, 0),
+    };
+    if let Some(i) = args.stripes {
+        if extending && !thin && i != last_stripes.0 {
+            return Err(CmdError::usage(format!(
+                "-i {i}: oxlvm extends {vg_name}/{lv_name} with its {} stripe(s); leave -i out.",
+                last_stripes.0
+            )));
+        }
+    }
+    let old_size = display_size(current * es);
+    if extending {
+        let add = target - current;
+        if thin {
+            // A thin LV's size is virtual: no extents are allocated.
+        } else {
+            let (stripes, stripe_size) = last_stripes;
+            let mut add = add;
+            if stripes > 1 {
+                let rest = add % u64::from(stripes);
+                if rest != 0 {
+                    if !approx || free >= add - rest + u64::from(stripes) {
+                        ctx.say(format!(
+                            "Rounding size ({target} extents) up to stripe boundary size for segment ({} extents).",
+                            target - rest + u64::from(stripes)
+                        ));
+                        add = add - rest + u64::from(stripes);
+                    } else {
+                        ctx.say(format!(
+                            "Rounding size ({target} extents) down to stripe boundary size for segment ({} extents)",
+                            target - rest
+                        ));
+                        add -= rest;
+                    }
+                }
+                if stripes > 1 {
+                    ctx.say(format!(
+                        "Using stripesize of last segment {}",
+                        display_size(u64::from(stripe_size))
+                    ));
+                }
+            }
+            if is_cow(&vg, &lv_name) {
+                if let Some(SegmentKind::Snapshot(s)) = snapshot_of_cow(&vg, &lv_name)
+                    .and_then(|s| s.segments.first())
+                    .map(|s| s.kind.clone())
+                {
+                    let o = vg.lv(&s.origin).map_or(0, LogicalVolume::extent_count);
+                    let max = cow_max_extents(o, vg.extent_size, s.chunk_size);
+                    if current + add > max {
+                        ctx.say(format!(
+                            "Reached maximum COW size {} ({max} extents).",
+                            display_size(max * es)
+                        ));
+                        add = max.saturating_sub(current);
+                        if add == 0 {
+                            return Err(CmdError::failed(format!(
+                                "{vg_name}/{lv_name} already has the maximum COW size."
+                            )));
+                        }
+                    }
+                }
+            }
+            let policy = effective_policy(
+                explicit_alloc.as_ref().or(lv.allocation_policy.as_ref()),
+                &vg,
+            );
+            let mut req = Request::new(
+                stripes,
+                u32::try_from(add).map_err(|_| CmdError::usage("too many extents"))?,
+                policy,
+            );
+            req.approx = approx;
+            let got =
+                extend_plain(&mut vg, &lv_name, &req, &sources, stripe_size).map_err(failed)?;
+            target = current + u64::from(got);
+        }
+        if thin {
+            set_virtual_extents(&mut vg, &lv_name, target)?;
+        }
+    } else {
+        let (stripes, _) = last_stripes;
+        let mut keep = target;
+        if !thin && stripes > 1 {
+            // The last segment is cut in whole stripes.
+            let seg_start = lv.segments.last().map_or(0, |s| u64::from(s.start_extent));
+            if keep > seg_start {
+                let part = keep - seg_start;
+                let rest = part % u64::from(stripes);
+                if rest != 0 {
+                    let up = keep - rest + u64::from(stripes);
+                    ctx.say(format!(
+                        "Rounding size ({keep} extents) up to stripe boundary size for segment ({up} extents)."
+                    ));
+                    keep = up;
+                }
+            }
+            if keep >= current {
+                return Err(CmdError::failed(format!(
+                    "New size ({keep} extents) matches existing size ({current} extents)."
+                )));
+            }
+        }
+        ctx.warn(format!(
+            "WARNING: Reducing active logical volume to {}.",
+            display_size(keep * es)
+        ));
+        let question = format!(
+            "  THIS MAY DESTROY YOUR DATA (filesystem etc.)\nDo you really want to reduce {vg_name}/{lv_name}?"
+        );
+        let refuse = format!(
+            "Not reducing {vg_name}/{lv_name} without confirmation: no terminal to ask on; add -y (or -f) to reduce it."
+        );
+        if !confirm(&question, args.yes || args.force > 0, &refuse)? {
+            return Err(CmdError::failed(format!(
+                "Logical volume {vg_name}/{lv_name} NOT reduced."
+            )));
+        }
+        if thin {
+            set_virtual_extents(&mut vg, &lv_name, keep)?;
+        } else if let Some(lvm) = vg.lv_mut(&lv_name) {
+            reduce_to(lvm, u32::try_from(keep).unwrap_or(u32::MAX));
+        }
+        target = keep;
+    }
+    commit(&l, vg.clone())?;
+    activation_hook(ctx, &vg, std::slice::from_ref(&lv_name), false);
+    ctx.say(format!(
+        "Size of logical volume {vg_name}/{lv_name} changed from {old_size} ({current} extents) to {} ({target} extents).",
+        display_size(target * es)
+    ));
+    ctx.say(format!(
+        "Logical volume {vg_name}/{lv_name} successfully resized."
+    ));
+    Ok(())
+}
+
+fn set_virtual_extents(vg: &mut VolumeGroup, name: &str, extents: u64) -> CmdResult {
+    let lv = vg
+        .lv_mut(name)
+        .ok_or_else(|| failed(format!("{name} not found")))?;
+    if let Some(seg) = lv.segments.first_mut() {
+        seg.extent_count = u32::try_from(extents).map_err(|_| CmdError::usage("too big"))?;
+    }
+    Ok(())
+}
+
+// ---- lvremove ----
+
+#[derive(Debug, Parser)]
+#[command(about = "Remove logical volume(s) from the system")]
+struct LvremoveArgs {
+    /// Remove without asking
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// LVs as VG/LV, or a VG to remove all its LVs
+    #[arg(value_name = "VG|LV", required = true)]
+    lvs: Vec<String>,
+}
+
+pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<LvremoveArgs>(argv)? else {
+        return Ok(());
+    };
+    // Group requests by VG, keeping order.
+    let mut by_vg: Vec<(String, Vec<String>)> = Vec::new();
+    for a in &args.lvs {
+        let (vg, lv) = if a.trim_start_matches("/dev/").contains('/') {
+            let (v, l) = split_lv_arg(a, None).map_err(usage)?;
+            (v, Some(l))
+        } else {
+            (a.clone(), None)
+        };
+        let entry = match by_vg.iter_mut().find(|(v, _)| *v == vg) {
+            Some(e) => e,
+            None => {
+                by_vg.push((vg.clone(), Vec::new()));
+                by_vg.last_mut().ok_or_else(|| failed("no vg".into()))?
+            }
+        };
+        if let Some(lv) = lv {
+            entry.1.push(lv);
+        } else {
+            entry.1.push(String::new());
+        }
+    }
+    let yes = args.yes || args.force > 0;
+    for (vg_name, names) in by_vg {
+        let l = load(&args.common, argv, &vg_name)?;
+        let ctx = &l.ctx;
+        let mut vg = l.found.metadata.vg.clone();
+        let mut wanted: Vec<String> = Vec::new();
+        for n in names {
+            if n.is_empty() {
+                for lv in vg.lvs.iter().filter(|lv| vg.is_lv_visible(lv)) {
+                    wanted.push(lv.name.clone());
+                }
+                continue;
+            }
+            let lv = vg.lv(&n).ok_or_else(|| {
+                failed(format!("Failed to find logical volume \"{vg_name}/{n}\""))
+            })?;
+            if !vg.is_lv_visible(lv) && !n.ends_with("_pmspare") {
+                return Err(CmdError::failed(format!(
+                    "Can't remove logical volume {vg_name}/{n} used by another LV; remove that LV instead."
+                )));
+            }
+            if !wanted.contains(&n) {
+                wanted.push(n);
+            }
+        }
+        // Expand dependents: snapshots of origins, thin LVs of pools.
+        let mut order: Vec<String> = Vec::new();
+        for n in &wanted {
+            let snaps = snapshots_of(&vg, n);
+            if !snaps.is_empty() {
+                let pending: Vec<&String> = snaps.iter().filter(|s| !order.contains(s)).collect();
+                if !pending.is_empty() {
+                    let q = format!(
+                        "Removing origin {n} will also remove {} snapshots(s). Proceed?",
+                        pending.len()
+                    );
+                    let refuse = format!(
+                        "Not removing origin {vg_name}/{n} and its {} snapshot(s) without confirmation: no terminal to ask on; add -y (or -f).",
+                        pending.len()
+                    );
+                    if !confirm(&q, yes, &refuse)? {
+                        return Err(CmdError::failed(format!(
+                            "Logical volume \"{n}\" not removed."
+                        )));
+                    }
+                    for s in pending {
+                        order.push(s.clone());
+                    }
+                }
+            }
+            if vg.lv(n).and_then(thin_pool_seg).is_some() {
+                let thins: Vec<String> = thins_of(&vg, n)
+                    .into_iter()
+                    .filter(|t| !order.contains(t))
+                    .collect();
+                if !thins.is_empty() {
+                    let q = format!(
+                        "Removing pool \"{n}\" will remove {} dependent volume(s). Proceed?",
+                        thins.len()
+                    );
+                    let refuse = format!(
+                        "Not removing pool {vg_name}/{n} and its {} thin volume(s) without confirmation: no terminal to ask on; add -y (or -f).",
+                        thins.len()
+                    );
+                    if !confirm(&q, yes, &refuse)? {
+                        return Err(CmdError::failed(format!(
+                            "Logical volume \"{n}\" not removed."
+                        )));
+                    }
+                    order.extend(thins);
+                }
+            }
+            if !order.contains(n) {
+                order.push(n.clone());
+            }
+        }
+        if order.is_empty() {
+            continue;
+        }
+        let refuse = format!(
+            "Not removing {} without confirmation: no terminal to ask on; add -y (or -f) to remove.",
+            order
+                .iter()
+                .map(|n| format!("{vg_name}/{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !yes {
+            let q = format!(
+                "Do you really want to remove logical volume {vg_name}/{}?",
+                order.join(", ")
+            );
+            if !confirm(&q, false, &refuse)? {
+                return Err(CmdError::failed("Logical volume not removed.".to_string()));
+            }
+        }
+        let mut pools_removed = false;
+        for n in &order {
+            if let Some(p) = vg.lv(n).and_then(thin_pool_seg).cloned() {
+                vg.lvs
+                    .retain(|lv| lv.name != p.pool && lv.name != p.metadata);
+                pools_removed = true;
+            }
+            remove_lv(&mut vg, n);
+        }
+        if pools_removed && !vg.lvs.iter().any(|lv| thin_pool_seg(lv).is_some()) {
+            if let Some(s) = pmspare(&vg).map(|s| s.name.clone()) {
+                vg.lvs.retain(|lv| lv.name != s);
+            }
+        }
+        commit(&l, vg.clone())?;
+        activation_hook(ctx, &vg, &order, false);
+        for n in &order {
+            ctx.say(format!("Logical volume \"{n}\" successfully removed."));
+        }
+    }
+    Ok(())
+}
+
+// ---- lvrename ----
+
+#[derive(Debug, Parser)]
+#[command(about = "Rename a logical volume")]
+struct LvrenameArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// VG OLD NEW, or VG/OLD NEW, or VG/OLD VG/NEW
+    #[arg(value_name = "NAME", required = true, num_args = 2..=3)]
+    names: Vec<String>,
+}
+
+pub fn lvrename(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<LvrenameArgs>(argv)? else {
+        return Ok(());
+    };
+    let (vg_name, old, new) = match args.names.as_slice() {
+        [vg, old, new] => (vg.clone(), old.clone(), new.clone()),
+        [old, new] => {
+            let (vg, o) = split_lv_arg(old, None).map_err(usage)?;
+            let n = if new.contains('/') {
+                let (vg2, n) = split_lv_arg(new, None).map_err(usage)?;
+                if vg2 != vg {
+                    return Err(CmdError::usage(format!(
+                        "Logical volume names must have the same volume group (\"{vg}\" or \"{vg2}\")."
+                    )));
+                }
+                n
+            } else {
+                new.clone()
+            };
+            (vg, o, n)
+        }
+        _ => {
+            return Err(CmdError::usage(
+                "Give VG OLD NEW, or VG/OLD NEW.".to_string(),
+            ))
+        }
+    };
+    let old = old.rsplit('/').next().unwrap_or(&old).to_string();
+    let new = new.rsplit('/').next().unwrap_or(&new).to_string();
+    check_new_lv_name(&new).map_err(usage)?;
+    if old == new {
+        return Err(CmdError::usage(format!(
+            "Old and new logical volume names must differ (both \"{old}\")."
+        )));
+    }
+    let l = load(&args.common, argv, &vg_name)?;
+    let mut vg = l.found.metadata.vg.clone();
+    let lv = vg.lv(&old).ok_or_else(|| {
+        failed(format!(
+            "Existing logical volume \"{old}\" not found in volume group \"{vg_name}\""
+        ))
+    })?;
+    if !vg.is_lv_visible(lv) {
+        return Err(CmdError::failed(format!(
+            "Cannot rename internal LV \"{old}\"."
+        )));
+    }
+    if name_in_use(&vg, &new) {
+        return Err(CmdError::failed(format!(
+            "Logical Volume \"{new}\" already exists in volume group \"{vg_name}\""
+        )));
+    }
+    rename_lv(&mut vg, &old, &new);
+    commit(&l, vg.clone())?;
+    activation_hook(&l.ctx, &vg, std::slice::from_ref(&new), false);
+    l.ctx.say(format!(
+        "Renamed \"{old}\" to \"{new}\" in volume group \"{vg_name}\""
+    ));
+    Ok(())
+}
+
+// ---- lvchange ----
+
+#[derive(Debug, Parser)]
+#[command(about = "Change the attributes of logical volume(s)")]
+struct LvchangeArgs {
+    /// Access permission: rw or r
+    #[arg(short = 'p', long = "permission", value_name = "rw|r")]
+    permission: Option<String>,
+    /// Add a tag (repeatable)
+    #[arg(long = "addtag", value_name = "TAG")]
+    addtag: Vec<String>,
+    /// Remove a tag (repeatable)
+    #[arg(long = "deltag", value_name = "TAG")]
+    deltag: Vec<String>,
+    /// Flag the LV to be skipped at activation (y) or not (n)
+    #[arg(short = 'k', long = "setactivationskip", value_name = "y|n")]
+    setactivationskip: Option<String>,
+    /// Ignore the activation skip flag (with -a)
+    #[arg(short = 'K', long = "ignoreactivationskip")]
+    ignoreactivationskip: bool,
+    /// Allocation policy
+    #[arg(long = "alloc", value_name = "POLICY")]
+    alloc: Option<String>,
+    /// Activate or deactivate (goes through the activation seam)
+    #[arg(short = 'a', long = "activate", value_name = "y|n")]
+    activate: Option<String>,
+    /// Answer yes to every question
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// LVs as VG/LV
+    #[arg(value_name = "LV", required = true)]
+    lvs: Vec<String>,
+}
+
+pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<LvchangeArgs>(argv)? else {
+        return Ok(());
+    };
+    let permission = match args.permission.as_deref() {
+        None => None,
+        Some("r") => Some(false),
+        Some("rw") => Some(true),
+        Some(p) => return Err(CmdError::usage(format!("-p {p}: use r or rw."))),
+    };
+    for t in args.addtag.iter().chain(&args.deltag) {
+        check_tag(t)?;
+    }
+    let skip = yn("-k", &args.setactivationskip)?;
+    let policy = alloc_arg(args.alloc.as_deref())?;
+    let activate = match args.activate.as_deref() {
+        None => None,
+        Some(a) => Some(
+            crate::commands::activate::ActivationChange::parse(a)
+                .ok_or_else(|| CmdError::usage(format!("-a {a}: use y, n, ey, sy, ly or ay.")))?,
+        ),
+    };
+    let metadata_change = permission.is_some()
+        || !args.addtag.is_empty()
+        || !args.deltag.is_empty()
+        || skip.is_some()
+        || policy.is_some();
+    if !metadata_change && activate.is_none() {
+        return Err(CmdError::usage(
+            "Need one or more command options: -p, --addtag, --deltag, -k, --alloc or -a.",
+        ));
+    }
+    let _ = (args.yes, args.force, args.ignoreactivationskip);
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for a in &args.lvs {
+        targets.push(split_lv_arg(a, None).map_err(usage)?);
+    }
+    let mut vgs: Vec<String> = targets.iter().map(|(v, _)| v.clone()).collect();
+    vgs.dedup();
+    for vg_name in vgs {
+        let l = load(&args.common, argv, &vg_name)?;
+        let mut vg = l.found.metadata.vg.clone();
+        let mut changed: Vec<String> = Vec::new();
+        for (_, name) in targets.iter().filter(|(v, _)| *v == vg_name) {
+            let lv = vg.lv_mut(name).ok_or_else(|| {
+                failed(format!(
+                    "Failed to find logical volume \"{vg_name}/{name}\""
+                ))
+            })?;
+            if let Some(rw) = permission {
+                let has_write = lv.has_status("WRITE");
+                if has_write == rw {
+                    return Err(CmdError::failed(format!(
+                        "Logical volume {vg_name}/{name} is already {}.",
+                        if rw { "read/write" } else { "read only" }
+                    )));
+                }
+                if rw {
+                    let at = lv
+                        .status
+                        .iter()
+                        .position(|s| s == "READ")
+                        .map_or(0, |p| p + 1);
+                    lv.status.insert(at, "WRITE".to_string());
+                } else {
+                    lv.status.retain(|s| s != "WRITE");
+                }
+            }
+            for t in &args.addtag {
+                add_tag(&mut lv.tags, t);
+            }
+            for t in &args.deltag {
+                del_tag(&mut lv.tags, t);
+            }
+            match skip {
+                Some(true) if !lv.flags.iter().any(|f| f == ACTIVATION_SKIP) => {
+                    lv.flags.push(ACTIVATION_SKIP.to_string())
+                }
+                Some(false) => lv.flags.retain(|f| f != ACTIVATION_SKIP),
+                _ => {}
+            }
+            if let Some(p) = &policy {
+                lv.allocation_policy = (*p != AllocationPolicy::Inherit).then(|| p.clone());
+            }
+            changed.push(name.clone());
+        }
+        if metadata_change {
+            commit(&l, vg.clone())?;
+        }
+        activation_hook(
+            &l.ctx,
+            &vg,
+            &changed,
+            activate.is_some_and(|a| a.is_activating()),
+        );
+        if metadata_change {
+            for n in &changed {
+                l.ctx.say(format!("Logical volume {vg_name}/{n} changed."));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,633 @@
+//! Pure planning for the LV commands: names, size arguments, and the VG edits LVM2 makes for
+//! linear/striped LVs, COW snapshots, thin pools, thin volumes and thin snapshots, their
+//! resizing, renaming and removal (with the thin pool's device_id/transaction_id bookkeeping).
+
+use crate::alloc::{self, AllocError, Allocation, PvSource, Request};
+use crate::units::Sign;
+use metadata_format::text::{
+    Area, Id, LogicalVolume, Segment, SegmentKind, Snapshot, Thin, ThinPool, VolumeGroup,
+};
+
+/// LVM2's default stripe size (64 KiB) and COW chunk size (4 KiB), in sectors.
+pub const DEFAULT_STRIPE_SECTORS: u32 = 128;
+pub const DEFAULT_COW_CHUNK_SECTORS: u32 = 8;
+/// Thin pool defaults: 64 KiB chunks, metadata between 2 MiB and ~15.81 GiB (sectors).
+pub const DEFAULT_THIN_CHUNK_SECTORS: u32 = 128;
+const THIN_MIN_METADATA_SECTORS: u64 = 4096;
+const THIN_MAX_METADATA_SECTORS: u64 = 2 * 255 * ((1 << 14) - 64) * 4;
+const THIN_OPTIMAL_METADATA_SECTORS: u64 = 2 * 128 * 1024;
+const THIN_MAX_CHUNK_SECTORS: u32 = 2 * 1024 * 1024;
+const THIN_MIN_CHUNK_SECTORS: u32 = 128;
+pub const ACTIVATION_SKIP: &str = "ACTIVATION_SKIP";
+
+/// Splits `vg/lv`, `/dev/vg/lv` or `lv` (with `default_vg`) into VG and LV names.
+pub fn split_lv_arg(arg: &str, default_vg: Option<&str>) -> Result<(String, String), String> {
+    let trimmed = arg.strip_prefix("/dev/").unwrap_or(arg);
+    let parts: Vec<&str> = trimmed.split('/').collect();
+    match parts.as_slice() {
+        [vg, lv] if !vg.is_empty() && !lv.is_empty() => Ok((vg.to_string(), lv.to_string())),
+        [lv] if !lv.is_empty() => match default_vg {
+            Some(vg) => Ok((vg.to_string(), lv.to_string())),
+            None => Err(format!(
+                "\"{arg}\": please give the LV as VG/LV (e.g. vg0/{lv})."
+            )),
+        },
+        _ => Err(format!(
+            "\"{arg}\" is not an LV name; give it as VG/LV (e.g. vg0/lvol0)."
+        )),
+    }
+}
+
+/// The next free name of the form `<prefix>N`, as LVM2's generate_lv_name: one more than the
+/// highest N any LV (historical ones too) starts with.
+pub fn generate_lv_name(vg: &VolumeGroup, prefix: &str) -> String {
+    let number = |name: &str| -> Option<i64> {
+        let rest = name.strip_prefix(prefix)?.trim_start();
+        let (sign, digits) = match rest.as_bytes().first() {
+            Some(b'-') => (-1, &rest[1..]),
+            Some(b'+') => (1, &rest[1..]),
+            _ => (1, rest),
+        };
+        let n = digits.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        digits[..n].parse::<i64>().ok().map(|v| sign * v)
+    };
+    let high = vg
+        .lvs
+        .iter()
+        .map(|l| l.name.as_str())
+        .chain(vg.historical_lvs.iter().map(|h| h.name.as_str()))
+        .filter_map(number)
+        .max()
+        .unwrap_or(-1);
+    format!("{prefix}{}", high + 1)
+}
+
+/// Whether a name is taken by an LV or a historical LV.
+pub fn name_in_use(vg: &VolumeGroup, name: &str) -> bool {
+    vg.lv(name).is_some() || vg.historical_lvs.iter().any(|h| h.name == name)
+}
+
+/// An `-l` value: a count or a percentage of something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Percent {
+    None,
+    Vg,
+    Free,
+    Pvs,
+    Origin,
+    Lv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtentsArg {
+    pub sign: Sign,
+    pub value: u64,
+    pub percent: Percent,
+}
+
+/// Parses `-l`: `N`, `+N`, `-N`, `N%VG|%FREE|%PVS|%ORIGIN|%LV`.
+pub fn parse_extents(text: &str) -> Result<ExtentsArg, String> {
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (Sign::Plus, &text[1..]),
+        Some(b'-') => (Sign::Minus, &text[1..]),
+        _ => (Sign::None, text),
+    };
+    let (number, percent) = match rest.split_once('%') {
+        Some((n, kind)) => {
+            let p = match kind.to_ascii_uppercase().as_str() {
+                "VG" => Percent::Vg,
+                "FREE" => Percent::Free,
+                "PVS" => Percent::Pvs,
+                "ORIGIN" => Percent::Origin,
+                "LV" => Percent::Lv,
+                _ => {
+                    return Err(format!(
+                        "-l {text}: unknown percentage; use %VG, %FREE, %PVS, %ORIGIN or %LV."
+                    ))
+                }
+            };
+            (n, p)
+        }
+        None => (rest, Percent::None),
+    };
+    let value: u64 = number.parse().map_err(|_| {
+        format!("-l {text}: give a number of extents, or a percentage like 100%FREE.")
+    })?;
+    if percent != Percent::None && percent != Percent::Origin && value > 100 {
+        return Err(format!(
+            "-l {text}: a percentage cannot be more than 100%; use at most 100{}.",
+            &rest[number.len()..]
+        ));
+    }
+    if value > u64::from(u32::MAX) {
+        return Err(format!("-l {text}: too many extents."));
+    }
+    Ok(ExtentsArg {
+        sign,
+        value,
+        percent,
+    })
+}
+
+/// LVM2's percent_of_extents.
+pub fn percent_of(percent: u64, count: u64, round_up: bool) -> u64 {
+    (percent * count + if round_up { 99 } else { 0 }) / 100
+}
+
+/// Size in sectors to extents, rounded up.
+pub fn extents_from_sectors(sectors: u64, extent_size: u32) -> u64 {
+    sectors.div_ceil(u64::from(extent_size))
+}
+
+/// LVM2's display_size for messages: `4.00 MiB`, `<15.88 TiB`.
+pub fn display_size(sectors: u64) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let bytes = sectors as f64 * 512.0;
+    let mut value = bytes / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let rounded = (value * 100.0).round() / 100.0;
+    let prefix = if (rounded - value).abs() > 1e-9 && rounded > value {
+        "<"
+    } else {
+        ""
+    };
+    let shown = if prefix.is_empty() {
+        rounded
+    } else {
+        (value * 100.0).floor() / 100.0
+    };
+    format!("{prefix}{shown:.2} {}", units[unit])
+}
+
+/// A new LV as LVM2 writes it: `READ`, `WRITE`, `VISIBLE`, creation time and host.
+pub fn new_lv(name: &str, id: Id, now: u64, host: &str) -> LogicalVolume {
+    let mut lv = LogicalVolume::new(name, id);
+    lv.creation_time = Some(now);
+    lv.creation_host = Some(host.to_string());
+    lv
+}
+
+pub fn hide(lv: &mut LogicalVolume) {
+    lv.status.retain(|s| s != "VISIBLE");
+}
+
+/// What kind of LV this is, for the checks commands make.
+pub fn is_cow(vg: &VolumeGroup, name: &str) -> bool {
+    snapshot_of_cow(vg, name).is_some()
+}
+
+/// The internal `snapshotN` LV whose COW store is `cow`.
+pub fn snapshot_of_cow<'a>(vg: &'a VolumeGroup, cow: &str) -> Option<&'a LogicalVolume> {
+    vg.lvs.iter().find(|l| match l.segments.first() {
+        Some(Segment {
+            kind: SegmentKind::Snapshot(s),
+            ..
+        }) => s.cow == cow,
+        _ => false,
+    })
+}
+
+/// COW LV names of the snapshots of `origin`.
+pub fn snapshots_of(vg: &VolumeGroup, origin: &str) -> Vec<String> {
+    vg.lvs
+        .iter()
+        .filter_map(|l| match l.segments.first() {
+            Some(Segment {
+                kind: SegmentKind::Snapshot(s),
+                ..
+            }) if s.origin == origin => Some(s.cow.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn thin_pool_seg(lv: &LogicalVolume) -> Option<&ThinPool> {
+    match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::ThinPool(p)) => Some(p),
+        _ => None,
+    }
+}
+
+pub fn thin_seg(lv: &LogicalVolume) -> Option<&Thin> {
+    match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::Thin(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// Whether the LV maps PEs directly (linear or striped), so it can be extended or reduced.
+pub fn is_plain(lv: &LogicalVolume) -> bool {
+    !lv.segments.is_empty()
+        && lv.segments.iter().all(|s| {
+            matches!(&s.kind, SegmentKind::Striped(st) if st.stripes.iter().all(|a| matches!(a, Area::Pv { .. })))
+        })
+}
+
+/// Thin volumes using `pool`.
+pub fn thins_of(vg: &VolumeGroup, pool: &str) -> Vec<String> {
+    vg.lvs
+        .iter()
+        .filter(|l| thin_seg(l).is_some_and(|t| t.thin_pool == pool))
+        .map(|l| l.name.clone())
+        .collect()
+}
+
+/// The pool metadata spare LV, if any (`*_pmspare`, hidden).
+pub fn pmspare(vg: &VolumeGroup) -> Option<&LogicalVolume> {
+    vg.lvs
+        .iter()
+        .find(|l| l.name.ends_with("_pmspare") && !l.has_status("VISIBLE"))
+}
+
+pub fn alloc_error(e: AllocError, vg: &VolumeGroup) -> String {
+    match e {
+        AllocError::Insufficient { needed, free } => format!(
+            "Volume group \"{}\" has insufficient free space: needs {needed} extents, VG has {free} free; add a PV (vgextend) or ask for less.",
+            vg.name
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Allocates and appends `extents` to the plain LV `name` (linear or striped).
+pub fn extend_plain(
+    vg: &mut VolumeGroup,
+    name: &str,
+    req: &Request,
+    sources: &[PvSource],
+    stripe_size: u32,
+) -> Result<u32, String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?;
+    let existing = (!lv.segments.is_empty()).then_some(lv);
+    let got: Allocation =
+        alloc::allocate(vg, existing, sources, req).map_err(|e| alloc_error(e, vg))?;
+    let snapshot = vg.clone();
+    let lv = vg
+        .lv_mut(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?;
+    alloc::append_chunks(&snapshot, lv, &got, stripe_size);
+    Ok(got.extents)
+}
+
+/// Cuts the LV down to `keep` logical extents (at least 1).
+pub fn reduce_to(lv: &mut LogicalVolume, keep: u32) {
+    let mut out = Vec::new();
+    for mut seg in lv.segments.drain(..) {
+        if seg.start_extent >= keep {
+            break;
+        }
+        if seg.end_extent() > u64::from(keep) {
+            seg.extent_count = keep - seg.start_extent;
+        }
+        out.push(seg);
+    }
+    lv.segments = out;
+}
+
+/// Thin pool sizing as LVM2's update_thin_pool_params: (chunk sectors, metadata extents).
+pub fn thin_pool_sizes(
+    data_extents: u32,
+    extent_size: u32,
+    chunk: Option<u32>,
+    metadata_sectors: Option<u64>,
+) -> Result<(u32, u32), String> {
+    let data = u64::from(data_extents) * u64::from(extent_size);
+    let estimate = |chunk: u64| data / (chunk * 8);
+    let mut chunk_size: u32;
+    let mut meta: u64;
+    match metadata_sectors {
+        None => {
+            match chunk {
+                Some(c) => {
+                    chunk_size = c;
+                    meta = estimate(u64::from(c));
+                }
+                None => {
+                    chunk_size = DEFAULT_THIN_CHUNK_SECTORS;
+                    meta = estimate(u64::from(chunk_size));
+                    while meta > THIN_OPTIMAL_METADATA_SECTORS * 2
+                        && chunk_size < THIN_MAX_CHUNK_SECTORS
+                    {
+                        chunk_size <<= 1;
+                        meta >>= 1;
+                    }
+                }
+            }
+            meta = meta.div_ceil(u64::from(extent_size)) * u64::from(extent_size);
+        }
+        Some(m) => {
+            meta = m;
+            let est = (data / (meta.max(1) * 8)).max(1);
+            let mut c: u64 = if est > 2 * 1024 * 2 - 1 {
+                (est + 2 * 1024 * 2 - 1) & !(2 * 1024 * 2 - 1)
+            } else {
+                est.next_power_of_two()
+            };
+            c = c.clamp(
+                u64::from(THIN_MIN_CHUNK_SECTORS),
+                u64::from(THIN_MAX_CHUNK_SECTORS),
+            );
+            chunk_size = chunk.unwrap_or(c as u32);
+        }
+    }
+    let es = u64::from(extent_size);
+    let max = THIN_MAX_METADATA_SECTORS.div_ceil(es) * es;
+    let min = THIN_MIN_METADATA_SECTORS.div_ceil(es) * es;
+    meta = meta.clamp(min, max);
+    if !(THIN_MIN_CHUNK_SECTORS..=THIN_MAX_CHUNK_SECTORS).contains(&chunk_size)
+        || !chunk_size.is_multiple_of(THIN_MIN_CHUNK_SECTORS)
+    {
+        return Err(format!(
+            "Thin pool chunk size {} is invalid: use a multiple of 64 KiB between 64 KiB and 1 GiB.",
+            display_size(u64::from(chunk_size))
+        ));
+    }
+    if u64::from(chunk_size) > data {
+        return Err(format!(
+            "Size of thin-pool data volume cannot be smaller than chunk size {}.",
+            display_size(u64::from(chunk_size))
+        ));
+    }
+    let meta_extents = u32::try_from(meta.div_ceil(es)).map_err(|_| "metadata too big")?;
+    Ok((chunk_size, meta_extents))
+}
+
+/// The largest data size (sectors) a pool with this chunk size can address, for LVM2's
+/// "can address at most" line.
+pub fn thin_pool_max_data(chunk: u32) -> u64 {
+    THIN_MAX_METADATA_SECTORS * u64::from(chunk) * 512 / 64
+}
+
+/// LVM2's cow_max_extents: a COW bigger than this holds nothing more (kernels with the fixed
+/// snapshot leak, as every supported one).
+pub fn cow_max_extents(origin_extents: u64, extent_size: u32, chunk: u32) -> u64 {
+    let origin = origin_extents * u64::from(extent_size);
+    let chunk = u64::from(chunk);
+    let origin_chunks = origin.div_ceil(chunk);
+    let per_area = chunk << (9 - 4);
+    let meta_chunks = (origin_chunks + per_area) / per_area;
+    let size = (1 + origin_chunks + meta_chunks) * chunk;
+    size.div_ceil(u64::from(extent_size))
+}
+
+/// Builds the COW snapshot LVs: `cow` (already allocated, made hidden) and the internal
+/// `snapshotN` joining it to `origin`.
+pub fn add_cow_snapshot(
+    vg: &mut VolumeGroup,
+    origin: &str,
+    cow: &str,
+    chunk: u32,
+    id: Id,
+    now: u64,
+    host: &str,
+) -> Result<(), String> {
+    let origin_extents = vg
+        .lv(origin)
+        .map(LogicalVolume::extent_count)
+        .ok_or_else(|| format!("Origin {origin} not found"))?;
+    let name = generate_lv_name(vg, "snapshot");
+    if let Some(c) = vg.lv_mut(cow) {
+        hide(c);
+    }
+    let mut snap = new_lv(&name, id, now, host);
+    snap.segments.push(Segment::new(
+        0,
+        u32::try_from(origin_extents).unwrap_or(u32::MAX),
+        SegmentKind::Snapshot(Snapshot {
+            chunk_size: chunk,
+            origin: origin.to_string(),
+            cow: cow.to_string(),
+            merging: false,
+        }),
+    ));
+    vg.lvs.push(snap);
+    Ok(())
+}
+
+/// The thin device id LVM2 gives the next thin LV of `pool`: one more than the highest in use.
+pub fn next_device_id(vg: &VolumeGroup, pool: &str) -> u32 {
+    vg.lvs
+        .iter()
+        .filter_map(thin_seg)
+        .filter(|t| t.thin_pool == pool)
+        .map(|t| t.device_id)
+        .max()
+        .unwrap_or(0)
+        + 1
+}
+
+/// Adds a thin volume (or, with `origin`, a thin snapshot) to `pool`, with LVM2's
+/// bookkeeping: the new LV records the pool's transaction id, which then moves on by one.
+#[allow(clippy::too_many_arguments)]
+pub fn add_thin(
+    vg: &mut VolumeGroup,
+    pool: &str,
+    name: &str,
+    extents: u32,
+    origin: Option<&str>,
+    id: Id,
+    now: u64,
+    host: &str,
+) -> Result<(), String> {
+    let device_id = next_device_id(vg, pool);
+    let pool_lv = vg
+        .lv_mut(pool)
+        .ok_or_else(|| format!("Thin pool {pool} not found"))?;
+    let Some(Segment {
+        kind: SegmentKind::ThinPool(p),
+        ..
+    }) = pool_lv.segments.first_mut()
+    else {
+        return Err(format!("{pool} is not a thin pool"));
+    };
+    let tx = p.transaction_id;
+    p.transaction_id += 1;
+    let mut lv = new_lv(name, id, now, host);
+    lv.segments.push(Segment::new(
+        0,
+        extents,
+        SegmentKind::Thin(Thin {
+            thin_pool: pool.to_string(),
+            transaction_id: tx,
+            device_id,
+            external_origin: None,
+            origin: origin.map(str::to_string),
+            merge: None,
+        }),
+    ));
+    vg.lvs.push(lv);
+    Ok(())
+}
+
+/// Removes the LV from the VG's list and, for a thin LV, records the deletion in its pool
+/// (transaction id + 1); the internal snapshot LV of a COW goes with it.
+pub fn remove_lv(vg: &mut VolumeGroup, name: &str) {
+    if let Some(pool) = vg.lv(name).and_then(thin_seg).map(|t| t.thin_pool.clone()) {
+        if let Some(Segment {
+            kind: SegmentKind::ThinPool(p),
+            ..
+        }) = vg.lv_mut(&pool).and_then(|l| l.segments.first_mut())
+        {
+            p.transaction_id += 1;
+        }
+        // Thin snapshots of it lose their origin.
+        for lv in &mut vg.lvs {
+            if let Some(Segment {
+                kind: SegmentKind::Thin(t),
+                ..
+            }) = lv.segments.first_mut()
+            {
+                if t.origin.as_deref() == Some(name) {
+                    t.origin = None;
+                }
+            }
+        }
+    }
+    if let Some(snap) = snapshot_of_cow(vg, name).map(|l| l.name.clone()) {
+        vg.lvs.retain(|l| l.name != snap);
+    }
+    vg.lvs.retain(|l| l.name != name);
+}
+
+/// Renames an LV and every reference to it (snapshot origin/cow, thin pool, thin origin, a
+/// pool's `_tdata`/`_tmeta` sub-LVs follow the pool's new name).
+pub fn rename_lv(vg: &mut VolumeGroup, old: &str, new: &str) {
+    let mut renames = vec![(old.to_string(), new.to_string())];
+    if let Some(p) = vg.lv(old).and_then(thin_pool_seg) {
+        for (sub, suffix) in [(&p.pool, "_tdata"), (&p.metadata, "_tmeta")] {
+            if sub.starts_with(old) && sub[old.len()..].starts_with(suffix) {
+                renames.push((sub.clone(), format!("{new}{}", &sub[old.len()..])));
+            }
+        }
+    }
+    for (from, to) in &renames {
+        let swap = |s: &mut String| {
+            if s == from {
+                *s = to.clone();
+            }
+        };
+        for lv in &mut vg.lvs {
+            if lv.name == *from {
+                lv.name = to.clone();
+            }
+            for seg in &mut lv.segments {
+                match &mut seg.kind {
+                    SegmentKind::Snapshot(s) => {
+                        swap(&mut s.origin);
+                        swap(&mut s.cow);
+                    }
+                    SegmentKind::ThinPool(p) => {
+                        swap(&mut p.pool);
+                        swap(&mut p.metadata);
+                    }
+                    SegmentKind::Thin(t) => {
+                        swap(&mut t.thin_pool);
+                        if let Some(o) = t.origin.as_mut() {
+                            swap(o);
+                        }
+                    }
+                    SegmentKind::Striped(st) => {
+                        for a in &mut st.stripes {
+                            if let Area::Lv { name, .. } = a {
+                                swap(name);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vg_with(names: &[&str]) -> VolumeGroup {
+        let mut vg = VolumeGroup::new("vg", Id::parse(&"a".repeat(32)).unwrap(), 8192);
+        for (i, n) in names.iter().enumerate() {
+            let id = Id::parse(&format!("{:0>32}", i)).unwrap();
+            vg.lvs.push(LogicalVolume::new(n, id));
+        }
+        vg
+    }
+
+    #[test]
+    fn generated_names_follow_the_highest_number() {
+        assert_eq!(generate_lv_name(&vg_with(&[]), "lvol"), "lvol0");
+        assert_eq!(
+            generate_lv_name(&vg_with(&["lvol0", "lvol3", "x"]), "lvol"),
+            "lvol4"
+        );
+        // sscanf's %d stops at the first non-digit: lvol0_pmspare counts as 0.
+        assert_eq!(
+            generate_lv_name(&vg_with(&["lvol0_pmspare"]), "lvol"),
+            "lvol1"
+        );
+        assert_eq!(
+            generate_lv_name(&vg_with(&["snapshot1"]), "snapshot"),
+            "snapshot2"
+        );
+    }
+
+    #[test]
+    fn extents_arguments() {
+        let e = parse_extents("+100%FREE").unwrap();
+        assert_eq!(
+            (e.sign, e.value, e.percent),
+            (Sign::Plus, 100, Percent::Free)
+        );
+        assert_eq!(parse_extents("50%vg").unwrap().percent, Percent::Vg);
+        assert_eq!(parse_extents("12").unwrap().percent, Percent::None);
+        assert!(parse_extents("101%FREE").is_err());
+        assert!(parse_extents("150%ORIGIN").is_ok());
+        assert!(parse_extents("x").is_err());
+        assert!(parse_extents("10%XYZ").is_err());
+    }
+
+    #[test]
+    fn lv_arguments() {
+        assert_eq!(
+            split_lv_arg("vg0/lv", None).unwrap(),
+            ("vg0".to_string(), "lv".to_string())
+        );
+        assert_eq!(
+            split_lv_arg("/dev/vg0/lv", None).unwrap(),
+            ("vg0".to_string(), "lv".to_string())
+        );
+        assert_eq!(split_lv_arg("lv", Some("v")).unwrap().0, "v");
+        assert!(split_lv_arg("lv", None).is_err());
+        assert!(split_lv_arg("a/b/c", None).is_err());
+    }
+
+    #[test]
+    fn thin_pool_sizes_as_lvm2() {
+        // The guest fixture: 128 MiB pool, 4 MiB extents -> 64 KiB chunks, one metadata extent.
+        assert_eq!(thin_pool_sizes(32, 8192, None, None).unwrap(), (128, 1));
+        // 1 MiB extents: the 2 MiB minimum is two extents.
+        assert_eq!(thin_pool_sizes(16, 2048, None, None).unwrap(), (128, 2));
+        assert!(thin_pool_sizes(1, 64, Some(128 * 1024), None).is_err());
+    }
+
+    #[test]
+    fn display_sizes() {
+        assert_eq!(display_size(8192), "4.00 MiB");
+        assert_eq!(display_size(128), "64.00 KiB");
+    }
+
+    #[test]
+    fn size_parse_reexport() {
+        use crate::units::parse_size;
+        assert_eq!(parse_size("4m", 2048).unwrap().sectors, 8192);
+    }
+}
