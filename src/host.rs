@@ -47,7 +47,7 @@ impl HostInfo {
 
 /// The local zone's offset from UTC at `epoch`, as the C library computes it from TZ and
 /// /etc/localtime.
-fn local_utc_offset(epoch: u64) -> i32 {
+pub fn local_utc_offset(epoch: u64) -> i32 {
     let t: libc::time_t = i64::try_from(epoch).unwrap_or(0);
     let mut tm: libc::tm = libc::tm {
         tm_sec: 0,

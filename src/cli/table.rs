@@ -71,7 +71,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display and manipulate configuration information"
     ),
     planned!("formats", "List available metadata formats"),
-    planned!("fullreport", "Display full report"),
+    built!(
+        "fullreport",
+        "Display full report",
+        commands::report_cmds::fullreport
+    ),
     planned!("lastlog", "Display last command's log report"),
     built!("lvchange", "Change the attributes of logical volume(s)", commands::lv::lvchange),
     planned!("lvconvert", "Change logical volume layout"),
@@ -95,7 +99,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     built!("lvremove", "Remove logical volume(s) from the system", commands::lv::lvremove),
     built!("lvrename", "Rename a logical volume", commands::lv::lvrename),
     built!("lvresize", "Resize a logical volume", commands::lv::lvresize),
-    planned!("lvs", "Display information about logical volumes"),
+    built!(
+        "lvs",
+        "Display information about logical volumes",
+        commands::report_cmds::lvs
+    ),
     planned!("lvscan", "List all logical volumes in all volume groups"),
     built!(
         "lvsnapshot",
@@ -132,7 +140,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Resize physical volume(s)",
         commands::pv_change::pvresize
     ),
-    planned!("pvs", "Display information about physical volumes"),
+    built!(
+        "pvs",
+        "Display information about physical volumes",
+        commands::report_cmds::pvs
+    ),
     planned!("pvscan", "List all physical volumes"),
     planned!("segtypes", "List available segment types"),
     planned!(
@@ -179,7 +191,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Rename a volume group",
         commands::vg_change::vgrename
     ),
-    planned!("vgs", "Display information about volume groups"),
+    built!(
+        "vgs",
+        "Display information about volume groups",
+        commands::report_cmds::vgs
+    ),
     planned!("vgscan", "Search for all volume groups"),
     planned!(
         "vgsplit",

@@ -9,6 +9,7 @@ pub mod lv_plan;
 pub mod pv;
 pub mod pv_change;
 pub mod pvck;
+pub mod report_cmds;
 pub mod version;
 pub mod vg;
 pub mod vg_change;

@@ -39,6 +39,7 @@ mod render;
 mod size;
 mod spec;
 mod value;
+pub mod values;
 
 pub use registry::{FieldId, FieldType, ObjType, ObjTypes};
 pub use render::{render, ReportDocument, LINE_PREFIX};
