@@ -98,13 +98,17 @@ where
 /// clap's message is several lines; LVM2 users get one line naming the problem and the fix.
 fn usage_error(command: &str, err: &clap::Error) -> CmdError {
     let rendered = err.render().to_string();
-    let first = rendered
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid command line");
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid command line");
     let first = first.strip_prefix("error: ").unwrap_or(first);
     let mut first = first.to_string();
+    // "The following required arguments were not provided:" names them on the next line.
+    if first.ends_with(':') {
+        if let Some(next) = lines.next() {
+            first.push(' ');
+            first.push_str(next);
+        }
+    }
     if let Some(c) = first.get(..1) {
         let upper = c.to_uppercase();
         first.replace_range(..1, &upper);

@@ -535,7 +535,11 @@ fn pvchange_orphan(
 #[command(about = "Resize physical volume(s)")]
 struct PvresizeArgs {
     /// Use this size instead of the device's (default unit MiB)
-    #[arg(long = "setphysicalvolumesize", value_name = "SIZE")]
+    #[arg(
+        long = "setphysicalvolumesize",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
     setphysicalvolumesize: Option<String>,
     /// Answer yes to every question
     #[arg(short = 'y', long = "yes")]
@@ -598,52 +602,17 @@ pub fn pvresize(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     failures.finish()
 }
 
-/// The size a PV is resized to, in sectors, after LVM2's checks and confirmations.
+/// The size a PV is resized to, in sectors, after LVM2's checks and confirmation, with the
+/// warnings LVM2 prints about it (the caller prints them once every check has passed, so a
+/// refusal stays one line).
 fn resize_target(
-    ctx: &Context,
     args: &PvresizeArgs,
     set_size: Option<u64>,
     name: &str,
     real: u64,
     pe_start: u64,
-) -> CmdResult<u64> {
-    let size = match set_size {
-        None => real,
-        Some(s) => {
-            if s != real {
-                let question = if s > real {
-                    format!(
-                        "{name}: Requested size {} exceeds real size {}. Proceed? ",
-                        display_size(s),
-                        display_size(real)
-                    )
-                } else {
-                    format!(
-                        "{name}: Requested size {} is less than real size {}. Proceed? ",
-                        display_size(s),
-                        display_size(real)
-                    )
-                };
-                if !confirm(args.yes, &question) {
-                    return Err(CmdError::failed(format!(
-                        "Physical Volume {name} not resized: the requested size {} differs from the real size {}; add -y to confirm.",
-                        display_size(s),
-                        display_size(real)
-                    )));
-                }
-                if s > real {
-                    ctx.warn(format!(
-                        "WARNING: {name}: Overriding real size {}. You could lose data.",
-                        display_size(real)
-                    ));
-                }
-                ctx.warn(format!(
-                    "WARNING: {name}: Pretending size is {s} not {real} sectors."
-                ));
-            }
-            s
-        }
-    };
+) -> CmdResult<(u64, Vec<String>)> {
+    let size = set_size.unwrap_or(real);
     if size < PV_MIN_SECTORS {
         return Err(CmdError::failed(format!(
             "Size must exceed minimum of {PV_MIN_SECTORS} sectors on PV {name}."
@@ -654,7 +623,36 @@ fn resize_target(
             "Size must exceed physical extent start of {pe_start} sectors on PV {name}."
         )));
     }
-    Ok(size)
+    let mut warnings = Vec::new();
+    if size != real {
+        let relation = if size > real {
+            "exceeds"
+        } else {
+            "is less than"
+        };
+        let question = format!(
+            "{name}: Requested size {} {relation} real size {}. Proceed? ",
+            display_size(size),
+            display_size(real)
+        );
+        if !confirm(args.yes, &question) {
+            return Err(CmdError::failed(format!(
+                "Physical Volume {name} not resized: the requested size {} {relation} the real size {}; add -y to confirm.",
+                display_size(size),
+                display_size(real)
+            )));
+        }
+        if size > real {
+            warnings.push(format!(
+                "WARNING: {name}: Overriding real size {}. You could lose data.",
+                display_size(real)
+            ));
+        }
+        warnings.push(format!(
+            "WARNING: {name}: Pretending size is {size} not {real} sectors."
+        ));
+    }
+    Ok((size, warnings))
 }
 
 /// Moves a PV's second metadata area (if any) to the end of a device of `size` sectors, as
@@ -726,7 +724,7 @@ fn pvresize_in_vg(
                 .ok_or_else(|| CmdError::failed(format!("PV {name} is not in VG {vg_name}.")))?;
             let pe_start = pv.pe_start;
             let real = edited.pvs[*si].dev_size / 512;
-            let size = resize_target(ctx, args, set_size, name, real, pe_start)?;
+            let (size, warnings) = resize_target(args, set_size, name, real, pe_start)?;
             let mut spv = edited.pvs[*si].clone();
             let moved = move_second_area(&mut spv, size, name)?;
             // LVM2 records the size less pe_start (and the moved area) as dev_size.
@@ -752,6 +750,9 @@ fn pvresize_in_vg(
                 return Err(CmdError::failed(format!(
                     "{name}: cannot resize to {new_count} extents as later ones are allocated."
                 )));
+            }
+            for w in warnings {
+                ctx.warn(w);
             }
             if let Some(pv) = metadata.vg.pv_mut(&id) {
                 pv.dev_size = Some(dev_size);
@@ -794,8 +795,11 @@ fn pvresize_orphan(
     let pe_start = pv.label.pv_header.pe_start().unwrap_or(1 << 20) / 512;
     let real = pv.dev_size / 512;
     let result = (|| -> CmdResult {
-        let size = resize_target(ctx, args, set_size, name, real, pe_start)?;
+        let (size, warnings) = resize_target(args, set_size, name, real, pe_start)?;
         let moved = move_second_area(&mut pv, size, name)?;
+        for w in warnings {
+            ctx.warn(w);
+        }
         pv.label.pv_header.device_size = size * 512;
         if ctx.test_mode {
             return Ok(());

@@ -30,6 +30,12 @@ pub fn strip_dev(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// Reports the VG's missing PVs and stale copies as LVM2 does (`Context::load_vg`). Commands
+/// call it once a request has passed its checks, so a refusal stays one line.
+pub fn report_vg_state(ctx: &Context, scan: &Scan, name: &str) -> CmdResult {
+    ctx.load_vg(scan, name).map(|_| ())
+}
+
 /// LVM2 refuses most changes to a VG with missing PVs (vg_read for update).
 pub fn check_complete(found: &FoundVg) -> CmdResult {
     if missing_pv_ids(found).is_empty() {
@@ -230,8 +236,8 @@ pub fn vgextend(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let _orphans = ctx.lock_orphans()?;
     let candidates = ctx.candidates()?;
     let mut scan = scan::scan(&candidates);
-    // Missing PVs do not stop vgextend; they are reported as LVM2 reports them.
-    let found = ctx.load_vg(&scan, &vg_name)?;
+    // Missing PVs do not stop vgextend (they are reported once the request passed its checks).
+    let found = find_vg_or_fail(&scan, &vg_name)?;
     if args.restoremissing {
         return restore_missing(&ctx, &scan, &found, &args.pvs, &candidates);
     }
@@ -340,6 +346,7 @@ pub fn vgextend(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         }
     }
     // As LVM2, adding PVs to a VG with missing PVs is allowed (it helps repairs).
+    report_vg_state(&ctx, &scan, &vg_name)?;
     let edits = PvEdits {
         allow_missing_pvs: true,
         ..PvEdits::default()
@@ -394,6 +401,7 @@ fn restore_missing(
             notes.join("; ")
         )));
     }
+    report_vg_state(ctx, scan, &name)?;
     for note in notes {
         ctx.warn(format!("WARNING: {note}"));
     }
@@ -479,7 +487,7 @@ pub fn vgreduce(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let candidates = ctx.candidates()?;
     let scan = scan::scan(&candidates);
     if args.removemissing {
-        let found = ctx.load_vg(&scan, &vg_name)?;
+        let found = find_vg_or_fail(&scan, &vg_name)?;
         return remove_missing(&ctx, &scan, &found, args.force > 0, args.mirrorsonly);
     }
     let found = find_vg_or_fail(&scan, &vg_name)?;
@@ -615,6 +623,7 @@ fn remove_missing(
             "Volume group \"{name}\" would have no PVs left; remove it with vgremove -f instead."
         )));
     }
+    report_vg_state(ctx, scan, &name)?;
     ctx.commit_vg(scan, Some(found), &mut metadata)?;
     for lv in &removed {
         if lv.partial && lv.visible {
@@ -964,17 +973,12 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         };
         let result = ctx.lock_vg(&name, mode).and_then(|_lock| {
             let scan = ctx.scan()?;
-            // Changes LVM2 allows on a VG with missing PVs report them first; the others are
-            // refused with one line.
-            let found = if args.partial_safe() {
-                ctx.load_vg(&scan, &name)?
-            } else {
-                find_vg_or_fail(&scan, &name)?
-            };
+            let found = find_vg_or_fail(&scan, &name)?;
             if metadata_change {
                 change_vg(&ctx, &scan, &found, &args, alloc.as_ref(), copies)?;
             }
             if let Some(change) = activation {
+                report_vg_state(&ctx, &scan, &name)?;
                 let active =
                     activator.apply(&ctx, &found.metadata.vg, change, args.ignoreactivationskip)?;
                 ctx.say(format!(
@@ -1150,6 +1154,7 @@ fn change_vg(
             }
         }
     }
+    report_vg_state(ctx, scan, &name)?;
     ctx.commit_vg_with(scan, Some(found), &mut metadata, &edits)?;
     ctx.say(format!("Volume group \"{name}\" successfully changed"));
     Ok(())

@@ -210,9 +210,10 @@ impl PvHeader {
     }
 
     /// Checks what a reader relies on: a valid UUID, and metadata and bootloader areas that
-    /// are non-empty, lie inside the recorded device, miss the label sector and each other,
-    /// and do not contain the start of a data area. A recorded device size of 0 (unknown)
-    /// skips the device-end checks.
+    /// are non-empty, end within 2^64 bytes, miss the label sector and each other, and do not
+    /// contain the start of a data area. The recorded device size is not a bound: LVM2's
+    /// pvresize of a VG member with a second metadata area records the size less pe_start and
+    /// that area, so the area lies past it (and LVM2's reader does not check either).
     pub fn validate(&self, label_sector: u64) -> Result<(), HeaderError> {
         self.pv_uuid.validate()?;
         let label = DiskLocn::new(label_sector.saturating_mul(SECTOR_SIZE), SECTOR_SIZE);
@@ -268,15 +269,7 @@ impl PvHeader {
     }
 
     fn check_inside_device(&self, list: &'static str, area: DiskLocn) -> Result<(), HeaderError> {
-        if self.device_size == 0 {
-            return Ok(());
-        }
-        let past = if area.size == 0 {
-            area.offset >= self.device_size
-        } else {
-            area.end() > u128::from(self.device_size)
-        };
-        if past {
+        if area.end() > u128::from(u64::MAX) {
             return Err(HeaderError::AreaPastDevice {
                 list,
                 area,
