@@ -1,6 +1,6 @@
 //! PV commands that work on labels: pvcreate and pvremove.
 
-use super::context::Context;
+use super::context::{canonical, Context};
 use crate::cli::{parse_args, CommandSpec, CommonArgs, YesNo};
 use crate::error::{CmdError, CmdResult};
 use crate::store::device::{BlockDevice, DiskDevice};
@@ -109,10 +109,10 @@ pub fn pvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             Some(PvUuid::parse(text).map_err(|e| CmdError::usage(format!("--uuid {text}: {e}")))?)
         }
     };
-    if args.restorefile.is_some() {
-        return Err(CmdError::usage(
-            "pvcreate --restorefile is not built yet in oxlvm; use --norestorefile or LVM2's pvcreate meanwhile.",
-        ));
+    if let Some(file) = &args.restorefile {
+        let uuid =
+            fixed_uuid.ok_or_else(|| CmdError::usage("--uuid is required with --restorefile"))?;
+        super::vg_backup::restore_layout(&mut opts, file, &uuid, args.metadatasize.is_some())?;
     }
     if fixed_uuid.is_some() && args.pvs.len() > 1 {
         return Err(CmdError::usage(
@@ -139,6 +139,20 @@ pub fn pvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         .iter()
         .map(|arg| Ok((arg.clone(), ctx.resolve_device(arg, &candidates)?.path)))
         .collect::<CmdResult<_>>()?;
+    if let (Some(uuid), Some((arg, path))) = (&fixed_uuid, devices.first()) {
+        // As LVM2: one PV UUID on two devices would make both unusable.
+        if let Some(other) = scan
+            .pvs
+            .iter()
+            .find(|p| p.label.pv_header.pv_uuid == *uuid && canonical(&p.path) != canonical(path))
+        {
+            return Err(CmdError::failed(format!(
+                "uuid {} already in use on \"{}\"; give {arg} another --uuid, or remove that PV first.",
+                uuid.dashed(),
+                other.path.display()
+            )));
+        }
+    }
     let plans = plan_pv_init(&scan, &devices, &init)?;
     for plan in &plans {
         write_pv_init(&ctx, plan)?;
