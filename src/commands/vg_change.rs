@@ -960,11 +960,7 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let names = select_vgs(&scan, &args.vgs);
     let activator = Activator::new();
     let mut failures = Failures::default();
-    if names.is_empty() && args.vgs.is_empty() {
-        return Err(CmdError::failed(
-            "No volume groups found; create one with vgcreate.",
-        ));
-    }
+    // No VG at all is not an error for LVM2's vgchange either: nothing to do.
     for name in names {
         let mode = if metadata_change {
             LockMode::Exclusive
