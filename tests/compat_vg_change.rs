@@ -230,7 +230,11 @@ fn lvm2_goes_on_after_oxlvm_changes_its_vg() {
     // LVM2 carries on: it extends an LV into b's last extent, adds c back and removes it.
     lvm_clean(&sb, &["lvextend", "-L", "+4m", "vgl/lin", b]);
     let full = sb.lvm(&["lvextend", "-L", "+4m", "vgl/lin", b]);
-    assert_eq!(full.status.code(), Some(5), "b has no extent left: {full:?}");
+    assert_eq!(
+        full.status.code(),
+        Some(5),
+        "b has no extent left: {full:?}"
+    );
     lvm_clean(&sb, &["vgextend", "vgl", c]);
     lvm_clean(&sb, &["vgreduce", "vgl", c]);
     vgck_clean(&sb, "vgl");
