@@ -545,6 +545,10 @@ fn bad_requests_are_refused_with_one_line_and_no_writes() {
             "Failed to find physical volume",
         ),
         (vec!["vgreduce", "vg", missing], 5, missing),
+        (vec!["vgreduce", "a$b", b], 5, "invalid"),
+        (vec!["vgextend", "a/b", d], 5, "invalid"),
+        (vec!["vgchange", "--addtag", "t", "a/b"], 3, "invalid"),
+        (vec!["vgrename", "a/b", "x"], 5, "invalid"),
         (
             vec!["vgreduce", "other", c],
             5,

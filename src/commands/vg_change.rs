@@ -36,6 +36,14 @@ pub fn report_vg_state(ctx: &Context, scan: &Scan, name: &str) -> CmdResult {
     ctx.load_vg(scan, name).map(|_| ())
 }
 
+/// A VG name argument: `/dev/` dropped, LVM2's name rules checked (exit 5, as LVM2's
+/// "has invalid characters", before any lock file is named after it).
+pub fn vg_name_arg(arg: &str) -> CmdResult<String> {
+    let name = strip_dev(arg);
+    check_vg_name(name).map_err(CmdError::failed)?;
+    Ok(name.to_string())
+}
+
 /// LVM2 refuses most changes to a VG with missing PVs (vg_read for update).
 pub fn check_complete(found: &FoundVg) -> CmdResult {
     if missing_pv_ids(found).is_empty() {
@@ -228,7 +236,7 @@ pub fn vgextend(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     if let Some(s) = args.labelsector {
         layout.label_sector = s;
     }
-    let vg_name = strip_dev(&args.vg).to_string();
+    let vg_name = vg_name_arg(&args.vg)?;
 
     let ctx = Context::new(&args.common, argv)?;
     let _global = ctx.lock_global()?;
@@ -479,7 +487,7 @@ pub fn vgreduce(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             "Please only specify the volume group with --removemissing.",
         ));
     }
-    let vg_name = strip_dev(vg_arg).to_string();
+    let vg_name = vg_name_arg(vg_arg)?;
     let ctx = Context::new(&args.common, argv)?;
     let _global = ctx.lock_global()?;
     let _vglock = ctx.lock_vg(&vg_name, LockMode::Exclusive)?;
@@ -697,6 +705,8 @@ pub fn vgrename(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             "Old and new volume group names must differ",
         ));
     }
+    // A UUID passes the name rules too (letters, digits, dashes).
+    check_vg_name(&old_arg).map_err(CmdError::failed)?;
     let ctx = Context::new(&args.common, argv)?;
     let _global = ctx.lock_global()?;
     let scan = ctx.scan()?;
@@ -954,6 +964,10 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         .as_deref()
         .map(mda_copies_arg)
         .transpose()?;
+    for arg in args.vgs.iter().filter(|a| !a.starts_with('@')) {
+        // LVM2 rejects a bad VG name here as an invalid command line.
+        check_vg_name(strip_dev(arg)).map_err(CmdError::usage)?;
+    }
 
     let ctx = Context::new(&args.common, argv)?;
     let scan = ctx.scan()?;
