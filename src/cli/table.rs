@@ -152,26 +152,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display the system ID, if any, currently set on this host"
     ),
     planned!("tags", "List tags defined on this host"),
-    built!(
-        "vgcfgbackup",
-        "Backup volume group configuration(s)",
-        commands::vg_backup::vgcfgbackup
-    ),
-    built!(
-        "vgcfgrestore",
-        "Restore volume group configuration",
-        commands::vg_backup::vgcfgrestore
-    ),
+    planned!("vgcfgbackup", "Backup volume group configuration(s)"),
+    planned!("vgcfgrestore", "Restore volume group configuration"),
     built!(
         "vgchange",
         "Change volume group attributes",
         commands::vg_change::vgchange
     ),
-    built!(
-        "vgck",
-        "Check the consistency of volume group(s)",
-        commands::vg_check::vgck
-    ),
+    planned!("vgck", "Check the consistency of volume group(s)"),
     planned!("vgconvert", "Change volume group metadata format"),
     built!("vgcreate", "Create a volume group", commands::vg::vgcreate),
     planned!("vgdisplay", "Display volume group information"),
@@ -188,9 +176,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Add devices for a VG to the devices file"
     ),
     planned!("vgmerge", "Merge volume groups"),
-    planned!(
+    built!(
         "vgmknodes",
-        "Create the special files for volume group devices in /dev"
+        "Create the special files for volume group devices in /dev",
+        commands::lv_activate::vgmknodes
     ),
     built!(
         "vgreduce",

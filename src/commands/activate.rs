@@ -1,12 +1,13 @@
 //! The seam where kernel activation plugs in. Which LVs a `-a` request covers is decided here,
-//! purely, the way LVM2's vgchange picks them; applying it to the kernel belongs to the dm layer
-//! that is not built yet, so for now `Activator::apply` warns once, as LVM2 run with
-//! `--driverloaded n` does, and changes nothing.
+//! purely, the way LVM2's vgchange picks them; `Activator::apply` hands them to
+//! `lv_activate::Activation`, which programs device-mapper (or, without it, warns once, as
+//! LVM2 run with `--driverloaded n` does, and changes nothing).
 
 use super::context::Context;
+use super::lv_activate::{ActivateOptions, Activation};
 use crate::error::{CmdError, CmdResult};
 use metadata_format::text::{LogicalVolume, SegmentKind, VolumeGroup};
-use std::cell::Cell;
+use std::cell::OnceCell;
 
 /// An `-a/--activate` value, as LVM2 reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,17 +83,16 @@ pub fn lvs_to_change(
 /// Applies activation requests for one command. Kernel activation is not built yet, so every
 /// request reports the LVs it would touch (with `-v`) and leaves the kernel alone.
 pub struct Activator {
-    warned: Cell<bool>,
+    /// Opened on first use: it needs the command's context.
+    kernel: OnceCell<Activation>,
 }
 
-/// What LVM2 prints when it runs without device-mapper (`--driverloaded n`).
-pub const ACTIVATION_DISABLED: &str =
-    "WARNING: Activation disabled. No device-mapper interaction will be attempted.";
+pub use super::lv_activate::ACTIVATION_DISABLED;
 
 impl Activator {
     pub fn new() -> Activator {
         Activator {
-            warned: Cell::new(false),
+            kernel: OnceCell::new(),
         }
     }
 
@@ -106,18 +106,6 @@ impl Activator {
         ignore_skip: bool,
     ) -> CmdResult<usize> {
         let lvs = lvs_to_change(vg, change, ignore_skip);
-        if !self.warned.replace(true) {
-            ctx.warn(ACTIVATION_DISABLED);
-        }
-        if ctx.verbose > 0 && !lvs.is_empty() {
-            let names: Vec<&str> = lvs.iter().map(|lv| lv.name.as_str()).collect();
-            ctx.warn(format!(
-                "Skipping {}activation of {} in volume group {}: no device-mapper support.",
-                if change.is_activating() { "" } else { "de" },
-                names.join(", "),
-                vg.name
-            ));
-        }
         if change == ActivationChange::Shared {
             // LVM2 needs lvmlockd for shared activation of a shared VG; a local VG takes it as y.
             if vg.lock_type.as_deref().is_some_and(|t| t != "none") {
@@ -127,7 +115,47 @@ impl Activator {
                 )));
             }
         }
-        Ok(0)
+        let kernel = self.kernel.get_or_init(|| Activation::new(ctx));
+        if !kernel.available() {
+            if ctx.verbose > 0 && !lvs.is_empty() {
+                let names: Vec<&str> = lvs.iter().map(|lv| lv.name.as_str()).collect();
+                ctx.warn(format!(
+                    "Skipping {}activation of {} in volume group {}: no device-mapper support.",
+                    if change.is_activating() { "" } else { "de" },
+                    names.join(", "),
+                    vg.name
+                ));
+            }
+            kernel.warn_if_disabled(ctx);
+            return Ok(0);
+        }
+        // The PVs' device numbers come from a scan of their labels.
+        let scan = ctx.scan()?;
+        let found = scan
+            .find_vg(&vg.name)
+            .map_err(CmdError::failed)?
+            .ok_or_else(|| CmdError::failed(format!("Volume group \"{}\" not found", vg.name)))?;
+        let mut failed = false;
+        for lv in lvs {
+            let result = if change.is_activating() {
+                kernel.activate_lv(ctx, &scan, &found, &lv.name, ActivateOptions::default())
+            } else {
+                kernel.deactivate_lv(ctx, &found, &lv.name)
+            };
+            if let Err(e) = result {
+                ctx.warn(e.message());
+                failed = true;
+            }
+        }
+        let active = kernel.active_lv_count(&found.metadata.vg);
+        if failed {
+            ctx.say(format!(
+                "{active} logical volume(s) in volume group \"{}\" now active",
+                vg.name
+            ));
+            return Err(CmdError::failed(""));
+        }
+        Ok(active)
     }
 }
 

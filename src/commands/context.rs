@@ -22,6 +22,8 @@ pub struct Context {
     /// The command line as LVM2 records it in descriptions: `vgcreate vg0 /dev/sdb`.
     pub cmdline: String,
     pub test_mode: bool,
+    /// False with `--driverloaded n`: metadata only, no device-mapper.
+    pub driver_loaded: bool,
     pub verbose: u8,
     pub quiet: u8,
     pub host: HostInfo,
@@ -60,6 +62,7 @@ impl Context {
             config,
             cmdline,
             test_mode: common.test,
+            driver_loaded: !matches!(common.driverloaded, Some(crate::cli::YesNo::N)),
             verbose: common.verbose,
             quiet: common.quiet,
             host: HostInfo::current(),
@@ -219,12 +222,7 @@ impl Context {
                 )));
             }
         }
-        // One above the VG as read (1 for a new VG); a caller may ask for more (vgcfgrestore:
-        // above the restored file's and every copy on disk), never less.
-        new.vg.seqno = new
-            .vg
-            .seqno
-            .max(old.map_or(1, |o| o.metadata.vg.seqno.saturating_add(1)));
+        new.vg.seqno = old.map(|o| o.metadata.vg.seqno + 1).unwrap_or(1);
         let mut present: Vec<bool> = Vec::new();
         for i in 0..new.vg.pvs.len() {
             let id = new.vg.pvs[i].id;
@@ -489,7 +487,7 @@ pub fn write_label_in_vg(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv, in_vg: 
 }
 
 /// Makes a PV an orphan again: areas cleared, in-VG flag dropped.
-pub fn release_pv(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv) -> CmdResult {
+fn release_pv(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv) -> CmdResult {
     for m in &pv.mdas {
         if let Some(h) = &m.header {
             commit::clear_area(w, &pv.path, h).map_err(commit_err)?;

@@ -1644,12 +1644,18 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         if metadata_change {
             commit(&l, vg.clone())?;
         }
-        activation_hook(
-            &l.ctx,
-            &vg,
-            &changed,
-            activate.is_some_and(|a| a.is_activating()),
-        );
+        if let Some(change) = activate {
+            let mut found = l.found.clone();
+            found.metadata.vg = vg.clone();
+            crate::commands::lv_activate::change_lvs(
+                &l.ctx,
+                &l.scan,
+                &found,
+                &changed,
+                change,
+                args.ignoreactivationskip,
+            )?;
+        }
         if metadata_change {
             for n in &changed {
                 l.ctx.say(format!("Logical volume {vg_name}/{n} changed."));

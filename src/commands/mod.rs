@@ -4,6 +4,7 @@
 pub mod activate;
 pub mod context;
 pub mod help;
+pub mod lv_activate;
 pub mod lv;
 pub mod lv_plan;
 pub mod pv;
@@ -12,8 +13,5 @@ pub mod pvck;
 pub mod report_cmds;
 pub mod version;
 pub mod vg;
-pub mod vg_args;
-pub mod vg_backup;
 pub mod vg_change;
-pub mod vg_check;
 pub mod vg_plan;

@@ -1,0 +1,496 @@
+//! Kernel activation for the commands: turns an LV of a scanned VG into its dm devices (through
+//! `dm::tables` and `dm::apply`) and keeps /dev in step, or reports once that there is no
+//! device-mapper and leaves the kernel alone, as LVM2 does with `--driverloaded n`.
+//! The public calls are the seam other commands use: `Activation::{activate_lv, deactivate_lv,
+//! is_active, active_lv_count, commit_pool_messages}` and `change_lvs` (lvchange -a); the
+//! vgmknodes command lives here too.
+
+use super::activate::ActivationChange;
+use super::context::Context;
+use crate::dm::apply::{self, Changes};
+use crate::dm::ioctl::{Control, DevId};
+use crate::dm::nodes::DevDir;
+use crate::dm::tables::{dm_uuid, lv_tree, DevNo, DmTree, TableOptions};
+use crate::error::{CmdError, CmdResult};
+use crate::store::scan::{FoundVg, Scan};
+use metadata_format::text::{Id, LogicalVolume, SegmentKind, VolumeGroup};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+/// What LVM2 prints when it runs without device-mapper (`--driverloaded n`).
+pub const ACTIVATION_DISABLED: &str =
+    "WARNING: Activation disabled. No device-mapper interaction will be attempted.";
+
+/// How to activate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActivateOptions {
+    /// `--readonly`.
+    pub read_only: bool,
+    /// Send the thin pools' pending messages (commands that create or remove thin LVs).
+    pub send_messages: bool,
+}
+
+/// The kernel side of one command: the dm control device when there is one.
+pub struct Activation {
+    control: Option<Control>,
+    warned: Cell<bool>,
+    dev: DevDir,
+    test_mode: bool,
+}
+
+impl Activation {
+    /// Opens device-mapper unless `--driverloaded n`, `global/activation = 0` or the kernel
+    /// has none (no /dev/mapper/control, or it does not answer).
+    pub fn new(ctx: &Context) -> Activation {
+        let wanted = ctx.driver_loaded && ctx.config.get_bool("global/activation", true);
+        let control = if wanted {
+            Control::open().ok().filter(|c| c.version().is_ok())
+        } else {
+            None
+        };
+        Activation {
+            control,
+            warned: Cell::new(false),
+            dev: DevDir::default(),
+            test_mode: ctx.test_mode,
+        }
+    }
+
+    /// Whether dm devices can be made here.
+    pub fn available(&self) -> bool {
+        self.control.is_some()
+    }
+
+    /// Prints, once per command, that activation is disabled when there is no device-mapper.
+    pub fn warn_if_disabled(&self, ctx: &Context) {
+        let _ = self.control(ctx);
+    }
+
+    /// The control device, after the one warning when there is none.
+    fn control(&self, ctx: &Context) -> Option<&Control> {
+        if self.control.is_none() && !self.warned.replace(true) {
+            ctx.warn(ACTIVATION_DISABLED);
+        }
+        self.control.as_ref()
+    }
+
+    fn options(ctx: &Context, opts: ActivateOptions) -> TableOptions {
+        let threshold = ctx
+            .config
+            .get_int("activation/thin_pool_autoextend_threshold")
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(100);
+        TableOptions {
+            monitoring: ctx.config.get_bool("activation/monitoring", true),
+            thin_pool_autoextend_threshold: threshold,
+            read_only: opts.read_only,
+            send_messages: opts.send_messages,
+        }
+    }
+
+    /// Activates `lv_name` of `found` (with everything it needs) and makes its /dev entries.
+    /// Already-active devices with the same tables are left alone.
+    pub fn activate_lv(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        lv_name: &str,
+        opts: ActivateOptions,
+    ) -> CmdResult {
+        let vg = &found.metadata.vg;
+        let tree = lv_tree(vg, lv_name, &Self::options(ctx, opts))
+            .map_err(|e| CmdError::failed(e.to_string()))?;
+        let Some(control) = self.control(ctx) else {
+            return Ok(());
+        };
+        if self.test_mode {
+            return Ok(());
+        }
+        if vg.lv(lv_name).is_some_and(|lv| lv.has_status("MIRRORED"))
+            && !ctx.config.get_bool("activation/monitoring", true)
+        {
+            ctx.warn(format!(
+                "WARNING: Mirror {}/{lv_name} without monitoring will not react on failures.",
+                vg.name
+            ));
+        }
+        let pvs = pv_devices(scan, found);
+        let mut kernel = KernelRef(control);
+        let changes = apply::activate(&tree, &pvs, &mut kernel).map_err(|e| {
+            CmdError::failed(format!("Failed to activate {}/{lv_name}: {e}", vg.name))
+        })?;
+        self.make_nodes(&vg.name, &tree, &changes)
+    }
+
+    /// Deactivates `lv_name` and what only it used; refuses while it is open.
+    pub fn deactivate_lv(&self, ctx: &Context, found: &FoundVg, lv_name: &str) -> CmdResult {
+        let vg = &found.metadata.vg;
+        let tree = lv_tree(vg, lv_name, &Self::options(ctx, ActivateOptions::default()))
+            .map_err(|e| CmdError::failed(e.to_string()))?;
+        let Some(control) = self.control(ctx) else {
+            return Ok(());
+        };
+        if self.test_mode {
+            return Ok(());
+        }
+        let mut kernel = KernelRef(control);
+        let changes = apply::deactivate(&tree, &mut kernel).map_err(|e| {
+            CmdError::failed(format!("Failed to deactivate {}/{lv_name}: {e}", vg.name))
+        })?;
+        for name in &changes.removed {
+            self.dev.remove_node(name).map_err(|e| node_err(name, e))?;
+        }
+        for node in tree.nodes.iter().filter(|n| n.symlink) {
+            if changes.removed.contains(&node.name) {
+                self.dev
+                    .remove_lv_link(&vg.name, &node.lv)
+                    .map_err(|e| node_err(&node.name, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the pending thin pool messages of `lv_name`'s pool (after a metadata change that
+    /// adds or removes thin LVs of an active pool).
+    pub fn commit_pool_messages(&self, ctx: &Context, found: &FoundVg, lv_name: &str) -> CmdResult {
+        let opts = ActivateOptions {
+            read_only: false,
+            send_messages: true,
+        };
+        let tree = lv_tree(&found.metadata.vg, lv_name, &Self::options(ctx, opts))
+            .map_err(|e| CmdError::failed(e.to_string()))?;
+        let Some(control) = self.control(ctx) else {
+            return Ok(());
+        };
+        if self.test_mode {
+            return Ok(());
+        }
+        apply::commit_pool_messages(&tree, &mut KernelRef(control))
+            .map_err(|e| CmdError::failed(e.to_string()))
+    }
+
+    fn make_nodes(&self, vg: &str, tree: &DmTree, changes: &Changes) -> CmdResult {
+        for (name, dev) in &changes.present {
+            self.dev
+                .add_node(name, *dev)
+                .map_err(|e| node_err(name, e))?;
+        }
+        for node in tree.nodes.iter().filter(|n| n.symlink) {
+            if changes.present.iter().any(|(n, _)| *n == node.name) {
+                self.dev
+                    .add_lv_link(vg, &node.lv, &node.name)
+                    .map_err(|e| node_err(&node.name, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the LV's own device exists (false without device-mapper).
+    pub fn is_active(&self, vg: &VolumeGroup, lv: &LogicalVolume) -> bool {
+        let Some(control) = &self.control else {
+            return false;
+        };
+        control
+            .info(DevId::Uuid(&lv_uuid(vg, lv)))
+            .ok()
+            .flatten()
+            .is_some_and(|i| i.live_table)
+    }
+
+    /// How many visible LVs of the VG are active, as LVM2 counts them for "now active".
+    pub fn active_lv_count(&self, vg: &VolumeGroup) -> usize {
+        vg.lvs
+            .iter()
+            .filter(|lv| vg.is_lv_visible(lv) && self.is_active(vg, lv))
+            .count()
+    }
+
+    /// vgmknodes for one VG: /dev/mapper nodes for its active devices, /dev/<vg>/<lv> links
+    /// for its active visible LVs, and no links for inactive ones.
+    pub fn mknodes(&self, ctx: &Context, vg: &VolumeGroup) -> CmdResult {
+        let Some(control) = self.control(ctx) else {
+            return Ok(());
+        };
+        if self.test_mode {
+            return Ok(());
+        }
+        let opts = Self::options(ctx, ActivateOptions::default());
+        for lv in vg.lvs.iter().filter(|lv| vg.is_lv_visible(lv)) {
+            let Ok(tree) = lv_tree(vg, &lv.name, &opts) else {
+                continue;
+            };
+            for node in &tree.nodes {
+                let info = control.info(DevId::Uuid(&node.uuid)).ok().flatten();
+                match info {
+                    Some(info) => {
+                        self.dev
+                            .add_node(&node.name, info.dev)
+                            .map_err(|e| node_err(&node.name, e))?;
+                        if node.symlink {
+                            self.dev
+                                .add_lv_link(&vg.name, &node.lv, &node.name)
+                                .map_err(|e| node_err(&node.name, e))?;
+                        }
+                    }
+                    None if node.symlink => {
+                        self.dev
+                            .remove_lv_link(&vg.name, &node.lv)
+                            .map_err(|e| node_err(&node.name, e))?;
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `/dev/mapper` as the kernel has it: a node for every dm device, none for devices that
+    /// are gone (libdm's mknodes without a name).
+    pub fn refresh_mapper_dir(&self, ctx: &Context) -> CmdResult {
+        let Some(control) = self.control(ctx) else {
+            return Ok(());
+        };
+        if self.test_mode {
+            return Ok(());
+        }
+        let devices = control
+            .list()
+            .map_err(|e| CmdError::failed(format!("Failed to list dm devices: {e}")))?;
+        for (name, dev) in &devices {
+            self.dev
+                .add_node(name, *dev)
+                .map_err(|e| node_err(name, e))?;
+        }
+        if let Ok(dir) = std::fs::read_dir(self.dev.root.join("mapper")) {
+            for entry in dir.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let stale = entry
+                    .metadata()
+                    .is_ok_and(|m| m.file_type().is_block_device())
+                    && !devices.iter().any(|(n, _)| *n == name);
+                if stale {
+                    self.dev
+                        .remove_node(&name)
+                        .map_err(|e| node_err(&name, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn node_err(name: &str, e: std::io::Error) -> CmdError {
+    CmdError::failed(format!("Failed to update the /dev entries of {name}: {e}"))
+}
+
+/// The dm UUID of the LV's own (top) device.
+pub fn lv_uuid(vg: &VolumeGroup, lv: &LogicalVolume) -> String {
+    let pool = lv.segments.first().and_then(|s| match &s.kind {
+        SegmentKind::ThinPool(p) => Some(p.transaction_id),
+        _ => None,
+    });
+    let used_as = |f: &dyn Fn(&metadata_format::text::ThinPool) -> &str| {
+        vg.lvs
+            .iter()
+            .flat_map(|l| &l.segments)
+            .any(|s| matches!(&s.kind, SegmentKind::ThinPool(p) if f(p) == lv.name))
+    };
+    let layer = match pool {
+        Some(0) => Some("tpool"),
+        Some(_) => Some("pool"),
+        None if used_as(&|p| p.pool.as_str()) => Some("tdata"),
+        None if used_as(&|p| p.metadata.as_str()) => Some("tmeta"),
+        None => None,
+    };
+    dm_uuid(&vg.id, &lv.id, layer)
+}
+
+/// The device numbers of the VG's PVs that the scan found as block devices.
+pub fn pv_devices(scan: &Scan, found: &FoundVg) -> HashMap<Id, DevNo> {
+    found
+        .metadata
+        .vg
+        .pvs
+        .iter()
+        .zip(&found.pv_devices)
+        .filter_map(|(pv, index)| {
+            let path = &scan.pvs.get((*index)?)?.path;
+            let meta = std::fs::metadata(path).ok()?;
+            meta.file_type()
+                .is_block_device()
+                .then(|| (pv.id, DevNo::from_dev_t(meta.rdev())))
+        })
+        .collect()
+}
+
+/// `apply::Kernel` over a shared control device.
+struct KernelRef<'a>(&'a Control);
+
+impl apply::Kernel for KernelRef<'_> {
+    fn info(&mut self, uuid: &str) -> std::io::Result<Option<crate::dm::ioctl::DmInfo>> {
+        self.0.info(DevId::Uuid(uuid))
+    }
+    fn create(&mut self, name: &str, uuid: &str) -> std::io::Result<crate::dm::ioctl::DmInfo> {
+        self.0.create(name, uuid)
+    }
+    fn load(
+        &mut self,
+        name: &str,
+        table: &[crate::dm::ioctl::TableLine],
+        read_only: bool,
+    ) -> std::io::Result<()> {
+        self.0.load(DevId::Name(name), table, read_only).map(|_| ())
+    }
+    fn resume(&mut self, name: &str) -> std::io::Result<()> {
+        self.0.resume(DevId::Name(name)).map(|_| ())
+    }
+    fn remove(&mut self, name: &str) -> std::io::Result<()> {
+        self.0.remove(DevId::Name(name))
+    }
+    fn table(&mut self, name: &str) -> std::io::Result<Vec<crate::dm::ioctl::TableLine>> {
+        self.0.table(DevId::Name(name))
+    }
+    fn status(&mut self, name: &str) -> std::io::Result<Vec<crate::dm::ioctl::TableLine>> {
+        self.0.status(DevId::Name(name))
+    }
+    fn message(&mut self, name: &str, message: &str) -> std::io::Result<()> {
+        self.0.message(DevId::Name(name), 0, message)
+    }
+}
+
+/// `lvchange -a` on the LVs `names` of one VG (`found` holds the metadata as committed by the
+/// command, if it changed any): LVs flagged to skip activation are skipped unless
+/// `ignore_skip`, a COW LV changes with its origin, and every LV is tried even when one fails.
+pub fn change_lvs(
+    ctx: &Context,
+    scan: &Scan,
+    found: &FoundVg,
+    names: &[String],
+    change: ActivationChange,
+    ignore_skip: bool,
+) -> CmdResult {
+    let vg = &found.metadata.vg;
+    let kernel = Activation::new(ctx);
+    let mut ok = true;
+    for name in names {
+        let Some(lv) = vg.lv(name) else { continue };
+        let flagged =
+            |flag: &str| lv.flags.iter().any(|f| f == flag) || lv.status.iter().any(|f| f == flag);
+        if change.is_activating() && !ignore_skip && flagged("ACTIVATION_SKIP") {
+            continue;
+        }
+        if change == ActivationChange::Auto && flagged("NOAUTOACTIVATE") {
+            continue;
+        }
+        let target = snapshot_origin(vg, name).unwrap_or_else(|| name.clone());
+        let result = if change.is_activating() {
+            kernel.activate_lv(ctx, scan, found, &target, ActivateOptions::default())
+        } else {
+            kernel.deactivate_lv(ctx, found, &target)
+        };
+        if let Err(e) = result {
+            ctx.warn(e.message());
+            ok = false;
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        // Each failure was printed as it happened.
+        Err(CmdError::failed(""))
+    }
+}
+
+/// The origin of a COW LV.
+fn snapshot_origin(vg: &VolumeGroup, cow: &str) -> Option<String> {
+    vg.lvs
+        .iter()
+        .flat_map(|l| &l.segments)
+        .find_map(|s| match &s.kind {
+            SegmentKind::Snapshot(snap) if snap.cow == cow => Some(snap.origin.clone()),
+            _ => None,
+        })
+}
+
+#[derive(Debug, clap::Parser)]
+#[command(about = "Create the special files for volume group devices in /dev")]
+struct VgmknodesArgs {
+    /// Also refresh what is active (accepted; the nodes are checked either way)
+    #[arg(long = "refresh")]
+    refresh: bool,
+    /// Go on when locking fails
+    #[arg(long = "ignorelockingfailure")]
+    ignorelockingfailure: bool,
+    /// Output format for the log report (accepted for compatibility)
+    #[arg(long = "reportformat", value_name = "FORMAT")]
+    reportformat: Option<String>,
+    #[command(flatten)]
+    common: crate::cli::CommonArgs,
+    /// VGs to check; all when none is given
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+/// vgmknodes: /dev/mapper as the kernel has it, and the /dev/<vg>/<lv> links of active LVs.
+pub fn vgmknodes(
+    _spec: &'static crate::cli::CommandSpec,
+    argv: &[std::ffi::OsString],
+) -> CmdResult {
+    let Some(args) = crate::cli::parse_args::<VgmknodesArgs>(argv)? else {
+        return Ok(());
+    };
+    let ctx = Context::new(&args.common, argv)?;
+    let kernel = Activation::new(&ctx);
+    kernel.refresh_mapper_dir(&ctx)?;
+    let scan = ctx.scan()?;
+    let names: Vec<String> = if args.vgs.is_empty() {
+        scan.vg_names()
+    } else {
+        args.vgs
+            .iter()
+            .map(|v| {
+                v.strip_prefix("/dev/")
+                    .unwrap_or(v)
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .collect()
+    };
+    let mut failed = None;
+    for name in names {
+        let result = ctx
+            .lock_vg(&name, crate::store::lock::LockMode::Shared)
+            .and_then(|_lock| {
+                let found = ctx.load_vg(&scan, &name)?;
+                kernel.mknodes(&ctx, &found.metadata.vg)
+            });
+        if let Err(e) = result {
+            ctx.warn(e.message());
+            failed.get_or_insert(e);
+        }
+    }
+    failed.map_or(Ok(()), |_| Err(CmdError::failed("")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metadata_format::text::parse_metadata;
+
+    #[test]
+    fn lv_uuids_carry_lvm2s_suffixes() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/lvm2-2.03.16/guest/vgdemo.vg"
+        ))
+        .unwrap();
+        let vg = parse_metadata(text.as_bytes()).unwrap().vg;
+        let uuid = |name: &str| lv_uuid(&vg, vg.lv(name).unwrap());
+        assert!(uuid("pool").ends_with("-pool"));
+        assert!(uuid("pool_tdata").ends_with("-tdata"));
+        assert!(uuid("pool_tmeta").ends_with("-tmeta"));
+        assert_eq!(uuid("linear").len(), 68);
+    }
+}
