@@ -367,12 +367,14 @@ fn orphan_row(spec: &ReportSpec, d: &DeviceFacts, seg: bool) -> Row {
         .collect()
 }
 
-/// A device that is not a PV, as `pvs -a` shows it.
-fn other_row(spec: &ReportSpec, c: &Candidate) -> Row {
+/// A device that is not a PV, as `pvs -a` shows it: its name, numbers and size, the rest of
+/// an empty PV in the orphan VG (no format there).
+fn other_row(spec: &ReportSpec, c: &Candidate, seg: bool) -> Row {
+    let (major, minor) = dev_numbers(&c.path);
     let facts = DeviceFacts {
         name: c.path.display().to_string(),
-        major: 0,
-        minor: 0,
+        major,
+        minor,
         dev_size: c.size_bytes / 512,
         pv_id: metadata_format::text::Id::from_bytes([b'0'; 32])
             .unwrap_or_else(crate::host::new_id),
@@ -383,19 +385,14 @@ fn other_row(spec: &ReportSpec, c: &Candidate) -> Row {
         mdas: Vec::new(),
         ba: None,
     };
+    let base = orphan_row(spec, &facts, seg);
     spec.columns()
         .iter()
-        .map(|&f| match f {
-            FieldId::PV_NAME => FieldValue::str(facts.name.clone()),
-            FieldId::DEV_SIZE => FieldValue::Size(facts.dev_size),
-            FieldId::PV_UUID | FieldId::PV_FMT => FieldValue::str(""),
+        .zip(base)
+        .map(|(&f, v)| match f {
+            FieldId::PV_UUID | FieldId::PV_FMT | FieldId::VG_FMT => FieldValue::str(""),
             FieldId::PV_EXT_VSN => FieldValue::undefined(),
-            FieldId::PV_MAJOR | FieldId::PV_MINOR => {
-                let (ma, mi) = dev_numbers(&c.path);
-                FieldValue::Num(u64::from(if f == FieldId::PV_MAJOR { ma } else { mi }))
-            }
-            FieldId::PV_SIZE => FieldValue::Size(facts.dev_size),
-            _ => orphan_value(&facts, f),
+            _ => v,
         })
         .collect()
 }
@@ -517,7 +514,7 @@ pub fn pvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 let mut others: Vec<&Candidate> = snap.scan.others.iter().collect();
                 others.sort_by_key(|c| dev_numbers(&c.path));
                 for c in others {
-                    rows.push(other_row(&spec, c));
+                    rows.push(other_row(&spec, c, seg_rows));
                 }
             }
         }
