@@ -152,14 +152,26 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display the system ID, if any, currently set on this host"
     ),
     planned!("tags", "List tags defined on this host"),
-    planned!("vgcfgbackup", "Backup volume group configuration(s)"),
-    planned!("vgcfgrestore", "Restore volume group configuration"),
+    built!(
+        "vgcfgbackup",
+        "Backup volume group configuration(s)",
+        commands::vg_backup::vgcfgbackup
+    ),
+    built!(
+        "vgcfgrestore",
+        "Restore volume group configuration",
+        commands::vg_backup::vgcfgrestore
+    ),
     built!(
         "vgchange",
         "Change volume group attributes",
         commands::vg_change::vgchange
     ),
-    planned!("vgck", "Check the consistency of volume group(s)"),
+    built!(
+        "vgck",
+        "Check the consistency of volume group(s)",
+        commands::vg_check::vgck
+    ),
     planned!("vgconvert", "Change volume group metadata format"),
     built!("vgcreate", "Create a volume group", commands::vg::vgcreate),
     planned!("vgdisplay", "Display volume group information"),

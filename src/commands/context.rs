@@ -222,7 +222,12 @@ impl Context {
                 )));
             }
         }
-        new.vg.seqno = old.map(|o| o.metadata.vg.seqno + 1).unwrap_or(1);
+        // One above the VG as read (1 for a new VG); a caller may ask for more (vgcfgrestore:
+        // above the restored file's and every copy on disk), never less.
+        new.vg.seqno = new
+            .vg
+            .seqno
+            .max(old.map_or(1, |o| o.metadata.vg.seqno.saturating_add(1)));
         let mut present: Vec<bool> = Vec::new();
         for i in 0..new.vg.pvs.len() {
             let id = new.vg.pvs[i].id;
@@ -487,7 +492,7 @@ pub fn write_label_in_vg(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv, in_vg: 
 }
 
 /// Makes a PV an orphan again: areas cleared, in-VG flag dropped.
-fn release_pv(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv) -> CmdResult {
+pub fn release_pv(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv) -> CmdResult {
     for m in &pv.mdas {
         if let Some(h) = &m.header {
             commit::clear_area(w, &pv.path, h).map_err(commit_err)?;

@@ -13,5 +13,8 @@ pub mod pvck;
 pub mod report_cmds;
 pub mod version;
 pub mod vg;
+pub mod vg_args;
+pub mod vg_backup;
 pub mod vg_change;
+pub mod vg_check;
 pub mod vg_plan;
