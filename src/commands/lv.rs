@@ -443,6 +443,13 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         }
         None => (target.clone(), None),
     };
+    if let Some((v, _)) = args.name.as_deref().and_then(|n| n.split_once('/')) {
+        if v.trim_start_matches("/dev/") != vg_name {
+            return Err(CmdError::usage(format!(
+                "Inconsistent volume group names given: \"{v}\" and \"{vg_name}\"; give -n NAME alone."
+            )));
+        }
+    }
     let kind = if args.snapshot || segtype == Some("snapshot") {
         let origin = target_lv.clone().ok_or_else(|| {
             CmdError::usage(
@@ -783,7 +790,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             ctx.say(format!(
                 "Thin pool volume with chunk size {} can address at most {} of data.",
                 display_size(u64::from(chunk_size)),
-                display_size(thin_pool_max_data(chunk_size) / 512)
+                display_size(thin_pool_max_data(chunk_size))
             ));
             created.push(pool_name);
         }
@@ -1237,10 +1244,6 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
                 )));
             }
         }
-        ctx.warn(format!(
-            "WARNING: Reducing active logical volume to {}.",
-            display_size(keep * es)
-        ));
         let question = format!(
             "  THIS MAY DESTROY YOUR DATA (filesystem etc.)\nDo you really want to reduce {vg_name}/{lv_name}?"
         );

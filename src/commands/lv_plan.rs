@@ -158,11 +158,7 @@ pub fn display_size(sectors: u64) -> String {
     } else {
         ""
     };
-    let shown = if prefix.is_empty() {
-        rounded
-    } else {
-        (value * 100.0).floor() / 100.0
-    };
+    let shown = rounded;
     format!("{prefix}{shown:.2} {}", units[unit])
 }
 
@@ -495,7 +491,55 @@ pub fn remove_lv(vg: &mut VolumeGroup, name: &str) {
     if let Some(snap) = snapshot_of_cow(vg, name).map(|l| l.name.clone()) {
         vg.lvs.retain(|l| l.name != snap);
     }
-    vg.lvs.retain(|l| l.name != name);
+    // Sub-LVs only this LV uses (raid images and metadata, mirror legs and log, pool data
+    // and metadata) go with it.
+    let subs = sub_lvs(vg, name);
+    vg.lvs.retain(|l| l.name != name && !subs.contains(&l.name));
+}
+
+/// Hidden LVs that `name` is built on, recursively.
+pub fn sub_lvs(vg: &VolumeGroup, name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut todo = vec![name.to_string()];
+    while let Some(n) = todo.pop() {
+        let Some(lv) = vg.lv(&n) else { continue };
+        for seg in &lv.segments {
+            let mut names: Vec<&str> = seg
+                .areas()
+                .iter()
+                .filter_map(|a| match a {
+                    Area::Lv { name, .. } => Some(name.as_str()),
+                    Area::Pv { .. } => None,
+                })
+                .collect();
+            match &seg.kind {
+                SegmentKind::Mirror(m) => names.extend(m.mirror_log.as_deref()),
+                SegmentKind::Raid(r) => {
+                    for image in &r.images {
+                        names.push(&image.data);
+                        names.extend(image.meta.as_deref());
+                    }
+                }
+                SegmentKind::ThinPool(p) => {
+                    names.push(&p.pool);
+                    names.push(&p.metadata);
+                }
+                SegmentKind::CachePool(p) => {
+                    names.push(&p.data);
+                    names.push(&p.metadata);
+                }
+                _ => {}
+            }
+            for sub in names {
+                let hidden = vg.lv(sub).is_some_and(|l| !l.has_status("VISIBLE"));
+                if hidden && !out.iter().any(|o| o == sub) {
+                    out.push(sub.to_string());
+                    todo.push(sub.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Renames an LV and every reference to it (snapshot origin/cow, thin pool, thin origin, a
