@@ -300,3 +300,43 @@ fn not_found_names_fail_like_lvm2() {
         assert_eq!(got, want, "{args:?}");
     }
 }
+
+#[test]
+fn display_and_scan_commands_match_lvm2() {
+    let fx = setup("display-cmds");
+    let orphan = fx.devs[5].path_str().to_string();
+    let first = fx.devs[0].path_str().to_string();
+    for args in [
+        &["pvscan"][..],
+        &["pvscan", "-s"],
+        &["pvscan", "-n"],
+        &["pvscan", "-u"],
+        &["vgscan"],
+        &["lvscan"],
+        &["lvscan", "-a"],
+        &["pvdisplay"],
+        &["pvdisplay", "-c"],
+        &["pvdisplay", "-s"],
+        &["pvdisplay", "-m"],
+        &["pvdisplay", orphan.as_str(), first.as_str()],
+        &["vgdisplay"],
+        &["vgdisplay", "-c"],
+        &["vgdisplay", "-s"],
+        &["vgdisplay", "vgdemo", "nope"],
+        &["lvdisplay"],
+        &["lvdisplay", "-a"],
+        &["lvdisplay", "-c"],
+        &["lvdisplay", "-a", "-c"],
+        &[
+            "lvdisplay",
+            "-m",
+            "vg1/str",
+            "vg1/ro",
+            "vgdemo/linear",
+            "vgdemo/striped",
+        ],
+        &["lvdisplay", "vg1/nope", "vgdemo/snap"],
+    ] {
+        same(&fx, args);
+    }
+}

@@ -80,7 +80,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     built!("lvchange", "Change the attributes of logical volume(s)", commands::lv::lvchange),
     planned!("lvconvert", "Change logical volume layout"),
     built!("lvcreate", "Create a logical volume", commands::lv::lvcreate),
-    planned!("lvdisplay", "Display information about a logical volume"),
+    built!(
+        "lvdisplay",
+        "Display information about a logical volume",
+        commands::display_cmds::lvdisplay
+    ),
     built!("lvextend", "Add space to a logical volume", commands::lv::lvextend),
     planned!(
         "lvmconfig",
@@ -104,7 +108,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display information about logical volumes",
         commands::report_cmds::lvs
     ),
-    planned!("lvscan", "List all logical volumes in all volume groups"),
+    built!(
+        "lvscan",
+        "List all logical volumes in all volume groups",
+        commands::display_cmds::lvscan
+    ),
     built!(
         "lvsnapshot",
         "Create a snapshot of a logical volume (lvcreate -s)",
@@ -125,9 +133,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Initialize physical volume(s) for use by LVM",
         commands::pv::pvcreate
     ),
-    planned!(
+    built!(
         "pvdisplay",
-        "Display various attributes of physical volume(s)"
+        "Display various attributes of physical volume(s)",
+        commands::display_cmds::pvdisplay
     ),
     planned!("pvmove", "Move extents from one physical volume to another"),
     built!(
@@ -145,7 +154,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display information about physical volumes",
         commands::report_cmds::pvs
     ),
-    planned!("pvscan", "List all physical volumes"),
+    built!(
+        "pvscan",
+        "List all physical volumes",
+        commands::display_cmds::pvscan
+    ),
     planned!("segtypes", "List available segment types"),
     planned!(
         "systemid",
@@ -174,7 +187,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
     planned!("vgconvert", "Change volume group metadata format"),
     built!("vgcreate", "Create a volume group", commands::vg::vgcreate),
-    planned!("vgdisplay", "Display volume group information"),
+    built!(
+        "vgdisplay",
+        "Display volume group information",
+        commands::display_cmds::vgdisplay
+    ),
     planned!("vgexport", "Unregister volume group(s) from the system"),
     built!(
         "vgextend",
@@ -209,7 +226,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display information about volume groups",
         commands::report_cmds::vgs
     ),
-    planned!("vgscan", "Search for all volume groups"),
+    built!(
+        "vgscan",
+        "Search for all volume groups",
+        commands::display_cmds::vgscan
+    ),
     planned!(
         "vgsplit",
         "Move physical volumes into a new or existing volume group"

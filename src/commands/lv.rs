@@ -239,6 +239,11 @@ fn activation_hook(ctx: &Context, _vg: &VolumeGroup, _lvs: &[String], _activate:
     ctx.warn(ACTIVATION_DISABLED);
 }
 
+/// LVM2's default VG for bare LV names: `LVM_VG_NAME`.
+fn default_vg() -> Option<String> {
+    std::env::var("LVM_VG_NAME").ok().filter(|v| !v.is_empty())
+}
+
 fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
@@ -985,7 +990,7 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     }
     let _ = args.nofsck;
     let explicit_alloc = alloc_arg(args.alloc.as_deref())?;
-    let (vg_name, lv_name) = split_lv_arg(&args.lv, None).map_err(usage)?;
+    let (vg_name, lv_name) = split_lv_arg(&args.lv, default_vg().as_deref()).map_err(usage)?;
     // Parse the size request before reading anything.
     enum Want {
         Sectors(Sign, u64),
@@ -1310,7 +1315,7 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let mut by_vg: Vec<(String, Vec<String>)> = Vec::new();
     for a in &args.lvs {
         let (vg, lv) = if a.trim_start_matches("/dev/").contains('/') {
-            let (v, l) = split_lv_arg(a, None).map_err(usage)?;
+            let (v, l) = split_lv_arg(a, default_vg().as_deref()).map_err(usage)?;
             (v, Some(l))
         } else {
             (a.clone(), None)
@@ -1466,7 +1471,7 @@ pub fn lvrename(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let (vg_name, old, new) = match args.names.as_slice() {
         [vg, old, new] => (vg.clone(), old.clone(), new.clone()),
         [old, new] => {
-            let (vg, o) = split_lv_arg(old, None).map_err(usage)?;
+            let (vg, o) = split_lv_arg(old, default_vg().as_deref()).map_err(usage)?;
             let n = if new.contains('/') {
                 let (vg2, n) = split_lv_arg(new, None).map_err(usage)?;
                 if vg2 != vg {
@@ -1593,7 +1598,7 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let _ = (args.yes, args.force, args.ignoreactivationskip);
     let mut targets: Vec<(String, String)> = Vec::new();
     for a in &args.lvs {
-        targets.push(split_lv_arg(a, None).map_err(usage)?);
+        targets.push(split_lv_arg(a, default_vg().as_deref()).map_err(usage)?);
     }
     let mut vgs: Vec<String> = targets.iter().map(|(v, _)| v.clone()).collect();
     vgs.dedup();

@@ -3,6 +3,7 @@
 
 pub mod activate;
 pub mod context;
+pub mod display_cmds;
 pub mod help;
 pub mod lv_activate;
 pub mod lv;
