@@ -192,19 +192,31 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display volume group information",
         commands::display_cmds::vgdisplay
     ),
-    planned!("vgexport", "Unregister volume group(s) from the system"),
+    built!(
+        "vgexport",
+        "Unregister volume group(s) from the system",
+        commands::vg_export::vgexport
+    ),
     built!(
         "vgextend",
         "Add physical volumes to a volume group",
         commands::vg_change::vgextend
     ),
-    planned!("vgimport", "Register exported volume group with system"),
+    built!(
+        "vgimport",
+        "Register exported volume group with system",
+        commands::vg_export::vgimport
+    ),
     planned!("vgimportclone", "Import a VG from cloned PVs"),
     planned!(
         "vgimportdevices",
         "Add devices for a VG to the devices file"
     ),
-    planned!("vgmerge", "Merge volume groups"),
+    built!(
+        "vgmerge",
+        "Merge volume groups",
+        commands::vg_split::vgmerge
+    ),
     built!(
         "vgmknodes",
         "Create the special files for volume group devices in /dev",
@@ -231,9 +243,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Search for all volume groups",
         commands::display_cmds::vgscan
     ),
-    planned!(
+    built!(
         "vgsplit",
-        "Move physical volumes into a new or existing volume group"
+        "Move physical volumes into a new or existing volume group",
+        commands::vg_split::vgsplit
     ),
 ];
 

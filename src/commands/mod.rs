@@ -18,4 +18,6 @@ pub mod vg_args;
 pub mod vg_backup;
 pub mod vg_change;
 pub mod vg_check;
+pub mod vg_export;
 pub mod vg_plan;
+pub mod vg_split;

@@ -100,7 +100,7 @@ pub fn missing_pv_ids(found: &FoundVg) -> Vec<Id> {
 }
 
 /// The LVs an LV is built on, by name.
-fn lv_dependencies(lv: &LogicalVolume) -> Vec<&str> {
+pub fn lv_dependencies(lv: &LogicalVolume) -> Vec<&str> {
     let mut names = Vec::new();
     for seg in &lv.segments {
         for area in seg.areas() {

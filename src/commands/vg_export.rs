@@ -1,0 +1,204 @@
+//! vgexport and vgimport: the EXPORTED status of a VG (and of each of its PVs) that tells
+//! hosts to keep their hands off while its disks move to another machine. LVM2 clears the
+//! VG's system ID on export and sets this host's on import (none here: oxlvm has no system ID).
+
+use super::context::{Context, PvEdits};
+use super::vg_args::{for_each_vg, is_exported, refuse_exported, vg_arg, EXPORTED};
+use crate::cli::{parse_args, CommandSpec, CommonArgs};
+use crate::error::{CmdError, CmdResult};
+use crate::store::lock::LockMode;
+use clap::{ArgAction, Parser};
+use metadata_format::text::VolumeGroup;
+use std::ffi::OsString;
+
+#[derive(Debug, Parser)]
+#[command(about = "Unregister volume group(s) from the system")]
+struct VgexportArgs {
+    /// Export every VG
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// Select VGs by a report condition (not supported yet)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
+    /// Output format of the log report (accepted for compatibility)
+    #[arg(long = "reportformat", value_name = "FORMAT")]
+    reportformat: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// VGs to export
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Register exported volume group with system")]
+struct VgimportArgs {
+    /// Import every exported VG
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// Import even a VG with missing PVs
+    #[arg(short = 'f', long = "force", action = ArgAction::Count)]
+    force: u8,
+    /// Select VGs by a report condition (not supported yet)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
+    /// Output format of the log report (accepted for compatibility)
+    #[arg(long = "reportformat", value_name = "FORMAT")]
+    reportformat: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// VGs to import
+    #[arg(value_name = "VG")]
+    vgs: Vec<String>,
+}
+
+/// LVM2's rules for naming VGs: names, or -a alone; --select is not built.
+fn which_vgs(all: bool, select: &Option<String>, vgs: &[String], usage: &str) -> CmdResult {
+    if select.is_some() {
+        return Err(CmdError::usage(
+            "--select is not built yet in oxlvm; name the VGs, or use -a.",
+        ));
+    }
+    if vgs.is_empty() && !all {
+        return Err(CmdError::usage(usage.to_string()));
+    }
+    if all && !vgs.is_empty() {
+        return Err(CmdError::usage(
+            "No arguments permitted when using -a for all.",
+        ));
+    }
+    Ok(())
+}
+
+/// Sets or clears EXPORTED on the VG and on each of its PVs, where LVM2 writes it (first
+/// among the VG's status words, after ALLOCATABLE among a PV's).
+pub fn set_exported(vg: &mut VolumeGroup, exported: bool) {
+    vg.status.retain(|s| s != EXPORTED);
+    if exported {
+        vg.status.insert(0, EXPORTED.to_string());
+    }
+    for pv in &mut vg.pvs {
+        pv.status.retain(|s| s != EXPORTED);
+        if exported {
+            let at = pv
+                .status
+                .iter()
+                .position(|s| s == "ALLOCATABLE")
+                .map_or(0, |i| i + 1);
+            pv.status.insert(at, EXPORTED.to_string());
+        }
+    }
+}
+
+pub fn vgexport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<VgexportArgs>(argv)? else {
+        return Ok(());
+    };
+    which_vgs(
+        args.all,
+        &args.select,
+        &args.vgs,
+        "Please supply volume groups or use --select for selection or use -a for all.",
+    )?;
+    let ctx = Context::new(&args.common, argv)?;
+    let _global = ctx.lock_global()?;
+    let scan = ctx.scan()?;
+    let names: Vec<String> = if args.all {
+        // As LVM2: -a goes over every VG and skips the exported ones quietly.
+        scan.vg_names()
+            .into_iter()
+            .filter(|n| {
+                scan.find_vg(n)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|vg| !is_exported(&vg))
+            })
+            .collect()
+    } else {
+        args.vgs.iter().map(|a| vg_arg(a).to_string()).collect()
+    };
+    for_each_vg(&names, |name| {
+        let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
+        let scan = ctx.scan()?;
+        let found = ctx.load_vg(&scan, name)?;
+        refuse_exported(&found)?;
+        let mut metadata = found.metadata.clone();
+        set_exported(&mut metadata.vg, true);
+        metadata.vg.system_id = None;
+        ctx.commit_vg(&scan, Some(&found), &mut metadata)?;
+        ctx.say(format!("Volume group \"{name}\" successfully exported"));
+        Ok(())
+    })
+}
+
+pub fn vgimport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
+    let Some(args) = parse_args::<VgimportArgs>(argv)? else {
+        return Ok(());
+    };
+    which_vgs(
+        args.all,
+        &args.select,
+        &args.vgs,
+        "Please supply volume groups or -S for selection or use -a for all.",
+    )?;
+    let ctx = Context::new(&args.common, argv)?;
+    if args.force > 0 {
+        ctx.warn("WARNING: Volume groups with missing PVs will be imported with --force.");
+    }
+    let _global = ctx.lock_global()?;
+    let scan = ctx.scan()?;
+    let names: Vec<String> = if args.all {
+        // As LVM2: -a tries every VG, and one that is not exported is an error.
+        scan.vg_names()
+    } else {
+        args.vgs.iter().map(|a| vg_arg(a).to_string()).collect()
+    };
+    for_each_vg(&names, |name| {
+        let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
+        let scan = ctx.scan()?;
+        let found = ctx.load_vg(&scan, name)?;
+        if !is_exported(&found) {
+            return Err(CmdError::failed(format!(
+                "Volume group \"{name}\" is not exported"
+            )));
+        }
+        if found.is_partial() && args.force == 0 {
+            return Err(CmdError::failed(format!(
+                "Volume group \"{name}\" is partially missing; reconnect its PVs, or import it with --force and repair it (vgreduce --removemissing)."
+            )));
+        }
+        let mut metadata = found.metadata.clone();
+        set_exported(&mut metadata.vg, false);
+        let edits = PvEdits {
+            allow_missing_pvs: args.force > 0,
+            ..PvEdits::default()
+        };
+        ctx.commit_vg_with(&scan, Some(&found), &mut metadata, &edits)?;
+        ctx.say(format!("Volume group \"{name}\" successfully imported"));
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metadata_format::text::parse_metadata;
+
+    #[test]
+    fn exported_words_sit_where_lvm2_writes_them() {
+        let text = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/lvm2-2.03.16/guest/vgmda2.vg"
+        ))
+        .unwrap();
+        let mut vg = parse_metadata(&text).unwrap().vg;
+        let before = vg.clone();
+        set_exported(&mut vg, true);
+        assert_eq!(vg.status, ["EXPORTED", "RESIZEABLE", "READ", "WRITE"]);
+        assert_eq!(vg.pvs[0].status, ["ALLOCATABLE", "EXPORTED"]);
+        set_exported(&mut vg, true);
+        assert_eq!(vg.status.iter().filter(|s| *s == "EXPORTED").count(), 1);
+        set_exported(&mut vg, false);
+        assert_eq!(vg, before);
+    }
+}
