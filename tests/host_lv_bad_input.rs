@@ -28,11 +28,20 @@ fn lv_commands_refuse_bad_input_and_leave_devices_untouched() {
     ok(sb.oxlvm(&["vgcreate", "-s", "1m", "vgx", &d0, &d1]));
     ok(sb.oxlvm(&["lvcreate", "-l", "10", "-n", "a", "vgx"]));
     ok(sb.oxlvm(&["lvcreate", "-s", "-l", "4", "-n", "snap", "vgx/a"]));
+    ok(sb.oxlvm(&["lvcreate", "-l", "4", "-n", "b", "vgx"]));
     ok(sb.oxlvm(&["lvcreate", "-T", "-l", "8", "vgx/pool"]));
     ok(sb.oxlvm(&["lvcreate", "-V", "16m", "-T", "vgx/pool", "-n", "thin"]));
     let range = |r: &str| format!("{d0}:{r}");
     // (arguments, exit code, a piece of the message)
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (
+            vec!["lvreduce", "-y", "-l", "-1", "vgx/a"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            5,
+            "origin",
+        ),
         (
             vec!["lvcreate", "-l", "2", "-n", "b@d", "vgx"]
                 .into_iter()
@@ -291,7 +300,7 @@ fn lv_commands_refuse_bad_input_and_leave_devices_untouched() {
             "needs 20 extents",
         ),
         (
-            vec!["lvreduce", "-l", "-1", "vgx/a"]
+            vec!["lvreduce", "-l", "-1", "vgx/b"]
                 .into_iter()
                 .map(String::from)
                 .collect(),

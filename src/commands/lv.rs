@@ -483,14 +483,9 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         Kind::Thin {
             pool: pool.rsplit('/').next().unwrap_or(&pool).to_string(),
         }
-    } else if args.thin || segtype == Some("thin-pool") {
+    } else if args.thin || segtype == Some("thin-pool") || args.thinpool.is_some() {
         Kind::Pool
     } else {
-        if args.thinpool.is_some() {
-            return Err(CmdError::usage(
-                "--thinpool needs -V (a thin volume) or -T (a pool); see lvcreate --help.",
-            ));
-        }
         Kind::Plain
     };
     if !matches!(kind, Kind::ThinSnapshot { .. } | Kind::Thin { .. }) && !has_size {
@@ -719,7 +714,13 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             let (chunk_size, meta_extents) =
                 thin_pool_sizes(extents, vg.extent_size, chunk, meta_sectors).map_err(failed)?;
             // The pool's name is decided first; a spare made now is named lvolN_pmspare.
-            let pool_name = pick_name(&vg, target_lv.as_ref().or(args.name.as_ref()))?;
+            let pool_name = pick_name(
+                &vg,
+                target_lv
+                    .as_ref()
+                    .or(args.thinpool.as_ref())
+                    .or(args.name.as_ref()),
+            )?;
             check_new_lv_name(&pool_name).map_err(usage)?;
             let needs_spare =
                 spare && pmspare(&vg).is_none_or(|s| s.extent_count() < u64::from(meta_extents));
@@ -1134,6 +1135,11 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         )));
     }
     let extending = target > current;
+    if !extending && !snapshots_of(&vg, &lv_name).is_empty() {
+        return Err(CmdError::failed(format!(
+            "Snapshot origin volumes cannot be reduced in size yet: {vg_name}/{lv_name} has snapshots."
+        )));
+    }
     if extending && mode == ResizeMode::Reduce {
         return Err(CmdError::failed(format!(
             "New size given ({target} extents) not less than existing size ({current} extents)"
