@@ -77,15 +77,27 @@ pub static COMMANDS: &[CommandSpec] = &[
         commands::report_cmds::fullreport
     ),
     planned!("lastlog", "Display last command's log report"),
-    built!("lvchange", "Change the attributes of logical volume(s)", commands::lv::lvchange),
+    built!(
+        "lvchange",
+        "Change the attributes of logical volume(s)",
+        commands::lv::lvchange
+    ),
     planned!("lvconvert", "Change logical volume layout"),
-    built!("lvcreate", "Create a logical volume", commands::lv::lvcreate),
+    built!(
+        "lvcreate",
+        "Create a logical volume",
+        commands::lv::lvcreate
+    ),
     built!(
         "lvdisplay",
         "Display information about a logical volume",
         commands::display_cmds::lvdisplay
     ),
-    built!("lvextend", "Add space to a logical volume", commands::lv::lvextend),
+    built!(
+        "lvextend",
+        "Add space to a logical volume",
+        commands::lv::lvextend
+    ),
     planned!(
         "lvmconfig",
         "Display and manipulate configuration information"
@@ -99,10 +111,26 @@ pub static COMMANDS: &[CommandSpec] = &[
         "lvmerge",
         "Merge a snapshot into its origin (lvconvert --merge)"
     ),
-    built!("lvreduce", "Reduce the size of a logical volume", commands::lv::lvreduce),
-    built!("lvremove", "Remove logical volume(s) from the system", commands::lv::lvremove),
-    built!("lvrename", "Rename a logical volume", commands::lv::lvrename),
-    built!("lvresize", "Resize a logical volume", commands::lv::lvresize),
+    built!(
+        "lvreduce",
+        "Reduce the size of a logical volume",
+        commands::lv::lvreduce
+    ),
+    built!(
+        "lvremove",
+        "Remove logical volume(s) from the system",
+        commands::lv::lvremove
+    ),
+    built!(
+        "lvrename",
+        "Rename a logical volume",
+        commands::lv::lvrename
+    ),
+    built!(
+        "lvresize",
+        "Resize a logical volume",
+        commands::lv::lvresize
+    ),
     built!(
         "lvs",
         "Display information about logical volumes",
