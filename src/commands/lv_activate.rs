@@ -82,7 +82,9 @@ impl Activation {
             .and_then(|v| u32::try_from(v).ok())
             .unwrap_or(100);
         TableOptions {
-            monitoring: ctx.config.get_bool("activation/monitoring", true),
+            // LVM2 drops mirrors' handle_errors only for `--monitor n`; `monitoring = 0` in
+            // lvm.conf means "leave monitoring alone", which keeps it.
+            monitoring: true,
             thin_pool_autoextend_threshold: threshold,
             read_only: opts.read_only,
             send_messages: opts.send_messages,
@@ -107,14 +109,6 @@ impl Activation {
         };
         if self.test_mode {
             return Ok(());
-        }
-        if vg.lv(lv_name).is_some_and(|lv| lv.has_status("MIRRORED"))
-            && !ctx.config.get_bool("activation/monitoring", true)
-        {
-            ctx.warn(format!(
-                "WARNING: Mirror {}/{lv_name} without monitoring will not react on failures.",
-                vg.name
-            ));
         }
         let pvs = pv_devices(scan, found);
         let mut kernel = KernelRef(control);

@@ -154,7 +154,7 @@ pub struct DmTree {
 /// Settings that change the tables as they change LVM2's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableOptions {
-    /// `activation/monitoring`: mirrors get `handle_errors` when monitored.
+    /// dmeventd monitoring not switched off (`--monitor n`): mirrors get `handle_errors`.
     pub monitoring: bool,
     /// `activation/thin_pool_autoextend_threshold` (percent): sets the pool's low water mark.
     pub thin_pool_autoextend_threshold: u32,

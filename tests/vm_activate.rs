@@ -1,0 +1,470 @@
+//! Kernel tier: oxlvm's activation side by side with LVM2's in one guest. Real LVM2 builds a VG
+//! with one LV of every type oxlvm activates (linear, striped, mirror with core and disk log,
+//! raid1, raid5, raid10, COW snapshot, thin pool with a thin LV and a thin snapshot); the tables
+//! and names oxlvm loads must equal those LVM2 loads, data must land where the metadata says,
+//! and each tool must take down what the other brought up.
+//!
+//! Runs INSIDE the VM (`scripts/vm-test --test vm_activate`); declared `test = false`. The tests
+//! share the guest's four disks and one VG, built once by LVM2 (the slow part under emulation):
+//! they take turns (one lock), and each starts and ends with the VG inactive.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+
+const VG: &str = "vgact";
+const DISKS: [&str; 4] = ["/dev/vda", "/dev/vdb", "/dev/vdc", "/dev/vdd"];
+const MIB: u64 = 1 << 20;
+
+/// Taken by each test for its whole run; holds whether the VG was built.
+static VG_BUILT: Mutex<bool> = Mutex::new(false);
+
+/// Waits for the VG, building it on first use.
+fn take_vg() -> std::sync::MutexGuard<'static, bool> {
+    let mut built = VG_BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !*built {
+        lvm2_builds_every_type();
+        *built = true;
+    }
+    assert_nothing_active();
+    built
+}
+
+fn require_vm() {
+    assert_eq!(
+        std::env::var("OXLVM_IN_VM").as_deref(),
+        Ok("1"),
+        "vm_activate tests need a real device-mapper kernel: run them with \
+         `scripts/vm-test --test vm_activate` (it boots a VM), not on the host"
+    );
+}
+
+fn output(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+/// Runs a command, asserts it succeeded, returns its stdout.
+fn run(program: &str, args: &[&str]) -> String {
+    let out = output(program, args);
+    assert!(
+        out.status.success(),
+        "`{program} {}` failed ({}):\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn oxlvm(args: &[&str]) -> String {
+    run(env!("CARGO_BIN_EXE_oxlvm"), args)
+}
+
+fn lvm(args: &[&str]) -> String {
+    run("lvm", args)
+}
+
+/// What the kernel holds for the VG: `dmsetup table`, `dmsetup info -c -o name,uuid`, and the
+/// /dev entries, each as sorted lines.
+#[derive(Debug, PartialEq, Eq)]
+struct KernelState {
+    tables: Vec<String>,
+    names: Vec<String>,
+    mapper_nodes: Vec<String>,
+    lv_links: Vec<String>,
+}
+
+fn sorted_lines(text: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter(|l| keep(l))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn kernel_state() -> KernelState {
+    let ours = |l: &str| l.starts_with(VG);
+    let tables = sorted_lines(&run("dmsetup", &["table"]), ours);
+    let names = sorted_lines(
+        &run(
+            "dmsetup",
+            &["info", "-c", "--noheadings", "-o", "name,uuid,major,minor"],
+        ),
+        ours,
+    );
+    let mut mapper_nodes = Vec::new();
+    for entry in fs::read_dir("/dev/mapper").expect("/dev/mapper").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(VG) {
+            let meta = entry.metadata().expect("node metadata");
+            assert!(meta.file_type().is_block_device(), "/dev/mapper/{name}");
+            mapper_nodes.push(name);
+        }
+    }
+    mapper_nodes.sort();
+    let mut lv_links = Vec::new();
+    if let Ok(dir) = fs::read_dir(format!("/dev/{VG}")) {
+        for entry in dir.flatten() {
+            let target = fs::read_link(entry.path()).expect("a symlink");
+            lv_links.push(format!(
+                "{} -> {}",
+                entry.file_name().to_string_lossy(),
+                target.display()
+            ));
+        }
+    }
+    lv_links.sort();
+    KernelState {
+        tables,
+        names,
+        mapper_nodes,
+        lv_links,
+    }
+}
+
+fn assert_nothing_active() {
+    let state = kernel_state();
+    assert!(
+        state.tables.is_empty() && state.mapper_nodes.is_empty() && state.lv_links.is_empty(),
+        "devices of {VG} left behind: {state:#?}"
+    );
+    assert!(!Path::new(&format!("/dev/{VG}")).exists());
+}
+
+/// LVM2 builds the VG with one LV of each type, then deactivates it.
+fn lvm2_builds_every_type() {
+    let mut pv_args = vec!["pvcreate", "-y", "-ff"];
+    pv_args.extend(DISKS);
+    lvm(&pv_args);
+    let mut vg_args = vec!["vgcreate", "-s", "1m", VG];
+    vg_args.extend(DISKS);
+    lvm(&vg_args);
+    let create = |extra: &[&str]| {
+        let mut args = vec!["lvcreate", "-y"];
+        args.extend(extra);
+        args.push(VG);
+        lvm(&args);
+    };
+    create(&["-n", "linear", "-L", "4m"]);
+    create(&["-n", "striped", "-L", "4m", "-i", "2", "-I", "64k"]);
+    create(&[
+        "-n",
+        "mcore",
+        "-L",
+        "4m",
+        "--type",
+        "mirror",
+        "-m",
+        "1",
+        "--mirrorlog",
+        "core",
+    ]);
+    create(&[
+        "-n",
+        "mdisk",
+        "-L",
+        "4m",
+        "--type",
+        "mirror",
+        "-m",
+        "1",
+        "--mirrorlog",
+        "disk",
+    ]);
+    create(&["-n", "r1", "-L", "4m", "--type", "raid1", "-m", "1"]);
+    create(&["-n", "r5", "-L", "4m", "--type", "raid5", "-i", "2"]);
+    create(&[
+        "-n", "r10", "-L", "4m", "--type", "raid10", "-i", "2", "-m", "1",
+    ]);
+    lvm(&[
+        "lvcreate",
+        "-y",
+        "-s",
+        "-L",
+        "4m",
+        "-n",
+        "snap",
+        &format!("{VG}/linear"),
+    ]);
+    create(&["-n", "pool", "-L", "8m", "--type", "thin-pool"]);
+    lvm(&[
+        "lvcreate",
+        "-y",
+        "-V",
+        "16m",
+        "-n",
+        "thin",
+        "--thinpool",
+        "pool",
+        VG,
+    ]);
+    lvm(&[
+        "lvcreate",
+        "-y",
+        "-s",
+        "-n",
+        "thinsnap",
+        &format!("{VG}/thin"),
+    ]);
+    lvm(&["vgchange", "-an", VG]);
+    assert_nothing_active();
+}
+
+/// (PV path, sector of the first extent) of an LV's first segment, from LVM2's own report.
+fn lvm2_first_extent(lv: &str) -> Vec<(String, u64)> {
+    let out = lvm(&[
+        "lvs",
+        "--noheadings",
+        "--units",
+        "s",
+        "-o",
+        "devices",
+        &format!("{VG}/{lv}"),
+    ]);
+    // "/dev/vda(0),/dev/vdb(0)"
+    out.trim()
+        .split(',')
+        .map(|d| {
+            let (path, pe) = d
+                .trim()
+                .trim_end_matches(')')
+                .split_once('(')
+                .expect("dev(pe)");
+            let pe_start: u64 = lvm(&[
+                "pvs",
+                "--noheadings",
+                "--units",
+                "s",
+                "--nosuffix",
+                "-o",
+                "pe_start",
+                path,
+            ])
+            .trim()
+            .parse()
+            .expect("pe_start in sectors");
+            let pe: u64 = pe.parse().expect("extent number");
+            (path.to_string(), pe_start * 512 + pe * MIB)
+        })
+        .collect()
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i as u32).wrapping_mul(31).wrapping_add(u32::from(seed)) % 251) as u8 + 1)
+        .collect()
+}
+
+fn aligned(len: usize) -> (Vec<u8>, usize) {
+    let buf = vec![0u8; len + 4096];
+    let start = buf.as_ptr().align_offset(4096);
+    (buf, start)
+}
+
+fn write_direct(path: &str, offset: u64, data: &[u8]) {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT | libc::O_SYNC)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let (mut buf, start) = aligned(data.len());
+    buf[start..start + data.len()].copy_from_slice(data);
+    file.write_all_at(&buf[start..start + data.len()], offset)
+        .unwrap_or_else(|e| panic!("write {path} at {offset}: {e}"));
+}
+
+fn read_direct(path: &str, offset: u64, len: usize) -> Vec<u8> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let (mut buf, start) = aligned(len);
+    file.read_exact_at(&mut buf[start..start + len], offset)
+        .unwrap_or_else(|e| panic!("read {path} at {offset}: {e}"));
+    buf[start..start + len].to_vec()
+}
+
+#[test]
+fn vm_oxlvm_activates_what_lvm2_made_as_lvm2_does() {
+    require_vm();
+    let _vg = take_vg();
+
+    // LVM2's own activation is the reference.
+    lvm(&["vgchange", "-ay", VG]);
+    let lvm2 = kernel_state();
+    lvm(&["vgchange", "-an", VG]);
+    assert_nothing_active();
+    assert!(
+        lvm2.tables.len() >= 30,
+        "LVM2 activated {} devices",
+        lvm2.tables.len()
+    );
+
+    let said = oxlvm(&["vgchange", "-ay", VG]);
+    let ours = kernel_state();
+    assert_eq!(ours.tables, lvm2.tables, "dmsetup table");
+    assert_eq!(ours.names, lvm2.names, "dmsetup info name,uuid,major,minor");
+    assert_eq!(ours.mapper_nodes, lvm2.mapper_nodes, "/dev/mapper");
+    assert_eq!(ours.lv_links, lvm2.lv_links, "/dev/{VG}");
+    assert!(
+        said.contains(&format!(
+            "logical volume(s) in volume group \"{VG}\" now active"
+        )),
+        "{said}"
+    );
+    // LVM2 sees the LVs oxlvm activated as active.
+    let active = lvm(&["lvs", "--noheadings", "-o", "lv_name,lv_active", VG]);
+    let active_lvs = active
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("active"))
+        .count();
+    assert!(active_lvs >= 10, "{active}");
+
+    // Activating again changes nothing.
+    oxlvm(&["vgchange", "-ay", VG]);
+    assert_eq!(kernel_state(), ours);
+
+    // oxlvm takes down what it made; LVM2 then activates as before, and oxlvm takes that down.
+    oxlvm(&["vgchange", "-an", VG]);
+    assert_nothing_active();
+    lvm(&["vgchange", "-ay", VG]);
+    assert_eq!(kernel_state(), lvm2);
+    oxlvm(&["vgchange", "-an", VG]);
+    assert_nothing_active();
+}
+
+#[test]
+fn vm_data_lands_where_the_metadata_says() {
+    require_vm();
+    let _vg = take_vg();
+    oxlvm(&["vgchange", "-ay", VG]);
+
+    // linear: a pattern at offset K of the LV sits at the PV's first extent + K.
+    let areas = lvm2_first_extent("linear");
+    assert_eq!(areas.len(), 1, "linear has one area");
+    let (pv, at) = areas[0].clone();
+    let data = pattern(64 * 1024, 7);
+    write_direct(&format!("/dev/{VG}/linear"), 128 * 1024, &data);
+    assert_eq!(
+        read_direct(&pv, at + 128 * 1024, data.len()),
+        data,
+        "linear on {pv}"
+    );
+
+    // striped, 2 x 64 KiB: chunk 0 on the first PV, chunk 1 on the second, chunk 2 back on
+    // the first after its chunk 0.
+    let stripes = lvm2_first_extent("striped");
+    assert_eq!(stripes.len(), 2);
+    let data = pattern(192 * 1024, 11);
+    write_direct(&format!("/dev/{VG}/striped"), 0, &data);
+    let chunk = 64 * 1024;
+    assert_eq!(
+        read_direct(&stripes[0].0, stripes[0].1, chunk),
+        data[..chunk]
+    );
+    assert_eq!(
+        read_direct(&stripes[1].0, stripes[1].1, chunk),
+        data[chunk..2 * chunk]
+    );
+    assert_eq!(
+        read_direct(&stripes[0].0, stripes[0].1 + chunk as u64, chunk),
+        data[2 * chunk..]
+    );
+
+    // The COW snapshot keeps the old data after the origin changes.
+    let before = read_direct(&format!("/dev/{VG}/snap"), 128 * 1024, 4096);
+    write_direct(&format!("/dev/{VG}/linear"), 128 * 1024, &pattern(4096, 99));
+    assert_eq!(
+        read_direct(&format!("/dev/{VG}/snap"), 128 * 1024, 4096),
+        before
+    );
+    assert_eq!(
+        read_direct(&format!("/dev/{VG}/linear"), 128 * 1024, 4096),
+        pattern(4096, 99)
+    );
+
+    // Unprovisioned thin blocks read as zeros; thin data is isolated from its snapshot.
+    assert_eq!(
+        read_direct(&format!("/dev/{VG}/thin"), 0, 4096),
+        vec![0u8; 4096]
+    );
+    write_direct(&format!("/dev/{VG}/thin"), 0, &pattern(4096, 3));
+    assert_eq!(
+        read_direct(&format!("/dev/{VG}/thin"), 0, 4096),
+        pattern(4096, 3)
+    );
+
+    oxlvm(&["vgchange", "-an", VG]);
+    assert_nothing_active();
+    // Written through oxlvm's devices, read through LVM2's.
+    lvm(&["vgchange", "-ay", VG]);
+    assert_eq!(
+        read_direct(&format!("/dev/{VG}/striped"), 0, data.len()),
+        data
+    );
+    assert_eq!(
+        read_direct(&format!("/dev/{VG}/thin"), 0, 4096),
+        pattern(4096, 3)
+    );
+    lvm(&["vgchange", "-an", VG]);
+}
+
+#[test]
+fn vm_lvchange_and_vgmknodes() {
+    require_vm();
+    let _vg = take_vg();
+    let thinsnap = format!("{VG}/thinsnap");
+
+    // A thin snapshot is skipped at activation unless -K, by both tools.
+    lvm(&["lvchange", "-ay", "-K", &thinsnap]);
+    let lvm2 = kernel_state();
+    lvm(&["vgchange", "-an", VG]);
+    assert_nothing_active();
+    oxlvm(&["lvchange", "-ay", &thinsnap]);
+    assert_nothing_active();
+    oxlvm(&["lvchange", "-ay", "-K", &thinsnap]);
+    assert_eq!(kernel_state(), lvm2);
+    oxlvm(&["lvchange", "-an", &thinsnap]);
+    let left = kernel_state();
+    assert!(
+        left.tables.is_empty(),
+        "the pool goes with its last thin LV: {left:#?}"
+    );
+
+    // vgmknodes puts back /dev entries that went missing.
+    oxlvm(&["lvchange", "-ay", &format!("{VG}/linear")]);
+    let up = kernel_state();
+    fs::remove_file(format!("/dev/{VG}/linear")).expect("link");
+    fs::remove_file(format!("/dev/mapper/{VG}-linear")).expect("node");
+    fs::remove_file(format!("/dev/mapper/{VG}-snap-cow")).expect("node");
+    oxlvm(&["vgmknodes", VG]);
+    assert_eq!(kernel_state(), up);
+    oxlvm(&["lvchange", "-an", &format!("{VG}/linear")]);
+    assert_nothing_active();
+
+    // An LV in use cannot be deactivated.
+    oxlvm(&["lvchange", "-ay", &format!("{VG}/striped")]);
+    let holder = fs::File::open(format!("/dev/{VG}/striped")).expect("open LV");
+    let out = output(
+        env!("CARGO_BIN_EXE_oxlvm"),
+        &["lvchange", "-an", &format!("{VG}/striped")],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(holder);
+    oxlvm(&["lvchange", "-an", &format!("{VG}/striped")]);
+    assert_nothing_active();
+}
