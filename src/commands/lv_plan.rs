@@ -664,6 +664,93 @@ mod tests {
     }
 
     #[test]
+    fn thin_bookkeeping_as_the_guest_fixture() {
+        // LVM2 with dm: thin1 gets device 1 at transaction 0, thinsnap device 2 at 1, and the
+        // pool ends at 2; a removal (a delete message) moves it on once more.
+        let mut vg = vg_with(&[]);
+        let mut pool = LogicalVolume::new("pool", Id::parse(&"p".repeat(32)).unwrap());
+        pool.segments.push(Segment::new(
+            0,
+            32,
+            SegmentKind::ThinPool(ThinPool {
+                metadata: "pool_tmeta".into(),
+                pool: "pool_tdata".into(),
+                transaction_id: 0,
+                chunk_size: 128,
+                discards: Some("passdown".into()),
+                zero_new_blocks: true,
+                crop_metadata: None,
+                messages: Vec::new(),
+            }),
+        ));
+        vg.lvs.push(pool);
+        let id = |c: char| Id::parse(&c.to_string().repeat(32)).unwrap();
+        add_thin(&mut vg, "pool", "thin1", 64, None, id('t'), 1, "h").unwrap();
+        add_thin(
+            &mut vg,
+            "pool",
+            "thinsnap",
+            64,
+            Some("thin1"),
+            id('s'),
+            1,
+            "h",
+        )
+        .unwrap();
+        let t1 = thin_seg(vg.lv("thin1").unwrap()).unwrap();
+        assert_eq!((t1.transaction_id, t1.device_id), (0, 1));
+        let ts = thin_seg(vg.lv("thinsnap").unwrap()).unwrap();
+        assert_eq!(
+            (ts.transaction_id, ts.device_id, ts.origin.as_deref()),
+            (1, 2, Some("thin1"))
+        );
+        assert_eq!(
+            thin_pool_seg(vg.lv("pool").unwrap())
+                .unwrap()
+                .transaction_id,
+            2
+        );
+        remove_lv(&mut vg, "thin1");
+        assert_eq!(
+            thin_pool_seg(vg.lv("pool").unwrap())
+                .unwrap()
+                .transaction_id,
+            3
+        );
+        assert_eq!(thin_seg(vg.lv("thinsnap").unwrap()).unwrap().origin, None);
+        assert_eq!(next_device_id(&vg, "pool"), 3);
+    }
+
+    #[test]
+    fn renaming_a_pool_renames_its_sub_lvs() {
+        let mut vg = vg_with(&["pool_tdata", "pool_tmeta"]);
+        let mut pool = LogicalVolume::new("pool", Id::parse(&"p".repeat(32)).unwrap());
+        pool.segments.push(Segment::new(
+            0,
+            1,
+            SegmentKind::ThinPool(ThinPool {
+                metadata: "pool_tmeta".into(),
+                pool: "pool_tdata".into(),
+                transaction_id: 0,
+                chunk_size: 128,
+                discards: None,
+                zero_new_blocks: true,
+                crop_metadata: None,
+                messages: Vec::new(),
+            }),
+        ));
+        vg.lvs.push(pool);
+        rename_lv(&mut vg, "pool", "tank");
+        let p = thin_pool_seg(vg.lv("tank").unwrap()).unwrap();
+        assert_eq!(
+            (p.pool.as_str(), p.metadata.as_str()),
+            ("tank_tdata", "tank_tmeta")
+        );
+        assert!(vg.lv("tank_tdata").is_some() && vg.lv("tank_tmeta").is_some());
+        assert!(vg.dangling_references().is_empty());
+    }
+
+    #[test]
     fn display_sizes() {
         assert_eq!(display_size(8192), "4.00 MiB");
         assert_eq!(display_size(128), "64.00 KiB");
