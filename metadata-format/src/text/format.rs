@@ -92,9 +92,7 @@ impl Out {
     pub fn key(&mut self, key: &str) {
         let bare = !key.is_empty()
             && !key.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
-            && key
-                .chars()
-                .all(|c| !(c.is_ascii() && (c.is_ascii_whitespace() || "#={}[],\"'".contains(c))));
+            && !key.bytes().any(|b| super::parse::WORD_END[usize::from(b)]);
         if bare {
             self.raw(key.as_bytes());
         } else {

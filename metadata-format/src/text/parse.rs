@@ -111,7 +111,7 @@ fn is_space(byte: u8) -> bool {
 
 /// Bytes that end a bare word (identifier or unquoted string); all are ASCII, so any byte
 /// of a multi-byte UTF-8 character belongs to the word.
-const WORD_END: [bool; 256] = {
+pub(crate) const WORD_END: [bool; 256] = {
     let mut table = [false; 256];
     let ends = b" \t\n\r\x0b\x0c#={}[],\"'";
     let mut n = 0;
@@ -130,16 +130,24 @@ fn is_word_char(c: char) -> bool {
 /// The line the previous token ended on is not empty, so it never counts as a blank line.
 #[inline(always)]
 fn gap(input: &str) -> (&str, Gap<'_>) {
-    let bytes = input.as_bytes();
-    let mut gap = Gap::default();
     // The usual case in an on-disk text: one newline, then the next key.
-    if let [b'\n', next, ..] = bytes {
+    if let [b'\n', next, ..] = input.as_bytes() {
         if !is_space(*next) && *next != b'#' {
-            gap.newlines = 1;
+            let gap = Gap {
+                newlines: 1,
+                ..Gap::default()
+            };
             return (&input[1..], gap);
         }
     }
-    let mut line_has_content = true;
+    gap_from(input, true)
+}
+
+/// `gap` where `line_has_content` tells whether the current line already holds a token
+/// (false only at the very start of a text, where a leading newline is a blank line).
+fn gap_from(input: &str, mut line_has_content: bool) -> (&str, Gap<'_>) {
+    let bytes = input.as_bytes();
+    let mut gap = Gap::default();
     let mut at = 0;
     while at < bytes.len() {
         match bytes[at] {
@@ -463,7 +471,8 @@ impl<'a> Parser<'a> {
     fn items(&self, input: &'a str, depth: usize) -> PResult<'a, Section<'a>> {
         // Most sections (LVs, segments, PVs) hold fewer than 10 items.
         let mut items = Vec::with_capacity(8);
-        let (mut rest, mut before) = gap(input);
+        let at_start = input.len() == self.src.len();
+        let (mut rest, mut before) = gap_from(input, !at_start);
         while let Some(&byte) = rest.as_bytes().first() {
             if byte == b'}' {
                 break;
@@ -624,7 +633,8 @@ impl<'a> Cursor<'a> {
             return Ok(None);
         }
         let depth = self.levels.len() - 1;
-        let (rest, before) = gap(self.rest);
+        let at_start = self.rest.len() == self.parser.src.len();
+        let (rest, before) = gap_from(self.rest, !at_start);
         match rest.as_bytes().first() {
             None if depth > 0 => {
                 return Err(stop(rest, FailureKind::End("a section (missing '}')")))
@@ -753,6 +763,24 @@ mod tests {
             panic!("a is an array")
         };
         assert_eq!(array.elements.len(), 3);
+    }
+
+    #[test]
+    fn keys_with_any_separator_are_written_quoted() {
+        for key in ["\u{b}", "a b", "x#y", "\u{c}", "q\"", "s'"] {
+            let mut section = Section::new();
+            section.push_value(key, Value::Int(1));
+            let text = crate::text::emit_config(&section);
+            assert_eq!(parse_config(&text).unwrap(), section, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn blank_lines_at_the_start_of_a_text_count() {
+        let section = parse("\n\na = 1\n").unwrap();
+        assert_eq!(section.items[0].blank_lines_before, 2);
+        let section = parse("a = 1\n").unwrap();
+        assert_eq!(section.items[0].blank_lines_before, 0);
     }
 
     #[test]
