@@ -4,7 +4,7 @@
 //! anywhere, positional "preferred" slots when continuing an LV, maximise_cling), because the
 //! PEs chosen depend on those details; cost grows with free-extent runs, not with extents.
 
-use metadata_format::text::{Area, LogicalVolume, Segment, SegmentKind, VolumeGroup};
+use metadata_format::text::{Area, Id, LogicalVolume, Segment, SegmentKind, VolumeGroup};
 use std::fmt;
 
 /// LVM2's allocation policies, in the order the allocator tries them.
@@ -991,20 +991,20 @@ pub fn allocate(
     })
 }
 
+/// The VG's PV ids in order: what `Run::pv` indexes.
+pub fn pv_ids(vg: &VolumeGroup) -> Vec<Id> {
+    vg.pvs.iter().map(|p| p.id).collect()
+}
+
 /// Appends the chunks of `alloc` to `lv` as striped segments and merges neighbours that
 /// continue each other, as LVM2's lv_merge_segments does.
-pub fn append_chunks(
-    vg: &VolumeGroup,
-    lv: &mut LogicalVolume,
-    alloc: &Allocation,
-    stripe_size: u32,
-) {
+pub fn append_chunks(pv_ids: &[Id], lv: &mut LogicalVolume, alloc: &Allocation, stripe_size: u32) {
     let mut le = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
     for chunk in &alloc.chunks {
         let areas: Vec<Area> = chunk
             .iter()
             .map(|r| Area::Pv {
-                pv: vg.pvs[r.pv].id,
+                pv: pv_ids[r.pv],
                 start: r.pe,
             })
             .collect();
@@ -1154,7 +1154,7 @@ mod tests {
     //! Expected PEs come from real LVM2 2.03.16: the guest fixture's vgdemo (tests/fixtures)
     //! and runs of `lvm lvcreate --driverloaded n` on identical VGs.
     use super::*;
-    use metadata_format::text::{Id, PhysicalVolume};
+    use metadata_format::text::PhysicalVolume;
 
     fn id(n: usize) -> Id {
         Id::parse(&format!("{n:0>32}")).unwrap()
@@ -1179,7 +1179,7 @@ mod tests {
         let req = Request::new(stripes, extents, Policy::Normal);
         let got = allocate(vg, None, &all_pvs(vg), &req).unwrap();
         let mut lv = LogicalVolume::new(name, id(50 + vg.lvs.len()));
-        append_chunks(vg, &mut lv, &got, 128);
+        append_chunks(&pv_ids(vg), &mut lv, &got, 128);
         vg.lvs.push(lv);
         runs(vg, name)
     }
@@ -1256,7 +1256,7 @@ mod tests {
         let lv = g.lv("a").unwrap().clone();
         let got = allocate(&g, Some(&lv), &all_pvs(&g), &req).unwrap();
         let mut lv = lv;
-        append_chunks(&g, &mut lv, &got, 0);
+        append_chunks(&pv_ids(&g), &mut lv, &got, 0);
         assert_eq!(lv.segments.len(), 1);
         assert_eq!(lv.segments[0].extent_count, 15);
     }

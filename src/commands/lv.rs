@@ -770,7 +770,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
                 meta.segments
                     .push(Segment::linear(0, run.len, vg.pvs[run.pv].id, run.pe));
             }
-            alloc::append_chunks(&vg, &mut data, &got, 0);
+            alloc::append_chunks(&alloc::pv_ids(&vg), &mut data, &got, 0);
             pool.segments.push(Segment::new(
                 0,
                 got.extents,

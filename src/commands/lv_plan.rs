@@ -266,11 +266,11 @@ pub fn extend_plain(
     let existing = (!lv.segments.is_empty()).then_some(lv);
     let got: Allocation =
         alloc::allocate(vg, existing, sources, req).map_err(|e| alloc_error(e, vg))?;
-    let snapshot = vg.clone();
+    let ids = alloc::pv_ids(vg);
     let lv = vg
         .lv_mut(name)
         .ok_or_else(|| format!("Logical volume {name} not found"))?;
-    alloc::append_chunks(&snapshot, lv, &got, stripe_size);
+    alloc::append_chunks(&ids, lv, &got, stripe_size);
     Ok(got.extents)
 }
 
