@@ -2,8 +2,11 @@
 //! a name may carry the `/dev/` prefix, no name means every VG, and one VG failing does not
 //! stop the others - the command exits with the worst outcome, each failure said once.
 
+use super::context::Context;
+use super::lv_activate::Activation;
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
+use metadata_format::text::VolumeGroup;
 
 /// A VG name as given on the command line, without LVM2's optional `/dev/` prefix.
 pub fn vg_arg(arg: &str) -> &str {
@@ -75,6 +78,20 @@ pub fn refuse_partial(found: &FoundVg) -> CmdResult {
         )));
     }
     Ok(())
+}
+
+/// The LVs of `vg` whose device is live in the kernel, by name (none without device-mapper).
+/// Commands that move or hand over a VG's LVs refuse these, as LVM2 does.
+pub fn active_lvs(ctx: &Context, vg: &VolumeGroup) -> Vec<String> {
+    let kernel = Activation::new(ctx);
+    if !kernel.available() {
+        return Vec::new();
+    }
+    vg.lvs
+        .iter()
+        .filter(|lv| kernel.is_active(vg, lv))
+        .map(|lv| lv.name.clone())
+        .collect()
 }
 
 #[cfg(test)]

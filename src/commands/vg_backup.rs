@@ -5,7 +5,7 @@
 
 use super::context::{Context, PvEdits};
 use super::pv::owning_vg;
-use super::vg_args::{for_each_vg, vg_arg, vg_names_or_all};
+use super::vg_args::{active_lvs, for_each_vg, vg_arg, vg_names_or_all};
 use super::vg_check::inconsistencies;
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
@@ -303,7 +303,7 @@ pub fn vgcfgrestore(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult
     let _global = ctx.lock_global()?;
     let _lock = ctx.lock_vg(&name, LockMode::Exclusive)?;
     let _orphans = ctx.lock_orphans()?;
-    restore(&ctx, &name, &file, args.force > 0)?;
+    restore(&ctx, &name, &file, args.force > 0, args.yes)?;
     ctx.say(format!("Restored volume group {name}."));
     Ok(())
 }
@@ -311,7 +311,7 @@ pub fn vgcfgrestore(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult
 /// Checks everything a restore of `file` as VG `name` needs, then writes it through the one
 /// commit path: the VG now on disk (if any) is archived first, its PVs that the file does not
 /// list are released, and the seqno ends above every copy on disk and above the file's.
-fn restore(ctx: &Context, name: &str, file: &Path, force: bool) -> CmdResult {
+fn restore(ctx: &Context, name: &str, file: &Path, force: bool, yes: bool) -> CmdResult {
     let mut metadata = read_backup_file(file)?;
     if metadata.vg.name != name {
         return Err(CmdError::failed(format!(
@@ -392,6 +392,18 @@ fn restore(ctx: &Context, name: &str, file: &Path, force: bool) -> CmdResult {
     // The VG of this name on disk now, if its metadata can be read at all: it is archived,
     // and its PVs that the file does not list are released.
     let old = scan.find_vg(name).ok().flatten();
+    // LVM2 asks before restoring under active LVs; without a terminal to ask, -y decides.
+    let active = old
+        .as_ref()
+        .map(|o| active_lvs(ctx, &o.metadata.vg))
+        .unwrap_or_default();
+    if !active.is_empty() && !yes {
+        return Err(CmdError::failed(format!(
+            "Volume group {name} has {} active volume(s) ({}); restoring may leave the kernel out of step with the metadata: deactivate them (vgchange -an {name}) or add -y.",
+            active.len(),
+            active.join(", ")
+        )));
+    }
     let highest_on_disk = scan
         .pvs
         .iter()

@@ -3,7 +3,7 @@
 //! VG's system ID on export and sets this host's on import (none here: oxlvm has no system ID).
 
 use super::context::{Context, PvEdits};
-use super::vg_args::{for_each_vg, is_exported, refuse_exported, vg_arg, EXPORTED};
+use super::vg_args::{active_lvs, for_each_vg, is_exported, refuse_exported, vg_arg, EXPORTED};
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::store::lock::LockMode;
@@ -122,6 +122,11 @@ pub fn vgexport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         let scan = ctx.scan()?;
         let found = ctx.load_vg(&scan, name)?;
         refuse_exported(&found)?;
+        if !active_lvs(&ctx, &found.metadata.vg).is_empty() {
+            return Err(CmdError::failed(format!(
+                "Volume group \"{name}\" has active logical volumes; deactivate them first (vgchange -an {name})."
+            )));
+        }
         let mut metadata = found.metadata.clone();
         set_exported(&mut metadata.vg, true);
         metadata.vg.system_id = None;

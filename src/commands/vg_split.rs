@@ -6,7 +6,7 @@
 
 use super::context::Context;
 use super::vg::{alloc_arg, find_vg_or_fail};
-use super::vg_args::{refuse_exported, refuse_partial, vg_arg, EXPORTED};
+use super::vg_args::{active_lvs, refuse_exported, refuse_partial, vg_arg, EXPORTED};
 use super::vg_plan::lv_dependencies;
 use crate::cli::{parse_args, CommandSpec, CommonArgs, YesNo};
 use crate::error::{CmdError, CmdResult};
@@ -408,6 +408,17 @@ pub fn vgsplit(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     };
     let (from, to) =
         split_vg(src_vg, &dst_vg, &moving, &pv_display(&scan)).map_err(CmdError::failed)?;
+    // As LVM2: LVs that move must be inactive, and joining an existing VG needs every LV of
+    // the source inactive.
+    let active = active_lvs(&ctx, src_vg);
+    let blocking = active
+        .iter()
+        .find(|name| existing.is_some() || to.lv(name).is_some());
+    if let Some(lv) = blocking {
+        return Err(CmdError::failed(format!(
+            "Logical volume {src_name}/{lv} must be inactive; deactivate it first (lvchange -an {src_name}/{lv})."
+        )));
+    }
     if !has_metadata_area(&scan, to.pvs.iter().map(|p| p.id)) {
         return Err(CmdError::failed(format!(
             "Cannot split: Nowhere to store metadata for new Volume Group (none of the PVs of {dst_name} has a metadata area)."
@@ -512,6 +523,11 @@ pub fn vgmerge(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     for vg in [&dst, &src] {
         refuse_exported(vg)?;
         refuse_partial(vg)?;
+    }
+    if !active_lvs(&ctx, &src.metadata.vg).is_empty() {
+        return Err(CmdError::failed(format!(
+            "Logical volumes in \"{src_name}\" must be inactive; deactivate them first (vgchange -an {src_name})."
+        )));
     }
     let merged = merge_vgs(&dst.metadata.vg, &src.metadata.vg, &mut crate::host::new_id)
         .map_err(CmdError::failed)?;
