@@ -80,46 +80,46 @@ fn ox_clean(sb: &Sandbox, args: &[&str]) -> String {
     stdout(&out)
 }
 
-/// LVM2's view of every VG, PV and LV segment as JSON (seqno left out: restores raise it).
-fn lvm_state(sb: &Sandbox) -> String {
-    let vgs = lvm_clean(
-        sb,
-        &[
-            "vgs",
-            "--reportformat",
-            "json",
-            "--units",
-            "b",
-            "-o",
-            "vg_name,vg_uuid,vg_attr,pv_count,lv_count,vg_extent_size,vg_extent_count,vg_free_count,vg_tags",
-        ],
-    );
-    let pvs = lvm_clean(
-        sb,
-        &[
-            "pvs",
-            "--reportformat",
-            "json",
-            "--units",
-            "b",
-            "-o",
-            "pv_name,pv_uuid,vg_name,pv_attr,pe_start,pv_pe_count,pv_pe_alloc_count",
-        ],
-    );
-    let lvs = lvm_clean(
-        sb,
-        &[
-            "lvs",
-            "-a",
-            "--reportformat",
-            "json",
-            "--units",
-            "b",
-            "-o",
-            "vg_name,lv_name,lv_uuid,lv_attr,lv_size,seg_type,seg_start_pe,devices",
-        ],
-    );
+/// The report of every VG, PV and LV segment as JSON (seqno left out: restores raise it),
+/// from one tool.
+fn reports(run: &dyn Fn(&[&str]) -> String) -> String {
+    let vgs = run(&[
+        "vgs",
+        "--reportformat",
+        "json",
+        "--units",
+        "b",
+        "-o",
+        "vg_name,vg_uuid,vg_attr,pv_count,lv_count,vg_extent_size,vg_extent_count,vg_free_count,vg_tags",
+    ]);
+    let pvs = run(&[
+        "pvs",
+        "--reportformat",
+        "json",
+        "--units",
+        "b",
+        "-o",
+        "pv_name,pv_uuid,vg_name,pv_attr,pe_start,pv_pe_count,pv_pe_alloc_count",
+    ]);
+    let lvs = run(&[
+        "lvs",
+        "-a",
+        "--reportformat",
+        "json",
+        "--units",
+        "b",
+        "-o",
+        "vg_name,lv_name,lv_uuid,lv_attr,lv_size,seg_type,seg_start_pe,devices",
+    ]);
     format!("{vgs}{pvs}{lvs}")
+}
+
+/// The state as LVM2 reports it, after checking that oxlvm's vgs/pvs/lvs JSON agrees.
+fn lvm_state(sb: &Sandbox) -> String {
+    let theirs = reports(&|args| lvm_clean(sb, args));
+    let ours = reports(&|args| ox_clean(sb, args));
+    assert_eq!(ours, theirs, "oxlvm's reports differ from LVM2's");
+    theirs
 }
 
 /// The backup file's body from the VG section on (the header lines name the writer and time).
@@ -534,6 +534,7 @@ fn what_one_tool_splits_merges_or_exports_the_other_reads_and_changes() {
     // oxlvm splits; LVM2 reads both VGs cleanly, reports them, and adds to the new one.
     ox_clean(&sb, &["vgsplit", "vg1", "vg2", devs[2].path_str()]);
     lvm_clean(&sb, &["vgck", "vg1", "vg2"]);
+    lvm_state(&sb);
     let vgs = lvm_clean(
         &sb,
         &[
@@ -571,6 +572,7 @@ fn what_one_tool_splits_merges_or_exports_the_other_reads_and_changes() {
     // oxlvm merges; LVM2 reads the result and changes it.
     ox_clean(&sb, &["vgmerge", "vg1", "vg2"]);
     lvm_clean(&sb, &["vgck", "vg1"]);
+    lvm_state(&sb);
     let lvs = lvm_clean(&sb, &["lvs", "--noheadings", "-o", "lv_name", "vg1"]);
     let mut names: Vec<&str> = lvs.split_whitespace().collect();
     names.sort_unstable();
@@ -581,6 +583,7 @@ fn what_one_tool_splits_merges_or_exports_the_other_reads_and_changes() {
     lvm_clean(&sb, &["vgsplit", "-n", "lv3", "vg1", "vg3"]);
     ox_clean(&sb, &["vgck", "vg1"]);
     ox_clean(&sb, &["vgck", "vg3"]);
+    lvm_state(&sb);
     lvm_clean(&sb, &["vgexport", "vg3"]);
     let out = sb.oxlvm(&["vgsplit", "vg3", "vg4", devs[2].path_str()]);
     assert_eq!(out.status.code(), Some(5));
@@ -594,4 +597,5 @@ fn what_one_tool_splits_merges_or_exports_the_other_reads_and_changes() {
     lvm_clean(&sb, &["vgimport", "-a"]);
     ox_clean(&sb, &["vgck"]);
     lvm_clean(&sb, &["vgck"]);
+    lvm_state(&sb);
 }
