@@ -12,7 +12,7 @@ use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 const VG: &str = "vgact";
 const DISKS: [&str; 4] = ["/dev/vda", "/dev/vdb", "/dev/vdc", "/dev/vdd"];
@@ -62,12 +62,37 @@ fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs a command and prints how long it took (`--nocapture` shows the VM timings).
+fn timed(program: &str, label: &str, args: &[&str]) -> String {
+    let start = std::time::Instant::now();
+    let out = run(program, args);
+    eprintln!(
+        "{:>7.2} s  {label} {}",
+        start.elapsed().as_secs_f64(),
+        args.join(" ")
+    );
+    out
+}
+
+/// The oxlvm binary, copied once to the guest's tmpfs: run from the 9p share, every start of
+/// the (large, debug) binary pages it in over 9p again, about half a second under emulation.
+fn oxlvm_binary() -> &'static str {
+    static COPY: OnceLock<String> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let to = "/run/oxlvm-vm-activate";
+        match fs::copy(env!("CARGO_BIN_EXE_oxlvm"), to) {
+            Ok(_) => to.to_string(),
+            Err(_) => env!("CARGO_BIN_EXE_oxlvm").to_string(),
+        }
+    })
+}
+
 fn oxlvm(args: &[&str]) -> String {
-    run(env!("CARGO_BIN_EXE_oxlvm"), args)
+    timed(oxlvm_binary(), "oxlvm", args)
 }
 
 fn lvm(args: &[&str]) -> String {
-    run("lvm", args)
+    timed("lvm", "lvm", args)
 }
 
 /// What the kernel holds for the VG: `dmsetup table`, `dmsetup info -c -o name,uuid`, and the
@@ -218,41 +243,40 @@ fn lvm2_builds_every_type() {
     assert_nothing_active();
 }
 
-/// (PV path, sector of the first extent) of an LV's first segment, from LVM2's own report.
-fn lvm2_first_extent(lv: &str) -> Vec<(String, u64)> {
-    let out = lvm(&[
-        "lvs",
+/// (PV path, byte offset of the first extent) of each area of each LV's first segment, from
+/// LVM2's own report: `lvs -o devices` gives `/dev/vda(4),/dev/vdb(0)`, `pvs` the pe_start.
+fn lvm2_first_extents() -> std::collections::HashMap<String, Vec<(String, u64)>> {
+    let pe_starts: std::collections::HashMap<String, u64> = lvm(&[
+        "pvs",
         "--noheadings",
         "--units",
         "s",
+        "--nosuffix",
         "-o",
-        "devices",
-        &format!("{VG}/{lv}"),
-    ]);
-    // "/dev/vda(0),/dev/vdb(0)"
-    out.trim()
-        .split(',')
-        .map(|d| {
-            let (path, pe) = d
-                .trim()
-                .trim_end_matches(')')
-                .split_once('(')
-                .expect("dev(pe)");
-            let pe_start: u64 = lvm(&[
-                "pvs",
-                "--noheadings",
-                "--units",
-                "s",
-                "--nosuffix",
-                "-o",
-                "pe_start",
-                path,
-            ])
-            .trim()
-            .parse()
-            .expect("pe_start in sectors");
-            let pe: u64 = pe.parse().expect("extent number");
-            (path.to_string(), pe_start * 512 + pe * MIB)
+        "pv_name,pe_start",
+    ])
+    .lines()
+    .filter_map(|l| {
+        let mut w = l.split_whitespace();
+        Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+    })
+    .collect();
+    lvm(&["lvs", "--noheadings", "-o", "lv_name,devices", VG])
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next()?.to_string();
+            // LV areas (mirror images, ...) have no PV offset; only PV areas are kept.
+            let areas = w
+                .next()?
+                .split(',')
+                .filter_map(|d| {
+                    let (path, pe) = d.trim_end_matches(')').split_once('(')?;
+                    let pe: u64 = pe.parse().ok()?;
+                    Some((path.to_string(), pe_starts.get(path)? * 512 + pe * MIB))
+                })
+                .collect();
+            Some((name, areas))
         })
         .collect()
 }
@@ -349,7 +373,8 @@ fn vm_data_lands_where_the_metadata_says() {
     oxlvm(&["vgchange", "-ay", VG]);
 
     // linear: a pattern at offset K of the LV sits at the PV's first extent + K.
-    let areas = lvm2_first_extent("linear");
+    let extents = lvm2_first_extents();
+    let areas = &extents["linear"];
     assert_eq!(areas.len(), 1, "linear has one area");
     let (pv, at) = areas[0].clone();
     let data = pattern(64 * 1024, 7);
@@ -362,7 +387,7 @@ fn vm_data_lands_where_the_metadata_says() {
 
     // striped, 2 x 64 KiB: chunk 0 on the first PV, chunk 1 on the second, chunk 2 back on
     // the first after its chunk 0.
-    let stripes = lvm2_first_extent("striped");
+    let stripes = &extents["striped"];
     assert_eq!(stripes.len(), 2);
     let data = pattern(192 * 1024, 11);
     write_direct(&format!("/dev/{VG}/striped"), 0, &data);

@@ -6,6 +6,7 @@
 use super::context::Context;
 use super::lv_activate::{ActivateOptions, Activation};
 use crate::error::{CmdError, CmdResult};
+use crate::store::scan::{FoundVg, Scan};
 use metadata_format::text::{LogicalVolume, SegmentKind, VolumeGroup};
 use std::cell::OnceCell;
 
@@ -96,15 +97,18 @@ impl Activator {
         }
     }
 
-    /// Activates or deactivates the LVs of `vg` and returns how many of its LVs are active
-    /// afterwards. Without kernel support: one warning per command, nothing done, none active.
+    /// Activates or deactivates the LVs of the VG `found` (read by `scan`, which also gives the
+    /// PVs' devices) and returns how many of its LVs are active afterwards. Without kernel
+    /// support: one warning per command, nothing done, none active.
     pub fn apply(
         &self,
         ctx: &Context,
-        vg: &VolumeGroup,
+        scan: &Scan,
+        found: &FoundVg,
         change: ActivationChange,
         ignore_skip: bool,
     ) -> CmdResult<usize> {
+        let vg = &found.metadata.vg;
         let lvs = lvs_to_change(vg, change, ignore_skip);
         if change == ActivationChange::Shared {
             // LVM2 needs lvmlockd for shared activation of a shared VG; a local VG takes it as y.
@@ -129,25 +133,19 @@ impl Activator {
             kernel.warn_if_disabled(ctx);
             return Ok(0);
         }
-        // The PVs' device numbers come from a scan of their labels.
-        let scan = ctx.scan()?;
-        let found = scan
-            .find_vg(&vg.name)
-            .map_err(CmdError::failed)?
-            .ok_or_else(|| CmdError::failed(format!("Volume group \"{}\" not found", vg.name)))?;
         let mut failed = false;
         for lv in lvs {
             let result = if change.is_activating() {
-                kernel.activate_lv(ctx, &scan, &found, &lv.name, ActivateOptions::default())
+                kernel.activate_lv(ctx, scan, found, &lv.name, ActivateOptions::default())
             } else {
-                kernel.deactivate_lv(ctx, &found, &lv.name)
+                kernel.deactivate_lv(ctx, found, &lv.name)
             };
             if let Err(e) = result {
                 ctx.warn(e.message());
                 failed = true;
             }
         }
-        let active = kernel.active_lv_count(&found.metadata.vg);
+        let active = kernel.active_lv_count(vg);
         if failed {
             ctx.say(format!(
                 "{active} logical volume(s) in volume group \"{}\" now active",

@@ -990,7 +990,7 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             if let Some(change) = activation {
                 report_vg_state(&ctx, &scan, &name)?;
                 let active =
-                    activator.apply(&ctx, &found.metadata.vg, change, args.ignoreactivationskip)?;
+                    activator.apply(&ctx, &scan, &found, change, args.ignoreactivationskip)?;
                 ctx.say(format!(
                     "{active} logical volume(s) in volume group \"{name}\" now active"
                 ));
