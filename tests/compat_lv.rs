@@ -13,27 +13,6 @@ const GUEST: &str = concat!(
     "/tests/fixtures/lvm2-2.03.16/guest"
 );
 
-fn sandbox_with(test: &str, sizes_mib: &[u64]) -> (Sandbox, Vec<LoopDev>) {
-    let sb = Sandbox::new(test);
-    let devs: Vec<LoopDev> = sizes_mib
-        .iter()
-        .enumerate()
-        .map(|(i, mib)| LoopDev::new(&sb.dir, &format!("d{i}"), mib << 20))
-        .collect();
-    sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
-    (sb, devs)
-}
-
-/// LVM2's stderr without the line every `--driverloaded n` command prints.
-fn lvm_complaints(out: &std::process::Output) -> Vec<String> {
-    stderr(out)
-        .lines()
-        .filter(|l| !l.contains("Activation disabled. No device-mapper interaction"))
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// `vgck` exits 0 even on checksum errors: its stderr must be empty too.
 #[track_caller]
 fn assert_vgck_clean(sb: &Sandbox, vg: &str) {

@@ -7,40 +7,6 @@
 mod common;
 use common::*;
 
-fn sandbox_with(test: &str, sizes_mib: &[u64]) -> (Sandbox, Vec<LoopDev>) {
-    let sb = Sandbox::new(test);
-    let devs: Vec<LoopDev> = sizes_mib
-        .iter()
-        .enumerate()
-        .map(|(i, mib)| LoopDev::new(&sb.dir, &format!("d{i}"), mib << 20))
-        .collect();
-    sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
-    (sb, devs)
-}
-
-/// LVM2's stderr without the line every `--driverloaded n` command prints.
-fn lvm_complaints(out: &std::process::Output) -> Vec<String> {
-    stderr(out)
-        .lines()
-        .filter(|l| !l.contains("Activation disabled. No device-mapper interaction"))
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Runs LVM2 and asserts it succeeded without any warning or error.
-#[track_caller]
-fn lvm_clean(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.lvm(args);
-    assert!(out.status.success(), "lvm {args:?} failed: {out:?}");
-    let complaints = lvm_complaints(&out);
-    assert!(
-        complaints.is_empty(),
-        "lvm {args:?} complained: {complaints:?}"
-    );
-    stdout(&out)
-}
-
 /// Runs LVM2 and asserts it succeeded with no complaint but the `allowed` ones: lines LVM2
 /// prints on its own VGs too (vgcfgrestore's check for active LVs needs device-mapper;
 /// vgmerge always rewrites the merged VG's old copy and says so).

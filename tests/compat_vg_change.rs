@@ -7,40 +7,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn sandbox_with(test: &str, sizes_mib: &[u64]) -> (Sandbox, Vec<LoopDev>) {
-    let sb = Sandbox::new(test);
-    let devs: Vec<LoopDev> = sizes_mib
-        .iter()
-        .enumerate()
-        .map(|(i, mib)| LoopDev::new(&sb.dir, &format!("d{i}"), mib << 20))
-        .collect();
-    sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
-    (sb, devs)
-}
-
-/// LVM2's stderr without the line every `--driverloaded n` command prints.
-fn lvm_complaints(out: &std::process::Output) -> Vec<String> {
-    stderr(out)
-        .lines()
-        .filter(|l| !l.contains("Activation disabled. No device-mapper interaction"))
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Runs LVM2 and asserts it succeeded without any warning or error.
-#[track_caller]
-fn lvm_clean(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.lvm(args);
-    assert!(out.status.success(), "lvm {args:?} failed: {out:?}");
-    let complaints = lvm_complaints(&out);
-    assert!(
-        complaints.is_empty(),
-        "lvm {args:?} complained: {complaints:?}"
-    );
-    stdout(&out)
-}
-
 /// LVM2's lvcreate of an inactive, unzeroed LV (no device-mapper here): its one expected
 /// warning is that the LV was not zeroed.
 #[track_caller]

@@ -4,21 +4,6 @@
 mod common;
 use common::*;
 
-fn sandbox_with(test: &str, sizes_mib: &[u64]) -> (Sandbox, Vec<LoopDev>) {
-    let sb = Sandbox::new(test);
-    let devs: Vec<LoopDev> = sizes_mib
-        .iter()
-        .enumerate()
-        .map(|(i, mib)| LoopDev::new(&sb.dir, &format!("d{i}"), mib << 20))
-        .collect();
-    sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
-    (sb, devs)
-}
-
-fn hashes(devs: &[LoopDev]) -> Vec<String> {
-    devs.iter().map(LoopDev::hash).collect()
-}
-
 #[test]
 fn lv_commands_refuse_bad_input_and_leave_devices_untouched() {
     // Two 64 MiB PVs with 1 MiB extents: 63 extents each, 126 in all.

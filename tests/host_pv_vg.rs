@@ -3,37 +3,6 @@
 
 mod common;
 use common::*;
-use std::process::Output;
-
-fn sandbox_with(test: &str, sizes_mib: &[u64]) -> (Sandbox, Vec<LoopDev>) {
-    let sb = Sandbox::new(test);
-    let devs: Vec<LoopDev> = sizes_mib
-        .iter()
-        .enumerate()
-        .map(|(i, mib)| LoopDev::new(&sb.dir, &format!("d{i}"), mib << 20))
-        .collect();
-    sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
-    (sb, devs)
-}
-
-/// Asserts a refusal: the exit code, one line on stderr, nothing on stdout, devices unchanged.
-#[track_caller]
-fn assert_refused(out: Output, code: i32, devs: &[LoopDev], before: &[String]) -> String {
-    assert_eq!(out.status.code(), Some(code), "{out:?}");
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected: {err:?}"
-    );
-    let after: Vec<String> = devs.iter().map(LoopDev::hash).collect();
-    assert_eq!(before, after, "a refused command changed a device: {err}");
-    err
-}
-
-fn hashes(devs: &[LoopDev]) -> Vec<String> {
-    devs.iter().map(LoopDev::hash).collect()
-}
 
 fn metadata_of(sb: &Sandbox, dev: &LoopDev) -> String {
     ok(sb.oxlvm(&["pvck", "--dump", "metadata", dev.path_str()]))

@@ -12,39 +12,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-fn sandbox_with(test: &str, sizes_mib: &[u64]) -> (Sandbox, Vec<LoopDev>) {
-    let sb = Sandbox::new(test);
-    let devs: Vec<LoopDev> = sizes_mib
-        .iter()
-        .enumerate()
-        .map(|(i, mib)| LoopDev::new(&sb.dir, &format!("d{i}"), mib << 20))
-        .collect();
-    sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
-    (sb, devs)
-}
-
-fn hashes(devs: &[LoopDev]) -> Vec<String> {
-    devs.iter().map(LoopDev::hash).collect()
-}
-
-/// Asserts a refusal: the exit code, one line on stderr, devices unchanged.
-#[track_caller]
-fn assert_refused(out: Output, code: i32, devs: &[LoopDev], before: &[String]) -> String {
-    assert_eq!(out.status.code(), Some(code), "{out:?}");
-    let err = stderr(&out);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected: {err:?}"
-    );
-    assert_eq!(
-        before,
-        hashes(devs),
-        "a refused command changed a device: {err}"
-    );
-    err
-}
-
 /// Asserts success with nothing at all on stderr.
 #[track_caller]
 fn quiet_ok(out: Output) -> String {

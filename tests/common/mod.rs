@@ -145,3 +145,62 @@ pub fn ok(o: Output) -> String {
     );
     stdout(&o)
 }
+
+/// A sandbox with loop devices of the given sizes (MiB) whose lvm.conf accepts only them.
+pub fn sandbox_with(test: &str, sizes_mib: &[u64]) -> (Sandbox, Vec<LoopDev>) {
+    let sb = Sandbox::new(test);
+    let devs: Vec<LoopDev> = sizes_mib
+        .iter()
+        .enumerate()
+        .map(|(i, mib)| LoopDev::new(&sb.dir, &format!("d{i}"), mib << 20))
+        .collect();
+    sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
+    (sb, devs)
+}
+
+/// The SHA-256 of every device, in order.
+pub fn hashes(devs: &[LoopDev]) -> Vec<String> {
+    devs.iter().map(LoopDev::hash).collect()
+}
+
+/// Asserts a refusal: the exit code, exactly one line on stderr, and every device unchanged.
+/// Returns the message.
+#[track_caller]
+pub fn assert_refused(out: Output, code: i32, devs: &[LoopDev], before: &[String]) -> String {
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    let err = stderr(&out);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err:?}"
+    );
+    assert_eq!(
+        before,
+        hashes(devs),
+        "a refused command changed a device: {err}"
+    );
+    err
+}
+
+/// LVM2's stderr without the line every `--driverloaded n` command prints.
+pub fn lvm_complaints(out: &Output) -> Vec<String> {
+    stderr(out)
+        .lines()
+        .filter(|l| !l.contains("Activation disabled. No device-mapper interaction"))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs LVM2 and asserts it succeeded without any warning or error; returns stdout.
+#[track_caller]
+pub fn lvm_clean(sb: &Sandbox, args: &[&str]) -> String {
+    let out = sb.lvm(args);
+    assert!(out.status.success(), "lvm {args:?} failed: {out:?}");
+    let complaints = lvm_complaints(&out);
+    assert!(
+        complaints.is_empty(),
+        "lvm {args:?} complained: {complaints:?}"
+    );
+    stdout(&out)
+}
