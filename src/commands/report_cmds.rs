@@ -73,9 +73,14 @@ pub struct ReportArgs {
     /// basic or json
     #[arg(long = "reportformat", value_name = "FORMAT")]
     pub reportformat: Option<String>,
-    /// Select rows (not built yet)
-    #[arg(short = 'S', long = "select", value_name = "STRING")]
-    pub select: Option<String>,
+    /// Report only the objects that match this selection (`-S help` lists fields and operators)
+    #[arg(
+        short = 'S',
+        long = "select",
+        value_name = "STRING",
+        allow_hyphen_values = true
+    )]
+    pub select: Vec<String>,
     /// Which sub-report the following -o/-O apply to (fullreport: vg, pv, lv, pvseg, seg)
     #[arg(long = "configreport", value_name = "REPORT")]
     pub configreport: Vec<String>,
@@ -181,11 +186,6 @@ impl ReportArgs {
         o.suffix = !self.nosuffix;
         o.binary = self.binary;
         o.verbose = self.common.verbose > 0;
-        if self.select.is_some() {
-            return Err(CmdError::usage(
-                "--select is not built yet in oxlvm; filter the report output instead (e.g. with awk or jq).",
-            ));
-        }
         Ok(o)
     }
 }
@@ -406,15 +406,26 @@ fn print(out: &str) {
 }
 
 fn spec_for(kind: ReportKind, args: &ReportArgs, opts: &ReportOptions) -> CmdResult<ReportSpec> {
-    let spec =
+    let mut spec =
         ReportSpec::parse(kind, &args.options, &args.sort, opts).map_err(CmdError::failed)?;
     for w in spec.warnings() {
         eprintln!("  {w}");
     }
-    if spec.help_requested() {
-        eprintln!("  Fields are listed in lvs(8), pvs(8) and vgs(8) under -o.");
+    // LVM2 uses the last -S.
+    if let Some(sel) = args.select.last() {
+        spec.set_selection(sel).map_err(CmdError::failed)?;
     }
+    print_help_requests(&spec);
     Ok(spec)
+}
+
+/// `-o help` and `-S help` list on stderr, as LVM2 does, and the report shows no rows.
+fn print_help_requests(spec: &ReportSpec) {
+    if spec.selection_help_requested() {
+        eprint!("{}", crate::report::selection_help());
+    } else if spec.help_requested() {
+        eprint!("{}", crate::report::field_help());
+    }
 }
 
 /// Resolves a device argument to its scanned PV index: LVM2's messages when it is not one.
@@ -739,8 +750,8 @@ const FULL_KINDS: [ReportKind; 5] = [
 
 /// Splits `-o`/`-O` of `lvm fullreport` by the `--configreport` before them (LVM2 applies
 /// options given before any `--configreport` to none of the sub-reports).
-/// `-o` and `-O` arguments per sub-report.
-type OptionLists = (Vec<Vec<String>>, Vec<Vec<String>>);
+/// `-o`, `-O` and `-S` arguments per sub-report.
+type OptionLists = (Vec<Vec<String>>, Vec<Vec<String>>, Vec<Vec<String>>);
 
 fn full_option_lists(argv: &[OsString]) -> CmdResult<OptionLists> {
     let matches = FullArgs::command()
@@ -767,7 +778,12 @@ fn full_option_lists(argv: &[OsString]) -> CmdResult<OptionLists> {
         |at: usize| -> Option<usize> { marks.iter().rfind(|(i, _)| *i < at).map(|(_, k)| *k) };
     let mut o = vec![Vec::new(); FULL_KINDS.len()];
     let mut sort = vec![Vec::new(); FULL_KINDS.len()];
-    for (id, out) in [("options", &mut o), ("sort", &mut sort)] {
+    let mut select = vec![Vec::new(); FULL_KINDS.len()];
+    for (id, out) in [
+        ("options", &mut o),
+        ("sort", &mut sort),
+        ("select", &mut select),
+    ] {
         if let (Some(idx), Some(vals)) = (matches.indices_of(id), matches.get_many::<String>(id)) {
             for (i, v) in idx.zip(vals) {
                 if let Some(k) = which(i) {
@@ -776,7 +792,7 @@ fn full_option_lists(argv: &[OsString]) -> CmdResult<OptionLists> {
             }
         }
     }
-    Ok((o, sort))
+    Ok((o, sort, select))
 }
 
 pub fn fullreport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
@@ -784,13 +800,20 @@ pub fn fullreport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         return Ok(());
     };
     let opts = args.report.options()?;
-    let (o_lists, sort_lists) = full_option_lists(argv)?;
+    let (o_lists, sort_lists, select_lists) = full_option_lists(argv)?;
     let specs: Vec<ReportSpec> = FULL_KINDS
         .iter()
         .enumerate()
         .map(|(k, &kind)| {
-            ReportSpec::parse_full(kind, &o_lists[k], &sort_lists[k], &opts)
-                .map_err(CmdError::failed)
+            let mut spec = ReportSpec::parse_full(kind, &o_lists[k], &sort_lists[k], &opts)
+                .map_err(CmdError::failed)?;
+            // A -S after `--configreport K` selects within sub-report K only; before any
+            // --configreport LVM2 applies it to none of them.
+            if let Some(sel) = select_lists[k].last() {
+                spec.set_selection(sel).map_err(CmdError::failed)?;
+            }
+            print_help_requests(&spec);
+            Ok(spec)
         })
         .collect::<CmdResult<_>>()?;
     let ctx = Context::new(&args.report.common, argv)?;

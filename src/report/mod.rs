@@ -30,19 +30,24 @@
 //!
 //! Errors are LVM2's messages (exit code 5 for fields, 3 for `--units`); where LVM2 dumps its
 //! whole field list before `Unrecognised field: foo`, the message points at `-o help` instead.
-//! `--select` is not implemented yet; it will drop rows before widths are computed (LVM2 sizes
+//! `--select` ([`ReportSpec::set_selection`], module `select`) adds the fields it reads as hidden
+//! columns; [`render`] drops the rows that do not pass before widths are computed (LVM2 sizes
 //! columns by the selected rows only).
 
 mod fields;
+mod help;
 mod registry;
 mod render;
+mod select;
 mod size;
 mod spec;
 mod value;
 pub mod values;
 
+pub use help::{field_help, selection_help};
 pub use registry::{FieldId, FieldType, ObjType, ObjTypes};
 pub use render::{render, ReportDocument, LINE_PREFIX};
+pub use select::{Parsed as SelectionParse, Selection};
 pub use size::{
     format_size, make_percent, write_percent, write_size, Units, PERCENT_100, PERCENT_INVALID,
 };

@@ -401,7 +401,16 @@ impl ReportDocument {
     /// Appends one report. With JSON its array is named after the report kind (`"pv": [`); the
     /// spec's own format decides the line layout, so use the same format as the document.
     pub fn add(&mut self, spec: &ReportSpec, rows: &[Row]) {
-        let rows = if spec.help { &[][..] } else { rows };
+        let selected: Vec<Row>;
+        let rows = if spec.help || spec.selection_help {
+            &[][..]
+        } else if spec.selection.is_some() {
+            // LVM2 sizes columns by the selected rows only, so filter before anything else.
+            selected = rows.iter().filter(|r| spec.selects(r)).cloned().collect();
+            &selected[..]
+        } else {
+            rows
+        };
         if self.json {
             self.start();
             self.array_start(spec.kind.name());

@@ -4,6 +4,7 @@
 //! other names pulled in; sort keys that are not displayed become hidden columns.
 
 use super::registry::{all_match, lookup, FieldId, Lookup, ObjType, ObjTypes};
+use super::select::{Parsed, Selection};
 use super::size::Units;
 
 /// Which report a command produces; decides default columns, sort keys, the field prefix and the
@@ -224,6 +225,10 @@ pub struct ReportSpec {
     pub(crate) binary: bool,
     pub(crate) list_separator: String,
     pub(crate) warnings: Vec<String>,
+    /// `--select`: rows that do not pass are dropped before widths are computed.
+    pub(crate) selection: Option<Selection>,
+    /// `--select help`: list fields and operators, report nothing.
+    pub(crate) selection_help: bool,
 }
 
 /// The objects a report's rows stand for, after LVM2 widens the report to fit the fields asked
@@ -319,6 +324,8 @@ impl ReportSpec {
             binary: opts.binary,
             list_separator: opts.list_separator.clone(),
             warnings: Vec::new(),
+            selection: None,
+            selection_help: false,
         };
         for name in names.iter().filter(|n| !n.is_empty()) {
             match lookup(name, prefix) {
@@ -343,6 +350,38 @@ impl ReportSpec {
             spec.mark_compact(list)?;
         }
         Ok(spec)
+    }
+
+    /// Applies `--select`: parses it against this report's fields, adds the fields it reads as
+    /// hidden columns (their object types widen the report as LVM2's do) and keeps it for
+    /// [`crate::report::render`]. The error is LVM2's messages on one line (exit 5).
+    pub fn set_selection(&mut self, text: &str) -> Result<(), String> {
+        match Selection::parse(text, self.kind.field_prefix())? {
+            Parsed::All => self.selection = None,
+            Parsed::Help => self.selection_help = true,
+            Parsed::Select(mut sel) => {
+                for f in sel.fields() {
+                    self.types.insert(f.obj_type());
+                    if self.column_index(f).is_none() {
+                        self.columns.push(f);
+                    }
+                }
+                let columns = &self.columns;
+                sel.bind(&mut |f| columns.iter().position(|&c| c == f).unwrap_or(0));
+                self.selection = Some(sel);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a row passes `--select` (every row does without one).
+    pub fn selects(&self, row: &[super::value::FieldValue]) -> bool {
+        self.selection.as_ref().is_none_or(|s| s.matches(row))
+    }
+
+    /// `--select help` was given: the caller lists fields and operators and reports nothing.
+    pub fn selection_help_requested(&self) -> bool {
+        self.selection_help
     }
 
     fn column_of(&mut self, f: FieldId) -> usize {
