@@ -423,7 +423,14 @@ impl<'a> Parser<'a> {
                 lines.push(e);
             }
         }
-        let mut msg = lines.join("; ");
+        // One line: LVM2's lines in order, joined as sentences.
+        let mut msg = String::new();
+        for l in lines {
+            if !msg.is_empty() {
+                msg.push_str(if msg.ends_with('.') { " " } else { "; " });
+            }
+            msg.push_str(l);
+        }
         if msg.is_empty() {
             msg = "Invalid selection.".to_string();
         }
@@ -1523,7 +1530,7 @@ mod tests {
             "Unrecognised selection field: bogus; Selection syntax error at 'bogus=1'."
         ));
         assert!(err("lv_size>>1").starts_with(
-            "Failed to parse numeric value for selection field lv_size.; Selection syntax error at 'lv_size>>1'."
+            "Failed to parse numeric value for selection field lv_size. Selection syntax error at 'lv_size>>1'."
         ));
         assert!(err("(lv_name=lv1").starts_with("Syntax error: right parenthesis expected at ''"));
         assert!(err("!lv_name=lv1")
@@ -1538,7 +1545,7 @@ mod tests {
         assert!(
             err("tags=[a,t1}").starts_with("List ended with incorrect character, expecting ']'.")
         );
-        assert!(err("lv_name=\"lv1").starts_with("Missing end quote.; Failed to parse string"));
+        assert!(err("lv_name=\"lv1").starts_with("Missing end quote. Failed to parse string"));
         assert!(err("lv_name>1").starts_with(
             "Operator can be used only with number, size, time or percent fields: lv_name>1"
         ));
