@@ -2,6 +2,8 @@
 //! options with clap under LVM2's spellings, and maps every outcome to LVM2's exit codes.
 
 mod common;
+pub mod progress;
+pub mod prompt;
 mod table;
 
 pub use common::{parse_args, CommonArgs, YesNo};

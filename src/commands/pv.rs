@@ -10,7 +10,6 @@ use crate::units::{parse_size, Sign};
 use clap::{ArgAction, Parser};
 use metadata_format::header::{compute_pv_layout, PvLayoutOptions, PvUuid, LABEL_SCAN_SIZE};
 use std::ffi::OsString;
-use std::io::IsTerminal;
 
 #[derive(Debug, Parser)]
 #[command(about = "Initialize physical volume(s) for use by LVM")]
@@ -317,9 +316,14 @@ fn check_overwrite(
                     "Can't initialize physical volume \"{arg}\" of volume group \"{vg}\" without -ff; remove it from the VG first (vgreduce)."
                 )));
             }
-            if !yes && !std::io::stdin().is_terminal() {
+            let question =
+                format!("Really INITIALIZE physical volume \"{arg}\" of volume group \"{vg}\"?");
+            let refusal = format!(
+                "Physical volume \"{arg}\" belongs to volume group \"{vg}\"; add -y to confirm overwriting it."
+            );
+            if !crate::cli::prompt::confirm(yes, 0, &question, &refusal)? {
                 return Err(CmdError::failed(format!(
-                    "Physical volume \"{arg}\" belongs to volume group \"{vg}\"; add -y to confirm overwriting it."
+                    "{arg}: physical volume not initialized."
                 )));
             }
         }
@@ -381,9 +385,14 @@ pub fn pvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                     "PV {arg} is used by VG {vg} so please use vgreduce first; or -ff to remove it anyway."
                 )));
             }
-            if !args.yes && !std::io::stdin().is_terminal() {
+            let question = format!(
+                "Really WIPE LABELS from physical volume \"{arg}\" of volume group \"{vg}\"?"
+            );
+            let refusal =
+                format!("PV {arg} belongs to VG {vg}; add -y to confirm removing its label.");
+            if !crate::cli::prompt::confirm(args.yes, ctx.quiet, &question, &refusal)? {
                 return Err(CmdError::failed(format!(
-                    "PV {arg} belongs to VG {vg}; add -y to confirm removing its label."
+                    "{arg}: physical volume label not removed."
                 )));
             }
         }

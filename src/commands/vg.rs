@@ -308,12 +308,21 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             .filter(|lv| lv.has_status("VISIBLE"))
             .map(|lv| lv.name.as_str())
             .collect();
-        // Without a prompt to answer, removing LVs needs -f or -y.
-        if !visible.is_empty() && args.force == 0 && !args.yes {
-            return Err(CmdError::failed(format!(
+        // Removing LVs with the VG is asked (as LVM2) unless -f; without a terminal it needs -y.
+        if !visible.is_empty() && args.force == 0 {
+            let question = format!(
+                "Do you really want to remove volume group \"{name}\" containing {} logical volumes?",
+                visible.len()
+            );
+            let refusal = format!(
                 "Volume group \"{name}\" still contains {} logical volume(s); use -f (or -y) to remove them too.",
                 visible.len()
-            )));
+            );
+            if !crate::cli::prompt::confirm(args.yes, ctx.quiet, &question, &refusal)? {
+                return Err(CmdError::failed(format!(
+                    "Volume group \"{name}\" not removed"
+                )));
+            }
         }
         ctx.remove_vg(&scan, &found)?;
         for lv in &visible {

@@ -1,0 +1,71 @@
+//! Questions only on a terminal: without one, every command that would ask refuses with one
+//! line naming `-y` and leaves the devices as they were; with `-y` it goes ahead; `-qq`
+//! answers no, as LVM2's silent mode. (Test processes have no terminal on stdin.)
+
+mod common;
+
+use common::{stderr, LoopDev, Sandbox};
+
+const MIB: u64 = 1 << 20;
+
+fn vg_with_lv(test: &str) -> (Sandbox, LoopDev, LoopDev) {
+    let sb = Sandbox::new(test);
+    let a = LoopDev::new(&sb.dir, "a.img", 16 * MIB);
+    let b = LoopDev::new(&sb.dir, "b.img", 16 * MIB);
+    sb.write_lvm_conf(&[&a, &b]);
+    for args in [
+        vec!["pvcreate", a.path_str(), b.path_str()],
+        vec!["vgcreate", "vg0", a.path_str()],
+        vec!["lvcreate", "-an", "-Zn", "-L", "8m", "-n", "lv0", "vg0"],
+    ] {
+        let o = sb.oxlvm(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    (sb, a, b)
+}
+
+/// The command fails with exit 5, one line on stderr naming -y, nothing written.
+#[track_caller]
+fn assert_refused_naming_y(sb: &Sandbox, devs: &[&LoopDev], args: &[&str]) {
+    let before: Vec<String> = devs.iter().map(|d| d.hash()).collect();
+    let o = sb.oxlvm(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(5), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains("-y"), "{args:?}: {err}");
+    let after: Vec<String> = devs.iter().map(|d| d.hash()).collect();
+    assert_eq!(before, after, "{args:?} wrote to a device");
+}
+
+#[test]
+fn host_prompt_without_terminal_refuses_naming_y() {
+    let (sb, a, b) = vg_with_lv("prompt-refuse");
+    let devs = [&a, &b];
+    assert_refused_naming_y(&sb, &devs, &["vgremove", "vg0"]);
+    assert_refused_naming_y(&sb, &devs, &["lvremove", "vg0/lv0"]);
+    assert_refused_naming_y(&sb, &devs, &["lvreduce", "-L", "4m", "vg0/lv0"]);
+    assert_refused_naming_y(&sb, &devs, &["pvremove", "-ff", a.path_str()]);
+    assert_refused_naming_y(&sb, &devs, &["pvcreate", "-ff", a.path_str()]);
+}
+
+#[test]
+fn host_prompt_yes_proceeds_and_qq_answers_no() {
+    let (sb, a, b) = vg_with_lv("prompt-yes");
+    // -qq: the question is answered no without reading anything.
+    let before = a.hash();
+    let o = sb.oxlvm(&["vgremove", "-qq", "vg0"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Volume group \"vg0\" not removed"));
+    assert_eq!(before, a.hash());
+
+    let o = sb.oxlvm(&["lvreduce", "-y", "-L", "4m", "vg0/lv0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sb.oxlvm(&["vgremove", "-y", "vg0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sb.oxlvm(&["vgcreate", "vg1", a.path_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sb.oxlvm(&["pvremove", "-ff", "-y", a.path_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sb.oxlvm(&["pvs", "--noheadings", "-o", "pv_name", b.path_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
