@@ -60,6 +60,25 @@ pub struct CommonArgs {
     pub profile: Option<String>,
 }
 
+thread_local! {
+    /// Set while [`describe`] runs a command: `parse_args` hands over the command's clap
+    /// definition instead of parsing, and the command returns at once.
+    static DESCRIBING: std::cell::RefCell<Option<Option<clap::Command>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The clap definition of the command `run` parses, as `parse_args` configures it. Every
+/// command's run function starts with `parse_args` (the man pages, completions and
+/// `tests/cli_docs.rs` rely on it), so nothing else of the command runs here.
+pub fn describe(spec: &'static super::CommandSpec) -> Option<clap::Command> {
+    if !spec.built {
+        return None;
+    }
+    DESCRIBING.with(|d| *d.borrow_mut() = Some(None));
+    let _ = (spec.run)(spec, &[OsString::from(spec.name)]);
+    DESCRIBING.with(|d| d.borrow_mut().take()).flatten()
+}
+
 /// Parses `argv` (command name first) into `T`. `Ok(None)` means help or version was printed
 /// and the command has nothing more to do.
 pub fn parse_args<T>(argv: &[OsString]) -> Result<Option<T>, CmdError>
@@ -79,6 +98,16 @@ where
         .bin_name(name.clone())
         .infer_long_args(true)
         .disable_version_flag(true);
+    let handed_over = DESCRIBING.with(|d| match d.borrow_mut().as_mut() {
+        Some(slot) => {
+            *slot = Some(command.clone());
+            true
+        }
+        None => false,
+    });
+    if handed_over {
+        return Ok(None);
+    }
     match command.try_get_matches_from(argv) {
         Ok(matches) => T::from_arg_matches(&matches)
             .map(Some)

@@ -2,11 +2,12 @@
 //! options with clap under LVM2's spellings, and maps every outcome to LVM2's exit codes.
 
 mod common;
+pub mod docs;
 pub mod progress;
 pub mod prompt;
 mod table;
 
-pub use common::{parse_args, CommonArgs, YesNo};
+pub use common::{describe, parse_args, CommonArgs, YesNo};
 pub use table::{find_command, CommandSpec, COMMANDS};
 
 use crate::error::{CmdError, EXIT_USAGE};
