@@ -287,8 +287,8 @@ impl Context {
             }
         }
         self.with_writer(|w| -> CmdResult {
-            // Edited labels (new UUID, size, area list) and moved areas go first, as LVM2's
-            // pv_write before vg_write: the text that follows then lands where they point.
+            // Moved areas get their fresh headers first, so the text lands where the edited
+            // labels (new UUID, size, area list) will point.
             for &(pi, mi) in &edits.fresh_headers {
                 let pv = &scan.pvs[pi];
                 if let Some(h) = pv.mdas.get(mi).and_then(|m| m.header.as_ref()) {
@@ -299,12 +299,22 @@ impl Context {
                         })?;
                 }
             }
+            let write_err = |e: commit::CommitError| {
+                CmdError::failed(format!("Failed to write VG {}: {e}", new.vg.name))
+            };
+            let pre = commit::precommit_text(w, &targets, &text).map_err(write_err)?;
+            // Edited labels land between precommit and commit: a label and the texts that name
+            // its PV cannot change in one write, and here a crash leaves them apart at one
+            // write only (the first commit) instead of across the whole text write.
             for &pi in &edits.labels {
                 write_label_in_vg(w, &scan.pvs[pi], true)?;
             }
-            commit::write_text(w, &targets, &text).map_err(|e| {
-                CmdError::failed(format!("Failed to write VG {}: {e}", new.vg.name))
-            })?;
+            let renamed = old.is_some_and(|o| o.metadata.vg.name != new.vg.name);
+            if renamed {
+                commit::commit_text_staged(w, &pre).map_err(write_err)?;
+            } else {
+                commit::commit_text(w, &pre).map_err(write_err)?;
+            }
             // Labels follow the committed text: a crash in between leaves a VG whose PV lacks
             // the flag, which the next write sets again.
             let new_ids: Vec<Id> = new.vg.pvs.iter().map(|p| p.id).collect();

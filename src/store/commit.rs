@@ -51,11 +51,14 @@ impl DeviceWriter for DiskWriter {
 /// write - it exits at once, after writing nothing of that write or, when tearing, only its
 /// first half (whole sectors), exactly as a power cut between sectors would leave the device.
 /// Set by `OXLVM_TEST_CRASH_AT_WRITE=k` and `OXLVM_TEST_CRASH_TEAR=1`; never set in normal use.
+/// `OXLVM_TEST_WRITE_LOG=FILE` appends one line per write (`<n> <path> <offset> <len>`), so a
+/// test learns how many writes a command makes and which of them a tear can split.
 pub struct CrashingWriter<W> {
     inner: W,
     crash_at: u64,
     tear: bool,
     writes: u64,
+    log: Option<std::fs::File>,
 }
 
 /// Exit status of a process stopped by fault injection.
@@ -68,6 +71,7 @@ impl<W: DeviceWriter> CrashingWriter<W> {
             crash_at,
             tear,
             writes: 0,
+            log: None,
         }
     }
 
@@ -78,20 +82,38 @@ impl<W: DeviceWriter> CrashingWriter<W> {
     {
         let at = std::env::var("OXLVM_TEST_CRASH_AT_WRITE")
             .ok()
-            .and_then(|v| v.parse::<u64>().ok());
-        match at {
-            Some(k) if k > 0 => {
-                let tear = std::env::var("OXLVM_TEST_CRASH_TEAR").is_ok_and(|v| v == "1");
-                Ok(Box::new(CrashingWriter::new(inner, k, tear)))
-            }
-            _ => Err(inner),
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&k| k > 0);
+        let log = std::env::var_os("OXLVM_TEST_WRITE_LOG").and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+        if at.is_none() && log.is_none() {
+            return Err(inner);
         }
+        let tear = std::env::var("OXLVM_TEST_CRASH_TEAR").is_ok_and(|v| v == "1");
+        let mut w = CrashingWriter::new(inner, at.unwrap_or(0), tear);
+        w.log = log;
+        Ok(Box::new(w))
     }
 }
 
 impl<W: DeviceWriter> DeviceWriter for CrashingWriter<W> {
     fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()> {
         self.writes += 1;
+        if let Some(log) = self.log.as_mut() {
+            use std::io::Write;
+            let line = format!(
+                "{} {} {offset} {}\n",
+                self.writes,
+                path.display(),
+                data.len()
+            );
+            let _ = log.write_all(line.as_bytes());
+        }
         if self.writes == self.crash_at {
             let sectors = data.len() / 512;
             if self.tear && sectors > 1 {
@@ -227,6 +249,53 @@ pub fn commit_text(
     Ok(out)
 }
 
+/// Phase 4 for a text that renames the VG. Committing area by area would leave, after a crash,
+/// some copies under the old name and some under the new one - one VG ID under two names,
+/// which LVM2 refuses to read ("fix duplicate VGID"). So every area but the first in use first
+/// withdraws its committed copy (its PV stays a member, found through the text on the others,
+/// as a PV without metadata areas is), then the first area commits, then the others. At every
+/// write, all committed copies carry one name.
+pub fn commit_text_staged(
+    w: &mut dyn DeviceWriter,
+    precommitted: &[(AreaTarget, MdaHeader)],
+) -> Result<Vec<MdaHeader>, CommitError> {
+    let lead = precommitted
+        .iter()
+        .position(|(t, _)| !t.ignored)
+        .unwrap_or(0);
+    let mut staged: Vec<(AreaTarget, MdaHeader)> = precommitted.to_vec();
+    for (i, (t, h)) in staged.iter_mut().enumerate() {
+        if i == lead {
+            continue;
+        }
+        let new = *h.precommitted();
+        let withdrawn = h.with_removed(t.ignored).with_precommitted(&new, t.ignored);
+        w.write_at(&t.path, t.header.start, &withdrawn.to_bytes())
+            .map_err(io_err(&t.path))?;
+        *h = withdrawn;
+    }
+    let paths: Vec<&Path> = staged.iter().map(|(t, _)| t.path.as_path()).collect();
+    flush_all(w, &paths)?;
+    let mut out = commit_text(w, &staged[lead..=lead])?;
+    let rest: Vec<(AreaTarget, MdaHeader)> = staged
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != lead)
+        .map(|(_, p)| p.clone())
+        .collect();
+    let mut others = commit_text(w, &rest)?.into_iter();
+    let lead_header = out.remove(0);
+    Ok((0..staged.len())
+        .map(|i| {
+            if i == lead {
+                lead_header.clone()
+            } else {
+                others.next().unwrap_or_else(|| lead_header.clone())
+            }
+        })
+        .collect())
+}
+
 /// Writes a whole metadata text: every phase with no kernel step in between.
 pub fn write_text(
     w: &mut dyn DeviceWriter,
@@ -327,6 +396,37 @@ mod tests {
         };
         let again = write_text(&mut w, &[next], text).unwrap();
         assert_eq!(again[0].committed().offset, 1024);
+    }
+
+    #[test]
+    fn staged_commit_withdraws_all_but_the_first_copy_before_committing() {
+        let target = |p: &str| AreaTarget {
+            path: PathBuf::from(p),
+            header: MdaHeader::new(4096, 1044480, false),
+            ignored: false,
+        };
+        let targets = [target("/dev/a"), target("/dev/b"), target("/dev/c")];
+        let mut w = MemWriter::default();
+        write_text(&mut w, &targets, b"old {\nseqno = 1\n}\n\0").unwrap();
+        let read =
+            |w: &MemWriter, p: &str| MdaHeader::parse(&w.images[Path::new(p)][4096..4608]).unwrap();
+        let targets: Vec<AreaTarget> = ["/dev/a", "/dev/b", "/dev/c"]
+            .iter()
+            .map(|p| AreaTarget {
+                header: read(&w, p),
+                ..target(p)
+            })
+            .collect();
+        let pre = precommit_text(&mut w, &targets, b"new {\nseqno = 2\n}\n\0").unwrap();
+        let before = w.writes;
+        let done = commit_text_staged(&mut w, &pre).unwrap();
+        // Two withdrawals, then three commits.
+        assert_eq!(w.writes - before, 5);
+        for (p, h) in ["/dev/a", "/dev/b", "/dev/c"].iter().zip(&done) {
+            assert_eq!(read(&w, p), *h);
+            assert_eq!(h.committed().offset, 1024);
+            assert!(h.precommitted().is_empty());
+        }
     }
 
     #[test]
