@@ -4,7 +4,9 @@
 //! anywhere, positional "preferred" slots when continuing an LV, maximise_cling), because the
 //! PEs chosen depend on those details; cost grows with free-extent runs, not with extents.
 
-use metadata_format::text::{Area, Id, LogicalVolume, Segment, SegmentKind, VolumeGroup};
+use metadata_format::text::{
+    Area, Id, LogicalVolume, RaidLevel, Segment, SegmentKind, VolumeGroup,
+};
 use std::fmt;
 
 /// LVM2's allocation policies, in the order the allocator tries them.
@@ -62,17 +64,37 @@ pub fn all_pvs(vg: &VolumeGroup) -> Vec<PvSource> {
         .collect()
 }
 
+/// A range of logical extents of the LV being built and the PVs its new areas must avoid there
+/// (LVM2's parallel areas: the PVs other legs or stripes use for those extents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParallelArea {
+    pub le: u32,
+    pub len: u32,
+    /// Indexes into `vg.pvs`.
+    pub pvs: Vec<usize>,
+}
+
 /// What to allocate.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// Parallel areas (stripes).
+    /// Parallel data areas (stripes, mirror legs, RAID data devices); 0 for a log alone.
     pub stripes: u32,
-    /// Logical extents to add.
+    /// RAID parity devices, allocated beside the data areas.
+    pub parity: u32,
+    /// Logical extents per extent of one area (LVM2's area_multiple): the stripe count for
+    /// striped LVs, the data stripes for RAID 0/4/5/6/10, 1 for mirrors and raid1.
+    pub area_multiple: u32,
+    /// Logical extents to add (for `split_meta`, including the metadata share).
     pub extents: u32,
     /// Separate single areas allocated with the first chunk, as LVM2 does for a thin pool's
-    /// metadata (`log_len` extents each).
+    /// metadata or a mirror log (`log_len` extents each).
     pub log_count: u32,
     pub log_len: u32,
+    /// RAID: each device's first area also holds its metadata LV (`log_len` extents at its
+    /// front, returned in `Allocation::logs`, one per device), as LVM2's alloc_and_split_meta.
+    pub split_meta: bool,
+    /// PVs to avoid per logical extent range (mirror logs, pvmove destinations, new legs).
+    pub parallel: Vec<ParallelArea>,
     pub policy: Policy,
     /// Take what there is, up to `extents` (LVM2's approx_alloc for percentage sizes).
     pub approx: bool,
@@ -86,14 +108,28 @@ impl Request {
     pub fn new(stripes: u32, extents: u32, policy: Policy) -> Request {
         Request {
             stripes: stripes.max(1),
+            parity: 0,
+            area_multiple: stripes.max(1),
             extents,
             log_count: 0,
             log_len: 0,
+            split_meta: false,
+            parallel: Vec::new(),
             policy,
             approx: false,
             maximise_cling: true,
             logs_separate: false,
         }
+    }
+
+    /// A log area alone (a mirror log): `len` extents on one PV, no data areas.
+    pub fn log_only(len: u32, policy: Policy) -> Request {
+        let mut req = Request::new(1, 0, policy);
+        req.stripes = 0;
+        req.area_multiple = 1;
+        req.log_count = 1;
+        req.log_len = len;
+        req
     }
 }
 
@@ -111,6 +147,8 @@ pub struct Run {
 pub struct Allocation {
     pub chunks: Vec<Vec<Run>>,
     pub logs: Vec<Run>,
+    /// `split_meta`: each device's metadata area, in device order.
+    pub meta: Vec<Run>,
     /// Logical extents the chunks cover.
     pub extents: u32,
 }
@@ -257,12 +295,12 @@ enum Verdict {
     UseArea,
 }
 
-/// The previous segment an extension continues from: its PV areas and their length.
+/// The previous segment an extension continues from: where each of its areas ends.
 #[derive(Debug, Clone)]
 struct PrevSeg {
-    /// (vg pv index, first PE) per area of the LV's last segment.
+    /// (vg pv index, PE just past the PV segment) per area of the LV's last segment at its
+    /// last extent; areas on sub-LVs (RAID images, mirror legs) are followed down to the PV.
     areas: Vec<Option<(usize, u32)>>,
-    area_len: u32,
     /// PV areas of the LV's first segment (what maximise_cling clings to).
     first_areas: Vec<Option<usize>>,
 }
@@ -283,6 +321,12 @@ struct Allocator<'a> {
     existing: u32,
     allocated: u32,
     log_still_needed: u32,
+    /// `split_meta`: the metadata areas were taken (with the first chunk).
+    split_done: bool,
+    meta_runs: Vec<Run>,
+    /// The logical end of the previous segment an extension continues (LVM2 counts parallel
+    /// areas from there).
+    prev_end: u32,
 }
 
 impl<'a> Allocator<'a> {
@@ -356,7 +400,13 @@ impl<'a> Allocator<'a> {
         self.slots[ix] = Some(Slot { area, used });
     }
 
+    /// Data plus parity areas.
     fn devices_needed(&self) -> usize {
+        (self.req.stripes + self.req.parity) as usize
+    }
+
+    /// Data areas only (LVM2's area_count).
+    fn area_count(&self) -> usize {
         self.req.stripes as usize
     }
 
@@ -372,8 +422,8 @@ impl<'a> Allocator<'a> {
             if positional && self.slots.get(s).copied().flatten().is_some() {
                 continue;
             }
-            let Some((apv, ape)) = area else { continue };
-            if *apv != pv || ape + prev.area_len != self.areas[id].start {
+            let Some((apv, end)) = area else { continue };
+            if *apv != pv || *end != self.areas[id].start {
                 continue;
             }
             if positional && s >= self.num_positional {
@@ -426,7 +476,7 @@ impl<'a> Allocator<'a> {
         }
         let positional = flags & POSITIONAL_FILL != 0;
         let pv = self.maps[self.areas[id].map].pv;
-        for s in 0..self.devices_needed() {
+        for s in 0..self.area_count() {
             if positional && self.slots.get(s).copied().flatten().is_some() {
                 continue;
             }
@@ -483,8 +533,8 @@ impl<'a> Allocator<'a> {
         };
         if !found {
             let a = &self.areas[id];
-            let big_enough =
-                u64::from(a.unreserved) * u64::from(self.req.stripes) >= u64::from(still_needed);
+            let big_enough = u64::from(a.unreserved) * u64::from(self.req.area_multiple)
+                >= u64::from(still_needed);
             if !big_enough
                 && ((flags & CAN_SPLIT == 0 && self.req.log_count == 0)
                     || (already_found_one && policy != Policy::Anywhere))
@@ -500,7 +550,7 @@ impl<'a> Allocator<'a> {
     }
 
     fn calc_required(&mut self, id: usize, ix: usize, max_to_allocate: u32, policy: Policy) -> u32 {
-        let mut required = max_to_allocate / self.req.stripes;
+        let mut required = max_to_allocate / self.req.area_multiple;
         if policy == Policy::Anywhere {
             if ix >= self.devices_needed() {
                 required = self.req.log_len;
@@ -520,7 +570,14 @@ impl<'a> Allocator<'a> {
     }
 
     /// One pass over the PVs looking for a set of parallel areas; allocates it when found.
-    fn find_some_parallel_space(&mut self, policy: Policy, flags: u32, max_to_allocate: u32) {
+    /// `parallel` lists PVs this allocation must not use (other legs of the same extents).
+    fn find_some_parallel_space(
+        &mut self,
+        policy: Policy,
+        flags: u32,
+        max_to_allocate: u32,
+        parallel: Option<&[usize]>,
+    ) {
         for s in self.slots.iter_mut() {
             *s = None;
         }
@@ -531,7 +588,7 @@ impl<'a> Allocator<'a> {
         } else if flags & (CONTIGUOUS_TO_LVSEG | CLING_TO_LVSEG) != 0 {
             self.num_positional = self.prev.as_ref().map_or(0, |p| p.areas.len());
         } else if flags & CLING_TO_ALLOCED != 0 {
-            self.num_positional = self.devices_needed();
+            self.num_positional = self.area_count();
         }
         let devices_needed = self.devices_needed();
         let log_still = self.log_still_needed as usize;
@@ -555,7 +612,9 @@ impl<'a> Allocator<'a> {
                 };
                 let mut skip = false;
                 if policy != Policy::Anywhere {
-                    if log_iteration_count > 0 {
+                    if log_iteration_count == 0 && parallel.is_some_and(|p| p.contains(&pv)) {
+                        skip = true;
+                    } else if log_iteration_count > 0 {
                         skip =
                             (devices_needed..ix + self.num_positional).any(|s| slot_on_pv(self, s));
                     } else if iteration_count > 0 {
@@ -699,7 +758,8 @@ impl<'a> Allocator<'a> {
     fn alloc_parallel_area(&mut self, max_to_allocate: u32, ix_log_offset: usize) {
         let devices = self.devices_needed();
         let total = devices + self.log_still_needed as usize;
-        let mut area_len = max_to_allocate / self.req.stripes;
+        let split = self.req.split_meta && !self.split_done;
+        let mut area_len = max_to_allocate / self.req.area_multiple;
         for s in 0..devices {
             if let Some(slot) = self.slots.get(s).copied().flatten() {
                 area_len = area_len.min(slot.used);
@@ -710,22 +770,38 @@ impl<'a> Allocator<'a> {
         let mut len = area_len;
         for s in 0..total {
             if s == devices {
-                skip = ix_log_offset.saturating_sub(devices);
+                skip = ix_log_offset.saturating_sub(self.area_count());
                 len = self.req.log_len;
             }
             let Some(slot) = self.slots.get(s + skip).copied().flatten() else {
                 continue;
             };
-            if len == 0 {
+            let pv = self.maps[self.areas[slot.area].map].pv;
+            if split {
+                // The metadata area goes at the front of the device's space, as LVM2 puts it.
+                let meta = self.req.log_len.min(self.areas[slot.area].count);
+                let run = Run {
+                    pv,
+                    pe: self.areas[slot.area].start,
+                    len: meta,
+                };
+                self.consume(slot.area, meta);
+                self.meta_runs.push(run);
+            }
+            let this_len = if split {
+                len.saturating_sub(self.req.log_len)
+            } else {
+                len
+            };
+            if this_len == 0 {
                 continue;
             }
-            let a = &self.areas[slot.area];
             let run = Run {
-                pv: self.maps[a.map].pv,
-                pe: a.start,
-                len,
+                pv,
+                pe: self.areas[slot.area].start,
+                len: this_len,
             };
-            self.consume(slot.area, len);
+            self.consume(slot.area, this_len);
             self.alloced[s].push(run);
             if s < devices {
                 chunk.push(run);
@@ -733,18 +809,45 @@ impl<'a> Allocator<'a> {
                 self.logs.push(run);
             }
         }
-        if area_len > 0 && chunk.len() == devices {
+        if self.req.split_meta {
+            self.split_done = true;
+        }
+        if !chunk.is_empty() && chunk.len() == devices {
             self.chunks.push(chunk);
         }
-        self.allocated += area_len * self.req.stripes;
+        self.allocated += area_len * self.req.area_multiple;
     }
 
     fn find_max_parallel_space_for_one_policy(&mut self, policy: Policy, mut flags: u32) {
         let needed = self.needed_total();
+        let am = self.req.area_multiple;
         loop {
-            let max_to_allocate = needed - self.allocated;
+            let mut max_to_allocate = needed - self.allocated;
+            // Extents whose other legs sit on known PVs: stop at the end of the first such
+            // range still to fill and avoid its PVs, as LVM2 does with parallel areas.
+            let mut parallel: Option<Vec<usize>> = None;
+            if !self.req.parallel.is_empty() {
+                let meta = if self.req.split_meta && !self.split_done {
+                    self.req.log_len
+                } else {
+                    0
+                };
+                let next_le = self.prev_end + self.allocated / am;
+                if let Some(area) = self
+                    .req
+                    .parallel
+                    .iter()
+                    .find(|a| next_le < a.le.saturating_add(a.len))
+                {
+                    let end = (area.le + area.len).saturating_mul(am);
+                    if max_to_allocate + self.allocated - meta > end {
+                        max_to_allocate = end - self.allocated + meta;
+                    }
+                    parallel = Some(area.pvs.clone());
+                }
+            }
             let old = self.allocated;
-            self.find_some_parallel_space(policy, flags, max_to_allocate);
+            self.find_some_parallel_space(policy, flags, max_to_allocate, parallel.as_deref());
             if old == self.allocated {
                 if self.req.maximise_cling
                     && matches!(policy, Policy::Cling | Policy::ClingByTags)
@@ -869,28 +972,111 @@ fn build_maps(vg: &VolumeGroup, sources: &[PvSource]) -> (Vec<FreeArea>, Vec<PvM
 }
 
 fn prev_segment(vg: &VolumeGroup, lv: &LogicalVolume) -> Option<PrevSeg> {
-    let pv_areas = |seg: &Segment| -> Vec<Option<(usize, u32)>> {
-        seg.areas()
-            .iter()
-            .map(|a| match a {
-                Area::Pv { pv, start } => vg.pv_index(pv).map(|i| (i, *start)),
-                Area::Lv { .. } => None,
-            })
-            .collect()
-    };
     let last = lv.segments.last()?;
     let first = lv.segments.first()?;
-    if !matches!(last.kind, SegmentKind::Striped(_)) {
+    if !matches!(
+        last.kind,
+        SegmentKind::Striped(_) | SegmentKind::Raid(_) | SegmentKind::Mirror(_)
+    ) {
         return None;
     }
+    let last_le = last.start_extent + last.extent_count.saturating_sub(1);
     Some(PrevSeg {
-        areas: pv_areas(last),
-        area_len: area_len(last),
-        first_areas: pv_areas(first)
+        areas: pv_ends_at(vg, last, last_le, 0),
+        first_areas: pv_ends_at(vg, first, first.start_extent, 0)
             .into_iter()
             .map(|a| a.map(|(p, _)| p))
             .collect(),
     })
+}
+
+/// Logical extents per extent of one area of `seg` (LVM2's _calc_area_multiple without a
+/// stripe count): what maps an LE of the segment to an LE of its sub-LVs.
+fn seg_area_multiple(seg: &Segment) -> u32 {
+    let n = u32::try_from(seg.areas().len().max(1)).unwrap_or(1);
+    match &seg.kind {
+        SegmentKind::Striped(_) => n,
+        SegmentKind::Raid(r) => {
+            let count = u32::try_from(r.images.len().max(1)).unwrap_or(1);
+            raid_area_multiple(r.level, count)
+        }
+        _ => 1,
+    }
+}
+
+/// LVM2's area multiple of a RAID level with `count` devices.
+pub fn raid_area_multiple(level: RaidLevel, count: u32) -> u32 {
+    let parity = raid_parity(level);
+    if level.is_raid0() {
+        count
+    } else if parity > 0 {
+        if count <= parity {
+            1
+        } else {
+            count - parity
+        }
+    } else if matches!(level, RaidLevel::Raid10 | RaidLevel::Raid10Near) {
+        (count / 2).max(1)
+    } else {
+        1
+    }
+}
+
+/// Parity devices of a RAID level.
+pub fn raid_parity(level: RaidLevel) -> u32 {
+    use RaidLevel::*;
+    match level {
+        Raid4 | Raid5 | Raid5N | Raid5La | Raid5Ls | Raid5Ra | Raid5Rs => 1,
+        Raid6 | Raid6N6 | Raid6Nc | Raid6Nr | Raid6Zr | Raid6Ls6 | Raid6Rs6 | Raid6La6
+        | Raid6Ra6 => 2,
+        _ => 0,
+    }
+}
+
+/// For each data area of `seg`, the PV and the end of its PV segment at logical extent `le`
+/// (of the LV owning `seg`), following areas on sub-LVs down to their PVs as LVM2's
+/// _for_each_pv does (a sub-LV that is itself striped contributes one entry per stripe).
+fn pv_ends_at(vg: &VolumeGroup, seg: &Segment, le: u32, depth: u32) -> Vec<Option<(usize, u32)>> {
+    let offset = le.saturating_sub(seg.start_extent) / seg_area_multiple(seg);
+    let len = match &seg.kind {
+        SegmentKind::Striped(_) => area_len(seg),
+        _ => seg.extent_count,
+    };
+    let down = |name: &str, start: u32| -> Vec<Option<(usize, u32)>> {
+        if depth > 8 {
+            return vec![None];
+        }
+        let sub_le = start + offset;
+        let sub = vg.lv(name).and_then(|l| {
+            l.segments
+                .iter()
+                .find(|s| s.start_extent <= sub_le && u64::from(sub_le) < s.end_extent())
+        });
+        match sub {
+            Some(s) => pv_ends_at(vg, s, sub_le, depth + 1),
+            None => vec![None],
+        }
+    };
+    let mut out = Vec::new();
+    match &seg.kind {
+        SegmentKind::Striped(_) | SegmentKind::Mirror(_) => {
+            for area in seg.areas() {
+                match area {
+                    Area::Pv { pv, start } => {
+                        out.push(vg.pv_index(pv).map(|i| (i, start + len)));
+                    }
+                    Area::Lv { name, start } => out.extend(down(name, *start)),
+                }
+            }
+        }
+        SegmentKind::Raid(r) => {
+            for image in &r.images {
+                out.extend(down(&image.data, 0));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Allocates `req` from `sources` in `vg`, continuing `lv` when given (an extension), as
@@ -902,32 +1088,38 @@ pub fn allocate(
     req: &Request,
 ) -> Result<Allocation, AllocError> {
     let existing = lv.map_or(0, |l| u32::try_from(l.extent_count()).unwrap_or(u32::MAX));
-    if req.stripes > 1 && !req.extents.is_multiple_of(req.stripes) {
+    let am = req.area_multiple.max(1);
+    if am > 1 && !req.extents.is_multiple_of(am) {
         return Err(AllocError::NotDivisible {
             extents: req.extents,
-            stripes: req.stripes,
+            stripes: am,
         });
     }
     let (areas, maps) = build_maps(vg, sources);
-    let stripes = req.stripes as usize;
+    let devices = (req.stripes + req.parity) as usize;
     let log_count = req.log_count as usize;
     let mut slots_size = maps.len();
-    if slots_size > 0 && slots_size < stripes + log_count {
+    if slots_size > 0 && slots_size < devices + log_count {
         if req.policy != Policy::Anywhere && req.logs_separate {
             return Err(AllocError::TooFewPvs);
         }
-        slots_size = stripes + log_count;
+        slots_size = devices + log_count;
     }
     let prev = lv.and_then(|l| prev_segment(vg, l));
     if let Some(p) = &prev {
         slots_size += p.areas.len();
     }
+    let prev_end = lv
+        .and_then(|l| l.segments.last())
+        .map_or(0, |s| s.start_extent.saturating_add(s.extent_count));
+    let mut req = req.clone();
+    req.area_multiple = am;
     let mut a = Allocator {
-        req,
+        req: &req,
         areas,
         maps,
         prev,
-        alloced: vec![Vec::new(); stripes + log_count],
+        alloced: vec![Vec::new(); devices + log_count],
         chunks: Vec::new(),
         logs: Vec::new(),
         slots: vec![None; slots_size.max(1)],
@@ -935,6 +1127,9 @@ pub fn allocate(
         existing,
         allocated: existing,
         log_still_needed: req.log_count,
+        split_done: false,
+        meta_runs: Vec::new(),
+        prev_end,
     };
     let needed = a.needed_total();
     let can_split = req.policy != Policy::Contiguous;
@@ -952,10 +1147,11 @@ pub fn allocate(
         }
         let old = a.allocated;
         if !req.approx {
+            // LVM2's _sufficient_pes_free: data and parity areas, plus one log's length.
             let still = u64::from(needed - a.allocated);
-            let need = still
+            let need = still * (devices as u64) / u64::from(am)
                 + if a.log_still_needed > 0 {
-                    u64::from(req.log_len) * u64::from(req.log_count)
+                    u64::from(req.log_len)
                 } else {
                     0
                 };
@@ -984,10 +1180,12 @@ pub fn allocate(
     if a.log_still_needed > 0 {
         return Err(AllocError::LogSpace);
     }
+    let meta = std::mem::take(&mut a.meta_runs);
     Ok(Allocation {
         extents: a.allocated - existing,
         chunks: a.chunks,
         logs: a.logs,
+        meta,
     })
 }
 

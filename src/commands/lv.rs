@@ -6,6 +6,7 @@
 use super::activate::ACTIVATION_DISABLED;
 use super::context::{canonical, Context};
 use super::lv_plan::*;
+use super::lv_raid::{self, Layout, RaidParams};
 use super::vg::{alloc_arg, check_tag};
 use super::vg_plan::{add_tag, del_tag};
 use crate::alloc::{self, Policy, PvSource, Request};
@@ -17,7 +18,8 @@ use crate::store::scan::{FoundVg, Scan};
 use crate::units::{parse_size, Sign};
 use clap::{ArgAction, Parser};
 use metadata_format::text::{
-    AllocationPolicy, LogicalVolume, Metadata, Segment, SegmentKind, ThinPool, VolumeGroup,
+    AllocationPolicy, LogicalVolume, Metadata, RaidLevel, Segment, SegmentKind, ThinPool,
+    VolumeGroup,
 };
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -66,9 +68,35 @@ struct LvcreateArgs {
     /// Virtual size of a thin volume
     #[arg(short = 'V', long = "virtualsize", value_name = "SIZE")]
     virtualsize: Option<String>,
-    /// Segment type: linear, striped, snapshot, thin-pool, thin
+    /// Segment type: linear, striped, snapshot, thin-pool, thin, mirror, raid0, raid1,
+    /// raid10, raid4, raid5, raid6
     #[arg(long = "type", value_name = "TYPE")]
     segtype: Option<String>,
+    /// Number of extra copies (mirror, raid1, raid10): -m 1 makes two legs
+    #[arg(
+        short = 'm',
+        long = "mirrors",
+        value_name = "NUMBER",
+        allow_hyphen_values = true
+    )]
+    mirrors: Option<String>,
+    /// Mirror log: disk (default) or core
+    #[arg(long = "mirrorlog", value_name = "TYPE")]
+    mirrorlog: Option<String>,
+    /// Mirror log in memory (same as --mirrorlog core)
+    #[arg(long = "corelog")]
+    corelog: bool,
+    /// Region size of a mirror or RAID LV (default unit MiB; default 2 MiB)
+    #[arg(
+        short = 'R',
+        long = "regionsize",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
+    regionsize: Option<String>,
+    /// Do not synchronise the legs of a new mirror or RAID LV
+    #[arg(long = "nosync")]
+    nosync: bool,
     /// Thin pool metadata size (default unit MiB)
     #[arg(long = "poolmetadatasize", value_name = "SIZE")]
     poolmetadatasize: Option<String>,
@@ -120,10 +148,18 @@ struct LvcreateArgs {
 /// What `lvcreate` was asked for.
 enum Kind {
     Plain,
-    Cow { origin: String },
-    ThinSnapshot { origin: String },
+    /// Mirrored or RAID (the layout's stripes and copies decided from the command line).
+    Raid(RaidParams),
+    Cow {
+        origin: String,
+    },
+    ThinSnapshot {
+        origin: String,
+    },
     Pool,
-    Thin { pool: String },
+    Thin {
+        pool: String,
+    },
 }
 
 fn yn(opt: &str, v: &Option<String>) -> CmdResult<Option<bool>> {
@@ -380,6 +416,187 @@ fn size_to_extents(
     }
 }
 
+/// The mirrored/RAID layout the options ask for (LVM2's _read_mirror_and_raid_params), or
+/// None for a linear or striped LV. Stripe size is filled in by the caller.
+fn raid_params(args: &LvcreateArgs) -> CmdResult<Option<RaidParams>> {
+    let mirrors_arg = match args.mirrors.as_deref() {
+        None => None,
+        Some(t) => {
+            if t.starts_with('-') {
+                return Err(CmdError::usage(format!(
+                    "-m {t}: the number of mirrors may not be negative."
+                )));
+            }
+            Some(t.parse::<u32>().map_err(|_| {
+                CmdError::usage(format!(
+                    "-m {t}: give the number of extra copies, e.g. -m 1 for two legs."
+                ))
+            })?)
+        }
+    };
+    let stripes_arg = args.stripes;
+    let layout = match args.segtype.as_deref() {
+        Some(t) => Layout::from_type(t),
+        None => match mirrors_arg {
+            Some(m) if m > 0 => Some(if stripes_arg.unwrap_or(1) > 1 {
+                Layout::Raid(RaidLevel::Raid10)
+            } else {
+                Layout::Raid(RaidLevel::Raid1)
+            }),
+            _ => None,
+        },
+    };
+    let Some(layout) = layout else {
+        if args.mirrorlog.is_some() || args.corelog || args.regionsize.is_some() || args.nosync {
+            return Err(CmdError::usage(
+                "--mirrorlog, --corelog, -R and --nosync are for mirror and RAID LVs; add --type raid1 (or -m 1).",
+            ));
+        }
+        return Ok(None);
+    };
+    let name = layout.name();
+    let raid10 = layout == Layout::Raid(RaidLevel::Raid10);
+    let mirrors = match mirrors_arg {
+        Some(m) => {
+            if matches!(layout, Layout::Raid(_)) && !layout.is_mirrored() {
+                return Err(CmdError::usage(format!(
+                    "Mirror argument cannot be used with segment type, {name}; leave -m out."
+                )));
+            }
+            if m == 0 {
+                return Err(CmdError::usage(format!(
+                    "--mirrors must be at least 1 with segment type {name}."
+                )));
+            }
+            if raid10 && m > 1 {
+                return Err(CmdError::usage(
+                    "RAID10 currently supports only 2-way mirroring (i.e. '-m 1').",
+                ));
+            }
+            m.saturating_add(1)
+        }
+        None if layout.is_mirrored() => 2,
+        None => 1,
+    };
+    let max = match layout {
+        Layout::Mirror => lv_raid::MAX_MIRROR_IMAGES,
+        Layout::Raid(RaidLevel::Raid1) => lv_raid::MAX_RAID_IMAGES,
+        _ => lv_raid::MAX_RAID_IMAGES - layout.parity(),
+    };
+    if layout.is_mirrored() && !raid10 && mirrors > max {
+        return Err(CmdError::usage(format!(
+            "Only up to {max} mirrors in {name} supported currently."
+        )));
+    }
+    let stripes_given = stripes_arg.is_some();
+    let mut stripes = stripes_arg.unwrap_or(1);
+    match layout {
+        Layout::Mirror if stripes > 1 => return Err(CmdError::usage(
+            "oxlvm does not create striped mirrors (--type mirror with -i) yet; use --type raid10.",
+        )),
+        Layout::Mirror => {}
+        Layout::Raid(RaidLevel::Raid1) => {
+            if stripes > 1 {
+                return Err(CmdError::usage(
+                    "Stripes argument cannot be used with segment type, raid1.",
+                ));
+            }
+            if args.stripesize.is_some() {
+                return Err(CmdError::usage(
+                    "Stripe size argument cannot be used with segment type, raid1.",
+                ));
+            }
+        }
+        _ => {
+            let min = if raid10 || layout.parity() < 2 { 2 } else { 3 };
+            if stripes < min {
+                if stripes_given {
+                    return Err(CmdError::usage(format!(
+                        "Minimum of {min} stripes required for {name}."
+                    )));
+                }
+                stripes = min;
+            }
+        }
+    }
+    if raid10 && mirrors * stripes > max {
+        return Err(CmdError::usage(format!(
+            "Only up to {} stripes in {name} supported currently.",
+            max / mirrors
+        )));
+    }
+    if !layout.is_mirrored() && stripes > max {
+        return Err(CmdError::usage(format!(
+            "Only up to {max} stripes in {name} supported currently."
+        )));
+    }
+    if args.nosync && layout.parity() == 2 {
+        return Err(CmdError::usage("nosync option prohibited on RAID6."));
+    }
+    let region_size = match args.regionsize.as_deref() {
+        None => lv_raid::DEFAULT_REGION_SECTORS,
+        Some(t) => {
+            let r = parse_size(t, 2048).map_err(usage)?;
+            if r.sign == Sign::Minus {
+                return Err(CmdError::usage("Region size may not be negative."));
+            }
+            if r.sectors == 0 {
+                return Err(CmdError::usage("Region size may not be zero."));
+            }
+            let r = u32::try_from(r.sectors)
+                .map_err(|_| CmdError::usage("Region size is too big (max 4294967295)."))?;
+            if r % 8 != 0 {
+                return Err(CmdError::usage(
+                    "Region size must be a multiple of machine memory page size (4096 bytes).",
+                ));
+            }
+            if !r.is_power_of_two() {
+                return Err(CmdError::usage("Region size must be a power of 2."));
+            }
+            r
+        }
+    };
+    let disk_log = match (layout, args.mirrorlog.as_deref(), args.corelog) {
+        (Layout::Mirror, Some(_), true) => {
+            return Err(CmdError::usage(
+                "Please use only one of --corelog or --mirrorlog.",
+            ))
+        }
+        (Layout::Mirror, None, corelog) => !corelog,
+        (Layout::Mirror, Some("disk"), false) => true,
+        (Layout::Mirror, Some("core"), false) => false,
+        (Layout::Mirror, Some("mirrored"), false) => {
+            return Err(CmdError::usage(
+                "Log type \"mirrored\" is DEPRECATED. Use RAID1 LV or disk log instead.",
+            ))
+        }
+        (Layout::Mirror, Some(other), false) => {
+            return Err(CmdError::usage(format!(
+                "--mirrorlog {other}: use disk or core."
+            )))
+        }
+        (_, Some(_), _) | (_, _, true) => {
+            return Err(CmdError::usage(format!(
+                "--mirrorlog and --corelog are for --type mirror, not {name}."
+            )))
+        }
+        _ => false,
+    };
+    Ok(Some(RaidParams {
+        layout,
+        mirrors,
+        stripes: if layout.is_mirrored() && !raid10 {
+            1
+        } else {
+            stripes
+        },
+        stripe_size: 0,
+        region_size: if layout.is_raid0() { 0 } else { region_size },
+        disk_log,
+        nosync: args.nosync,
+    }))
+}
+
 pub fn lvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let Some(args) = parse_args::<LvcreateArgs>(argv)? else {
         return Ok(());
@@ -400,12 +617,15 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
     // Decide what is being made before touching any device.
     let segtype = args.segtype.as_deref();
     if let Some(t) = segtype {
-        if !matches!(t, "linear" | "striped" | "snapshot" | "thin-pool" | "thin") {
+        if !matches!(t, "linear" | "striped" | "snapshot" | "thin-pool" | "thin")
+            && Layout::from_type(t).is_none()
+        {
             return Err(CmdError::usage(format!(
-                "--type {t} is not supported by oxlvm lvcreate yet; use linear, striped, snapshot, thin-pool or thin."
+                "--type {t} is not supported by oxlvm lvcreate yet; use linear, striped, snapshot, thin-pool, thin, mirror, raid0, raid1, raid10, raid4, raid5 or raid6."
             )));
         }
     }
+    let raid = raid_params(&args)?;
     let target = args.target.clone().ok_or_else(|| {
         CmdError::usage("Please specify a volume group (or VG/LV) to create the LV in.")
     })?;
@@ -485,9 +705,16 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         }
     } else if args.thin || segtype == Some("thin-pool") || args.thinpool.is_some() {
         Kind::Pool
+    } else if let Some(p) = raid {
+        Kind::Raid(p)
     } else {
         Kind::Plain
     };
+    if args.mirrors.is_some() && !matches!(kind, Kind::Raid(_) | Kind::Plain) {
+        return Err(CmdError::usage(
+            "-m/--mirrors is for mirror and raid1/raid10 LVs; leave it out here.".to_string(),
+        ));
+    }
     if !matches!(kind, Kind::ThinSnapshot { .. } | Kind::Thin { .. }) && !has_size {
         return Err(CmdError::usage(
             "Please specify either size or extents (-L or -l).".to_string(),
@@ -586,6 +813,115 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
     let mut created: Vec<String> = Vec::new();
     let mut say_after: Vec<String> = Vec::new();
     match &kind {
+        Kind::Raid(p) => {
+            let (extents, approx, _) = sized.unwrap_or((0, false, false));
+            let mut p = p.clone();
+            let type_name = p.layout.name();
+            if p.stripes > 1 || p.layout.is_raid0() {
+                if args.stripesize.is_none() {
+                    ctx.say(format!(
+                        "Using default stripesize {}.",
+                        display_size(u64::from(stripe_sectors))
+                    ));
+                }
+                p.stripe_size = stripe_sectors;
+                if p.stripe_size > vg.extent_size {
+                    ctx.say(format!(
+                        "Reducing requested stripe size {} to maximum, physical extent size {}.",
+                        display_size(u64::from(p.stripe_size)),
+                        display_size(u64::from(vg.extent_size))
+                    ));
+                    p.stripe_size = vg.extent_size;
+                }
+                if !p.layout.is_raid0() && p.region_size < p.stripe_size {
+                    ctx.say(format!(
+                        "Adjusting {type_name} {} region size to required minimum of stripe size {}.",
+                        display_size(u64::from(p.region_size)),
+                        display_size(u64::from(p.stripe_size))
+                    ));
+                    p.region_size = p.stripe_size;
+                }
+            }
+            // Percentages count physical extents: one share per copy (LVM2 divides by
+            // the mirror count).
+            let mut extents = extents;
+            if approx && p.mirrors > 1 {
+                extents = (extents / u64::from(p.mirrors)).max(1);
+            }
+            let stripes = u64::from(p.stripes.max(1));
+            let rest = extents % stripes;
+            if rest != 0 {
+                let up = extents - rest + stripes;
+                ctx.say(format!(
+                    "Rounding size {} ({extents} extents) up to stripe boundary size {} ({up} extents).",
+                    display_size(extents * u64::from(vg.extent_size)),
+                    display_size(up * u64::from(vg.extent_size))
+                ));
+                extents = up;
+            }
+            let extents = u32::try_from(extents).map_err(|_| {
+                CmdError::usage("The size is more extents than LVM2 can count; give less.")
+            })?;
+            if policy != Policy::Anywhere && p.stripes as usize > sources.len() {
+                return Err(CmdError::failed(format!(
+                    "Number of stripes ({}) must not exceed number of physical volumes ({})",
+                    p.stripes,
+                    sources.len()
+                )));
+            }
+            let with_space = sources
+                .iter()
+                .filter(|s| sources_free(&vg, std::slice::from_ref(s)) > 0)
+                .count();
+            if policy != Policy::Anywhere && (p.devices() as usize) > with_space {
+                return Err(CmdError::failed(format!(
+                    "Insufficient suitable allocatable extents: a {type_name} LV with {} devices needs {} PVs with free space and {} {} one; add PVs (vgextend), name more PVs or use --alloc anywhere.",
+                    p.devices(),
+                    p.devices(),
+                    if args.pvs.is_empty() { format!("VG {vg_name} has") } else { "the PVs given have".to_string() },
+                    with_space
+                )));
+            }
+            if p.nosync {
+                ctx.warn(format!(
+                    "WARNING: New {type_name} won't be synchronised. Don't read what you didn't write!"
+                ));
+            }
+            let name = pick_name(&vg, args.name.as_ref())?;
+            for n in 0..p.devices() {
+                for kind in ["rimage", "rmeta", "mimage"] {
+                    let sub = lv_raid::image_name(&name, kind, n);
+                    if name_in_use(&vg, &sub) {
+                        return Err(CmdError::failed(format!(
+                            "Logical Volume \"{sub}\" already exists in volume group \"{vg_name}\""
+                        )));
+                    }
+                }
+            }
+            let lv_policy = policy_arg
+                .clone()
+                .filter(|p| *p != AllocationPolicy::Inherit);
+            let made = lv_raid::create(
+                &mut vg,
+                &lv_raid::CreateRequest {
+                    name: &name,
+                    extents,
+                    params: p,
+                    sources: &sources,
+                    policy,
+                    lv_policy,
+                    approx,
+                    now,
+                    host: &host,
+                },
+                &mut crate::host::new_id,
+            )
+            .map_err(failed)?;
+            for note in made.notes {
+                ctx.say(note);
+            }
+            created.push(name);
+        }
         Kind::Plain | Kind::Cow { .. } => {
             let (mut extents, approx, _) = sized.unwrap_or((0, false, false));
             let mut chunk_size = 0;
@@ -900,7 +1236,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         ctx.say(line);
     }
     if let Some(name) = created.first() {
-        if matches!(kind, Kind::Plain | Kind::Cow { .. }) && activate {
+        if matches!(kind, Kind::Plain | Kind::Cow { .. } | Kind::Raid(_)) && activate {
             ctx.warn(format!(
                 "WARNING: Logical volume {vg_name}/{name} not zeroed."
             ));
@@ -1053,7 +1389,8 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         })?
         .clone();
     let thin = thin_seg(&lv).is_some();
-    if !thin && !is_plain(&lv) {
+    let raid = lv_raid::read_params(&vg, &lv);
+    if !thin && !is_plain(&lv) && raid.is_none() {
         return Err(CmdError::failed(format!(
             "oxlvm resizes linear, striped, COW and thin LVs only; {vg_name}/{lv_name} is {}.",
             lv.segments.first().map_or("empty", |s| s.kind.type_name())
@@ -1116,10 +1453,30 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
                 }
             };
             approx = percent != Percent::None;
-            match sign {
-                Sign::Plus => i128::from(current) + i128::from(n),
-                Sign::Minus => i128::from(current) - i128::from(n),
-                Sign::None => i128::from(n),
+            // A percentage of PEs counts every copy of a mirrored or RAID LV: LVM2 turns
+            // the PEs into logical extents per leg (extents_are_pes).
+            let pes = matches!(percent, Percent::Vg | Percent::Free | Percent::Pvs);
+            match (&raid, pes, sign) {
+                (Some(p), true, Sign::Plus | Sign::None) if !thin => {
+                    let have = raid_pe_count(&vg, &lv);
+                    let pe_delta = match sign {
+                        Sign::Plus => n,
+                        _ => n.saturating_sub(have),
+                    };
+                    let am = u64::from(p.area_multiple());
+                    let data = u64::from(p.area_count().max(1));
+                    let to_le = |pe: u64| pe * am / data / am * am;
+                    if sign == Sign::None && n <= have {
+                        i128::from(to_le(n))
+                    } else {
+                        i128::from(current) + i128::from(to_le(pe_delta))
+                    }
+                }
+                _ => match sign {
+                    Sign::Plus => i128::from(current) + i128::from(n),
+                    Sign::Minus => i128::from(current) - i128::from(n),
+                    Sign::None => i128::from(n),
+                },
             }
         }
     };
@@ -1167,6 +1524,47 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         let add = target - current;
         if thin {
             // A thin LV's size is virtual: no extents are allocated.
+        } else if let Some(p) = &raid {
+            if let Some(i) = args.stripes {
+                if i != p.stripes {
+                    return Err(CmdError::usage(format!(
+                        "Unable to extend \"{}\" segment type with different number of stripes.",
+                        p.layout.name()
+                    )));
+                }
+            }
+            if p.layout.is_mirrored() {
+                ctx.say(format!("Extending {} mirror images.", p.mirrors));
+            } else if p.stripes > 1 {
+                ctx.say(format!(
+                    "Using stripesize of last segment {}",
+                    display_size(u64::from(p.stripe_size))
+                ));
+            }
+            let mut add = add;
+            let am = u64::from(p.area_multiple());
+            let rest = add % am;
+            if rest != 0 {
+                ctx.say(format!(
+                    "Rounding size ({target} extents) up to stripe boundary size for segment ({} extents).",
+                    target - rest + am
+                ));
+                add = add - rest + am;
+            }
+            let policy = effective_policy(
+                explicit_alloc.as_ref().or(lv.allocation_policy.as_ref()),
+                &vg,
+            );
+            let got = lv_raid::extend(
+                &mut vg,
+                &lv_name,
+                u32::try_from(add).map_err(|_| CmdError::usage("too many extents"))?,
+                &sources,
+                policy,
+                approx,
+            )
+            .map_err(failed)?;
+            target = current + u64::from(got);
         } else {
             let (stripes, stripe_size) = last_stripes;
             let mut add = add;
@@ -1233,6 +1631,15 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
             set_virtual_extents(&mut vg, &lv_name, target)?;
         }
     } else {
+        if let Some(p) = raid
+            .as_ref()
+            .filter(|p| !matches!(p.layout, Layout::Mirror | Layout::Raid(RaidLevel::Raid1)))
+        {
+            return Err(CmdError::failed(format!(
+                "oxlvm reduces mirror and raid1 LVs only; {vg_name}/{lv_name} is {}.",
+                p.layout.name()
+            )));
+        }
         let (stripes, _) = last_stripes;
         let mut keep = target;
         if !thin && stripes > 1 {
@@ -1268,6 +1675,9 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         }
         if thin {
             set_virtual_extents(&mut vg, &lv_name, keep)?;
+        } else if raid.is_some() {
+            lv_raid::reduce(&mut vg, &lv_name, u32::try_from(keep).unwrap_or(u32::MAX))
+                .map_err(failed)?;
         } else if let Some(lvm) = vg.lv_mut(&lv_name) {
             reduce_to(lvm, u32::try_from(keep).unwrap_or(u32::MAX));
         }
@@ -1283,6 +1693,24 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         "Logical volume {vg_name}/{lv_name} successfully resized."
     ));
     Ok(())
+}
+
+/// PEs a mirrored or RAID LV holds, sub-LVs included (LVM2's _lv_pe_count).
+fn raid_pe_count(vg: &VolumeGroup, lv: &LogicalVolume) -> u64 {
+    let mut total = 0u64;
+    for name in std::iter::once(lv.name.clone()).chain(sub_lvs(vg, &lv.name)) {
+        if let Some(l) = vg.lv(&name) {
+            for seg in &l.segments {
+                let pv_areas = seg
+                    .areas()
+                    .iter()
+                    .filter(|a| matches!(a, metadata_format::text::Area::Pv { .. }))
+                    .count() as u64;
+                total += pv_areas * u64::from(alloc::area_len(seg));
+            }
+        }
+    }
+    total
 }
 
 fn set_virtual_extents(vg: &mut VolumeGroup, name: &str, extents: u64) -> CmdResult {

@@ -553,6 +553,18 @@ pub fn rename_lv(vg: &mut VolumeGroup, old: &str, new: &str) {
             }
         }
     }
+    // RAID images and metadata, mirror legs and log are named after their LV, as LVM2's
+    // lv_rename_update keeps them.
+    for sub in sub_lvs(vg, old) {
+        let rest = &sub[old.len().min(sub.len())..];
+        if sub.starts_with(old)
+            && ["_rimage_", "_rmeta_", "_mimage_", "_mlog"]
+                .iter()
+                .any(|sfx| rest.starts_with(sfx))
+        {
+            renames.push((sub.clone(), format!("{new}{rest}")));
+        }
+    }
     for (from, to) in &renames {
         let swap = |s: &mut String| {
             if s == from {
@@ -583,6 +595,24 @@ pub fn rename_lv(vg: &mut VolumeGroup, old: &str, new: &str) {
                         for a in &mut st.stripes {
                             if let Area::Lv { name, .. } = a {
                                 swap(name);
+                            }
+                        }
+                    }
+                    SegmentKind::Mirror(m) => {
+                        for a in &mut m.mirrors {
+                            if let Area::Lv { name, .. } = a {
+                                swap(name);
+                            }
+                        }
+                        if let Some(log) = m.mirror_log.as_mut() {
+                            swap(log);
+                        }
+                    }
+                    SegmentKind::Raid(r) => {
+                        for image in &mut r.images {
+                            swap(&mut image.data);
+                            if let Some(meta) = image.meta.as_mut() {
+                                swap(meta);
                             }
                         }
                     }

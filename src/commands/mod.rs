@@ -8,6 +8,7 @@ pub mod help;
 pub mod lv;
 pub mod lv_activate;
 pub mod lv_plan;
+pub mod lv_raid;
 pub mod pv;
 pub mod pv_change;
 pub mod pvck;
