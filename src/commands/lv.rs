@@ -3,8 +3,9 @@
 //! lvrename and lvchange. Each one: scan -> pure plan (lv_plan, alloc) -> commit_vg ->
 //! activation hook -> output.
 
-use super::activate::ACTIVATION_DISABLED;
 use super::context::{canonical, Context};
+use super::lv_activate::Activation;
+use super::lv_online::{lock_holder, NewLv, PLAIN_SUSPEND};
 use super::lv_plan::*;
 use super::lv_raid::{self, Layout, RaidParams};
 use super::vg::{alloc_arg, check_tag};
@@ -267,12 +268,6 @@ fn sources_free(vg: &VolumeGroup, sources: &[PvSource]) -> u64 {
 
 fn total_extents(vg: &VolumeGroup) -> u64 {
     vg.pvs.iter().map(|p| u64::from(p.pe_count)).sum()
-}
-
-/// The one activation step after a metadata commit. Without device-mapper it warns once and
-/// leaves the kernel alone; the kernel layer plugs in here.
-fn activation_hook(ctx: &Context, _vg: &VolumeGroup, _lvs: &[String], _activate: bool) {
-    ctx.warn(ACTIVATION_DISABLED);
 }
 
 /// LVM2's default VG for bare LV names: `LVM_VG_NAME`.
@@ -1230,13 +1225,23 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             "Internal error: planned metadata is inconsistent: {p}"
         )));
     }
-    commit(&l, vg.clone())?;
-    activation_hook(ctx, &vg, &created, activate);
+    let kernel = Activation::new(ctx);
+    let new_lv = NewLv {
+        name: created.first().map_or("", String::as_str),
+        activate,
+        zero,
+        ignore_skip: args.ignoreactivationskip,
+        skip_set: skip == Some(true),
+    };
+    let prepared = kernel.before_create(ctx, &l.scan, &l.found, vg, &new_lv)?;
+    commit(&l, prepared.vg.clone())?;
+    kernel.after_create(ctx, &l.scan, &l.found, &prepared, &new_lv)?;
     for line in say_after {
         ctx.say(line);
     }
     if let Some(name) = created.first() {
-        if matches!(kind, Kind::Plain | Kind::Cow { .. } | Kind::Raid(_)) && activate {
+        let no_kernel = !kernel.available();
+        if no_kernel && matches!(kind, Kind::Plain | Kind::Cow { .. } | Kind::Raid(_)) && activate {
             ctx.warn(format!(
                 "WARNING: Logical volume {vg_name}/{name} not zeroed."
             ));
@@ -1683,8 +1688,19 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         }
         target = keep;
     }
-    commit(&l, vg.clone())?;
-    activation_hook(ctx, &vg, std::slice::from_ref(&lv_name), false);
+    let holder = lock_holder(&vg, &lv_name);
+    let kernel = Activation::new(ctx);
+    kernel.check_resize(&l.found.metadata.vg, &lv_name)?;
+    kernel.update_and_reload(
+        ctx,
+        &l.scan,
+        &l.found,
+        &vg,
+        &holder,
+        &holder,
+        PLAIN_SUSPEND,
+        &mut || commit(&l, vg.clone()).map(drop),
+    )?;
     ctx.say(format!(
         "Size of logical volume {vg_name}/{lv_name} changed from {old_size} ({current} extents) to {} ({target} extents).",
         display_size(target * es)
@@ -1877,8 +1893,10 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 vg.lvs.retain(|lv| lv.name != s);
             }
         }
+        let kernel = Activation::new(ctx);
+        let vg = kernel.before_remove(ctx, &l.found, vg, &order)?;
         commit(&l, vg.clone())?;
-        activation_hook(ctx, &vg, &order, false);
+        kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
         for n in &order {
             ctx.say(format!("Logical volume \"{n}\" successfully removed."));
         }
@@ -1951,8 +1969,16 @@ pub fn lvrename(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         )));
     }
     rename_lv(&mut vg, &old, &new);
-    commit(&l, vg.clone())?;
-    activation_hook(&l.ctx, &vg, std::slice::from_ref(&new), false);
+    Activation::new(&l.ctx).update_and_reload(
+        &l.ctx,
+        &l.scan,
+        &l.found,
+        &vg,
+        &lock_holder(&l.found.metadata.vg, &old),
+        &lock_holder(&vg, &new),
+        PLAIN_SUSPEND,
+        &mut || commit(&l, vg.clone()).map(drop),
+    )?;
     l.ctx.say(format!(
         "Renamed \"{old}\" to \"{new}\" in volume group \"{vg_name}\""
     ));
@@ -2084,7 +2110,20 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             changed.push(name.clone());
         }
         if metadata_change {
-            commit(&l, vg.clone())?;
+            // A permission change reloads active LVs read-only or read-write.
+            let reload = if permission.is_some() {
+                &changed[..]
+            } else {
+                &[]
+            };
+            Activation::new(&l.ctx).update_and_reload_all(
+                &l.ctx,
+                &l.scan,
+                &l.found,
+                &vg,
+                reload,
+                &mut || commit(&l, vg.clone()).map(drop),
+            )?;
         }
         if let Some(change) = activate {
             let mut found = l.found.clone();

@@ -68,7 +68,7 @@ impl Activation {
     }
 
     /// The control device, after the one warning when there is none.
-    fn control(&self, ctx: &Context) -> Option<&Control> {
+    pub(crate) fn control(&self, ctx: &Context) -> Option<&Control> {
         if self.control.is_none() && !self.warned.replace(true) {
             ctx.warn(ACTIVATION_DISABLED);
         }
@@ -88,7 +88,161 @@ impl Activation {
             thin_pool_autoextend_threshold: threshold,
             read_only: opts.read_only,
             send_messages: opts.send_messages,
+            no_merging: false,
         }
+    }
+
+    /// The dm control device when there is one and the command may use it (not `--test`).
+    pub(crate) fn live_control(&self) -> Option<&Control> {
+        self.control.as_ref().filter(|_| !self.test_mode)
+    }
+
+    /// Where this command makes /dev entries.
+    pub(crate) fn dev_dir(&self) -> &DevDir {
+        &self.dev
+    }
+
+    /// The device tree of `lv_name`, with LVM2's decision whether a pending snapshot merge can
+    /// start (not while the origin or the merging snapshot is open, unless it already runs).
+    pub(crate) fn tree_for(
+        &self,
+        ctx: &Context,
+        vg: &VolumeGroup,
+        lv_name: &str,
+        opts: ActivateOptions,
+    ) -> CmdResult<DmTree> {
+        let mut options = Self::options(ctx, opts);
+        options.no_merging = self.merge_postponed(vg, lv_name);
+        lv_tree(vg, lv_name, &options).map_err(|e| CmdError::failed(e.to_string()))
+    }
+
+    /// LVM2's `no_merging` for the origin a tree of `lv_name` reaches.
+    fn merge_postponed(&self, vg: &VolumeGroup, lv_name: &str) -> bool {
+        let Some(control) = &self.control else {
+            return false;
+        };
+        let origin = snapshot_origin(vg, lv_name).unwrap_or_else(|| lv_name.to_string());
+        let Some(snap) = vg
+            .lvs
+            .iter()
+            .flat_map(|l| &l.segments)
+            .find_map(|s| match &s.kind {
+                SegmentKind::Snapshot(sn) if sn.merging && sn.origin == origin => Some(sn),
+                _ => None,
+            })
+        else {
+            return false;
+        };
+        let info = |lv: &str| {
+            vg.lv(lv)
+                .and_then(|l| control.info(DevId::Uuid(&lv_uuid(vg, l))).ok().flatten())
+        };
+        let Some(origin_info) = info(&origin) else {
+            return false; // activating now: the merge starts
+        };
+        let merging = control
+            .table(DevId::Uuid(&origin_info.uuid))
+            .is_ok_and(|t| t.iter().any(|l| l.target_type == "snapshot-merge"));
+        if merging {
+            return false;
+        }
+        origin_info.open_count > 0 || info(&snap.cow).is_some_and(|i| i.open_count > 0)
+    }
+
+    /// LVM2's lv_update_and_reload: the LV `new_name` of `new_vg` (`old_name` in `found`) gets
+    /// its new tables loaded, the devices whose tables change are suspended, `commit` writes
+    /// the metadata, and everything resumes (renamed where names changed); devices the LV no
+    /// longer uses are removed and /dev follows. A failed commit puts the old tables back. An
+    /// inactive LV (or no device-mapper) only commits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_and_reload(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        new_vg: &VolumeGroup,
+        old_name: &str,
+        new_name: &str,
+        mode: apply::SuspendMode,
+        commit: &mut dyn FnMut() -> CmdResult,
+    ) -> CmdResult {
+        let old_vg = &found.metadata.vg;
+        let old_tree = lv_tree(
+            old_vg,
+            old_name,
+            &Self::options(ctx, ActivateOptions::default()),
+        )
+        .unwrap_or_default();
+        let control = match self.control(ctx) {
+            Some(c) if !self.test_mode => c,
+            _ => return commit(),
+        };
+        let active = old_tree.top.iter().any(|&t| {
+            control
+                .info(DevId::Uuid(&old_tree.nodes[t].uuid))
+                .ok()
+                .flatten()
+                .is_some()
+        });
+        if !active {
+            return commit();
+        }
+        let tree = self.tree_for(ctx, new_vg, new_name, ActivateOptions::default())?;
+        let pvs = pv_devices(scan, found);
+        let mut kernel = KernelRef(control);
+        let mut failure: Option<CmdError> = None;
+        let mut between = || match commit() {
+            Ok(()) => true,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        };
+        let result = apply::reload(&tree, &pvs, &mut kernel, mode, &mut between);
+        let changes = match result {
+            Ok(c) => c,
+            Err(apply::ApplyError::Aborted) => {
+                return Err(failure.unwrap_or_else(|| CmdError::failed("")))
+            }
+            Err(e) => {
+                return Err(failure.unwrap_or_else(|| {
+                    CmdError::failed(format!("Failed to reload {}/{new_name}: {e}", new_vg.name))
+                }))
+            }
+        };
+        let removed = apply::remove_detached(&old_tree, &tree, &mut kernel)
+            .map_err(|e| CmdError::failed(e.to_string()))?;
+        for (old, _) in &changes.renamed {
+            self.dev.remove_node(old).map_err(|e| node_err(old, e))?;
+        }
+        for name in &removed {
+            self.dev.remove_node(name).map_err(|e| node_err(name, e))?;
+        }
+        // Links of LVs that lost theirs (renamed, now merging, removed snapshots).
+        for node in old_tree.nodes.iter().filter(|n| n.symlink) {
+            let kept = tree
+                .nodes
+                .iter()
+                .any(|n| n.symlink && n.lv == node.lv && n.uuid == node.uuid);
+            if !kept {
+                self.dev
+                    .remove_lv_link(&old_vg.name, &node.lv)
+                    .map_err(|e| node_err(&node.name, e))?;
+            }
+        }
+        self.make_nodes(&new_vg.name, &tree, &changes)
+    }
+
+    /// Writes `len` bytes of `value` at the start of the active device `dm_name` (LVM2's
+    /// wipe_lv: 4 KiB of zeros for a new LV), with direct I/O so no page cache holds them.
+    pub fn fill_start(&self, dm_name: &str, len: u64, value: u8) -> CmdResult {
+        let path = self.dev.mapper_path(dm_name);
+        fill_device(&path, len, value).map_err(|e| {
+            CmdError::failed(format!(
+                "Failed to initialize {} with value {value}: {e}",
+                path.display()
+            ))
+        })
     }
 
     /// Activates `lv_name` of `found` (with everything it needs) and makes its /dev entries.
@@ -102,8 +256,7 @@ impl Activation {
         opts: ActivateOptions,
     ) -> CmdResult {
         let vg = &found.metadata.vg;
-        let tree = lv_tree(vg, lv_name, &Self::options(ctx, opts))
-            .map_err(|e| CmdError::failed(e.to_string()))?;
+        let tree = self.tree_for(ctx, vg, lv_name, opts)?;
         let Some(control) = self.control(ctx) else {
             return Ok(());
         };
@@ -165,7 +318,7 @@ impl Activation {
             .map_err(|e| CmdError::failed(e.to_string()))
     }
 
-    fn make_nodes(&self, vg: &str, tree: &DmTree, changes: &Changes) -> CmdResult {
+    pub(crate) fn make_nodes(&self, vg: &str, tree: &DmTree, changes: &Changes) -> CmdResult {
         for (name, dev) in &changes.present {
             self.dev
                 .add_node(name, *dev)
@@ -275,7 +428,7 @@ impl Activation {
     }
 }
 
-fn node_err(name: &str, e: std::io::Error) -> CmdError {
+pub(crate) fn node_err(name: &str, e: std::io::Error) -> CmdError {
     CmdError::failed(format!("Failed to update the /dev entries of {name}: {e}"))
 }
 
@@ -352,6 +505,54 @@ impl apply::Kernel for KernelRef<'_> {
     fn message(&mut self, name: &str, message: &str) -> std::io::Result<()> {
         self.0.message(DevId::Name(name), 0, message)
     }
+    fn suspend(&mut self, name: &str, flush: bool, lockfs: bool) -> std::io::Result<()> {
+        self.0
+            .suspend_with(DevId::Name(name), flush, lockfs)
+            .map(|_| ())
+    }
+    fn rename(&mut self, name: &str, new_name: &str) -> std::io::Result<()> {
+        self.0.rename(DevId::Name(name), new_name)
+    }
+    fn clear(&mut self, name: &str) -> std::io::Result<()> {
+        self.0.clear(DevId::Name(name))
+    }
+}
+
+/// `apply::Kernel` over a shared control device, for the other command modules.
+pub(crate) fn kernel_ref(control: &Control) -> impl apply::Kernel + '_ {
+    KernelRef(control)
+}
+
+/// Fills the first `len` bytes of a block device with `value`: O_DIRECT writes of up to
+/// 1 MiB from an aligned buffer, then fsync.
+pub fn fill_device(path: &std::path::Path, len: u64, value: u8) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    const CHUNK: usize = 1 << 20;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)?;
+    // A Vec<u64> is 8-byte aligned; O_DIRECT wants the logical block size (512 or 4096), so
+    // write from a 4096-aligned window of it.
+    let mut backing = vec![0u64; (CHUNK + 4096) / 8];
+    let base = backing.as_mut_ptr() as usize;
+    let skip = (4096 - base % 4096) % 4096;
+    // SAFETY: the window [skip, skip + CHUNK) lies inside `backing`, which outlives `buf`.
+    let buf: &mut [u8] = unsafe {
+        std::slice::from_raw_parts_mut((backing.as_mut_ptr() as *mut u8).add(skip), CHUNK)
+    };
+    buf.fill(value);
+    file.seek(SeekFrom::Start(0))?;
+    let mut left = len;
+    while left > 0 {
+        let n = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
+        // Direct I/O moves whole sectors: round a short tail up to 512 bytes.
+        let n = n.div_ceil(512) * 512;
+        file.write_all(&buf[..n])?;
+        left = left.saturating_sub(n as u64);
+    }
+    file.sync_all()
 }
 
 /// `lvchange -a` on the LVs `names` of one VG (`found` holds the metadata as committed by the
@@ -398,7 +599,7 @@ pub fn change_lvs(
 }
 
 /// The origin of a COW LV.
-fn snapshot_origin(vg: &VolumeGroup, cow: &str) -> Option<String> {
+pub(crate) fn snapshot_origin(vg: &VolumeGroup, cow: &str) -> Option<String> {
     vg.lvs
         .iter()
         .flat_map(|l| &l.segments)

@@ -7,6 +7,7 @@ pub mod display_cmds;
 pub mod help;
 pub mod lv;
 pub mod lv_activate;
+pub mod lv_online;
 pub mod lv_plan;
 pub mod lv_raid;
 pub mod pv;

@@ -324,6 +324,7 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 )));
             }
         }
+        crate::commands::lv_activate::Activation::new(&ctx).deactivate_vg(&ctx, &found)?;
         ctx.remove_vg(&scan, &found)?;
         for lv in &visible {
             ctx.say(format!("Logical volume \"{lv}\" successfully removed."));

@@ -21,6 +21,11 @@ pub trait Kernel {
     fn table(&mut self, name: &str) -> io::Result<Vec<TableLine>>;
     fn status(&mut self, name: &str) -> io::Result<Vec<TableLine>>;
     fn message(&mut self, name: &str, message: &str) -> io::Result<()>;
+    /// Suspends: `flush` waits for queued I/O, `lockfs` freezes a file system first.
+    fn suspend(&mut self, name: &str, flush: bool, lockfs: bool) -> io::Result<()>;
+    fn rename(&mut self, name: &str, new_name: &str) -> io::Result<()>;
+    /// Drops a loaded inactive table.
+    fn clear(&mut self, name: &str) -> io::Result<()>;
 }
 
 impl Kernel for Control {
@@ -48,6 +53,15 @@ impl Kernel for Control {
     fn message(&mut self, name: &str, message: &str) -> io::Result<()> {
         Control::message(self, DevId::Name(name), 0, message)
     }
+    fn suspend(&mut self, name: &str, flush: bool, lockfs: bool) -> io::Result<()> {
+        Control::suspend_with(self, DevId::Name(name), flush, lockfs).map(|_| ())
+    }
+    fn rename(&mut self, name: &str, new_name: &str) -> io::Result<()> {
+        Control::rename(self, DevId::Name(name), new_name)
+    }
+    fn clear(&mut self, name: &str) -> io::Result<()> {
+        Control::clear(self, DevId::Name(name))
+    }
 }
 
 /// A failed kernel step, with the device it was about.
@@ -69,6 +83,8 @@ pub enum ApplyError {
     },
     #[error("Cannot send messages to thin pool {name}: {why}.")]
     PoolState { name: String, why: String },
+    #[error("The step between suspend and resume failed; the old tables are back.")]
+    Aborted,
     #[error("Logical volume {lv} in use (device {name} is open {count} times); close it first (umount, or stop what uses it).")]
     InUse {
         lv: String,
@@ -94,6 +110,8 @@ pub struct Changes {
     pub created: Vec<String>,
     /// Devices removed by this call, in removal order.
     pub removed: Vec<String>,
+    /// Devices renamed by this call: (old name, new name).
+    pub renamed: Vec<(String, String)>,
 }
 
 /// The parsed start of a thin-pool status line.
@@ -134,6 +152,11 @@ struct Run<'a> {
     pending: Vec<bool>,
     /// Nodes whose new table is larger than the live one (libdm's size_changed > 0).
     grown: Vec<bool>,
+    /// Each node's name in the kernel now (an existing device may still carry an old name).
+    names: Vec<String>,
+    /// Nodes this run suspended.
+    suspended: Vec<usize>,
+    renamed: Vec<(String, String)>,
 }
 
 impl DevResolver for Run<'_> {
@@ -173,9 +196,9 @@ impl Run<'_> {
             if !children.is_empty() {
                 self.preload(&children, false)?;
             }
-            let name = self.node(i).name.clone();
             let mut new = false;
             if self.info[i].is_none() {
+                let name = self.node(i).name.clone();
                 let uuid = self.node(i).uuid.clone();
                 let info = self
                     .kernel
@@ -185,11 +208,15 @@ impl Run<'_> {
                 self.created.push(i);
                 new = true;
             }
+            let name = self.names[i].clone();
             if !self.pending[i] {
                 let lines = self.table_lines(i)?;
                 let live = self.info[i].as_ref().is_some_and(|d| d.live_table);
-                // An identical live table is left alone (libdm suppresses identical reloads).
+                let read_only_now = self.info[i].as_ref().is_some_and(|d| d.read_only);
+                // An identical live table is left alone (libdm suppresses identical reloads);
+                // a change of read-only mode is a reload of the same table.
                 let same = live
+                    && read_only_now == self.node(i).read_only
                     && self
                         .kernel
                         .table(&name)
@@ -241,16 +268,92 @@ impl Run<'_> {
     }
 
     fn resume(&mut self, i: usize) -> Result<(), ApplyError> {
-        let name = self.node(i).name.clone();
+        let name = self.names[i].clone();
         self.kernel
             .resume(&name)
             .map_err(kernel_err("resume", &name))?;
         self.pending[i] = false;
+        self.suspended.retain(|&n| n != i);
         if let Some(info) = self.info[i].as_mut() {
             info.suspended = false;
             info.live_table = true;
+            info.read_only = self.tree.nodes[i].read_only;
         }
         Ok(())
+    }
+
+    /// A device that exists under another name takes the tree's name (libdm renames in its
+    /// activation pass, just before the resume).
+    fn rename_if_needed(&mut self, i: usize) -> Result<(), ApplyError> {
+        let want = self.node(i).name.clone();
+        if self.info[i].is_none() || self.names[i] == want {
+            return Ok(());
+        }
+        let old = self.names[i].clone();
+        self.kernel
+            .rename(&old, &want)
+            .map_err(kernel_err("rename", &old))?;
+        self.renamed.push((old, want.clone()));
+        self.names[i] = want;
+        Ok(())
+    }
+
+    /// LVM2's suspend before a reload: every existing device of the tree whose table changes,
+    /// and every device above it, parents before children (dm_tree_suspend_children).
+    fn suspend_changed(&mut self, flush: bool, lockfs: bool) -> Result<(), ApplyError> {
+        let n = self.tree.nodes.len();
+        let mut wanted = vec![false; n];
+        for (i, want) in wanted.iter_mut().enumerate() {
+            *want = self.pending[i] && !self.created.contains(&i);
+        }
+        // Parents of a changing device are suspended too.
+        loop {
+            let mut more = false;
+            for i in 0..n {
+                if !wanted[i] && self.tree.nodes[i].children.iter().any(|&c| wanted[c]) {
+                    wanted[i] = true;
+                    more = true;
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        let mut order = self.tree.creation_order();
+        order.reverse();
+        for i in order {
+            let live = self.info[i]
+                .as_ref()
+                .is_some_and(|d| d.live_table && !d.suspended);
+            if !wanted[i] || !live || self.created.contains(&i) {
+                continue;
+            }
+            let name = self.names[i].clone();
+            self.kernel
+                .suspend(&name, flush, lockfs)
+                .map_err(kernel_err("suspend", &name))?;
+            if let Some(info) = self.info[i].as_mut() {
+                info.suspended = true;
+            }
+            self.suspended.push(i);
+        }
+        Ok(())
+    }
+
+    /// After a failure: new devices removed, loaded tables dropped, suspended devices resumed
+    /// with the table they had.
+    fn roll_back(&mut self) {
+        for &i in self.created.clone().iter().rev() {
+            let _ = self.kernel.remove(&self.names[i]);
+        }
+        for i in 0..self.tree.nodes.len() {
+            if self.pending[i] && !self.created.contains(&i) {
+                let _ = self.kernel.clear(&self.names[i]);
+            }
+        }
+        for &i in self.suspended.clone().iter().rev() {
+            let _ = self.kernel.resume(&self.names[i]);
+        }
     }
 
     /// libdm's dm_tree_activate_children: children first, then this level by priority.
@@ -266,6 +369,7 @@ impl Run<'_> {
                 if self.node(i).priority != priority {
                     continue;
                 }
+                self.rename_if_needed(i)?;
                 let suspended = self.info[i].as_ref().is_some_and(|d| d.suspended);
                 if self.pending[i] || suspended {
                     let new = self.created.contains(&i);
@@ -288,7 +392,7 @@ impl Run<'_> {
         if pool.transaction_id == 0 {
             return Ok(());
         }
-        let name = self.node(i).name.clone();
+        let name = self.names[i].clone();
         let status = pool_status(self.kernel, &name)?;
         if status.transaction_id == pool.transaction_id {
             return Ok(());
@@ -370,6 +474,42 @@ pub fn activate(
     pvs: &HashMap<Id, DevNo>,
     kernel: &mut dyn Kernel,
 ) -> Result<Changes, ApplyError> {
+    run_tree(tree, pvs, kernel, None)
+}
+
+/// How a reload suspends (LVM2: flush unless a mirror or thin device; lockfs around snapshot
+/// changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuspendMode {
+    pub flush: bool,
+    pub lockfs: bool,
+}
+
+/// LVM2's suspend/reload/resume of an active LV after a metadata change: new devices are
+/// created and every changed table loaded first (devices that grow are resumed at once, so
+/// what sits above them may use the new size), then the devices whose tables change are
+/// suspended, parents first, and everything resumes children first, renamed where the tree's
+/// names changed. Devices the tree no longer uses are left for [`remove_detached`]. On failure
+/// new devices are removed, loaded tables dropped and suspended devices resumed.
+///
+/// `between` runs while the devices are suspended (LVM2 commits the metadata there); when it
+/// fails everything is rolled back and [`ApplyError::Aborted`] returned.
+pub fn reload(
+    tree: &DmTree,
+    pvs: &HashMap<Id, DevNo>,
+    kernel: &mut dyn Kernel,
+    mode: SuspendMode,
+    between: &mut dyn FnMut() -> bool,
+) -> Result<Changes, ApplyError> {
+    run_tree(tree, pvs, kernel, Some((mode, between)))
+}
+
+fn run_tree(
+    tree: &DmTree,
+    pvs: &HashMap<Id, DevNo>,
+    kernel: &mut dyn Kernel,
+    suspend: Option<(SuspendMode, &mut dyn FnMut() -> bool)>,
+) -> Result<Changes, ApplyError> {
     let mut info = Vec::with_capacity(tree.nodes.len());
     for node in &tree.nodes {
         info.push(
@@ -378,6 +518,15 @@ pub fn activate(
                 .map_err(kernel_err("look up", &node.name))?,
         );
     }
+    let names = tree
+        .nodes
+        .iter()
+        .zip(&info)
+        .map(|(n, i)| {
+            i.as_ref()
+                .map_or_else(|| n.name.clone(), |i| i.name.clone())
+        })
+        .collect();
     let mut run = Run {
         tree,
         pvs,
@@ -386,14 +535,24 @@ pub fn activate(
         grown: vec![false; tree.nodes.len()],
         info,
         created: Vec::new(),
+        names,
+        suspended: Vec::new(),
+        renamed: Vec::new(),
     };
-    let result = run
-        .preload(&tree.top, true)
-        .and_then(|_| run.activate(&tree.top));
-    if let Err(e) = result {
-        for &i in run.created.iter().rev() {
-            let _ = run.kernel.remove(&tree.nodes[i].name);
+    let result = run.preload(&tree.top, true).and_then(|_| match suspend {
+        Some((mode, between)) => {
+            run.suspend_changed(mode.flush, mode.lockfs)?;
+            if between() {
+                Ok(())
+            } else {
+                Err(ApplyError::Aborted)
+            }
         }
+        None => Ok(()),
+    });
+    let result = result.and_then(|_| run.activate(&tree.top));
+    if let Err(e) = result {
+        run.roll_back();
         return Err(e);
     }
     let order = tree.creation_order();
@@ -412,7 +571,41 @@ pub fn activate(
             .map(|&i| tree.nodes[i].name.clone())
             .collect(),
         removed: Vec::new(),
+        renamed: run.renamed,
     })
+}
+
+/// After a reload: the devices of `old` that `new` no longer has (by UUID) and nothing holds
+/// open, removed from the top down (a removed snapshot, the `-real` and `-cow` layers of an
+/// origin without snapshots, a merged snapshot).
+pub fn remove_detached(
+    old: &DmTree,
+    new: &DmTree,
+    kernel: &mut dyn Kernel,
+) -> Result<Vec<String>, ApplyError> {
+    let mut removed = Vec::new();
+    let mut order = old.creation_order();
+    order.reverse();
+    for i in order {
+        let node = &old.nodes[i];
+        if new.node_by_uuid(&node.uuid).is_some() {
+            continue;
+        }
+        let Some(info) = kernel
+            .info(&node.uuid)
+            .map_err(kernel_err("look up", &node.name))?
+        else {
+            continue;
+        };
+        if info.open_count > 0 {
+            continue;
+        }
+        kernel
+            .remove(&info.name)
+            .map_err(kernel_err("remove", &info.name))?;
+        removed.push(info.name);
+    }
+    Ok(removed)
 }
 
 /// Sends the pool's pending messages now (for commands that change thin LVs of an active
@@ -522,6 +715,9 @@ mod tests {
         live: Option<Vec<TableLine>>,
         inactive: Option<Vec<TableLine>>,
         users: Vec<DevNo>,
+        susp: bool,
+        ro: bool,
+        inactive_ro: bool,
     }
 
     impl FakeKernel {
@@ -540,8 +736,8 @@ mod tests {
                 open_count: self.devs.iter().filter(|o| o.users.contains(&me)).count() as i32,
                 target_count: 0,
                 event_nr: 0,
-                suspended: d.live.is_none(),
-                read_only: false,
+                suspended: d.live.is_none() || d.susp,
+                read_only: d.ro,
                 live_table: d.live.is_some(),
                 inactive_table: d.inactive.is_some(),
             }
@@ -599,16 +795,21 @@ mod tests {
                 live: None,
                 inactive: None,
                 users: Vec::new(),
+                susp: false,
+                ro: false,
+                inactive_ro: false,
             };
             self.devs.push(d.clone());
             Ok(self.info_of(&d))
         }
-        fn load(&mut self, name: &str, table: &[TableLine], _: bool) -> io::Result<()> {
+        fn load(&mut self, name: &str, table: &[TableLine], ro: bool) -> io::Result<()> {
             self.log.push(format!("load {name}"));
             if self.fail_load_of.as_deref() == Some(name) {
                 return Err(io::Error::from_raw_os_error(libc::EINVAL));
             }
-            self.dev(name)?.inactive = Some(table.to_vec());
+            let d = self.dev(name)?;
+            d.inactive = Some(table.to_vec());
+            d.inactive_ro = ro;
             Ok(())
         }
         fn resume(&mut self, name: &str) -> io::Result<()> {
@@ -617,7 +818,24 @@ mod tests {
             if let Some(t) = d.inactive.take() {
                 d.users = t.iter().flat_map(|l| devs_in(&l.params)).collect();
                 d.live = Some(t);
+                d.ro = d.inactive_ro;
             }
+            d.susp = false;
+            Ok(())
+        }
+        fn suspend(&mut self, name: &str, _: bool, _: bool) -> io::Result<()> {
+            self.log.push(format!("suspend {name}"));
+            self.dev(name)?.susp = true;
+            Ok(())
+        }
+        fn rename(&mut self, name: &str, new_name: &str) -> io::Result<()> {
+            self.log.push(format!("rename {name} {new_name}"));
+            self.dev(name)?.name = new_name.to_string();
+            Ok(())
+        }
+        fn clear(&mut self, name: &str) -> io::Result<()> {
+            self.log.push(format!("clear {name}"));
+            self.dev(name)?.inactive = None;
             Ok(())
         }
         fn remove(&mut self, name: &str) -> io::Result<()> {
@@ -746,6 +964,9 @@ mod tests {
             live: Some(vec![]),
             inactive: None,
             users: vec![DevNo::new(253, 9)],
+            susp: false,
+            ro: false,
+            inactive_ro: false,
         });
         let thin = lv_tree(&vg, "thin1", &TableOptions::default()).unwrap();
         let err = deactivate(&thin, &mut k).unwrap_err();
@@ -824,6 +1045,131 @@ mod tests {
         k.log.clear();
         commit_pool_messages(&tree, &mut k).unwrap();
         assert!(k.log.is_empty(), "already committed");
+    }
+
+    fn no_step() -> impl FnMut() -> bool {
+        || true
+    }
+
+    const PLAIN: SuspendMode = SuspendMode {
+        flush: true,
+        lockfs: false,
+    };
+
+    #[test]
+    fn online_extend_suspends_reloads_resumes_and_keeps_the_minor() {
+        let mut vg = vgdemo();
+        let mut k = FakeKernel::default();
+        let tree = lv_tree(&vg, "striped", &TableOptions::default()).unwrap();
+        activate(&tree, &pvs(&vg), &mut k).unwrap();
+        let before = k.tables();
+        if let Some(lv) = vg.lv_mut("striped") {
+            lv.segments[0].extent_count += 2;
+        }
+        k.log.clear();
+        let tree = lv_tree(&vg, "striped", &TableOptions::default()).unwrap();
+        let mut step = no_step();
+        let changes = reload(&tree, &pvs(&vg), &mut k, PLAIN, &mut step).unwrap();
+        assert_eq!(
+            k.log,
+            [
+                "load vgdemo-striped",
+                "suspend vgdemo-striped",
+                "resume vgdemo-striped"
+            ]
+        );
+        assert!(changes.created.is_empty() && changes.renamed.is_empty());
+        assert_ne!(k.tables(), before);
+        assert!(k.tables()[0].starts_with("vgdemo-striped 253:0 0 "));
+        // Same again: nothing to do.
+        k.log.clear();
+        reload(&tree, &pvs(&vg), &mut k, PLAIN, &mut step).unwrap();
+        assert!(k.log.is_empty(), "{:?}", k.log);
+    }
+
+    #[test]
+    fn a_failed_step_between_suspend_and_resume_puts_the_old_table_back() {
+        let mut vg = vgdemo();
+        let mut k = FakeKernel::default();
+        let tree = lv_tree(&vg, "striped", &TableOptions::default()).unwrap();
+        activate(&tree, &pvs(&vg), &mut k).unwrap();
+        let before = k.tables();
+        if let Some(lv) = vg.lv_mut("striped") {
+            lv.segments[0].extent_count += 2;
+        }
+        let tree = lv_tree(&vg, "striped", &TableOptions::default()).unwrap();
+        let mut failing = || false;
+        let err = reload(&tree, &pvs(&vg), &mut k, PLAIN, &mut failing).unwrap_err();
+        assert!(matches!(err, ApplyError::Aborted));
+        assert_eq!(k.tables(), before);
+        assert!(k.devs.iter().all(|d| !d.susp && d.inactive.is_none()));
+    }
+
+    #[test]
+    fn renames_read_only_reloads_and_detached_devices() {
+        let mut vg = vgdemo();
+        let mut k = FakeKernel {
+            pool_tid: 2,
+            ..FakeKernel::default()
+        };
+        let old = vg.clone();
+        let tree = lv_tree(&old, "linear", &TableOptions::default()).unwrap();
+        activate(&tree, &pvs(&old), &mut k).unwrap();
+        // Rename the origin: its device and -real follow, the snapshot keeps its name.
+        crate::commands::lv_plan::rename_lv(&mut vg, "linear", "lin2");
+        let new = lv_tree(&vg, "lin2", &TableOptions::default()).unwrap();
+        k.log.clear();
+        let mut step = no_step();
+        let changes = reload(&new, &pvs(&vg), &mut k, PLAIN, &mut step).unwrap();
+        let mut renamed = changes.renamed.clone();
+        renamed.sort();
+        assert_eq!(
+            renamed,
+            [
+                ("vgdemo-linear".to_string(), "vgdemo-lin2".to_string()),
+                (
+                    "vgdemo-linear-real".to_string(),
+                    "vgdemo-lin2-real".to_string()
+                )
+            ]
+        );
+        assert!(!k.log.iter().any(|l| l.starts_with("load")), "{:?}", k.log);
+        // Read-only: the same table loaded again with the flag.
+        if let Some(lv) = vg.lv_mut("lin2") {
+            lv.status.retain(|s| s != "WRITE");
+        }
+        k.log.clear();
+        let ro = lv_tree(&vg, "lin2", &TableOptions::default()).unwrap();
+        reload(&ro, &pvs(&vg), &mut k, PLAIN, &mut step).unwrap();
+        // -real is read-only with its origin (LVM2's _read_only_lv), so the snapshot above it
+        // is suspended too: parents first, children resumed first.
+        assert_eq!(
+            k.log,
+            [
+                "load vgdemo-lin2-real",
+                "load vgdemo-lin2",
+                "suspend vgdemo-snap",
+                "suspend vgdemo-lin2",
+                "suspend vgdemo-lin2-real",
+                "resume vgdemo-lin2-real",
+                "resume vgdemo-lin2",
+                "resume vgdemo-snap"
+            ]
+        );
+        assert!(k.devs.iter().any(|d| d.name == "vgdemo-lin2" && d.ro));
+        // The snapshot goes: the origin is plain again, -real, the snapshot and -cow leave.
+        let before = vg.clone();
+        crate::commands::lv_plan::remove_lv(&mut vg, "snap");
+        let plain = lv_tree(&vg, "lin2", &TableOptions::default()).unwrap();
+        reload(&plain, &pvs(&vg), &mut k, PLAIN, &mut step).unwrap();
+        let old_tree = lv_tree(&before, "lin2", &TableOptions::default()).unwrap();
+        let mut gone = remove_detached(&old_tree, &plain, &mut k).unwrap();
+        gone.sort();
+        assert_eq!(
+            gone,
+            ["vgdemo-lin2-real", "vgdemo-snap", "vgdemo-snap-cow"]
+        );
+        assert_eq!(k.devs.len(), 1);
     }
 
     #[test]

@@ -25,6 +25,7 @@ const CMD_VERSION: u8 = 0;
 const CMD_LIST_DEVICES: u8 = 2;
 const CMD_DEV_CREATE: u8 = 3;
 const CMD_DEV_REMOVE: u8 = 4;
+const CMD_DEV_RENAME: u8 = 5;
 const CMD_DEV_SUSPEND: u8 = 6;
 const CMD_DEV_STATUS: u8 = 7;
 const CMD_TABLE_LOAD: u8 = 9;
@@ -355,14 +356,35 @@ impl Control {
     /// Suspends the device; `flush` false suspends without flushing queued I/O (noflush) and
     /// without freezing a file system on it, as LVM2 does for internal devices.
     pub fn suspend(&self, id: DevId<'_>, flush: bool) -> io::Result<DmInfo> {
-        let flags = if flush {
-            SUSPEND_FLAG
-        } else {
-            SUSPEND_FLAG | NOFLUSH_FLAG | SKIP_LOCKFS_FLAG
-        };
+        self.suspend_with(id, flush, flush)
+    }
+
+    /// Suspends the device: `flush` waits for queued I/O (else noflush), `lockfs` freezes a
+    /// file system on it first (LVM2 does that only around snapshot changes).
+    pub fn suspend_with(&self, id: DevId<'_>, flush: bool, lockfs: bool) -> io::Result<DmInfo> {
+        let mut flags = SUSPEND_FLAG;
+        if !flush {
+            flags |= NOFLUSH_FLAG;
+        }
+        if !lockfs {
+            flags |= SKIP_LOCKFS_FLAG;
+        }
         let mut req = Request::new(HEADER, Some(id), flags)?;
         self.ioctl(CMD_DEV_SUSPEND, &mut req)?;
         Ok(req.info())
+    }
+
+    /// Renames the device (DM_DEV_RENAME): the new name follows the header.
+    pub fn rename(&self, id: DevId<'_>, new_name: &str) -> io::Result<()> {
+        if new_name.is_empty() || new_name.len() >= NAME_LEN {
+            return Err(invalid(format!(
+                "dm name \"{new_name}\" must have 1 to {} bytes",
+                NAME_LEN - 1
+            )));
+        }
+        let mut req = Request::new(HEADER + new_name.len() + 1, Some(id), 0)?;
+        req.bytes_mut()[HEADER..HEADER + new_name.len()].copy_from_slice(new_name.as_bytes());
+        self.ioctl(CMD_DEV_RENAME, &mut req)
     }
 
     pub fn remove(&self, id: DevId<'_>) -> io::Result<()> {

@@ -162,6 +162,9 @@ pub struct TableOptions {
     pub read_only: bool,
     /// Add the VG's pending thin pool messages (as LVM2 does when it commits a thin change).
     pub send_messages: bool,
+    /// A merging snapshot is activated as a plain snapshot, its origin as `snapshot-origin`
+    /// (LVM2's `no_merging`: the merge waits while the origin or the snapshot is open).
+    pub no_merging: bool,
 }
 
 impl Default for TableOptions {
@@ -171,6 +174,7 @@ impl Default for TableOptions {
             thin_pool_autoextend_threshold: 100,
             read_only: false,
             send_messages: false,
+            no_merging: false,
         }
     }
 }
@@ -368,25 +372,47 @@ impl<'a> Builder<'a> {
         });
         self.tree.top.push(index);
 
-        let unsupported = |what: &str| TableError::Unsupported {
-            lv: lv.name.clone(),
-            what: what.to_string(),
-        };
         let snapshots = self.roles.snapshots_of(&lv.name);
         if layer.is_none() && !snapshots.is_empty() {
-            if snapshots.iter().any(|s| s.merging) {
-                return Err(unsupported("a merging snapshot"));
-            }
             let real = self.add_lv(lv, Some("real"))?;
             let real_uuid = self.tree.nodes[real].uuid.clone();
             let length = self.size(lv);
-            self.tree.nodes[index].targets.push(Target {
-                start: 0,
-                length,
-                target_type: "snapshot-origin",
-                params: vec![Param::Dev(DevRef::Dm(real_uuid))],
-            });
-            self.link(index, real);
+            let merging = snapshots
+                .iter()
+                .find(|s| s.merging)
+                .filter(|_| !self.opts.no_merging);
+            match merging {
+                // LVM2's _add_snapshot_merge_target_to_dtree: the origin reads through the
+                // merging snapshot's exception store while the kernel copies it back.
+                Some(snap) => {
+                    let cow_lv = self.lv(&snap.cow, &lv.name)?;
+                    let cow = self.add_lv(cow_lv, Some("cow"))?;
+                    let cow_uuid = self.tree.nodes[cow].uuid.clone();
+                    self.tree.nodes[index].targets.push(Target {
+                        start: 0,
+                        length,
+                        target_type: "snapshot-merge",
+                        params: vec![
+                            Param::Dev(DevRef::Dm(real_uuid)),
+                            Param::Text(" ".into()),
+                            Param::Dev(DevRef::Dm(cow_uuid)),
+                            Param::Text(format!(" P {}", snap.chunk_size)),
+                        ],
+                    });
+                    self.link(index, real);
+                    self.link(index, cow);
+                    self.tree.nodes[index].priority = 1;
+                }
+                None => {
+                    self.tree.nodes[index].targets.push(Target {
+                        start: 0,
+                        length,
+                        target_type: "snapshot-origin",
+                        params: vec![Param::Dev(DevRef::Dm(real_uuid))],
+                    });
+                    self.link(index, real);
+                }
+            }
             // libdm does not resume a new origin's -real while preloading.
             self.tree.nodes[real].delay_resume_if_new = true;
             for snap in snapshots {
@@ -411,11 +437,24 @@ impl<'a> Builder<'a> {
                         .ok_or(TableError::UnknownDevice(cow_uuid));
                 }
             };
+            let length = internal.extent_count() * u64::from(self.vg.extent_size);
+            if snap.merging && !self.opts.no_merging {
+                // The merging snapshot itself maps nothing any more (LVM2 loads `error`); it
+                // resumes after the origin's snapshot-merge.
+                self.tree.nodes[index].targets.push(Target {
+                    start: 0,
+                    length,
+                    target_type: "error",
+                    params: Vec::new(),
+                });
+                self.tree.nodes[index].priority = 2;
+                return Ok(index);
+            }
             let cow = self.add_lv(lv, Some("cow"))?;
             let cow_uuid = self.tree.nodes[cow].uuid.clone();
             self.tree.nodes[index].targets.push(Target {
                 start: 0,
-                length: internal.extent_count() * u64::from(self.vg.extent_size),
+                length,
                 target_type: "snapshot",
                 params: vec![
                     Param::Dev(DevRef::Dm(real_uuid)),

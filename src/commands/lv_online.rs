@@ -1,0 +1,674 @@
+//! What the LV commands do in the kernel around their metadata commits, in LVM2's order:
+//! lvcreate activates and zeroes the new LV (metadata areas of pools, RAID and mirrors and a
+//! snapshot's exception store before the commit, through temporary devices), takes a COW
+//! snapshot of an active origin by suspending and reloading it, and creates thin LVs through
+//! the pool's messages (committed first, sent, then cleared); lvremove and vgremove refuse open
+//! LVs and deactivate before they remove. Each flow is one call before and one after the
+//! commit, so the commands stay metadata code.
+
+use super::context::Context;
+use super::lv_activate::{kernel_ref, lv_uuid, node_err, pv_devices, ActivateOptions, Activation};
+use crate::dm::apply::{self, SuspendMode};
+use crate::dm::ioctl::DevId;
+use crate::dm::tables::{dm_layer_name, lv_tree, DevNo, TableOptions};
+use crate::error::{CmdError, CmdResult};
+use crate::store::scan::{FoundVg, Scan};
+use metadata_format::text::{LogicalVolume, SegmentKind, ThinMessage, VolumeGroup};
+
+/// What lvcreate asked of the new LV, for the kernel side.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLv<'a> {
+    pub name: &'a str,
+    /// `-a y` (default) or `-a n`.
+    pub activate: bool,
+    /// `-Z` as given (None: LVM2's default, zero).
+    pub zero: Option<bool>,
+    /// `-K`.
+    pub ignore_skip: bool,
+    /// `-k y` given explicitly.
+    pub skip_set: bool,
+}
+
+/// The VG to commit, and what the kernel side found before the commit.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub vg: VolumeGroup,
+    pool_was_active: bool,
+}
+
+/// LVM2's flush-and-freeze suspend around snapshot changes.
+const SNAPSHOT_SUSPEND: SuspendMode = SuspendMode {
+    flush: true,
+    lockfs: true,
+};
+/// Its plain suspend for other reloads: flush, no freeze.
+pub const PLAIN_SUSPEND: SuspendMode = SuspendMode {
+    flush: true,
+    lockfs: false,
+};
+
+/// What LVM2 says when an LV cannot be removed or deactivated because it is open
+/// (lv_check_not_in_use): another device holds it, a file system on it is mounted, or some
+/// process has it open.
+pub fn in_use_error(vg: &str, lv: &str, dev: DevNo) -> CmdError {
+    let holders = std::fs::read_dir(format!("/sys/dev/block/{dev}/holders"))
+        .is_ok_and(|mut d| d.next().is_some());
+    if holders {
+        return CmdError::failed(format!(
+            "Logical volume {vg}/{lv} is used by another device."
+        ));
+    }
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| {
+        m.lines()
+            .any(|l| l.split_whitespace().nth(2) == Some(dev.to_string().as_str()))
+    });
+    if mounted {
+        return CmdError::failed(format!(
+            "Logical volume {vg}/{lv} contains a filesystem in use."
+        ));
+    }
+    CmdError::failed(format!("Logical volume {vg}/{lv} in use."))
+}
+
+/// The LV whose devices a change to `name` reloads (LVM2's lv_lock_holder): a snapshot's
+/// origin, otherwise the LV itself.
+pub fn lock_holder(vg: &VolumeGroup, name: &str) -> String {
+    cow_snapshot(vg, name).unwrap_or_else(|| name.to_string())
+}
+
+fn lv_kind(vg: &VolumeGroup, name: &str) -> Option<&'static str> {
+    if cow_snapshot(vg, name).is_some() {
+        return Some("cow");
+    }
+    let lv = vg.lv(name)?;
+    Some(match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::ThinPool(_)) => "pool",
+        Some(SegmentKind::Thin(_)) => "thin",
+        _ => "plain",
+    })
+}
+
+/// The snapshot segment whose exception store is `cow`: (origin, chunk size).
+fn cow_snapshot(vg: &VolumeGroup, cow: &str) -> Option<String> {
+    vg.lvs
+        .iter()
+        .flat_map(|l| &l.segments)
+        .find_map(|s| match &s.kind {
+            SegmentKind::Snapshot(sn) if sn.cow == cow => Some(sn.origin.clone()),
+            _ => None,
+        })
+}
+
+fn thin_of(lv: &LogicalVolume) -> Option<&metadata_format::text::Thin> {
+    match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::Thin(t)) => Some(t),
+        _ => None,
+    }
+}
+
+fn pool_of(lv: &LogicalVolume) -> Option<&metadata_format::text::ThinPool> {
+    match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::ThinPool(p)) => Some(p),
+        _ => None,
+    }
+}
+
+fn pool_mut<'a>(
+    vg: &'a mut VolumeGroup,
+    name: &str,
+) -> Option<&'a mut metadata_format::text::ThinPool> {
+    match vg.lv_mut(name)?.segments.first_mut().map(|s| &mut s.kind) {
+        Some(SegmentKind::ThinPool(p)) => Some(p),
+        _ => None,
+    }
+}
+
+/// A copy of `vg` with `found`'s devices: what activation reads after a commit.
+fn with_vg(found: &FoundVg, vg: &VolumeGroup) -> FoundVg {
+    let mut f = found.clone();
+    f.metadata.vg = vg.clone();
+    f
+}
+
+/// Writes the VG once more (after a first commit of the same command): rescans so the write
+/// lands after the one before, lets `edit` change it, commits.
+pub fn recommit(
+    ctx: &Context,
+    vg_name: &str,
+    edit: impl FnOnce(&mut VolumeGroup),
+) -> CmdResult<(Scan, FoundVg)> {
+    let scan = ctx.scan()?;
+    let found = ctx.load_vg(&scan, vg_name)?;
+    let mut md = found.metadata.clone();
+    edit(&mut md.vg);
+    ctx.commit_vg(&scan, Some(&found), &mut md)?;
+    let scan = ctx.scan()?;
+    let found = ctx.load_vg(&scan, vg_name)?;
+    Ok((scan, found))
+}
+
+impl Activation {
+    /// Whether the LV's own device exists, by name in `vg` (a thin pool counts by its `-tpool`
+    /// when it is new, as LVM2's lv_is_active).
+    pub fn lv_active(&self, vg: &VolumeGroup, name: &str) -> bool {
+        vg.lv(name).is_some_and(|lv| self.is_active(vg, lv))
+    }
+
+    fn device_info(&self, uuid: &str) -> Option<crate::dm::ioctl::DmInfo> {
+        self.live_control()?.info(DevId::Uuid(uuid)).ok().flatten()
+    }
+
+    /// LVM2's lv_check_not_in_use for the device an LV is seen through.
+    fn check_not_in_use(&self, vg: &VolumeGroup, name: &str) -> CmdResult {
+        let Some(lv) = vg.lv(name) else {
+            return Ok(());
+        };
+        match self.device_info(&lv_uuid(vg, lv)) {
+            Some(info) if info.open_count > 0 => Err(in_use_error(&vg.name, name, info.dev)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Activates a not yet committed LV of `planned` as a temporary plain device (LVM2 makes
+    /// it an ordinary LV for the moment), fills its first `len` bytes (all of it when None)
+    /// with `value`, and takes the device down again.
+    fn fill_planned_lv(
+        &self,
+        scan: &Scan,
+        found: &FoundVg,
+        planned: &VolumeGroup,
+        name: &str,
+        len: Option<u64>,
+        value: u8,
+    ) -> CmdResult {
+        let Some(control) = self.live_control() else {
+            return Ok(());
+        };
+        let lv = planned
+            .lv(name)
+            .ok_or_else(|| CmdError::failed(format!("Internal error: {name} is not planned.")))?;
+        let mut temp = VolumeGroup::new(&planned.name, planned.id, planned.extent_size);
+        temp.pvs = planned.pvs.clone();
+        let mut plain = lv.clone();
+        plain.status = vec!["READ".into(), "WRITE".into(), "VISIBLE".into()];
+        plain.flags.clear();
+        temp.lvs.push(plain);
+        let tree = lv_tree(&temp, name, &TableOptions::default())
+            .map_err(|e| CmdError::failed(e.to_string()))?;
+        let pvs = pv_devices(scan, found);
+        let mut kernel = kernel_ref(control);
+        let changes = apply::activate(&tree, &pvs, &mut kernel).map_err(|e| {
+            CmdError::failed(format!(
+                "Aborting. Failed to activate {}/{name}: {e}",
+                planned.name
+            ))
+        })?;
+        let dm_name = dm_layer_name(&planned.name, name, None);
+        let size = lv.extent_count() * u64::from(planned.extent_size) * 512;
+        let result = (|| {
+            for (n, dev) in &changes.present {
+                self.dev_dir()
+                    .add_node(n, *dev)
+                    .map_err(|e| node_err(n, e))?;
+            }
+            self.fill_start(&dm_name, len.unwrap_or(size).min(size), value)
+        })();
+        let down = apply::deactivate(&tree, &mut kernel);
+        let _ = self.dev_dir().remove_node(&dm_name);
+        result?;
+        down.map(|_| ()).map_err(|e| {
+            CmdError::failed(format!(
+                "Aborting. Could not deactivate {}/{name}: {e}",
+                planned.name
+            ))
+        })
+    }
+
+    /// lvcreate's kernel work before its commit: LVM2's refusal to zero an LV that will not be
+    /// active, the new LV's metadata areas initialised on temporary devices (a snapshot's
+    /// exception store header, a thin pool's metadata, RAID metadata and mirror logs), and for
+    /// a thin LV the pool checked and its create message queued in the metadata.
+    pub fn before_create(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        mut vg: VolumeGroup,
+        new: &NewLv,
+    ) -> CmdResult<Prepared> {
+        let kind = lv_kind(&vg, new.name).unwrap_or("plain");
+        let read_only = vg.lv(new.name).is_some_and(|l| !l.has_status("WRITE"));
+        if matches!(kind, "plain") && new.zero == Some(true) {
+            let mut why = String::new();
+            if read_only {
+                why.push_str("read-only ");
+            }
+            if !new.activate {
+                why.push_str("inactive ");
+            }
+            if new.skip_set && !new.ignore_skip {
+                why.push_str("skipped from activation ");
+            }
+            if !why.is_empty() {
+                return Err(CmdError::usage(format!(
+                    "Cannot zero {why}logical volume with option -Zy or -Wy."
+                )));
+            }
+        }
+        let mut prepared = Prepared {
+            vg: vg.clone(),
+            pool_was_active: false,
+        };
+        if self.live_control().is_none() {
+            return Ok(prepared);
+        }
+        match kind {
+            // "Must zero cow": the exception store starts with a zeroed header.
+            "cow" => self.fill_planned_lv(scan, found, &vg, new.name, Some(4096), 0)?,
+            "pool" => {
+                if let Some(p) = vg.lv(new.name).and_then(pool_of) {
+                    let whole = ctx.config.get_bool("allocation/zero_metadata", true);
+                    let len = if whole { None } else { Some(4096) };
+                    self.fill_planned_lv(scan, found, &vg, &p.metadata.clone(), len, 0)?;
+                }
+            }
+            "thin" => {
+                let old_vg = &found.metadata.vg;
+                let pool = vg
+                    .lv(new.name)
+                    .and_then(thin_of)
+                    .map(|t| t.thin_pool.clone())
+                    .ok_or_else(|| CmdError::failed("Internal error: thin LV without pool."))?;
+                let old_tid = old_vg
+                    .lv(&pool)
+                    .and_then(pool_of)
+                    .map_or(0, |p| p.transaction_id);
+                prepared.pool_was_active = self.lv_active(old_vg, &pool);
+                // LVM2 activates the pool for its transaction id; a new pool (one device) is
+                // taken down again so it comes back with its -tpool layer.
+                self.activate_lv(ctx, scan, found, &pool, ActivateOptions::default())?;
+                if old_tid == 0 {
+                    let tpool = dm_layer_name(&vg.name, &pool, None);
+                    let kernel_tid = self
+                        .live_control()
+                        .and_then(|c| c.status(DevId::Name(&tpool)).ok())
+                        .and_then(|l| l.first().and_then(|l| apply::parse_pool_status(&l.params)))
+                        .map_or(0, |s| s.transaction_id);
+                    if kernel_tid != 0 {
+                        return Err(CmdError::failed(format!(
+                            "Cannot use thin pool {}/{pool} with transaction id {kernel_tid} for thin volumes. Expected transaction id 0.",
+                            vg.name
+                        )));
+                    }
+                    self.deactivate_lv(ctx, found, &pool)?;
+                }
+                if let Some(p) = pool_mut(&mut vg, &pool) {
+                    p.messages = vec![ThinMessage::Create(new.name.to_string())];
+                }
+                prepared.vg = vg.clone();
+            }
+            _ => {
+                // RAID metadata areas get their first 4 KiB zeroed, mirror logs all of it (all
+                // ones when the mirror is not to be synced), as LVM2 does before first use.
+                let lv = vg.lv(new.name).cloned();
+                for seg in lv.iter().flat_map(|l| &l.segments) {
+                    match &seg.kind {
+                        SegmentKind::Raid(r) => {
+                            for meta in r.images.iter().filter_map(|i| i.meta.as_deref()) {
+                                self.fill_planned_lv(scan, found, &vg, meta, Some(4096), 0)?;
+                            }
+                        }
+                        SegmentKind::Mirror(m) => {
+                            if let Some(log) = m.mirror_log.as_deref() {
+                                let nosync =
+                                    vg.lv(new.name).is_some_and(|l| l.has_status("NOTSYNCED"));
+                                let value = if nosync { 0xff } else { 0 };
+                                self.fill_planned_lv(scan, found, &vg, log, None, value)?;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(prepared)
+    }
+
+    /// lvcreate's kernel work after its commit: the new LV activated (unless `-an` or skipped)
+    /// and its first 4 KiB zeroed as LVM2's wipe_lv does, or LVM2's warning that it was not;
+    /// a snapshot's origin reloaded; a thin LV's pool messages sent and then cleared from the
+    /// metadata with a second commit.
+    pub fn after_create(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        prepared: &Prepared,
+        new: &NewLv,
+    ) -> CmdResult {
+        let vg = &prepared.vg;
+        if self.control(ctx).is_none() || self.live_control().is_none() {
+            return Ok(());
+        }
+        let kind = lv_kind(vg, new.name).unwrap_or("plain");
+        let committed = with_vg(found, vg);
+        let lv = vg
+            .lv(new.name)
+            .ok_or_else(|| CmdError::failed(format!("Internal error: {} vanished.", new.name)))?;
+        let skipped = lv.flags.iter().any(|f| f == "ACTIVATION_SKIP") && !new.ignore_skip;
+        let activate = new.activate && !skipped;
+        let writable = lv.has_status("WRITE");
+        let display = format!("{}/{}", vg.name, new.name);
+        match kind {
+            "cow" => {
+                let origin = cow_snapshot(vg, new.name).unwrap_or_default();
+                // The new snapshot comes up with its origin when that is active.
+                let mut nothing = || Ok(());
+                self.update_and_reload(
+                    ctx,
+                    scan,
+                    found,
+                    vg,
+                    &origin,
+                    &origin,
+                    SNAPSHOT_SUSPEND,
+                    &mut nothing,
+                )?;
+                return Ok(());
+            }
+            "pool" => {
+                if activate {
+                    self.activate_lv(ctx, scan, &committed, new.name, ActivateOptions::default())?;
+                }
+                return Ok(());
+            }
+            "thin" => {
+                let thin = thin_of(lv)
+                    .cloned()
+                    .ok_or_else(|| CmdError::failed("no thin"))?;
+                let pool = thin.thin_pool.clone();
+                let send = ActivateOptions {
+                    read_only: false,
+                    send_messages: true,
+                };
+                let origin_active = thin
+                    .origin
+                    .as_deref()
+                    .is_some_and(|o| self.lv_active(vg, o));
+                match (thin.origin.as_deref(), origin_active) {
+                    (Some(origin), true) => {
+                        // A snapshot of an active thin LV: the origin is suspended while the
+                        // pool takes the create_snap message.
+                        let origin_dm = dm_layer_name(&vg.name, origin, None);
+                        let control = self.live_control().ok_or_else(|| CmdError::failed(""))?;
+                        control
+                            .suspend_with(DevId::Name(&origin_dm), true, true)
+                            .map_err(|e| {
+                                CmdError::failed(format!(
+                                    "Failed to suspend thin snapshot origin {}/{origin}: {e}",
+                                    vg.name
+                                ))
+                            })?;
+                        let sent = self.commit_pool_messages(ctx, &committed, &pool);
+                        let resumed = control.resume(DevId::Name(&origin_dm));
+                        sent?;
+                        resumed.map_err(|e| {
+                            CmdError::failed(format!(
+                                "Failed to resume thin snapshot origin {}/{origin}: {e}",
+                                vg.name
+                            ))
+                        })?;
+                    }
+                    _ => {
+                        self.activate_lv(ctx, scan, &committed, &pool, send)?;
+                        self.commit_pool_messages(ctx, &committed, &pool)?;
+                    }
+                }
+                let (scan2, found2) = recommit(ctx, &vg.name, |v| {
+                    if let Some(p) = pool_mut(v, &pool) {
+                        p.messages.clear();
+                    }
+                })?;
+                if activate {
+                    self.activate_lv(ctx, &scan2, &found2, new.name, ActivateOptions::default())?;
+                }
+                if !prepared.pool_was_active && self.lv_active(&found2.metadata.vg, &pool) {
+                    self.deactivate_lv(ctx, &found2, &pool)?;
+                }
+                let pool_zeroes = vg
+                    .lv(&pool)
+                    .and_then(pool_of)
+                    .is_some_and(|p| p.zero_new_blocks);
+                if thin.origin.is_some() || pool_zeroes {
+                    return Ok(());
+                }
+            }
+            _ => {
+                if activate {
+                    self.activate_lv(ctx, scan, &committed, new.name, ActivateOptions::default())?;
+                }
+            }
+        }
+        // LVM2's _should_wipe_lv and wipe_lv: 4 KiB of zeros through the new device.
+        let zero = new.zero.unwrap_or(true) && activate;
+        if zero && writable {
+            let size = lv.extent_count() * u64::from(vg.extent_size) * 512;
+            let dm = dm_layer_name(&vg.name, new.name, None);
+            self.fill_start(&dm, size.min(4096), 0).map_err(|e| {
+                CmdError::failed(format!(
+                    "{} Aborting. Failed to wipe start of new LV.",
+                    e.message()
+                ))
+            })?;
+        } else {
+            ctx.warn(format!("WARNING: Logical volume {display} not zeroed."));
+        }
+        Ok(())
+    }
+
+    /// lvremove's kernel work before its commit (`vg` is the planned VG, `removed` the LVs it
+    /// no longer has): open LVs refused with LVM2's message, the others deactivated (a
+    /// snapshot leaves with its origin's reload after the commit), and thin deletions of a
+    /// kept pool queued as pool messages under one transaction.
+    pub fn before_remove(
+        &self,
+        ctx: &Context,
+        found: &FoundVg,
+        mut vg: VolumeGroup,
+        removed: &[String],
+    ) -> CmdResult<VolumeGroup> {
+        if self.live_control().is_none() {
+            return Ok(vg);
+        }
+        let old_vg = &found.metadata.vg;
+        for name in removed {
+            self.check_not_in_use(old_vg, name)?;
+        }
+        let mut deletes: Vec<(String, u32)> = Vec::new();
+        for name in removed {
+            let Some(lv) = old_vg.lv(name) else { continue };
+            if cow_snapshot(old_vg, name).is_some() {
+                continue;
+            }
+            if let Some(t) = thin_of(lv) {
+                if vg.lv(&t.thin_pool).is_some() {
+                    deletes.push((t.thin_pool.clone(), t.device_id));
+                }
+            }
+            if self.lv_active(old_vg, name) || pool_of(lv).is_some() || thin_of(lv).is_some() {
+                self.deactivate_lv(ctx, found, name)?;
+            }
+        }
+        let pools: Vec<String> = {
+            let mut p: Vec<String> = deletes.iter().map(|(p, _)| p.clone()).collect();
+            p.dedup();
+            p
+        };
+        for pool in pools {
+            let old_tid = old_vg
+                .lv(&pool)
+                .and_then(pool_of)
+                .map_or(0, |p| p.transaction_id);
+            if let Some(p) = pool_mut(&mut vg, &pool) {
+                p.transaction_id = old_tid + 1;
+                p.messages = deletes
+                    .iter()
+                    .filter(|(n, _)| *n == pool)
+                    .map(|(_, id)| ThinMessage::Delete(*id))
+                    .collect();
+            }
+        }
+        Ok(vg)
+    }
+
+    /// lvremove's kernel work after its commit: origins that lost a snapshot reloaded without
+    /// it, pools that lost thin LVs told so (activated for it when they were not), and the
+    /// messages cleared from the metadata with a second commit.
+    pub fn after_remove(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        vg: &VolumeGroup,
+        removed: &[String],
+    ) -> CmdResult {
+        if self.control(ctx).is_none() || self.live_control().is_none() {
+            return Ok(());
+        }
+        let old_vg = &found.metadata.vg;
+        let mut origins: Vec<String> = Vec::new();
+        for name in removed {
+            if let Some(origin) = cow_snapshot(old_vg, name) {
+                if vg.lv(&origin).is_some() && !origins.contains(&origin) {
+                    origins.push(origin);
+                }
+            }
+        }
+        for origin in &origins {
+            let mut nothing = || Ok(());
+            self.update_and_reload(
+                ctx,
+                scan,
+                found,
+                vg,
+                origin,
+                origin,
+                SNAPSHOT_SUSPEND,
+                &mut nothing,
+            )?;
+        }
+        // Whatever is left of removed COWs (an inactive origin's snapshot has no devices).
+        let pools: Vec<String> = vg
+            .lvs
+            .iter()
+            .filter(|l| pool_of(l).is_some_and(|p| !p.messages.is_empty()))
+            .map(|l| l.name.clone())
+            .collect();
+        if pools.is_empty() {
+            return Ok(());
+        }
+        let committed = with_vg(found, vg);
+        let send = ActivateOptions {
+            read_only: false,
+            send_messages: true,
+        };
+        let mut was_active = Vec::new();
+        for pool in &pools {
+            was_active.push(self.lv_active(vg, pool));
+            self.activate_lv(ctx, scan, &committed, pool, send)?;
+            self.commit_pool_messages(ctx, &committed, pool)?;
+        }
+        let (_, found2) = recommit(ctx, &vg.name, |v| {
+            for pool in &pools {
+                if let Some(p) = pool_mut(v, pool) {
+                    p.messages.clear();
+                }
+            }
+        })?;
+        for (pool, active) in pools.iter().zip(was_active) {
+            if !active {
+                self.deactivate_lv(ctx, &found2, pool)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// LVM2's _lvresize_check_type for an active origin: "Snapshot origin volumes can be
+    /// resized only while inactive".
+    pub fn check_resize(&self, vg: &VolumeGroup, name: &str) -> CmdResult {
+        let origin = vg
+            .lvs
+            .iter()
+            .flat_map(|l| &l.segments)
+            .any(|s| matches!(&s.kind, SegmentKind::Snapshot(sn) if sn.origin == name));
+        if origin && self.live_control().is_some() && self.lv_active(vg, name) {
+            return Err(CmdError::failed(
+                "Snapshot origin volumes can be resized only while inactive: try lvchange -an.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// One commit for several changed LVs, each active one reloaded around it (lvchange -p):
+    /// the first reload carries the commit, the others follow it.
+    pub fn update_and_reload_all(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        vg: &VolumeGroup,
+        lvs: &[String],
+        commit: &mut dyn FnMut() -> CmdResult,
+    ) -> CmdResult {
+        if lvs.is_empty() || !self.available() {
+            return commit();
+        }
+        let mut holders: Vec<String> = Vec::new();
+        for name in lvs {
+            let h = lock_holder(vg, name);
+            if !holders.contains(&h) {
+                holders.push(h);
+            }
+        }
+        let mut committed = false;
+        for h in &holders {
+            let mut once = || {
+                if committed {
+                    Ok(())
+                } else {
+                    committed = true;
+                    commit()
+                }
+            };
+            self.update_and_reload(ctx, scan, found, vg, h, h, PLAIN_SUSPEND, &mut once)?;
+        }
+        Ok(())
+    }
+
+    /// vgremove's kernel work: every LV of the VG deactivated, none of it if one is open.
+    pub fn deactivate_vg(&self, ctx: &Context, found: &FoundVg) -> CmdResult {
+        if self.live_control().is_none() {
+            return Ok(());
+        }
+        let vg = &found.metadata.vg;
+        let tops =
+            super::activate::lvs_to_change(vg, super::activate::ActivationChange::Deactivate, true);
+        let names: Vec<String> = tops.iter().map(|l| l.name.clone()).collect();
+        for name in &names {
+            self.check_not_in_use(vg, name)?;
+            for cow in vg
+                .lvs
+                .iter()
+                .filter(|l| cow_snapshot(vg, &l.name).as_deref() == Some(name))
+            {
+                self.check_not_in_use(vg, &cow.name)?;
+            }
+        }
+        for name in &names {
+            if self.lv_active(vg, name) || vg.lv(name).and_then(pool_of).is_some() {
+                self.deactivate_lv(ctx, found, name)?;
+            }
+        }
+        Ok(())
+    }
+}
