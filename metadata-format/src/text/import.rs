@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::error::TextError;
 use super::format::offset_from_timestamp_comment;
 use super::model::*;
-use super::parse::{as_text, Cursor, Entry};
+use super::parse::{as_text, After, Cursor, Entry, Lex};
 use super::tree::{line_at, Item, Node, Scalar, Section, Value};
 
 /// Anchor name of the VG section among the top-level keys.
@@ -27,6 +27,20 @@ pub fn parse_metadata(input: &[u8]) -> Result<Metadata, TextError> {
         src: text.as_bytes(),
         pv_keys: HashMap::new(),
         utc_offset: None,
+        fast: true,
+    };
+    importer.metadata(&mut Cursor::new(text))
+}
+
+/// [`parse_metadata`] without the fast path for LV sections, for tests that check both agree.
+#[doc(hidden)]
+pub fn parse_metadata_without_fast_path(input: &[u8]) -> Result<Metadata, TextError> {
+    let text = as_text(input)?;
+    let mut importer = Importer {
+        src: text.as_bytes(),
+        pv_keys: HashMap::new(),
+        utc_offset: None,
+        fast: false,
     };
     importer.metadata(&mut Cursor::new(text))
 }
@@ -36,6 +50,8 @@ struct Importer<'a> {
     /// `pvN` key -> PV id, for resolving segment areas.
     pv_keys: HashMap<Cow<'a, str>, Id>,
     utc_offset: Option<i32>,
+    /// Read plain LV sections with `fast_lv` (off only in tests comparing the two paths).
+    fast: bool,
 }
 
 enum Slot<'a> {
@@ -591,7 +607,16 @@ impl<'a> Importer<'a> {
         label: &dyn Fn() -> String,
     ) -> Result<Vec<LogicalVolume>, TextError> {
         let mut lvs = Vec::new();
-        while let Some(entry) = cursor.next(|_| false)? {
+        loop {
+            if self.fast {
+                if let Some(lv) = cursor.try_section(|name, body| self.fast_lv(name, body)) {
+                    lvs.push(lv);
+                    continue;
+                }
+            }
+            let Some(entry) = cursor.next(|_| false)? else {
+                break;
+            };
             let item = match entry {
                 Entry::Item(item) => item,
                 // Never asked for; a cursor only enters sections the caller accepts.
@@ -1030,6 +1055,254 @@ impl<'a> Importer<'a> {
         }
         Ok(lvs)
     }
+}
+
+/// The fast path for the LV sections of a large VG: a linear, striped or thin LV written
+/// the way LVM2 writes it (any key order, no comments, no unknown keys) is read straight into
+/// the model, without building the generic tree first. It reads values with the full
+/// grammar's own scalar reader and accepts a subset of what `logical_volume` accepts,
+/// producing the same model; anything else returns `None` and the section goes through
+/// `logical_volume`, which also reports errors.
+impl<'a> Importer<'a> {
+    fn fast_lv(&self, name: &'a str, body: &'a str) -> Option<(LogicalVolume, &'a str)> {
+        let mut lex = Lex::new(body);
+        let mut lv = LogicalVolume {
+            name: name.to_string(),
+            id: Id::from_bytes([b'0'; 32])?,
+            status: Vec::new(),
+            flags: Vec::new(),
+            tags: Vec::new(),
+            creation_time: None,
+            creation_host: None,
+            lock_args: None,
+            allocation_policy: None,
+            profile: None,
+            read_ahead: None,
+            major: None,
+            minor: None,
+            segments: Vec::new(),
+            extra: Vec::new(),
+        };
+        let mut seen = 0u32;
+        let mut segment_count = None;
+        let mut end = false;
+        while let Some((key, after)) = lex.key(&mut end) {
+            if let After::Section = after {
+                if fast_number_suffix(key, "segment")? != lv.segments.len() + 1 {
+                    return None;
+                }
+                lv.segments.push(self.fast_segment(&mut lex)?);
+                continue;
+            }
+            let bit = match key {
+                "id" => 0,
+                "status" => 1,
+                "flags" => 2,
+                "tags" => 3,
+                "creation_time" => 4,
+                "creation_host" => 5,
+                "lock_args" => 6,
+                "allocation_policy" => 7,
+                "profile" => 8,
+                "read_ahead" => 9,
+                "major" => 10,
+                "minor" => 11,
+                "segment_count" => 12,
+                _ => return None,
+            };
+            if seen & (1 << bit) != 0 {
+                return None;
+            }
+            seen |= 1 << bit;
+            match bit {
+                0 => lv.id = Id::parse(&fast_string(lex.scalar()?)?)?,
+                1 => lv.status = fast_strings(&mut lex)?,
+                2 => lv.flags = fast_strings(&mut lex)?,
+                3 => lv.tags = fast_strings(&mut lex)?,
+                4 => lv.creation_time = Some(fast_u64(lex.scalar()?)?),
+                5 => lv.creation_host = Some(fast_string(lex.scalar()?)?),
+                6 => lv.lock_args = Some(fast_string(lex.scalar()?)?),
+                7 => {
+                    let name = fast_string(lex.scalar()?)?;
+                    lv.allocation_policy = Some(AllocationPolicy::from_name(&name));
+                }
+                8 => lv.profile = Some(fast_string(lex.scalar()?)?),
+                9 => {
+                    lv.read_ahead = Some(match fast_int(lex.scalar()?)? {
+                        -1 => ReadAhead::Disabled,
+                        value => ReadAhead::Sectors(u32::try_from(value).ok()?),
+                    })
+                }
+                10 => lv.major = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
+                11 => lv.minor = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
+                _ => segment_count = Some(u32::try_from(fast_int(lex.scalar()?)?).ok()?),
+            }
+        }
+        // Required: id, status, segment_count (matching the segment sections).
+        let required = (1 << 0) | (1 << 1) | (1 << 12);
+        if !end || seen & required != required || segment_count? as usize != lv.segments.len() {
+            return None;
+        }
+        Some((lv, lex.rest()))
+    }
+
+    /// A `segmentN` body (after its `{`) of type striped or thin, through its `}`.
+    fn fast_segment(&self, lex: &mut Lex<'a>) -> Option<Segment> {
+        let mut seen = 0u32;
+        let (mut start_extent, mut extent_count, mut reshape_count) = (None, None, None);
+        let mut type_string = None;
+        let mut tags = Vec::new();
+        let (mut stripe_count, mut stripe_size, mut stripes) = (None, None, None);
+        let (mut thin_pool, mut transaction_id, mut device_id) = (None, None, None);
+        let (mut external_origin, mut origin, mut merge) = (None, None, None);
+        let mut end = false;
+        while let Some((key, after)) = lex.key(&mut end) {
+            if let After::Section = after {
+                return None;
+            }
+            let bit = match key {
+                "start_extent" => 0,
+                "extent_count" => 1,
+                "reshape_count" => 2,
+                "type" => 3,
+                "tags" => 4,
+                "stripe_count" => 5,
+                "stripe_size" => 6,
+                "stripes" => 7,
+                "thin_pool" => 8,
+                "transaction_id" => 9,
+                "device_id" => 10,
+                "external_origin" => 11,
+                "origin" => 12,
+                "merge" => 13,
+                _ => return None,
+            };
+            if seen & (1 << bit) != 0 {
+                return None;
+            }
+            seen |= 1 << bit;
+            match bit {
+                0 => start_extent = Some(fast_u32(lex.scalar()?)?),
+                1 => extent_count = Some(fast_u32(lex.scalar()?)?),
+                2 => reshape_count = Some(fast_u32(lex.scalar()?)?),
+                3 => type_string = Some(fast_string(lex.scalar()?)?),
+                4 => tags = fast_strings(lex)?,
+                5 => stripe_count = Some(fast_u32(lex.scalar()?)?),
+                6 => stripe_size = Some(fast_u32(lex.scalar()?)?),
+                7 => stripes = Some(self.fast_areas(lex)?),
+                8 => thin_pool = Some(fast_string(lex.scalar()?)?),
+                9 => transaction_id = Some(fast_u64(lex.scalar()?)?),
+                10 => device_id = Some(fast_u32(lex.scalar()?)?),
+                11 => external_origin = Some(fast_string(lex.scalar()?)?),
+                12 => origin = Some(fast_string(lex.scalar()?)?),
+                _ => merge = Some(fast_string(lex.scalar()?)?),
+            }
+        }
+        if !end {
+            return None;
+        }
+        let type_string = type_string?;
+        let mut parts = type_string.split('+');
+        let type_name = parts.next().unwrap_or_default();
+        let type_flags = parts.map(str::to_string).collect();
+        const STRIPED_KEYS: u32 = (1 << 5) | (1 << 6) | (1 << 7);
+        const THIN_KEYS: u32 = 0b11_1111 << 8;
+        let kind = match type_name {
+            "striped" if seen & THIN_KEYS == 0 => {
+                let stripes = stripes?;
+                if stripes.len() != stripe_count? as usize {
+                    return None;
+                }
+                SegmentKind::Striped(Striped {
+                    stripe_size,
+                    stripes,
+                })
+            }
+            "thin" if seen & STRIPED_KEYS == 0 => SegmentKind::Thin(Thin {
+                thin_pool: thin_pool?,
+                transaction_id: transaction_id?,
+                device_id: device_id?,
+                external_origin,
+                origin,
+                merge,
+            }),
+            _ => return None,
+        };
+        Some(Segment {
+            start_extent: start_extent?,
+            extent_count: extent_count?,
+            reshape_count,
+            type_flags,
+            tags,
+            kind,
+            extra: Vec::new(),
+        })
+    }
+
+    /// `["pvN", pe, "lv", le, ...]` as `areas` reads it.
+    fn fast_areas(&self, lex: &mut Lex<'a>) -> Option<Vec<Area>> {
+        if !lex.array_start() {
+            return None;
+        }
+        let mut areas = Vec::with_capacity(1);
+        while let Some(first) = lex.element()? {
+            let Scalar::String(name) = first else {
+                return None;
+            };
+            let start = fast_u32(lex.element()??)?;
+            areas.push(match self.pv_keys.get(name.as_ref()) {
+                Some(&pv) => Area::Pv { pv, start },
+                None => Area::Lv {
+                    name: name.into_owned(),
+                    start,
+                },
+            });
+        }
+        Some(areas)
+    }
+}
+
+/// `N` of `<prefix>N` (digits only, no sign).
+fn fast_number_suffix(key: &str, prefix: &str) -> Option<usize> {
+    let digits = key.strip_prefix(prefix)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn fast_int(value: Scalar<'_>) -> Option<i64> {
+    match value {
+        Scalar::Int(value) => Some(value),
+        _ => None,
+    }
+}
+
+fn fast_u32(value: Scalar<'_>) -> Option<u32> {
+    u32::try_from(fast_int(value)?).ok()
+}
+
+/// 0 to i64::MAX, as `Fields::u64`.
+fn fast_u64(value: Scalar<'_>) -> Option<u64> {
+    u64::try_from(fast_int(value)?).ok()
+}
+
+fn fast_string(value: Scalar<'_>) -> Option<String> {
+    match value {
+        Scalar::String(text) => Some(text.into_owned()),
+        _ => None,
+    }
+}
+
+fn fast_strings(lex: &mut Lex<'_>) -> Option<Vec<String>> {
+    if !lex.array_start() {
+        return None;
+    }
+    let mut strings = Vec::new();
+    while let Some(element) = lex.element()? {
+        strings.push(fast_string(element)?);
+    }
+    Some(strings)
 }
 
 /// A comment's text without the `#` and one following space.

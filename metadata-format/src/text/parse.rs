@@ -172,6 +172,35 @@ fn gap_from(input: &str, mut line_has_content: bool) -> (&str, Gap<'_>) {
     (&input[at..], gap)
 }
 
+/// A decimal integer without sign or leading zero that `number` would read as the same
+/// `Int`: digits ending at whitespace, `}`, `]`, `,`, `#` or the end. Anything else (a dot, a
+/// letter, an overflow) is left to `number`. Returns the value and its length.
+#[inline]
+fn plain_decimal(bytes: &[u8]) -> Option<(i64, usize)> {
+    let mut value: i64 = 0;
+    let mut len = 0;
+    while let Some(&b) = bytes.get(len) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = value.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+        len += 1;
+    }
+    match bytes.get(len) {
+        None => Some((value, len)),
+        Some(&b) if is_space(b) || matches!(b, b'}' | b']' | b',' | b'#') => Some((value, len)),
+        Some(_) => None,
+    }
+}
+
+/// The length of the whitespace at the start of `input`.
+fn skip_spaces_only(input: &str) -> usize {
+    input
+        .bytes()
+        .position(|b| !is_space(b))
+        .unwrap_or(input.len())
+}
+
 /// Skips whitespace and comments without keeping anything.
 fn skip(input: &str) -> &str {
     let bytes = input.as_bytes();
@@ -675,6 +704,29 @@ impl<'a> Cursor<'a> {
         Ok(Some(Entry::Item(item)))
     }
 
+    /// The fast path for an entry of the current section that is `KEY { ... }` with a bare
+    /// word key and no comment before it: `read` gets the key and the text after `{`, and
+    /// returns the value with the text after the section's closing `}`, or `None` for
+    /// anything it does not read. On `None` nothing is consumed and `next` reads the entry.
+    pub fn try_section<T>(
+        &mut self,
+        read: impl FnOnce(&'a str, &'a str) -> Option<(T, &'a str)>,
+    ) -> Option<T> {
+        if self.levels.len() + 1 >= MAX_DEPTH {
+            return None;
+        }
+        let mut lex = Lex::new(self.rest);
+        let mut end = false;
+        let (key, After::Section) = lex.key(&mut end)? else {
+            return None;
+        };
+        let key_start = &self.rest[skip_spaces_only(self.rest)..];
+        let (value, after) = read(key, lex.rest())?;
+        self.note_key(Cow::Borrowed(key), key_start);
+        self.rest = after;
+        Some(value)
+    }
+
     fn note_key(&mut self, key: Cow<'a, str>, at: &'a str) {
         let offset = self.parser.offset(at);
         if let Some(level) = self.levels.last_mut() {
@@ -695,6 +747,132 @@ impl<'a> Cursor<'a> {
             Some((key, offset)) => Err(self.parser.duplicate(key, offset)),
             None => Ok(()),
         }
+    }
+}
+
+/// A token reader for the importer's fast path: plain `key = value` lines and `key {`
+/// sections without comments, the shape of every text LVM2 writes on disk. Values go through
+/// the same `scalar` as the full grammar, so they read identically. Anything else (a comment,
+/// a quoted key, a nested array, the end of the text) returns `None` and the caller hands the
+/// whole section to the full parser instead, which then also reports any error.
+pub(crate) struct Lex<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// What follows a key.
+pub(crate) enum After {
+    /// `=`: a value follows.
+    Value,
+    /// `{`: a section body follows.
+    Section,
+}
+
+impl<'a> Lex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Lex { text, at: 0 }
+    }
+
+    /// The text not yet read.
+    pub fn rest(&self) -> &'a str {
+        &self.text[self.at..]
+    }
+
+    /// Skips whitespace; `None` at a comment.
+    #[inline]
+    fn space(&mut self) -> Option<()> {
+        let bytes = self.text.as_bytes();
+        while let Some(&b) = bytes.get(self.at) {
+            if is_space(b) {
+                self.at += 1;
+            } else if b == b'#' {
+                return None;
+            } else {
+                break;
+            }
+        }
+        Some(())
+    }
+
+    /// The next key of a section, or `None` at its closing `}` (consumed; `end` is then set)
+    /// or at anything the fast path does not read.
+    #[inline]
+    pub fn key(&mut self, end: &mut bool) -> Option<(&'a str, After)> {
+        self.space()?;
+        let rest = self.rest();
+        match rest.as_bytes().first()? {
+            b'}' => {
+                self.at += 1;
+                *end = true;
+                return None;
+            }
+            b'"' | b'\'' | b'=' | b'{' | b'[' | b']' | b',' => return None,
+            _ => {}
+        }
+        let len = rest
+            .bytes()
+            .position(|b| WORD_END[b as usize])
+            .unwrap_or(rest.len());
+        let key = &rest[..len];
+        self.at += len;
+        self.space()?;
+        let after = match self.text.as_bytes().get(self.at)? {
+            b'=' => After::Value,
+            b'{' => After::Section,
+            _ => return None,
+        };
+        self.at += 1;
+        if let After::Value = after {
+            self.space()?;
+        }
+        Some((key, after))
+    }
+
+    /// One non-array value.
+    #[inline]
+    pub fn scalar(&mut self) -> Option<Scalar<'a>> {
+        let rest = self.rest();
+        match rest.as_bytes().first()? {
+            b'[' | b'{' | b'}' | b']' | b',' | b'=' => return None,
+            b'1'..=b'9' => {
+                if let Some((value, len)) = plain_decimal(rest.as_bytes()) {
+                    self.at += len;
+                    return Some(Scalar::Int(value));
+                }
+            }
+            _ => {}
+        }
+        let (after, value) = scalar(rest, "a value").ok()?;
+        self.at = self.text.len() - after.len();
+        Some(value)
+    }
+
+    /// Opens an array value: `true` if the value is one (`[` consumed).
+    #[inline]
+    pub fn array_start(&mut self) -> bool {
+        if self.text.as_bytes().get(self.at) == Some(&b'[') {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The next element of an array opened by `array_start`; `Ok(None)` at its `]`
+    /// (consumed). Separators are whitespace with at most one comma after each element.
+    #[inline]
+    pub fn element(&mut self) -> Option<Option<Scalar<'a>>> {
+        self.space()?;
+        if self.text.as_bytes().get(self.at)? == &b']' {
+            self.at += 1;
+            return Some(None);
+        }
+        let value = self.scalar()?;
+        self.space()?;
+        if self.text.as_bytes().get(self.at) == Some(&b',') {
+            self.at += 1;
+        }
+        Some(Some(value))
     }
 }
 
