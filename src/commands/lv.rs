@@ -1218,6 +1218,9 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         if skip == Some(true) && !lv.flags.iter().any(|f| f == ACTIVATION_SKIP) {
             lv.flags.push(ACTIVATION_SKIP.to_string());
         }
+        if matches!(kind, Kind::Raid(_)) {
+            lv_raid::copy_tags_to_metadata(&mut vg, name);
+        }
     }
     let problems = vg.dangling_references();
     if let Some(p) = problems.first() {

@@ -483,6 +483,22 @@ pub fn create(
     Ok(out)
 }
 
+/// RAID metadata LVs carry their LV's tags, as LVM2 copies them on creation (so the metadata
+/// can be activated on its own for clearing) and leaves them there.
+pub fn copy_tags_to_metadata(vg: &mut VolumeGroup, name: &str) {
+    let Some(lv) = vg.lv(name) else { return };
+    let tags = lv.tags.clone();
+    let metas: Vec<String> = match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::Raid(r)) => r.images.iter().filter_map(|i| i.meta.clone()).collect(),
+        _ => return,
+    };
+    for m in metas {
+        if let Some(meta) = vg.lv_mut(&m) {
+            meta.tags = tags.clone();
+        }
+    }
+}
+
 /// Allocates and attaches a disk log to the mirror `name`, avoiding the PVs its legs use, as
 /// LVM2's add_mirror_log.
 pub fn add_mirror_log(
@@ -689,6 +705,569 @@ pub fn reduce(vg: &mut VolumeGroup, name: &str, keep: u32) -> Result<(), String>
     Ok(())
 }
 
+/// Inputs shared by the conversions that allocate.
+pub struct ConvertCtx<'a> {
+    pub sources: &'a [PvSource],
+    pub policy: Policy,
+    pub now: u64,
+    pub host: &'a str,
+}
+
+/// The first index `i` for which neither `lv_rimage_i` nor `lv_rmeta_i` (or `lv_mimage_i`)
+/// is taken, at or above `from`.
+fn free_index(vg: &VolumeGroup, lv: &str, kinds: &[&str], from: u32) -> u32 {
+    let mut i = from;
+    while kinds.iter().any(|k| vg.lv(&image_name(lv, k, i)).is_some()) {
+        i += 1;
+    }
+    i
+}
+
+/// PVs the data sub-LVs of `name` use anywhere (LVM2's single parallel-area list).
+fn data_pvs(vg: &VolumeGroup, name: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    if let Some(lv) = vg.lv(name) {
+        let total = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+        let mut le = 0;
+        while le < total {
+            let mut step = total - le;
+            pvs_at(vg, lv, le, &mut step, &mut out, 0);
+            le += step.max(1);
+        }
+    }
+    out
+}
+
+/// PVs a linear LV is on, in the order its segments use them.
+fn lv_pvs_in_order(vg: &VolumeGroup, lv: &LogicalVolume) -> Vec<usize> {
+    let mut out = Vec::new();
+    for seg in &lv.segments {
+        for a in seg.areas() {
+            if let Area::Pv { pv, .. } = a {
+                if let Some(i) = vg.pv_index(pv) {
+                    if !out.contains(&i) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether every segment of the LV is a one-area mapping onto a PV.
+pub fn is_linear(lv: &LogicalVolume) -> bool {
+    !lv.segments.is_empty()
+        && lv.segments.iter().all(|s| {
+            matches!(&s.kind, SegmentKind::Striped(st) if st.stripes.len() == 1 && matches!(st.stripes[0], Area::Pv { .. }))
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Adds `count` raid1 images (each a `_rmeta_N` + `_rimage_N` pair flagged REBUILD) to the
+/// raid1 LV `name`, allocated as LVM2's _alloc_image_components: together, away from the PVs
+/// the existing images use. Returns the new metadata LVs (to be cleared).
+fn alloc_raid_images(
+    vg: &mut VolumeGroup,
+    name: &str,
+    count: u32,
+    image_len: u32,
+    region: u32,
+    raid1_type: bool,
+    c: &ConvertCtx<'_>,
+    new_id: &mut dyn FnMut() -> Id,
+) -> Result<Vec<(String, String)>, String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    // LVM2 allocates new images of a RAID LV as raid0_meta (area multiple = count) and those
+    // of a linear LV being converted as raid1 (area multiple 1); both give each new device
+    // `image_len` extents plus its metadata in front.
+    let meta_len = rmeta_extents(
+        image_len * if raid1_type { 1 } else { count },
+        region,
+        vg.extent_size,
+    );
+    let mut req = Request::new(1, 0, c.policy);
+    req.stripes = count;
+    if raid1_type {
+        req.area_multiple = 1;
+        req.extents = image_len + meta_len;
+    } else {
+        req.area_multiple = count;
+        req.extents = (image_len + meta_len) * count;
+    }
+    req.log_len = meta_len;
+    req.split_meta = meta_len > 0;
+    let total = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+    req.parallel = vec![ParallelArea {
+        le: 0,
+        len: total.max(1),
+        pvs: data_pvs(vg, name),
+    }];
+    let got = alloc::allocate(vg, None, c.sources, &req).map_err(|e| alloc_error(e, vg))?;
+    let ids = alloc::pv_ids(vg);
+    let per_device = runs_per_device(&got, count as usize);
+    let policy = lv.allocation_policy.clone();
+    let mut made = Vec::new();
+    let mut next = 0;
+    for s in 0..count as usize {
+        next = free_index(vg, name, &["rimage", "rmeta"], next);
+        let meta_name = image_name(name, "rmeta", next);
+        let data_name = image_name(name, "rimage", next);
+        let mut meta = sub_lv(&meta_name, new_id(), c.now, c.host, policy.clone());
+        set_status(&mut meta, "REBUILD");
+        if let Some(run) = got.meta.get(s) {
+            append_runs(&ids, &mut meta, std::slice::from_ref(run));
+        }
+        let mut data = sub_lv(&data_name, new_id(), c.now, c.host, policy.clone());
+        set_status(&mut data, "REBUILD");
+        append_runs(
+            &ids,
+            &mut data,
+            per_device.get(s).map_or(&[][..], |v| &v[..]),
+        );
+        vg.lvs.push(meta);
+        vg.lvs.push(data);
+        made.push((meta_name, data_name));
+        next += 1;
+    }
+    Ok(made)
+}
+
+/// raid1 with more legs: the state LVM2 hands the kernel (new images flagged REBUILD, so the
+/// first activation copies the data onto them). Returns the metadata LVs to clear.
+pub fn add_raid1_images(
+    vg: &mut VolumeGroup,
+    name: &str,
+    new_count: u32,
+    c: &ConvertCtx<'_>,
+    new_id: &mut dyn FnMut() -> Id,
+) -> Result<Vec<String>, String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    let p = read_params(vg, &lv).ok_or_else(|| format!("{name} is not a raid1 LV"))?;
+    if p.layout != Layout::Raid(RaidLevel::Raid1) {
+        return Err(format!("{}/{name} is not a raid1 LV.", vg.name));
+    }
+    if lv.has_status("NOTSYNCED") {
+        return Err(
+            "Can't add image to out-of-sync RAID LV: use 'lvchange --resync' first.".to_string(),
+        );
+    }
+    let count = new_count.saturating_sub(p.mirrors);
+    let image_len = data_images(&lv)
+        .first()
+        .and_then(|n| vg.lv(n))
+        .map_or(0, |l| u32::try_from(l.extent_count()).unwrap_or(u32::MAX));
+    let made = alloc_raid_images(vg, name, count, image_len, p.region_size, false, c, new_id)?;
+    if let Some(Segment {
+        kind: SegmentKind::Raid(r),
+        ..
+    }) = vg.lv_mut(name).and_then(|l| l.segments.first_mut())
+    {
+        for (meta, data) in &made {
+            r.images.push(RaidImage {
+                meta: Some(meta.clone()),
+                data: data.clone(),
+            });
+        }
+    }
+    Ok(made.into_iter().map(|(m, _)| m).collect())
+}
+
+/// A linear LV becomes raid1 with `new_count` images (LVM2's _raid_add_images from linear):
+/// its metadata LV goes on a PV it already uses, the new images elsewhere, its own extents
+/// become `_rimage_0`. Returns the metadata LVs to clear.
+pub fn linear_to_raid1(
+    vg: &mut VolumeGroup,
+    name: &str,
+    new_count: u32,
+    c: &ConvertCtx<'_>,
+    new_id: &mut dyn FnMut() -> Id,
+) -> Result<Vec<String>, String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    if !is_linear(&lv) {
+        return Err(format!(
+            "oxlvm converts linear LVs to raid1 only; {}/{name} is {}.",
+            vg.name,
+            lv.segments.first().map_or("empty", |s| s.kind.type_name())
+        ));
+    }
+    let extents = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+    let region = ensure_min_region_size(
+        u64::from(extents) * u64::from(vg.extent_size),
+        DEFAULT_REGION_SECTORS,
+    );
+    // The metadata of the existing image: on the PVs the LV is on.
+    let meta_len = rmeta_extents(extents, region, vg.extent_size);
+    let own: Vec<PvSource> = lv_pvs_in_order(vg, &lv)
+        .into_iter()
+        .map(|pv| PvSource {
+            pv,
+            ranges: Vec::new(),
+        })
+        .collect();
+    let policy = lv.allocation_policy.clone();
+    let req = Request::new(1, meta_len, c.policy);
+    let got = alloc::allocate(vg, None, &own, &req).map_err(|e| alloc_error(e, vg))?;
+    let ids = alloc::pv_ids(vg);
+    let meta0 = image_name(name, "rmeta", 0);
+    let mut m0 = sub_lv(&meta0, new_id(), c.now, c.host, policy.clone());
+    set_status(&mut m0, "REBUILD");
+    for chunk in &got.chunks {
+        append_runs(&ids, &mut m0, chunk);
+    }
+    vg.lvs.push(m0);
+    let made = alloc_raid_images(
+        vg,
+        name,
+        new_count.saturating_sub(1),
+        extents,
+        region,
+        true,
+        c,
+        new_id,
+    )?;
+    let data0 = image_name(name, "rimage", 0);
+    let mut d0 = sub_lv(&data0, new_id(), c.now, c.host, policy);
+    d0.segments = lv.segments.clone();
+    vg.lvs.push(d0);
+    let mut images = vec![RaidImage {
+        meta: Some(meta0.clone()),
+        data: data0,
+    }];
+    let mut metas = vec![meta0];
+    for (meta, data) in made {
+        images.push(RaidImage {
+            meta: Some(meta.clone()),
+            data,
+        });
+        metas.push(meta);
+    }
+    if let Some(top) = vg.lv_mut(name) {
+        top.segments = vec![Segment::new(
+            0,
+            extents,
+            SegmentKind::Raid(Raid {
+                level: RaidLevel::Raid1,
+                data_copies: None,
+                region_size: Some(region),
+                stripe_size: None,
+                writebehind: None,
+                min_recovery_rate: None,
+                max_recovery_rate: None,
+                data_offset: None,
+                images,
+            }),
+        )];
+    }
+    Ok(metas)
+}
+
+/// Which `remove` of the legs go: those with extents on `on_pvs` (highest index first) or,
+/// without PVs, the last ones, as LVM2's _raid_extract_images.
+fn legs_to_remove(
+    vg: &VolumeGroup,
+    legs: &[(String, Option<String>)],
+    remove: usize,
+    on_pvs: &[usize],
+) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for i in (0..legs.len()).rev() {
+        if out.len() == remove {
+            break;
+        }
+        let (data, meta) = &legs[i];
+        let on = on_pvs.is_empty()
+            || std::iter::once(data)
+                .chain(meta.iter())
+                .filter_map(|n| vg.lv(n))
+                .any(|l| lv_pvs_in_order(vg, l).iter().any(|p| on_pvs.contains(p)));
+        if on {
+            out.push(i);
+        }
+    }
+    if out.len() < remove {
+        return Err(format!(
+            "Unable to remove {remove} images: only {} of them use the PVs given.",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// raid1 with fewer legs; at one leg the LV becomes linear on the remaining image. The images
+/// left are renamed to keep their numbers contiguous, as LVM2 does.
+pub fn remove_raid1_images(
+    vg: &mut VolumeGroup,
+    name: &str,
+    new_count: u32,
+    on_pvs: &[usize],
+) -> Result<(), String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    let Some(SegmentKind::Raid(r)) = lv.segments.first().map(|s| s.kind.clone()) else {
+        return Err(format!("{}/{name} is not a raid1 LV.", vg.name));
+    };
+    let legs: Vec<(String, Option<String>)> = r
+        .images
+        .iter()
+        .map(|i| (i.data.clone(), i.meta.clone()))
+        .collect();
+    let remove = legs.len().saturating_sub(new_count.max(1) as usize);
+    let gone = legs_to_remove(vg, &legs, remove, on_pvs)?;
+    let mut doomed: Vec<String> = Vec::new();
+    for &i in &gone {
+        doomed.push(legs[i].0.clone());
+        doomed.extend(legs[i].1.clone());
+    }
+    let kept: Vec<(String, Option<String>)> = legs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !gone.contains(i))
+        .map(|(_, l)| l.clone())
+        .collect();
+    if new_count <= 1 {
+        let Some((data, meta)) = kept.first().cloned() else {
+            return Err("no leg left".to_string());
+        };
+        let segs = vg.lv(&data).map(|l| l.segments.clone()).unwrap_or_default();
+        doomed.push(data);
+        doomed.extend(meta);
+        vg.lvs.retain(|l| !doomed.contains(&l.name));
+        if let Some(top) = vg.lv_mut(name) {
+            top.segments = segs;
+        }
+        return Ok(());
+    }
+    vg.lvs.retain(|l| !doomed.contains(&l.name));
+    let mut images = Vec::new();
+    for (n, (data, meta)) in kept.into_iter().enumerate() {
+        let want_data = image_name(name, "rimage", n as u32);
+        let want_meta = image_name(name, "rmeta", n as u32);
+        if data != want_data {
+            if let Some(l) = vg.lv_mut(&data) {
+                l.name = want_data.clone();
+            }
+        }
+        let meta = meta.map(|m| {
+            if m != want_meta {
+                if let Some(l) = vg.lv_mut(&m) {
+                    l.name = want_meta.clone();
+                }
+            }
+            want_meta.clone()
+        });
+        images.push(RaidImage {
+            meta,
+            data: want_data,
+        });
+    }
+    if let Some(Segment {
+        kind: SegmentKind::Raid(r),
+        ..
+    }) = vg.lv_mut(name).and_then(|l| l.segments.first_mut())
+    {
+        r.images = images;
+    }
+    Ok(())
+}
+
+/// More legs for a mirror: the final layout LVM2 reaches once its temporary layer has synced
+/// (new `_mimage_N` legs allocated away from the legs and the log). Returns the disk log, which
+/// the caller clears so the kernel copies every region on the next activation.
+pub fn add_mirror_legs(
+    vg: &mut VolumeGroup,
+    name: &str,
+    new_count: u32,
+    c: &ConvertCtx<'_>,
+    new_id: &mut dyn FnMut() -> Id,
+) -> Result<Option<String>, String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    let Some(SegmentKind::Mirror(m)) = lv.segments.first().map(|s| s.kind.clone()) else {
+        return Err(format!("{}/{name} is not a mirror.", vg.name));
+    };
+    let count = new_count.saturating_sub(u32::try_from(m.mirrors.len()).unwrap_or(0));
+    let extents = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+    let mut req = Request::new(1, extents, c.policy);
+    req.stripes = count;
+    req.area_multiple = 1;
+    req.parallel = parallel_areas(vg, name);
+    let got = alloc::allocate(vg, None, c.sources, &req).map_err(|e| alloc_error(e, vg))?;
+    let ids = alloc::pv_ids(vg);
+    let per_device = runs_per_device(&got, count as usize);
+    let policy = lv.allocation_policy.clone();
+    let mut legs = Vec::new();
+    let mut next = 0;
+    for runs in &per_device {
+        next = free_index(vg, name, &["mimage"], next);
+        let leg_name = image_name(name, "mimage", next);
+        let mut leg = sub_lv(&leg_name, new_id(), c.now, c.host, policy.clone());
+        append_runs(&ids, &mut leg, runs);
+        vg.lvs.push(leg);
+        legs.push(leg_name);
+        next += 1;
+    }
+    if let Some(top) = vg.lv_mut(name) {
+        clear_status(top, "NOTSYNCED");
+        if let Some(Segment {
+            kind: SegmentKind::Mirror(m),
+            ..
+        }) = top.segments.first_mut()
+        {
+            for leg in legs {
+                m.mirrors.push(Area::Lv {
+                    name: leg,
+                    start: 0,
+                });
+            }
+        }
+    }
+    Ok(m.mirror_log)
+}
+
+/// Fewer legs for a mirror; at one leg it becomes linear (its log goes too).
+pub fn remove_mirror_legs(
+    vg: &mut VolumeGroup,
+    name: &str,
+    new_count: u32,
+    on_pvs: &[usize],
+) -> Result<(), String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    let Some(SegmentKind::Mirror(m)) = lv.segments.first().map(|s| s.kind.clone()) else {
+        return Err(format!("{}/{name} is not a mirror.", vg.name));
+    };
+    let legs: Vec<(String, Option<String>)> =
+        data_images(&lv).into_iter().map(|n| (n, None)).collect();
+    let remove = legs.len().saturating_sub(new_count.max(1) as usize);
+    let gone = legs_to_remove(vg, &legs, remove, on_pvs)?;
+    let mut doomed: Vec<String> = gone.iter().map(|&i| legs[i].0.clone()).collect();
+    let kept: Vec<String> = legs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !gone.contains(i))
+        .map(|(_, l)| l.0.clone())
+        .collect();
+    if new_count <= 1 {
+        let Some(leg) = kept.first().cloned() else {
+            return Err("no leg left".to_string());
+        };
+        let segs = vg.lv(&leg).map(|l| l.segments.clone()).unwrap_or_default();
+        doomed.push(leg);
+        doomed.extend(m.mirror_log.clone());
+        vg.lvs.retain(|l| !doomed.contains(&l.name));
+        if let Some(top) = vg.lv_mut(name) {
+            top.segments = segs;
+            clear_status(top, "NOTSYNCED");
+        }
+        return Ok(());
+    }
+    vg.lvs.retain(|l| !doomed.contains(&l.name));
+    if let Some(Segment {
+        kind: SegmentKind::Mirror(m),
+        ..
+    }) = vg.lv_mut(name).and_then(|l| l.segments.first_mut())
+    {
+        m.mirrors = kept
+            .into_iter()
+            .map(|n| Area::Lv { name: n, start: 0 })
+            .collect();
+    }
+    Ok(())
+}
+
+/// A linear LV becomes a mirror of `new_count` legs (LVM2's add_mirror_images: the new legs and
+/// the disk log allocated together, away from the LV's PVs; its extents become `_mimage_0`).
+/// Returns the disk log to clear.
+#[allow(clippy::too_many_arguments)]
+pub fn linear_to_mirror(
+    vg: &mut VolumeGroup,
+    name: &str,
+    new_count: u32,
+    disk_log: bool,
+    region: u32,
+    c: &ConvertCtx<'_>,
+    new_id: &mut dyn FnMut() -> Id,
+) -> Result<Option<String>, String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    if !is_linear(&lv) {
+        return Err(format!(
+            "oxlvm converts linear LVs to mirrors only; {}/{name} is {}.",
+            vg.name,
+            lv.segments.first().map_or("empty", |s| s.kind.type_name())
+        ));
+    }
+    let extents = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+    let (region, _) = adjusted_region_size(vg.extent_size, extents, region);
+    let count = new_count.saturating_sub(1);
+    let mut req = Request::new(1, extents, c.policy);
+    req.stripes = count;
+    req.area_multiple = 1;
+    if disk_log {
+        req.log_count = 1;
+        req.log_len = mirror_log_extents(region, vg.extent_size, extents);
+    }
+    req.parallel = parallel_areas(vg, name);
+    let got = alloc::allocate(vg, None, c.sources, &req).map_err(|e| alloc_error(e, vg))?;
+    let ids = alloc::pv_ids(vg);
+    let policy = lv.allocation_policy.clone();
+    let log_name = format!("{name}_mlog");
+    if disk_log {
+        let mut log = sub_lv(&log_name, new_id(), c.now, c.host, policy.clone());
+        append_runs(&ids, &mut log, &got.logs);
+        vg.lvs.push(log);
+    }
+    let leg0 = image_name(name, "mimage", 0);
+    let mut l0 = sub_lv(&leg0, new_id(), c.now, c.host, policy.clone());
+    l0.segments = lv.segments.clone();
+    vg.lvs.push(l0);
+    let mut mirrors = vec![Area::Lv {
+        name: leg0,
+        start: 0,
+    }];
+    for (n, runs) in runs_per_device(&got, count as usize).iter().enumerate() {
+        let leg_name = image_name(name, "mimage", n as u32 + 1);
+        let mut leg = sub_lv(&leg_name, new_id(), c.now, c.host, policy.clone());
+        append_runs(&ids, &mut leg, runs);
+        vg.lvs.push(leg);
+        mirrors.push(Area::Lv {
+            name: leg_name,
+            start: 0,
+        });
+    }
+    if let Some(top) = vg.lv_mut(name) {
+        top.segments = vec![Segment::new(
+            0,
+            extents,
+            SegmentKind::Mirror(Mirror {
+                extents_moved: None,
+                mirror_log: disk_log.then(|| log_name.clone()),
+                region_size: Some(region),
+                mirrors,
+            }),
+        )];
+    }
+    Ok(disk_log.then_some(log_name))
+}
+
 #[cfg(test)]
 mod tests {
     //! Expected layouts come from real LVM2 2.03.16 with device-mapper (a guest of the VM
@@ -893,6 +1472,106 @@ mod tests {
         assert_eq!(runs(&g, "r0_rimage_0"), vec![(0, 42, 6)]);
         assert_eq!(runs(&g, "r0_rimage_1"), vec![(1, 42, 6)]);
         assert_eq!(g.lv("r5").unwrap().extent_count(), 14);
+    }
+
+    /// A linear LV as lvcreate makes it.
+    fn linear(vg: &mut VolumeGroup, name: &str, extents: u32) {
+        let n = vg.lvs.len();
+        vg.lvs.push(LogicalVolume::new(name, id(500 + n)));
+        let sources = alloc::all_pvs(vg);
+        let req = Request::new(1, extents, Policy::Normal);
+        crate::commands::lv_plan::extend_plain(vg, name, &req, &sources, 0).unwrap();
+    }
+
+    #[test]
+    fn conversions_as_the_guest_ran_them() {
+        // LVM2 2.03.16 with device-mapper, four 64 MiB PVs, 1 MiB extents, LVs active: every
+        // metadata version of this sequence was read back from the ring.
+        let mut g = vg(&[63, 63, 63, 63], 2048);
+        make(
+            &mut g,
+            "r1",
+            8,
+            params(Layout::Raid(RaidLevel::Raid1), 2, 1),
+        );
+        let sources = alloc::all_pvs(&g);
+        let c = ConvertCtx {
+            sources: &sources,
+            policy: Policy::Normal,
+            now: 0,
+            host: "h",
+        };
+        let mut n = 700;
+        let mut ids = || {
+            n += 1;
+            id(n)
+        };
+        // lvconvert -m2: the new pair on the PV no image uses, flagged REBUILD.
+        let metas = add_raid1_images(&mut g, "r1", 3, &c, &mut ids).unwrap();
+        assert_eq!(metas, vec!["r1_rmeta_2"]);
+        assert_eq!(runs(&g, "r1_rmeta_2"), vec![(2, 0, 1)]);
+        assert_eq!(runs(&g, "r1_rimage_2"), vec![(2, 1, 8)]);
+        assert_eq!(
+            g.lv("r1_rimage_2").unwrap().status,
+            vec!["READ", "WRITE", "REBUILD"]
+        );
+        // -m1 drops the last image, -m0 leaves the LV linear on image 0.
+        remove_raid1_images(&mut g, "r1", 2, &[]).unwrap();
+        assert!(g.lv("r1_rimage_2").is_none() && g.lv("r1_rmeta_2").is_none());
+        remove_raid1_images(&mut g, "r1", 1, &[]).unwrap();
+        assert_eq!(runs(&g, "r1"), vec![(0, 1, 8)]);
+        assert!(g.lvs.iter().all(|l| !l.name.starts_with("r1_")));
+        // A linear LV becomes raid1: metadata where it is, the new image elsewhere.
+        linear(&mut g, "lin", 4);
+        assert_eq!(runs(&g, "lin"), vec![(0, 9, 4)]);
+        let metas = linear_to_raid1(&mut g, "lin", 2, &c, &mut ids).unwrap();
+        assert_eq!(metas, vec!["lin_rmeta_0", "lin_rmeta_1"]);
+        assert_eq!(runs(&g, "lin_rmeta_0"), vec![(0, 0, 1)]);
+        assert_eq!(runs(&g, "lin_rmeta_1"), vec![(1, 0, 1)]);
+        assert_eq!(runs(&g, "lin_rimage_1"), vec![(1, 1, 4)]);
+        assert_eq!(runs(&g, "lin_rimage_0"), vec![(0, 9, 4)]);
+        let names: Vec<&str> = g.lvs.iter().map(|l| l.name.as_str()).collect();
+        let at = names.iter().position(|n| *n == "lin_rmeta_0").unwrap();
+        assert_eq!(
+            &names[at..at + 4],
+            &["lin_rmeta_0", "lin_rmeta_1", "lin_rimage_1", "lin_rimage_0"]
+        );
+        // A mirror gains a leg away from its legs and log, loses it, becomes linear.
+        make(&mut g, "m1", 4, params(Layout::Mirror, 2, 1));
+        assert_eq!(runs(&g, "m1_mimage_0"), vec![(0, 13, 4)]);
+        assert_eq!(runs(&g, "m1_mimage_1"), vec![(1, 5, 4)]);
+        assert_eq!(runs(&g, "m1_mlog"), vec![(3, 0, 1)]);
+        let log = add_mirror_legs(&mut g, "m1", 3, &c, &mut ids).unwrap();
+        assert_eq!(log.as_deref(), Some("m1_mlog"));
+        assert_eq!(runs(&g, "m1_mimage_2"), vec![(2, 0, 4)]);
+        remove_mirror_legs(&mut g, "m1", 2, &[]).unwrap();
+        assert!(g.lv("m1_mimage_2").is_none());
+        remove_mirror_legs(&mut g, "m1", 1, &[]).unwrap();
+        assert_eq!(runs(&g, "m1"), vec![(0, 13, 4)]);
+        assert!(g.lv("m1_mlog").is_none());
+        // A linear LV becomes a mirror with a disk log.
+        linear(&mut g, "lin2", 4);
+        assert_eq!(runs(&g, "lin2"), vec![(0, 17, 4)]);
+        linear_to_mirror(
+            &mut g,
+            "lin2",
+            2,
+            true,
+            DEFAULT_REGION_SECTORS,
+            &c,
+            &mut ids,
+        )
+        .unwrap();
+        assert_eq!(runs(&g, "lin2_mlog"), vec![(3, 0, 1)]);
+        assert_eq!(runs(&g, "lin2_mimage_0"), vec![(0, 17, 4)]);
+        assert_eq!(runs(&g, "lin2_mimage_1"), vec![(1, 5, 4)]);
+        let names: Vec<&str> = g.lvs.iter().map(|l| l.name.as_str()).collect();
+        let at = names.iter().position(|n| *n == "lin2_mlog").unwrap();
+        assert_eq!(
+            &names[at..at + 3],
+            &["lin2_mlog", "lin2_mimage_0", "lin2_mimage_1"]
+        );
+        assert!(g.dangling_references().is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::lv_plan::split_lv_arg;
 use super::pvmove_plan::{self, MoveRequest};
 use super::vg::alloc_arg;
 use crate::alloc::{self, Policy};
+use crate::cli::progress::Progress;
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::store::device::{BlockDevice, DiskDevice};
@@ -21,7 +22,6 @@ use clap::Parser;
 use metadata_format::text::{AllocationPolicy, Id, Metadata, VolumeGroup};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Bytes copied per read/write pair: big enough to stream, small enough to keep memory flat.
 const COPY_CHUNK: u64 = 4 << 20;
@@ -382,21 +382,14 @@ fn copy_and_finish(
     if !abort {
         let steps = pvmove_plan::copy_steps(&md.vg, pvmove).map_err(CmdError::failed)?;
         let (total, mut done) = pvmove_plan::progress(&md.vg, pvmove);
-        let mut last = Instant::now();
-        let report = |done: f64| {
-            let pct = if total == 0 {
-                100.0
-            } else {
-                done * 100.0 / total as f64
-            };
-            ctx.say(format!("{label}: Moved: {pct:.2}%"));
-        };
+        // Progress in sectors, so a long extent still moves the figure.
+        let extent_sectors = u64::from(md.vg.extent_size);
+        let mut report = (interval > 0)
+            .then(|| Progress::new(format!("{label}: Moved"), Some(interval), ctx.quiet > 0));
         for (n, step) in steps.iter().enumerate() {
-            let extent_bytes = u64::from(md.vg.extent_size) * 512;
             copy_step(ctx, &w.scan, &md.vg, step, |bytes| {
-                if interval > 0 && last.elapsed() >= Duration::from_secs(interval) {
-                    report(done as f64 + bytes as f64 / extent_bytes as f64);
-                    last = Instant::now();
+                if let Some(r) = report.as_mut() {
+                    r.update(done * extent_sectors + bytes / 512, total * extent_sectors);
                 }
             })?;
             done += u64::from(step.extents);
@@ -420,8 +413,8 @@ fn copy_and_finish(
         }
         pvmove_plan::finish(&mut md.vg, pvmove, false).map_err(CmdError::failed)?;
         w.commit(md)?;
-        if interval > 0 {
-            report(total as f64);
+        if let Some(r) = report.as_mut() {
+            r.finish(total, total);
         }
     } else {
         pvmove_plan::finish(&mut md.vg, pvmove, true).map_err(CmdError::failed)?;
