@@ -97,6 +97,11 @@ impl Activation {
         self.control.as_ref().filter(|_| !self.test_mode)
     }
 
+    /// The dm control device, for reading only (reports), with no warning when there is none.
+    pub(crate) fn quiet_control(&self) -> Option<&Control> {
+        self.control.as_ref()
+    }
+
     /// Where this command makes /dev entries.
     pub(crate) fn dev_dir(&self) -> &DevDir {
         &self.dev

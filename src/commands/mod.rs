@@ -8,6 +8,7 @@ pub mod help;
 pub mod lv;
 pub mod lv_activate;
 pub mod lv_online;
+pub mod lv_status;
 pub mod lv_plan;
 pub mod lv_raid;
 pub mod pv;

@@ -7,7 +7,7 @@ use super::context::{canonical, Context};
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::report::values::{
-    free_segment_value, orphan_value, DeviceFacts, MdaFacts, PvSeg, RowRef, VgFacts,
+    free_segment_value, orphan_value, DeviceFacts, KernelView, MdaFacts, PvSeg, RowRef, VgFacts,
 };
 use crate::report::{
     FieldId, FieldValue, ObjType, ReportDocument, ReportFormat, ReportKind, ReportOptions,
@@ -201,6 +201,8 @@ pub struct Snapshot {
     pub orphans: Vec<usize>,
     /// Problems reading VGs (printed by the caller).
     pub errors: Vec<String>,
+    /// The kernel's state of each VG's LVs (same order as `vgs`; None without device-mapper).
+    pub kernel: Vec<Option<KernelView>>,
 }
 
 fn dev_numbers(path: &Path) -> (u32, u32) {
@@ -294,25 +296,33 @@ impl Snapshot {
             }
         }
         let orphans = by_dev.into_iter().filter(|&i| !used[i]).collect();
+        let activation = crate::commands::lv_activate::Activation::new(ctx);
+        let kernel = vgs
+            .iter()
+            .map(|v| activation.kernel_view(&v.metadata.vg))
+            .collect();
         Ok(Snapshot {
             scan,
             devices,
             vgs,
             orphans,
             errors,
+            kernel,
         })
     }
 
     pub fn facts(&self) -> Vec<VgFacts<'_>> {
         self.vgs
             .iter()
-            .map(|vg| {
+            .enumerate()
+            .map(|(n, vg)| {
                 let devs = vg
                     .pv_devices
                     .iter()
                     .map(|d| d.and_then(|i| self.devices.get(i)))
                     .collect();
                 VgFacts::new(&vg.metadata.vg, devs)
+                    .with_kernel(self.kernel.get(n).and_then(Option::as_ref))
             })
             .collect()
     }

@@ -17,6 +17,9 @@ pub struct ThinPoolStatus {
     pub read_only: bool,
     pub out_of_data_space: bool,
     pub needs_check: bool,
+    /// The discards the kernel applies: `passdown`, `nopassdown` or `ignore` (LVM2's
+    /// kernel_discards).
+    pub discards: String,
 }
 
 fn fraction(word: &str) -> Option<(u64, u64)> {
@@ -53,6 +56,12 @@ pub fn parse_thin_pool(params: &str) -> Option<ThinPoolStatus> {
         read_only: mode == "ro",
         out_of_data_space: mode == "out_of_data_space",
         needs_check: words.iter().skip(5).any(|w| *w == "needs_check"),
+        discards: match words.get(5).copied() {
+            Some("ignore_discard") => "ignore",
+            Some("no_discard_passdown") => "nopassdown",
+            _ => "passdown",
+        }
+        .to_string(),
     })
 }
 

@@ -8,6 +8,8 @@
 //!
 //! Kernel-derived fields are what LVM2 prints without device-mapper (`--driverloaded n`):
 //! state and open flags `X`, kernel numbers `-1`, percentages blank, status flags `unknown`.
+//! With device-mapper the caller hands in a [`KernelView`] (what LVM2's
+//! lv_info_with_seg_status reads for each LV) and they follow the kernel as LVM2's do.
 
 use super::size::PERCENT_INVALID;
 use super::{FieldId, FieldType, FieldValue, ObjType};
@@ -83,6 +85,60 @@ impl DeviceFacts {
     }
 }
 
+/// What the kernel says about one LV, as LVM2's lv_info_with_seg_status collects it: the
+/// device its state comes from and the status of its segment's target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LvKernel {
+    /// The device LVM2 takes the LV's state from, when it exists.
+    pub info: Option<KernelInfo>,
+    /// LVM2's lv_is_active: the LV's own device exists.
+    pub active: bool,
+    pub status: SegStatus,
+    /// A mirror image whose mirror is in sync, a RAID image whose health is `A`.
+    pub image_in_sync: bool,
+    /// LVM2's lv_raid_healthy (true when the RAID LV is not active).
+    pub raid_healthy: bool,
+    /// A RAID LV's mismatch count and sync action, when it is active.
+    pub raid_mismatches: Option<u64>,
+    pub raid_sync_action: Option<String>,
+    /// A mirror LV's copy percent (LVM2's copy_percent over its segments), when active.
+    pub mirror_copy: Option<i32>,
+}
+
+/// LVM2's lvinfo of a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelInfo {
+    pub major: u32,
+    pub minor: u32,
+    pub open_count: i32,
+    pub suspended: bool,
+    pub read_only: bool,
+    pub live_table: bool,
+    pub inactive_table: bool,
+    /// In sectors.
+    pub read_ahead: Option<u64>,
+}
+
+/// LVM2's seg_status: the parsed status of the target that maps the LV's segment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SegStatus {
+    /// No status to show (inactive, or a target LVM2 reports nothing for).
+    #[default]
+    None,
+    /// A status LVM2 could not parse or match: shown as `X`.
+    Unknown,
+    ThinPool(crate::dm::status::ThinPoolStatus),
+    Thin(crate::dm::status::ThinStatus),
+    Snapshot(crate::dm::status::SnapshotStatus),
+    Raid(crate::dm::status::RaidStatus),
+}
+
+/// The kernel's state of every LV of a VG (same order as `vg.lvs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelView {
+    pub lvs: Vec<LvKernel>,
+}
+
 /// Properties LVM2 derives for an LV on import (its `status` bits beyond the text's).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Kind(u32);
@@ -143,6 +199,8 @@ pub struct VgFacts<'a> {
     pv_alloc: Vec<u64>,
     /// PVs without a device or flagged missing.
     missing_pvs: u64,
+    /// The kernel's state of the LVs; None without device-mapper.
+    kernel: Option<&'a KernelView>,
 }
 
 /// What one report row stands for.
@@ -375,6 +433,7 @@ impl<'a> VgFacts<'a> {
             lvs,
             pv_alloc,
             missing_pvs,
+            kernel: None,
         };
         for i in 0..vg.lvs.len() {
             facts.lvs[i].visible = facts.compute_visible(i, 0);
@@ -387,6 +446,64 @@ impl<'a> VgFacts<'a> {
             }
         }
         facts
+    }
+
+    /// The kernel's state of the LVs (device-mapper present); without it kernel fields read
+    /// as LVM2's with `--driverloaded n`.
+    pub fn with_kernel(mut self, kernel: Option<&'a KernelView>) -> VgFacts<'a> {
+        self.kernel = kernel;
+        self
+    }
+
+    /// The kernel state of LV `i` when device-mapper is there (default: inactive).
+    fn lk(&self, i: usize) -> Option<LvKernel> {
+        self.kernel
+            .map(|k| k.lvs.get(i).cloned().unwrap_or_default())
+    }
+
+    /// LVM2's lvseg_percent_with_info_and_seg_status for data (`metadata` false) or
+    /// metadata.
+    fn seg_percent(&self, i: usize, k: &LvKernel, metadata: bool) -> i32 {
+        use super::make_percent;
+        match &k.status {
+            SegStatus::Snapshot(s) if !metadata => {
+                if s.merge_failed {
+                    PERCENT_INVALID
+                } else if s.invalid {
+                    super::PERCENT_100
+                } else if s.has_metadata_sectors && s.used_sectors == s.metadata_sectors {
+                    0
+                } else {
+                    make_percent(s.used_sectors, s.total_sectors)
+                }
+            }
+            SegStatus::ThinPool(p) => {
+                if p.fail || p.error {
+                    PERCENT_INVALID
+                } else if metadata {
+                    make_percent(p.used_metadata_blocks, p.total_metadata_blocks)
+                } else {
+                    make_percent(p.used_data_blocks, p.total_data_blocks)
+                }
+            }
+            SegStatus::Thin(t) if !metadata => {
+                if t.fail {
+                    return PERCENT_INVALID;
+                }
+                let chunk = self
+                    .thin_segment(i)
+                    .and_then(|t| self.lv_index(&t.thin_pool))
+                    .and_then(|p| match self.lv(p).segments.first().map(|s| &s.kind) {
+                        Some(SegmentKind::ThinPool(tp)) => Some(u64::from(tp.chunk_size)),
+                        _ => None,
+                    })
+                    .unwrap_or(1)
+                    .max(1);
+                let size = self.lv_size(i).div_ceil(chunk) * chunk;
+                make_percent(t.mapped_sectors.min(size), size)
+            }
+            _ => PERCENT_INVALID,
+        }
     }
 
     fn compute_visible(&self, i: usize, depth: u32) -> bool {
@@ -787,9 +904,20 @@ impl<'a> VgFacts<'a> {
             't'
         } else if k.has(Kind::THIN_POOL_DATA) {
             'T'
-        } else if k.has(Kind::MIRROR_IMAGE | Kind::RAID_IMAGE) {
+        } else if k.has(Kind::MIRROR_IMAGE) {
             // In sync only when the kernel says so; without it LVM2 assumes not.
-            'I'
+            if self.lk(i).is_some_and(|l| l.image_in_sync) {
+                'i'
+            } else {
+                'I'
+            }
+        } else if k.has(Kind::RAID_IMAGE) {
+            // A visible image (split off with --trackchanges) always shows 'I'.
+            if !self.lvs[i].visible && self.lk(i).is_some_and(|l| l.image_in_sync) {
+                'i'
+            } else {
+                'I'
+            }
         } else if k.has(Kind::MIRROR_LOG) {
             'l'
         } else if k.has(Kind::COW) {
@@ -821,6 +949,42 @@ impl<'a> VgFacts<'a> {
         a[3] = if lv_has(lv, "FIXED_MINOR") { 'm' } else { '-' };
         a[4] = 'X';
         a[5] = 'X';
+        let lk = self.lk(i);
+        if let Some(l) = lk.as_ref().filter(|l| l.status != SegStatus::Unknown) {
+            match &l.info {
+                Some(info) => {
+                    a[4] = if info.suspended {
+                        's'
+                    } else if info.live_table {
+                        'a'
+                    } else if info.inactive_table {
+                        'i'
+                    } else {
+                        'd'
+                    };
+                    if let (true, SegStatus::Snapshot(s)) = (info.live_table, &l.status) {
+                        if s.invalid {
+                            a[4] = if info.suspended { 'S' } else { 'I' };
+                        } else if s.merge_failed {
+                            a[4] = if info.suspended { 'M' } else { 'm' };
+                        }
+                    }
+                    if let (true, SegStatus::ThinPool(p)) = (k.has(Kind::THIN_POOL), &l.status) {
+                        if p.needs_check {
+                            a[4] = if info.suspended { 'C' } else { 'c' };
+                        }
+                    }
+                    if a[1] != 'r' && info.read_only {
+                        a[1] = 'R';
+                    }
+                    a[5] = if info.open_count > 0 { 'o' } else { '-' };
+                }
+                None => {
+                    a[4] = '-';
+                    a[5] = '-';
+                }
+            }
+        }
         a[6] = if k.has(Kind::THIN_POOL | Kind::THIN_VOLUME) {
             't'
         } else if k.has(Kind::CACHE_POOL | Kind::CACHE | Kind::CACHE_ORIGIN) {
@@ -849,9 +1013,31 @@ impl<'a> VgFacts<'a> {
         a[8] = if self.lvs[i].partial {
             'p'
         } else if self.is_raid_type(i) {
-            'X'
+            match &lk {
+                None => 'X',
+                Some(l) if !l.raid_healthy => 'r',
+                Some(l) if k.has(Kind::RAID) => {
+                    if l.raid_mismatches.is_some_and(|n| n > 0) {
+                        'm'
+                    } else if l.raid_sync_action.as_deref() == Some("reshape") {
+                        's'
+                    } else {
+                        '-'
+                    }
+                }
+                Some(_) if lv_has(lv, "WRITEMOSTLY") => 'w',
+                Some(_) if lv_has(lv, "REMOVE_AFTER_RESHAPE") => 'R',
+                Some(_) => '-',
+            }
         } else {
-            '-'
+            match lk.as_ref().map(|l| &l.status) {
+                Some(SegStatus::ThinPool(p)) if p.fail => 'F',
+                Some(SegStatus::ThinPool(p)) if p.out_of_data_space => 'D',
+                Some(SegStatus::ThinPool(p)) if p.read_only => 'M',
+                Some(SegStatus::Thin(t)) if t.fail => 'F',
+                Some(SegStatus::Unknown) => 'X',
+                _ => '-',
+            }
         };
         a[9] = if lv_has(lv, "ACTIVATION_SKIP") {
             'k'
@@ -1316,7 +1502,11 @@ impl<'a> VgFacts<'a> {
             FieldId::LV_INITIAL_IMAGE_SYNC => {
                 FieldValue::Bin(k.has(Kind::RAID | Kind::MIRRORED) && !self.not_synced(i))
             }
-            FieldId::LV_IMAGE_SYNCED => FieldValue::Bin(false),
+            FieldId::LV_IMAGE_SYNCED => FieldValue::Bin(
+                k.has(Kind::MIRROR_IMAGE | Kind::RAID_IMAGE)
+                    && (k.has(Kind::MIRROR_IMAGE) || !self.lvs[i].visible)
+                    && self.lk(i).is_some_and(|l| l.image_in_sync),
+            ),
             FieldId::LV_MERGING => {
                 FieldValue::Bin(if k.has(Kind::ORIGIN | Kind::EXTERNAL_ORIGIN) {
                     self.is_merging_origin(i)
@@ -1348,10 +1538,19 @@ impl<'a> VgFacts<'a> {
                     empty()
                 }
             }
-            FieldId::LV_ACTIVE => s("unknown"),
-            FieldId::LV_ACTIVE_LOCALLY
-            | FieldId::LV_ACTIVE_REMOTELY
-            | FieldId::LV_ACTIVE_EXCLUSIVELY => FieldValue::BinUndef,
+            FieldId::LV_ACTIVE => match self.lk(i) {
+                None => s("unknown"),
+                Some(l) if l.active => s("active"),
+                Some(_) => empty(),
+            },
+            FieldId::LV_ACTIVE_LOCALLY | FieldId::LV_ACTIVE_EXCLUSIVELY => match self.lk(i) {
+                None => FieldValue::BinUndef,
+                Some(l) => FieldValue::Bin(l.active),
+            },
+            FieldId::LV_ACTIVE_REMOTELY => match self.lk(i) {
+                None => FieldValue::BinUndef,
+                Some(_) => FieldValue::Bin(false),
+            },
             FieldId::LV_MAJOR => FieldValue::Int(lv.major.map_or(-1, i64::from)),
             FieldId::LV_MINOR => FieldValue::Int(lv.minor.map_or(-1, i64::from)),
             FieldId::LV_READ_AHEAD => match lv.read_ahead {
@@ -1381,8 +1580,26 @@ impl<'a> VgFacts<'a> {
                 self.descendants(i, &mut out, 0);
                 FieldValue::List(out)
             }
-            FieldId::RAID_MISMATCH_COUNT => FieldValue::undefined(),
-            FieldId::RAID_SYNC_ACTION => empty(),
+            FieldId::RAID_MISMATCH_COUNT => {
+                match self
+                    .lk(i)
+                    .and_then(|l| l.raid_mismatches)
+                    .filter(|_| k.has(Kind::RAID))
+                {
+                    Some(n) => FieldValue::Num(n),
+                    None => FieldValue::undefined(),
+                }
+            }
+            FieldId::RAID_SYNC_ACTION => {
+                match self
+                    .lk(i)
+                    .and_then(|l| l.raid_sync_action)
+                    .filter(|_| k.has(Kind::RAID))
+                {
+                    Some(a) => s(a),
+                    None => empty(),
+                }
+            }
             FieldId::RAID_WRITE_BEHIND
             | FieldId::RAID_MIN_RECOVERY_RATE
             | FieldId::RAID_MAX_RECOVERY_RATE => {
@@ -1433,13 +1650,29 @@ impl<'a> VgFacts<'a> {
             }
             FieldId::LV_HISTORICAL => FieldValue::Bin(false),
             FieldId::WRITECACHE_BLOCK_SIZE => undef_int(),
-            FieldId::LV_KERNEL_MAJOR | FieldId::LV_KERNEL_MINOR => undef_int(),
-            FieldId::LV_KERNEL_READ_AHEAD => undef_int(),
+            FieldId::LV_KERNEL_MAJOR | FieldId::LV_KERNEL_MINOR => {
+                match self.lk(i).and_then(|l| l.info) {
+                    Some(info) if f == FieldId::LV_KERNEL_MAJOR => {
+                        FieldValue::Int(i64::from(info.major))
+                    }
+                    Some(info) => FieldValue::Int(i64::from(info.minor)),
+                    None => undef_int(),
+                }
+            }
+            FieldId::LV_KERNEL_READ_AHEAD => match self.lk(i).and_then(|l| l.info) {
+                Some(info) => FieldValue::Size(info.read_ahead.unwrap_or(0)),
+                None => undef_int(),
+            },
             FieldId::LV_PERMISSIONS => {
+                let info = self.lk(i).and_then(|l| l.info);
                 if k.has(Kind::PVMOVE) {
                     empty()
                 } else if lv_has(lv, "WRITE") || lv_has(lv, "WRITE_LOCKED") {
-                    s("unknown")
+                    match info {
+                        Some(info) if info.read_only => s("read-only-override"),
+                        Some(_) => s("writeable"),
+                        None => s("unknown"),
+                    }
                 } else if lv_has(lv, "READ") {
                     s("read-only")
                 } else {
@@ -1449,27 +1682,101 @@ impl<'a> VgFacts<'a> {
             FieldId::LV_SUSPENDED
             | FieldId::LV_LIVE_TABLE
             | FieldId::LV_INACTIVE_TABLE
-            | FieldId::LV_DEVICE_OPEN
-            | FieldId::LV_CHECK_NEEDED
-            | FieldId::LV_MERGE_FAILED
-            | FieldId::LV_SNAPSHOT_INVALID => FieldValue::BinUndef,
-            FieldId::DATA_PERCENT
-            | FieldId::SNAP_PERCENT
-            | FieldId::METADATA_PERCENT
-            | FieldId::COPY_PERCENT
-            | FieldId::SYNC_PERCENT => FieldValue::Percent(PERCENT_INVALID),
+            | FieldId::LV_DEVICE_OPEN => match self.lk(i).and_then(|l| l.info) {
+                Some(info) => FieldValue::Bin(match f {
+                    FieldId::LV_SUSPENDED => info.suspended,
+                    FieldId::LV_LIVE_TABLE => info.live_table,
+                    FieldId::LV_INACTIVE_TABLE => info.inactive_table,
+                    _ => info.open_count > 0,
+                }),
+                None => FieldValue::BinUndef,
+            },
+            FieldId::LV_CHECK_NEEDED => match self.lk(i).map(|l| l.status) {
+                Some(SegStatus::ThinPool(p)) if k.has(Kind::THIN_POOL) => {
+                    FieldValue::Bin(p.needs_check)
+                }
+                _ => FieldValue::BinUndef,
+            },
+            FieldId::LV_MERGE_FAILED | FieldId::LV_SNAPSHOT_INVALID => {
+                match self.lk(i).map(|l| l.status) {
+                    Some(SegStatus::Snapshot(sn)) => {
+                        FieldValue::Bin(if f == FieldId::LV_MERGE_FAILED {
+                            sn.merge_failed
+                        } else {
+                            sn.invalid
+                        })
+                    }
+                    _ => FieldValue::BinUndef,
+                }
+            }
+            FieldId::DATA_PERCENT | FieldId::SNAP_PERCENT | FieldId::METADATA_PERCENT => {
+                match self.lk(i) {
+                    Some(l) => {
+                        let meta = f == FieldId::METADATA_PERCENT;
+                        if meta && !matches!(l.status, SegStatus::ThinPool(_)) {
+                            FieldValue::Percent(PERCENT_INVALID)
+                        } else {
+                            FieldValue::Percent(self.seg_percent(i, &l, meta))
+                        }
+                    }
+                    None => FieldValue::Percent(PERCENT_INVALID),
+                }
+            }
+            FieldId::COPY_PERCENT | FieldId::SYNC_PERCENT => {
+                let raid0 = lv
+                    .segments
+                    .first()
+                    .is_some_and(|s| matches!(&s.kind, SegmentKind::Raid(r) if r.level.is_raid0()));
+                match self.lk(i) {
+                    Some(l) if k.has(Kind::RAID) && !raid0 => match &l.status {
+                        SegStatus::Raid(r) => FieldValue::Percent(super::make_percent(
+                            r.insync_regions,
+                            r.total_regions,
+                        )),
+                        _ => FieldValue::Percent(PERCENT_INVALID),
+                    },
+                    Some(l) if k.has(Kind::MIRRORED) => {
+                        FieldValue::Percent(l.mirror_copy.unwrap_or(PERCENT_INVALID))
+                    }
+                    _ => FieldValue::Percent(PERCENT_INVALID),
+                }
+            }
             FieldId::KERNEL_CACHE_SETTINGS => FieldValue::List(Vec::new()),
             FieldId::KERNEL_CACHE_POLICY => empty(),
             FieldId::LV_HEALTH_STATUS => {
+                let lk = self.lk(i);
                 if self.lvs[i].partial {
                     s("partial")
                 } else if self.is_raid_type(i) {
-                    s("unknown")
+                    match lk {
+                        None => s("unknown"),
+                        Some(l) if !l.raid_healthy => s("refresh needed"),
+                        Some(l) if k.has(Kind::RAID) => {
+                            if l.raid_mismatches.is_some_and(|n| n > 0) {
+                                s("mismatches exist")
+                            } else {
+                                empty()
+                            }
+                        }
+                        Some(_) if lv_has(lv, "WRITEMOSTLY") => s("writemostly"),
+                        Some(_) => empty(),
+                    }
+                } else if k.has(Kind::THIN_POOL) {
+                    match lk.map(|l| l.status) {
+                        Some(SegStatus::ThinPool(p)) if p.fail => s("failed"),
+                        Some(SegStatus::ThinPool(p)) if p.out_of_data_space => s("out_of_data"),
+                        Some(SegStatus::ThinPool(p)) if p.read_only => s("metadata_read_only"),
+                        Some(SegStatus::None) | None | Some(SegStatus::ThinPool(_)) => empty(),
+                        Some(_) => s("undefined"),
+                    }
                 } else {
                     empty()
                 }
             }
-            FieldId::KERNEL_DISCARDS => empty(),
+            FieldId::KERNEL_DISCARDS => match self.lk(i).map(|l| l.status) {
+                Some(SegStatus::ThinPool(p)) if k.has(Kind::THIN_POOL) => s(p.discards),
+                _ => empty(),
+            },
             FieldId::VDO_OPERATING_MODE
             | FieldId::VDO_COMPRESSION_STATE
             | FieldId::VDO_INDEX_STATE => FieldValue::TextNum(Cow::Borrowed(""), u64::MAX),
