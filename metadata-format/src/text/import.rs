@@ -1080,7 +1080,7 @@ impl<'a> Importer<'a> {
             read_ahead: None,
             major: None,
             minor: None,
-            segments: Vec::new(),
+            segments: Vec::with_capacity(1),
             extra: Vec::new(),
         };
         let mut seen = 0u32;
@@ -1143,6 +1143,7 @@ impl<'a> Importer<'a> {
         if !end || seen & required != required || segment_count? as usize != lv.segments.len() {
             return None;
         }
+        lv.segments.shrink_to_fit();
         Some((lv, lex.rest()))
     }
 
@@ -1258,6 +1259,7 @@ impl<'a> Importer<'a> {
                 },
             });
         }
+        areas.shrink_to_fit();
         Some(areas)
     }
 }
@@ -1302,6 +1304,8 @@ fn fast_strings(lex: &mut Lex<'_>) -> Option<Vec<String>> {
     while let Some(element) = lex.element()? {
         strings.push(fast_string(element)?);
     }
+    // Exactly sized, as the full path's lists: 30,000 LVs keep every spare slot.
+    strings.shrink_to_fit();
     Some(strings)
 }
 
