@@ -27,17 +27,27 @@ impl Config {
             layers.push(expand_paths(section.into_owned()));
         }
         layers.reverse();
-        let path = system_dir.join("lvm.conf");
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let section = parse_config(&bytes)
-                    .map_err(|e| format!("Cannot read {}: {e}; fix the file.", path.display()))?;
-                layers.push(expand_paths(section.into_owned()));
+        // lvmlocal.conf (host-specific settings: local/host_id, local/system_id) overrides
+        // lvm.conf, as LVM2 merges them.
+        for file in ["lvmlocal.conf", "lvm.conf"] {
+            let path = system_dir.join(file);
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let section = parse_config(&bytes).map_err(|e| {
+                        format!("Cannot read {}: {e}; fix the file.", path.display())
+                    })?;
+                    layers.push(expand_paths(section.into_owned()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("Cannot read {}: {e}", path.display())),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("Cannot read {}: {e}", path.display())),
         }
         Ok(Config { layers, system_dir })
+    }
+
+    /// `global/use_lvmlockd`: shared VGs through lvmlockd.
+    pub fn use_lvmlockd(&self) -> bool {
+        self.get_bool("global/use_lvmlockd", false)
     }
 
     /// A configuration with no settings at all (every getter gives LVM2's default).

@@ -110,15 +110,6 @@ impl Activator {
     ) -> CmdResult<usize> {
         let vg = &found.metadata.vg;
         let lvs = lvs_to_change(vg, change, ignore_skip);
-        if change == ActivationChange::Shared {
-            // LVM2 needs lvmlockd for shared activation of a shared VG; a local VG takes it as y.
-            if vg.lock_type.as_deref().is_some_and(|t| t != "none") {
-                return Err(CmdError::failed(format!(
-                    "Cannot activate LVs of shared VG {} without lvmlockd.",
-                    vg.name
-                )));
-            }
-        }
         let kernel = self.kernel.get_or_init(|| Activation::new(ctx));
         if !kernel.available() {
             if ctx.verbose > 0 && !lvs.is_empty() {
@@ -131,14 +122,38 @@ impl Activator {
                 ));
             }
             kernel.warn_if_disabled(ctx);
-            return Ok(0);
+            // Without device-mapper LVM2 still takes and drops the LV locks of a shared VG.
+            let mut failed = false;
+            for lv in &lvs {
+                let result = if change.is_activating() {
+                    super::shared::lock_for_activation(ctx, vg, &lv.name, change)
+                } else {
+                    super::shared::unlock_after_deactivation(ctx, kernel, vg, &lv.name);
+                    Ok(())
+                };
+                if let Err(e) = result {
+                    ctx.warn(e.message());
+                    failed = true;
+                }
+            }
+            return if failed {
+                Err(CmdError::failed(""))
+            } else {
+                Ok(0)
+            };
         }
         let mut failed = false;
         for lv in lvs {
+            // In a shared VG each LV's lock comes first and goes last (lvmlockd; a no-op
+            // for local VGs): "LV locked by other host" stops this LV only.
             let result = if change.is_activating() {
-                kernel.activate_lv(ctx, scan, found, &lv.name, ActivateOptions::default())
+                super::shared::lock_for_activation(ctx, vg, &lv.name, change).and_then(|_| {
+                    kernel.activate_lv(ctx, scan, found, &lv.name, ActivateOptions::default())
+                })
             } else {
-                kernel.deactivate_lv(ctx, found, &lv.name)
+                kernel
+                    .deactivate_lv(ctx, found, &lv.name)
+                    .map(|_| super::shared::unlock_after_deactivation(ctx, kernel, vg, &lv.name))
             };
             if let Err(e) = result {
                 ctx.warn(e.message());

@@ -1,6 +1,7 @@
 //! What every command shares: configuration, the device list, the scan, LVM2's locks, and the
 //! one way metadata is written (archive -> commit protocol -> labels -> backup).
 
+use super::shared::Shared;
 use super::vg_plan::{missing_pv_ids, pv_used_extents, MISSING};
 use crate::cli::CommonArgs;
 use crate::config::Config;
@@ -31,6 +32,8 @@ pub struct Context {
     restrict: Vec<PathBuf>,
     locker: Locker,
     writer: RefCell<Box<dyn DeviceWriter>>,
+    /// lvmlockd (shared VGs) and system IDs: `commands::shared`.
+    pub shared: Shared,
 }
 
 impl Context {
@@ -58,6 +61,7 @@ impl Context {
                 "  TEST MODE: Metadata will NOT be updated and volumes will not be (de)activated."
             );
         }
+        let shared = Shared::new(&config, &cmdline);
         Ok(Context {
             config,
             cmdline,
@@ -72,6 +76,7 @@ impl Context {
                 commit::CrashingWriter::from_env(DiskWriter::default())
                     .unwrap_or_else(|plain| Box::new(plain)),
             ),
+            shared,
         })
     }
 
@@ -131,13 +136,18 @@ impl Context {
         )))
     }
 
+    /// The global lock: lvmlockd's (ex, with `use_lvmlockd`), then LVM2's file lock.
     pub fn lock_global(&self) -> CmdResult<LockGuard> {
+        self.shared.lock_global(self, crate::lockd::Mode::Ex)?;
         self.locker
             .global(LockMode::Exclusive)
             .map_err(|e| CmdError::failed(format!("Cannot take the global lock: {e}")))
     }
 
+    /// A VG's lock: lvmlockd's first (with `use_lvmlockd`; LVM2's order), then LVM2's file
+    /// lock. Read the VG after this: a shared VG changed by another host is seen then.
     pub fn lock_vg(&self, name: &str, mode: LockMode) -> CmdResult<LockGuard> {
+        self.shared.lock_vg(self, name, mode)?;
         self.locker
             .vg(name, mode)
             .map_err(|e| CmdError::failed(format!("Cannot lock VG {name}: {e}")))
@@ -155,6 +165,7 @@ impl Context {
             .find_vg(name)
             .map_err(CmdError::failed)?
             .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))?;
+        self.check_vg_access(&found)?;
         for pv in found.missing_pvs() {
             let hint = pv.device.as_deref().unwrap_or("unknown device");
             self.warn(format!(
@@ -177,6 +188,12 @@ impl Context {
             ));
         }
         Ok(found)
+    }
+
+    /// Whether this command may use the VG: a shared VG needs lvmlockd (and its lock for
+    /// changes), a VG with another host's system ID is refused (LVM2's messages, exit 5).
+    pub fn check_vg_access(&self, found: &FoundVg) -> CmdResult {
+        self.shared.check_access(self, &found.metadata.vg)
     }
 
     /// Runs `f` with the device writer (tests may swap it).
@@ -251,18 +268,41 @@ impl Context {
             present.push(found.is_some());
         }
         new.header = archive::header_now(&self.host, format!("Write from {}.", self.cmdline));
-        let mut text = emit_ondisk(new);
+        if self.test_mode && crate::lockd::vg_is_shared(&new.vg) {
+            return Err(CmdError::failed(format!(
+                "Test mode is not yet supported with lock type {}.",
+                new.vg.lock_type.as_deref().unwrap_or("")
+            )));
+        }
+        // Leases for new LVs of a shared VG go into the text (LVM2's vg_write); they are
+        // freed again if this write does not happen.
+        let leases = self
+            .shared
+            .before_write(self, old.map(|o| &o.metadata), new)?;
+        let revert = |e: CmdError| {
+            self.shared.revert_write(self, &new.vg, &leases);
+            e
+        };
+        let mut text = if crate::lockd::flag_write_locked(&new.vg) {
+            // As LVM2 writes a VG with a lock type or system ID: WRITE_LOCKED, not WRITE.
+            let mut ondisk = new.clone();
+            crate::lockd::export_write_locked(&mut ondisk.vg);
+            emit_ondisk(&ondisk)
+        } else {
+            emit_ondisk(new)
+        };
         text.push(0);
 
         let areas = area_plan(scan, &new.vg, edits);
         let targets: Vec<AreaTarget> = areas.iter().filter_map(AreaPlan::target).collect();
         commit::check_fits(&targets, text.len() as u64)
-            .map_err(|e| CmdError::failed(format!("Cannot write VG {}: {e}", new.vg.name)))?;
+            .map_err(|e| CmdError::failed(format!("Cannot write VG {}: {e}", new.vg.name)))
+            .map_err(revert)?;
         if !targets.iter().any(|t| !t.ignored) {
-            return Err(CmdError::failed(format!(
+            return Err(revert(CmdError::failed(format!(
                 "Cannot write VG {}: none of its PVs has a metadata area in use; add a PV with one (pvcreate --metadatacopies 1) or pvchange --metadataignore n.",
                 new.vg.name
-            )));
+            ))));
         }
         if self.test_mode {
             return Ok(());
@@ -283,10 +323,11 @@ impl Context {
                         new.vg.name,
                         self.config.archive_dir().display()
                     ))
-                })?;
+                })
+                .map_err(revert)?;
             }
         }
-        self.with_writer(|w| -> CmdResult {
+        let written = self.with_writer(|w| -> CmdResult {
             // Moved areas get their fresh headers first, so the text lands where the edited
             // labels (new UUID, size, area list) will point.
             for &(pi, mi) in &edits.fresh_headers {
@@ -336,7 +377,10 @@ impl Context {
                 }
             }
             Ok(())
-        })?;
+        });
+        written.map_err(revert)?;
+        // lvmlockd learns the new seqno; the leases of removed LVs are freed.
+        self.shared.after_write(self, old.map(|o| &o.metadata), new);
         if self.config.backup_enabled() {
             if let Err(e) =
                 archive::backup(&self.config.backup_dir(), new, &self.host, &self.cmdline)

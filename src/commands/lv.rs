@@ -303,8 +303,18 @@ struct Loaded {
 }
 
 fn load(common: &CommonArgs, argv: &[OsString], vg: &str) -> CmdResult<Loaded> {
+    load_with(common, argv, vg, LockMode::Exclusive)
+}
+
+/// [`load`] with the VG lock in `mode`: activation alone takes it shared, as LVM2.
+fn load_with(
+    common: &CommonArgs,
+    argv: &[OsString],
+    vg: &str,
+    mode: LockMode,
+) -> CmdResult<Loaded> {
     let ctx = Context::new(common, argv)?;
-    let lock = ctx.lock_vg(vg, LockMode::Exclusive)?;
+    let lock = ctx.lock_vg(vg, mode)?;
     let scan = ctx.scan()?;
     let found = ctx.load_vg(&scan, vg)?;
     if found.is_partial() {
@@ -1237,7 +1247,16 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         skip_set: skip == Some(true),
     };
     let prepared = kernel.before_create(ctx, &l.scan, &l.found, vg, &new_lv)?;
-    commit(&l, prepared.vg.clone())?;
+    let written = commit(&l, prepared.vg.clone())?;
+    if activate {
+        // A shared VG: the new LV is activated exclusively, under its lock (LVM2's -aey).
+        super::shared::lock_for_activation(
+            ctx,
+            &written.vg,
+            new_lv.name,
+            crate::commands::activate::ActivationChange::Exclusive,
+        )?;
+    }
     kernel.after_create(ctx, &l.scan, &l.found, &prepared, &new_lv)?;
     for line in say_after {
         ctx.say(line);
@@ -1896,10 +1915,14 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 vg.lvs.retain(|lv| lv.name != s);
             }
         }
+        // A shared VG: each LV's lock (or its pool's) ex first - it must not be active on
+        // another host; the commit frees the removed LVs' leases.
+        super::shared::lock_for_removal(ctx, &l.found.metadata.vg, &order)?;
         let kernel = Activation::new(ctx);
         let vg = kernel.before_remove(ctx, &l.found, vg, &order)?;
         commit(&l, vg.clone())?;
         kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
+        super::shared::unlock_after_removal(ctx, &l.found.metadata.vg, &vg, &order);
         for n in &order {
             ctx.say(format!("Logical volume \"{n}\" successfully removed."));
         }
@@ -2066,7 +2089,13 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let mut vgs: Vec<String> = targets.iter().map(|(v, _)| v.clone()).collect();
     vgs.dedup();
     for vg_name in vgs {
-        let l = load(&args.common, argv, &vg_name)?;
+        // Activation alone reads the VG under a shared lock (lvmlockd's too), as LVM2.
+        let mode = if metadata_change {
+            LockMode::Exclusive
+        } else {
+            LockMode::Shared
+        };
+        let l = load_with(&args.common, argv, &vg_name, mode)?;
         let mut vg = l.found.metadata.vg.clone();
         let mut changed: Vec<String> = Vec::new();
         for (_, name) in targets.iter().filter(|(v, _)| *v == vg_name) {

@@ -585,10 +585,15 @@ pub fn change_lvs(
             continue;
         }
         let target = snapshot_origin(vg, name).unwrap_or_else(|| name.clone());
+        // In a shared VG the LV's lock (lvmlockd) comes first and goes last.
         let result = if change.is_activating() {
-            kernel.activate_lv(ctx, scan, found, &target, ActivateOptions::default())
+            super::shared::lock_for_activation(ctx, vg, &target, change).and_then(|_| {
+                kernel.activate_lv(ctx, scan, found, &target, ActivateOptions::default())
+            })
         } else {
-            kernel.deactivate_lv(ctx, found, &target)
+            kernel
+                .deactivate_lv(ctx, found, &target)
+                .map(|_| super::shared::unlock_after_deactivation(ctx, &kernel, vg, &target))
         };
         if let Err(e) = result {
             ctx.warn(e.message());

@@ -68,11 +68,6 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         return Ok(());
     };
     check_vg_name(&args.vg).map_err(CmdError::usage)?;
-    if args.shared {
-        return Err(CmdError::failed(
-            "Cannot create a shared VG: lvmlockd is not in use (set global/use_lvmlockd=1 and start lvmlockd).",
-        ));
-    }
     if args.clustered.as_deref() == Some("y") {
         return Err(CmdError::usage(
             "Clustered VGs are no longer supported (LVM2 2.03 dropped clvmd); use --shared with lvmlockd.",
@@ -100,6 +95,16 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
 
     let ctx = Context::new(&args.common, argv)?;
+    // --shared: the lock manager lvmlockd runs decides the type; the first sanlock VG is
+    // made without a global lock (it will hold it), as LVM2's vgcreate.
+    let shared = if args.shared {
+        let lock_type = super::shared::vgcreate_lock_type(&ctx)?;
+        ctx.shared.lock_global_create(&ctx, &lock_type)?;
+        ctx.shared.disable_vg_locks();
+        true
+    } else {
+        false
+    };
     let _global = ctx.lock_global()?;
     let _vglock = ctx.lock_vg(&args.vg, LockMode::Exclusive)?;
     let _orphans = ctx.lock_orphans()?;
@@ -172,8 +177,25 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
     let mut metadata = Metadata::new(vg, ctx_header(&ctx));
     ctx.commit_vg(&scan, None, &mut metadata)?;
+    if !shared {
+        ctx.say(format!("Volume group \"{}\" successfully created", args.vg));
+        return Ok(());
+    }
+    // Written first as a local VG, then made a sanlock VG (lvmlock LV, leases, lock type),
+    // then its lockspace started: LVM2's order. A failed lock setup leaves no VG behind.
+    let local = super::shared::found_from(&scan, &metadata);
+    let found = match super::shared::init_vg_sanlock(&ctx, &scan, &local, 0) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = ctx.remove_vg(&scan, &local);
+            return Err(CmdError::failed(format!(
+                "{}\n  Failed to initialize lock args for lock type sanlock",
+                e.message()
+            )));
+        }
+    };
     ctx.say(format!("Volume group \"{}\" successfully created", args.vg));
-    Ok(())
+    super::shared::start_new_vg(&ctx, &scan, &found)
 }
 
 fn ctx_header(ctx: &Context) -> metadata_format::text::Header {
@@ -325,6 +347,8 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
         }
         crate::commands::lv_activate::Activation::new(&ctx).deactivate_vg(&ctx, &found)?;
+        // A shared VG: inactive everywhere, its lockspace left by every other host.
+        super::shared::before_vgremove(&ctx, &found)?;
         ctx.remove_vg(&scan, &found)?;
         for lv in &visible {
             ctx.say(format!("Logical volume \"{lv}\" successfully removed."));

@@ -246,6 +246,7 @@ pub fn vgextend(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let mut scan = scan::scan(&candidates);
     // Missing PVs do not stop vgextend (they are reported once the request passed its checks).
     let found = find_vg_or_fail(&scan, &vg_name)?;
+    ctx.check_vg_access(&found)?;
     if args.restoremissing {
         return restore_missing(&ctx, &scan, &found, &args.pvs, &candidates);
     }
@@ -496,9 +497,12 @@ pub fn vgreduce(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let scan = scan::scan(&candidates);
     if args.removemissing {
         let found = find_vg_or_fail(&scan, &vg_name)?;
+        ctx.check_vg_access(&found)?;
+        ctx.check_vg_access(&found)?;
         return remove_missing(&ctx, &scan, &found, args.force > 0, args.mirrorsonly);
     }
     let found = find_vg_or_fail(&scan, &vg_name)?;
+    ctx.check_vg_access(&found)?;
     check_complete(&found)?;
     let vg = &found.metadata.vg;
     check_writable(vg)?;
@@ -733,6 +737,7 @@ pub fn vgrename(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let _l2 = ctx.lock_vg(second, LockMode::Exclusive)?;
     let scan = ctx.scan()?;
     let found = find_vg_or_fail(&scan, &old_name)?;
+    ctx.check_vg_access(&found)?;
     if scan.vg_names().contains(&new) {
         return Err(CmdError::failed(format!(
             "New VG name \"{new}\" already exists"
@@ -757,6 +762,15 @@ pub fn vgrename(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
 #[derive(Debug, Parser)]
 #[command(about = "Change volume group attributes")]
 struct VgchangeArgs {
+    /// Join the lockspaces of shared VGs (lvmlockd)
+    #[arg(long = "lockstart")]
+    lockstart: bool,
+    /// Leave the lockspaces of shared VGs (lvmlockd)
+    #[arg(long = "lockstop")]
+    lockstop: bool,
+    /// Change the VG's lock type: sanlock (shared) or none (local)
+    #[arg(long = "locktype", alias = "lock-type", value_name = "sanlock|none")]
+    locktype: Option<String>,
     /// Activate (y, ey, sy, ly, ay) or deactivate (n, ln) the VG's LVs
     #[arg(short = 'a', long = "activate", value_name = "y|n|ey|sy|ay|ly|ln")]
     activate: Option<String>,
@@ -901,6 +915,9 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let Some(args) = parse_args::<VgchangeArgs>(argv)? else {
         return Ok(());
     };
+    if args.lockstart || args.lockstop || args.locktype.is_some() {
+        return lock_forms(&args, argv);
+    }
     let activation = match args.activate.as_deref() {
         None => None,
         Some(a) => Some(ActivationChange::parse(a).ok_or_else(|| {
@@ -984,6 +1001,7 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         let result = ctx.lock_vg(&name, mode).and_then(|_lock| {
             let scan = ctx.scan()?;
             let found = find_vg_or_fail(&scan, &name)?;
+            ctx.check_vg_access(&found)?;
             if metadata_change {
                 change_vg(&ctx, &scan, &found, &args, alloc.as_ref(), copies)?;
             }
@@ -1002,6 +1020,54 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         }
     }
     failures.finish()
+}
+
+/// vgchange's lvmlockd forms, each a command of its own in LVM2: `--lockstart`,
+/// `--lockstop`, `--locktype TYPE VG`.
+fn lock_forms(args: &VgchangeArgs, argv: &[OsString]) -> CmdResult {
+    let others = args.activate.is_some() || args.changes_metadata();
+    let forms = [args.lockstart, args.lockstop, args.locktype.is_some()]
+        .iter()
+        .filter(|f| **f)
+        .count();
+    if others || forms > 1 {
+        return Err(CmdError::usage(
+            "--lockstart, --lockstop and --locktype are commands of their own; give one, without -a or attribute changes.",
+        ));
+    }
+    let names: Vec<String> = args.vgs.iter().map(|v| strip_dev(v).to_string()).collect();
+    for n in &names {
+        check_vg_name(n).map_err(CmdError::usage)?;
+    }
+    let ctx = Context::new(&args.common, argv)?;
+    if args.lockstart {
+        return super::shared::lockstart(&ctx, &names);
+    }
+    if args.lockstop {
+        return super::shared::lockstop(&ctx, &names);
+    }
+    let lock_type = args.locktype.as_deref().unwrap_or("");
+    let force = args.common.lockopt.as_deref() == Some("force");
+    let [name] = names.as_slice() else {
+        return Err(CmdError::usage("vgchange --locktype takes one VG."));
+    };
+    if force {
+        if !confirm(args.yes, "Forcibly change VG lock type to none?") {
+            return Err(CmdError::failed("VG lock type not changed."));
+        }
+    } else {
+        if !ctx.shared.use_lvmlockd() {
+            return Err(CmdError::failed("Using lock type requires lvmlockd."));
+        }
+        ctx.shared.lock_global(&ctx, crate::lockd::Mode::Ex)?;
+    }
+    let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
+    let scan = ctx.scan()?;
+    let found = find_vg_or_fail(&scan, name)?;
+    if !force {
+        ctx.check_vg_access(&found)?;
+    }
+    super::shared::change_lock_type(&ctx, &scan, &found, lock_type, force)
 }
 
 /// The VGs named on the command line (`@tag` = every VG with that tag), or all VGs.

@@ -39,6 +39,8 @@ pub fn backup_text(metadata: &Metadata, host: &HostInfo, description: String) ->
     let mut m = metadata.clone();
     m.header = header_now(host, description);
     m.utc_offset = host.utc_offset;
+    // As LVM2 writes a VG with a lock type or system ID: WRITE_LOCKED in place of WRITE.
+    crate::lockd::export_write_locked(&mut m.vg);
     emit_backup(&m)
 }
 

@@ -326,7 +326,9 @@ impl Scan {
         let mut last_error = None;
         for ((_, checksum), (text, _, places)) in copies.iter().rev() {
             match parse_metadata(text) {
-                Ok(metadata) => {
+                Ok(mut metadata) => {
+                    // WRITE_LOCKED reads as WRITE, as LVM2 reads it (shared or owned VGs).
+                    crate::lockd::import_write_locked(&mut metadata.vg);
                     let pv_devices = metadata
                         .vg
                         .pvs

@@ -1,0 +1,693 @@
+//! Host tier: oxlvm as an lvmlockd client, against a scripted lvmlockd on a Unix socket
+//! (`LVM_LVMLOCKD_SOCKET`, as LVM2 reads it), on loop devices without device-mapper. Each
+//! command must send the requests LVM2 2.03.16 sends for it, in LVM2's order (the sequences
+//! are those lvmlockd logged for LVM2 in the two-guest VM), write a shared VG's metadata as
+//! LVM2 writes it (real LVM2 reads it back), refuse what LVM2 refuses with its words and
+//! exit codes; and a VG with another host's system ID is visible but not usable.
+//! The real daemons are exercised by the kernel tier (`tests/vm_shared.rs`).
+
+mod common;
+use common::*;
+use metadata_format::text::{parse_metadata, ReadAhead, VolumeGroup};
+use oxlvm::lockd::client::read_message;
+use oxlvm::lockd::protocol::Reply;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+/// One request as the fake daemon received it: its name and fields (numbers as text).
+#[derive(Debug, Clone)]
+struct Req {
+    name: String,
+    fields: BTreeMap<String, String>,
+}
+
+impl Req {
+    fn get(&self, k: &str) -> &str {
+        self.fields.get(k).map_or("", String::as_str)
+    }
+
+    /// `name` plus the fields that say what was asked (no pid).
+    fn short(&self) -> String {
+        let mut s = self.name.clone();
+        for k in ["mode", "vg_name", "lv_name", "opts", "vg_lock_type"] {
+            if let Some(v) = self.fields.get(k) {
+                s.push_str(&format!(" {k}={v}"));
+            }
+        }
+        s
+    }
+}
+
+#[derive(Default)]
+struct State {
+    log: Vec<Req>,
+    /// Lockspaces joined (vg names).
+    started: HashSet<String>,
+    /// A VG holds the global lock.
+    gl: bool,
+    next_lease: u64,
+    /// LV uuids whose lock another host holds: lock_lv answers -EAGAIN.
+    held_elsewhere: HashSet<String>,
+    /// Answer `free_vg` with -EBUSY (another host is in the lockspace).
+    others_in_lockspace: bool,
+}
+
+/// A scripted lvmlockd: enough of lvmlockd's answers for the client side to be exercised.
+struct FakeLockd {
+    socket: PathBuf,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeLockd {
+    fn start(sb: &Sandbox) -> FakeLockd {
+        let socket = sb.dir.join("lvmlockd.socket");
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket).expect("bind fake lvmlockd");
+        let state = Arc::new(Mutex::new(State::default()));
+        let st = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let st = st.clone();
+                std::thread::spawn(move || loop {
+                    let Ok(body) = read_message(&mut conn) else {
+                        return;
+                    };
+                    let parsed = Reply::parse(&body).expect("requests parse as config text");
+                    let mut fields = BTreeMap::new();
+                    for (k, v) in &parsed.fields {
+                        let v = match v {
+                            oxlvm::lockd::protocol::Value::Str(s) => s.clone(),
+                            oxlvm::lockd::protocol::Value::Int(i) => i.to_string(),
+                        };
+                        fields.insert(k.clone(), v);
+                    }
+                    let req = Req {
+                        name: fields.remove("request").unwrap_or_default(),
+                        fields,
+                    };
+                    let reply = answer(&mut st.lock().unwrap(), req);
+                    if conn.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                });
+            }
+        });
+        FakeLockd { socket, state }
+    }
+
+    fn log(&self) -> Vec<Req> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// The requests since the last call, short form.
+    fn take(&self) -> Vec<String> {
+        let mut st = self.state.lock().unwrap();
+        st.log.drain(..).map(|r| r.short()).collect()
+    }
+}
+
+fn answer(st: &mut State, req: Req) -> String {
+    let ok = |result: i64, flags: &str, extra: &str| {
+        format!(
+            "response = \"OK\"\nop = 1\nlock_type = \"sanlock\"\nop_result = {result}\nlm_result = 0\nresult_flags = \"{}\"\n{extra}\n##\n",
+            if flags.is_empty() { "none" } else { flags }
+        )
+    };
+    let reply = match req.name.as_str() {
+        "hello" => {
+            return "response = \"OK\"\nresult = 0\nprotocol = \"lvmlockd\"\nversion = 1\n\n##\n"
+                .to_string()
+        }
+        "running_lm" => ok(3, "", ""),
+        "lock_gl" if req.get("mode") == "un" => ok(0, "", ""),
+        "lock_gl" if !st.gl => ok(-210, "NO_LOCKSPACES,NO_GL_LS,", ""),
+        "lock_vg" if !st.started.contains(req.get("vg_name")) => ok(
+            -210,
+            if st.started.is_empty() {
+                "NO_LOCKSPACES,"
+            } else {
+                ""
+            },
+            "",
+        ),
+        "lock_lv" if req.get("mode") != "un" && st.held_elsewhere.contains(req.get("lv_uuid")) => {
+            ok(-11, "", "")
+        }
+        "init_vg" => {
+            st.gl = true;
+            ok(
+                0,
+                "",
+                "vg_lock_args = \"1.0.0:lvmlock\"\nlv_lock_args = \"none\"\n",
+            )
+        }
+        "init_lv" => {
+            let offset = (67 + st.next_lease) << 20;
+            st.next_lease += 1;
+            ok(
+                0,
+                "",
+                &format!("vg_lock_args = \"1.0.0:lvmlock\"\nlv_lock_args = \"1.0.0:{offset}\"\n"),
+            )
+        }
+        "start_vg" => {
+            st.started.insert(req.get("vg_name").to_string());
+            ok(0, "", "")
+        }
+        "stop_vg" => {
+            if st.started.remove(req.get("vg_name")) {
+                ok(0, "", "")
+            } else {
+                ok(-210, "", "")
+            }
+        }
+        "free_vg" if st.others_in_lockspace => ok(-16, "", ""),
+        "free_vg" => {
+            st.started.remove(req.get("vg_name"));
+            st.gl = false;
+            ok(0, "WARN_GL_REMOVED,", "")
+        }
+        _ => ok(0, "", ""),
+    };
+    st.log.push(req);
+    reply
+}
+
+/// The sandbox's lvm.conf with `use_lvmlockd = 1` and an lvmlocal.conf with host_id 1.
+fn use_lvmlockd(sb: &Sandbox) {
+    let conf = sb.system_dir().join("lvm.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replacen("global {\n", "global {\n\tuse_lvmlockd = 1\n", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        sb.system_dir().join("lvmlocal.conf"),
+        "local {\n\thost_id = 1\n}\n",
+    )
+    .unwrap();
+}
+
+fn oxlvm(sb: &Sandbox, fake: &FakeLockd, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oxlvm"))
+        .args(args)
+        .env("LVM_SYSTEM_DIR", sb.system_dir())
+        .env("LVM_LVMLOCKD_SOCKET", &fake.socket)
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+        .output()
+        .expect("run oxlvm")
+}
+
+fn vg_on(sb: &Sandbox, dev: &LoopDev) -> VolumeGroup {
+    let text = ok(sb.oxlvm(&["pvck", "--dump", "metadata", dev.path_str()]));
+    parse_metadata(text.as_bytes()).expect("metadata parses").vg
+}
+
+#[track_caller]
+fn refused(o: Output, lines: &[&str]) {
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+    let err = stderr(&o);
+    for l in lines {
+        assert!(err.contains(l), "stderr lacks {l:?}:\n{err}");
+    }
+}
+
+#[test]
+fn shared_vg_lifecycle_speaks_lvm2s_requests_in_lvm2s_order() {
+    let (sb, devs) = sandbox_with("lockd-life", &[300]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    let dev = &devs[0];
+
+    // vgcreate --shared: the first sanlock VG (no global lock yet), written local first,
+    // then with the lvmlock LV, then with the lock type; its lockspace started.
+    let out = ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--shared", "vg", dev.path_str()],
+    ));
+    assert_eq!(
+        out,
+        format!(
+            "  Enabling sanlock global lock\n  Physical volume \"{0}\" successfully created.\n  \
+             Logical volume \"lvmlock\" created.\n  Volume group \"vg\" successfully created\n  \
+             VG vg starting sanlock lockspace\n  Starting locking.  Waiting until locks are ready...\n",
+            dev.path_str()
+        )
+    );
+    assert_eq!(
+        fake.take(),
+        [
+            "running_lm",
+            "lock_gl mode=ex opts=none vg_lock_type=sanlock",
+            "init_vg vg_name=vg opts=none vg_lock_type=sanlock",
+            "vg_update vg_name=vg",
+            "start_vg vg_name=vg opts=start_init vg_lock_type=sanlock",
+            "lock_gl mode=un opts=none vg_lock_type=none",
+            "start_wait",
+        ]
+    );
+    let log = fake.log();
+    let vg = vg_on(&sb, dev);
+    // The metadata LVM2 writes for a sanlock VG (tests/fixtures/lvm2-2.03.16/shared/vg1.vg).
+    assert_eq!(vg.seqno, 3);
+    assert_eq!(vg.status, ["RESIZEABLE", "READ"]);
+    assert_eq!(vg.flags, ["WRITE_LOCKED"]);
+    assert_eq!(vg.lock_type.as_deref(), Some("sanlock"));
+    assert_eq!(vg.lock_args.as_deref(), Some("1.0.0:lvmlock"));
+    let lock_lv = vg.lv("lvmlock").expect("the lvmlock LV");
+    assert_eq!(lock_lv.status, ["READ"]);
+    assert_eq!(lock_lv.flags, ["WRITE_LOCKED"]);
+    assert_eq!(lock_lv.read_ahead, Some(ReadAhead::Disabled));
+    assert_eq!(lock_lv.lock_args, None);
+    assert_eq!(lock_lv.extent_count(), 64);
+    drop(log);
+    // start_vg carries what lvmlockd needs to join: host_id, uuid, seqno.
+    let _ = &fake;
+
+    // Real LVM2 (without lvmlockd, --shared to see lockd VGs) reads the VG oxlvm made.
+    let vgs = ok(sb.lvm(&[
+        "vgs",
+        "--shared",
+        "--noheadings",
+        "-o",
+        "vg_name,vg_attr,vg_lock_type,vg_lock_args",
+        "vg",
+    ]));
+    assert_eq!(
+        vgs.split_whitespace().collect::<Vec<_>>(),
+        ["vg", "wz--ns", "sanlock", "1.0.0:lvmlock"]
+    );
+
+    // lvcreate: VG lock ex, a free lease, the lease, the new seqno, then the new LV's lock
+    // ex for its activation (LVM2 activates -aey in a shared VG).
+    let out = oxlvm(&sb, &fake, &["lvcreate", "-L", "8M", "-n", "lv1", "vg"]);
+    assert!(
+        stdout(&out).contains("Logical volume \"lv1\" created."),
+        "{out:?}"
+    );
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vg opts=none vg_lock_type=none",
+            "find_free_lock vg_name=vg",
+            "init_lv vg_name=vg lv_name=lv1 vg_lock_type=sanlock",
+            "vg_update vg_name=vg",
+            "lock_lv mode=ex vg_name=vg lv_name=lv1 opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+    let vg = vg_on(&sb, dev);
+    let lv1 = vg.lv("lv1").unwrap();
+    assert_eq!(lv1.lock_args.as_deref(), Some("1.0.0:70254592"));
+    assert_eq!(lv1.status, ["READ", "VISIBLE"]);
+    assert_eq!(lv1.flags, ["WRITE_LOCKED"]);
+    let lvs = ok(sb.lvm(&[
+        "lvs",
+        "--shared",
+        "--noheadings",
+        "-o",
+        "lv_name,lv_lock_args",
+        "vg/lv1",
+    ]));
+    assert_eq!(
+        lvs.split_whitespace().collect::<Vec<_>>(),
+        ["lv1", "1.0.0:70254592"]
+    );
+    // oxlvm's own reports: the 's' attribute and the lock fields.
+    let report = ok(oxlvm(
+        &sb,
+        &fake,
+        &[
+            "vgs",
+            "--noheadings",
+            "-o",
+            "vg_attr,vg_lock_type,vg_lock_args",
+            "vg",
+        ],
+    ));
+    assert_eq!(
+        report.split_whitespace().collect::<Vec<_>>(),
+        ["wz--ns", "sanlock", "1.0.0:lvmlock"]
+    );
+    fake.take();
+
+    // Activation: VG lock sh, the LV lock persistent; another host holding it refuses.
+    let uuid = lv1.id.to_string();
+    fake.state
+        .lock()
+        .unwrap()
+        .held_elsewhere
+        .insert(uuid.clone());
+    let out = oxlvm(&sb, &fake, &["lvchange", "-aey", "vg/lv1"]);
+    refused(
+        out,
+        &[
+            "LV locked by other host: vg/lv1",
+            "Failed to lock logical volume vg/lv1.",
+        ],
+    );
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=sh vg_name=vg opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vg lv_name=lv1 opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+    let out = oxlvm(&sb, &fake, &["vgchange", "-asy", "vg"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert!(stderr(&out).contains("LV locked by other host: vg/lv1"));
+    fake.take();
+    fake.state.lock().unwrap().held_elsewhere.clear();
+    ok(oxlvm(&sb, &fake, &["lvchange", "-asy", "vg/lv1"]));
+    ok(oxlvm(&sb, &fake, &["lvchange", "-an", "vg/lv1"]));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=sh vg_name=vg opts=none vg_lock_type=none",
+            "lock_lv mode=sh vg_name=vg lv_name=lv1 opts=persistent vg_lock_type=sanlock",
+            "lock_vg mode=sh vg_name=vg opts=none vg_lock_type=none",
+            "lock_lv mode=un vg_name=vg lv_name=lv1 opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+
+    // lvremove: the LV lock ex (not active elsewhere), then unlocked and its lease freed.
+    ok(oxlvm(&sb, &fake, &["lvremove", "-y", "vg/lv1"]));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vg opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vg lv_name=lv1 opts=persistent vg_lock_type=sanlock",
+            "lock_lv mode=un vg_name=vg lv_name=lv1 opts=persistent vg_lock_type=sanlock",
+            "free_lv vg_name=vg lv_name=lv1 vg_lock_type=sanlock",
+            "vg_update vg_name=vg",
+        ]
+    );
+
+    // lockstop / lockstart.
+    ok(oxlvm(&sb, &fake, &["vgchange", "--lockstop", "vg"]));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=sh vg_name=vg opts=none vg_lock_type=none",
+            "stop_vg vg_name=vg",
+        ]
+    );
+    // Stopped: changes fail for want of the VG lock.
+    refused(
+        oxlvm(&sb, &fake, &["lvcreate", "-L", "4M", "-n", "lv2", "vg"]),
+        &["Cannot access VG vg due to failed lock."],
+    );
+    fake.take();
+    let out = ok(oxlvm(&sb, &fake, &["vgchange", "--lockstart", "vg"]));
+    assert!(out.contains("VG vg starting sanlock lockspace"), "{out}");
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_gl mode=sh opts=none vg_lock_type=none",
+            "start_vg vg_name=vg opts=none vg_lock_type=sanlock",
+            "lock_gl mode=un opts=none vg_lock_type=none",
+            "start_wait",
+        ]
+    );
+    let start = fake.log().into_iter().find(|r| r.name == "start_vg");
+    drop(start);
+
+    // vgremove: refused while another host is in the lockspace, then done.
+    fake.state.lock().unwrap().others_in_lockspace = true;
+    refused(
+        oxlvm(&sb, &fake, &["vgremove", "-y", "vg"]),
+        &["Lockspace for \"vg\" not stopped on other hosts"],
+    );
+    fake.state.lock().unwrap().others_in_lockspace = false;
+    fake.take();
+    let out = oxlvm(&sb, &fake, &["vgremove", "-y", "vg"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stderr(&out).contains("VG vg held the sanlock global lock"));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_gl mode=ex opts=none vg_lock_type=none",
+            "lock_vg mode=ex vg_name=vg opts=none vg_lock_type=none",
+            "free_vg vg_name=vg vg_lock_type=sanlock",
+        ]
+    );
+    assert!(sb.lvm(&["vgs", "--shared", "vg"]).status.code() == Some(5));
+}
+
+#[test]
+fn start_vg_carries_host_id_uuid_and_seqno() {
+    let (sb, devs) = sandbox_with("lockd-start", &[300]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--shared", "vgs1", devs[0].path_str()],
+    ));
+    let vg = vg_on(&sb, &devs[0]);
+    let start = fake
+        .log()
+        .into_iter()
+        .find(|r| r.name == "start_vg")
+        .expect("start_vg sent");
+    assert_eq!(start.get("host_id"), "1");
+    assert_eq!(start.get("version"), "3");
+    assert_eq!(start.get("vg_uuid"), vg.id.to_string());
+    assert_eq!(start.get("vg_lock_args"), "1.0.0:lvmlock");
+    let init = fake
+        .log()
+        .into_iter()
+        .find(|r| r.name == "init_vg")
+        .unwrap();
+    assert_eq!(init.get("vg_lock_args"), "lvmlock");
+    // Every request names this command and its pid.
+    let gl = fake
+        .log()
+        .into_iter()
+        .find(|r| r.name == "lock_gl")
+        .unwrap();
+    assert_eq!(gl.get("cmd"), "vgcreate");
+    assert!(gl.get("pid").parse::<u32>().is_ok());
+}
+
+#[test]
+fn shared_vgs_need_lvmlockd_and_lvm2_made_ones_are_read_alike() {
+    let (sb, devs) = sandbox_with("lockd-none", &[300]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--shared", "vgn", devs[0].path_str()],
+    ));
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvcreate", "-L", "8M", "-n", "lv1", "vgn"],
+    ));
+    let before = devs[0].hash();
+    // Without lvmlockd (lvm.conf use_lvmlockd=0): LVM2's refusal, exit 5, nothing written.
+    let off = ["--config", "global/use_lvmlockd=0"];
+    for args in [
+        &["lvcreate", "-L", "4M", "-n", "lv2", "vgn"][..],
+        &["lvchange", "-ay", "vgn/lv1"][..],
+        &["vgchange", "-ay", "vgn"][..],
+        &["lvremove", "-y", "vgn/lv1"][..],
+        &["vgchange", "--addtag", "t", "vgn"][..],
+    ] {
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend_from_slice(&off);
+        refused(
+            oxlvm(&sb, &fake, &a),
+            &["Cannot access VG vgn with lock type sanlock that requires lvmlockd."],
+        );
+    }
+    assert_eq!(devs[0].hash(), before);
+    // vgcreate --shared without lvmlockd: LVM2's words, an invalid command line (3).
+    let out = oxlvm(
+        &sb,
+        &fake,
+        &[
+            "vgcreate",
+            "--shared",
+            "vgx",
+            "/dev/null",
+            "--config",
+            "global/use_lvmlockd=0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(stderr(&out)
+        .contains("Using a shared lock type requires lvmlockd (lvm.conf use_lvmlockd.)"));
+    // --lockstart without lvmlockd.
+    refused(
+        oxlvm(
+            &sb,
+            &fake,
+            &[
+                "vgchange",
+                "--lockstart",
+                "vgn",
+                "--config",
+                "global/use_lvmlockd=0",
+            ],
+        ),
+        &["Using lock start and lock stop requires lvmlockd."],
+    );
+}
+
+#[test]
+fn locktype_converts_a_local_vg_and_back() {
+    let (sb, devs) = sandbox_with("lockd-type", &[300]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    // A local VG made while the global lock exists elsewhere.
+    fake.state.lock().unwrap().gl = true;
+    ok(oxlvm(&sb, &fake, &["vgcreate", "vgt", devs[0].path_str()]));
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvcreate", "-L", "8M", "-n", "lv1", "vgt"],
+    ));
+    assert_eq!(vg_on(&sb, &devs[0]).lv("lv1").unwrap().lock_args, None);
+    fake.take();
+    let out = ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgchange", "--locktype", "sanlock", "vgt"],
+    ));
+    assert!(
+        out.contains("Volume group \"vgt\" successfully changed"),
+        "{out}"
+    );
+    let vg = vg_on(&sb, &devs[0]);
+    assert_eq!(vg.lock_type.as_deref(), Some("sanlock"));
+    // 256 MiB + one lease per LV that needs one.
+    assert_eq!(
+        vg.lv("lvmlock").unwrap().extent_count(),
+        (257 * 1024) / 4096
+    );
+    assert_eq!(
+        vg.lv("lv1").unwrap().lock_args.as_deref(),
+        Some("1.0.0:70254592")
+    );
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_gl mode=ex opts=none vg_lock_type=none",
+            "lock_vg mode=ex vg_name=vgt opts=none vg_lock_type=none",
+            "init_vg vg_name=vgt opts=none vg_lock_type=sanlock",
+            "vg_update vg_name=vgt",
+            "find_free_lock vg_name=vgt",
+            "init_lv vg_name=vgt lv_name=lv1 vg_lock_type=sanlock",
+            "vg_update vg_name=vgt",
+        ]
+    );
+    // Back to none needs the lockspace (the VG lock ex): start it, then convert.
+    ok(oxlvm(&sb, &fake, &["vgchange", "--lockstart", "vgt"]));
+    fake.take();
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgchange", "--locktype", "none", "vgt"],
+    ));
+    let vg = vg_on(&sb, &devs[0]);
+    assert_eq!(vg.lock_type, None);
+    assert_eq!(vg.lock_args, None);
+    assert!(vg.lv("lvmlock").is_none());
+    assert_eq!(vg.lv("lv1").unwrap().lock_args, None);
+    assert_eq!(vg.status, ["RESIZEABLE", "READ", "WRITE"]);
+    assert!(vg.flags.is_empty());
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_gl mode=ex opts=none vg_lock_type=none",
+            "lock_vg mode=ex vg_name=vgt opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vgt lv_name=lv1 opts=none vg_lock_type=sanlock",
+            "lock_lv mode=un vg_name=vgt lv_name=lv1 opts=none vg_lock_type=sanlock",
+            "free_vg vg_name=vgt vg_lock_type=sanlock",
+        ]
+    );
+    // LVM2 agrees it is a plain local VG again.
+    let attr = ok(sb.lvm(&["vgs", "--noheadings", "-o", "vg_attr", "vgt"]));
+    assert_eq!(attr.trim(), "wz--n-");
+}
+
+#[test]
+fn a_vg_owned_by_another_host_is_visible_but_not_usable() {
+    let (sb, devs) = sandbox_with("sysid", &[16]);
+    let dev = &devs[0];
+    let as_host = |id: &str| {
+        format!("global {{ system_id_source = \"lvmlocal\" }} local {{ system_id = \"{id}\" }}")
+    };
+    // LVM2 on host B makes the VG (system ID hostB) and an LV in it.
+    let b = as_host("hostB");
+    ok(sb.lvm(&["vgcreate", "--config", &b, "vgf", dev.path_str()]));
+    ok(sb.lvm(&[
+        "lvcreate", "--config", &b, "-an", "-Zn", "-L", "4M", "-n", "lv1", "vgf",
+    ]));
+    let before = dev.hash();
+    // oxlvm on host A: visible in reports, refused for changes and activation.
+    let a = as_host("hostA");
+    let vgs = ok(sb.oxlvm(&[
+        "vgs",
+        "--config",
+        &a,
+        "--noheadings",
+        "-o",
+        "vg_name,vg_systemid",
+        "vgf",
+    ]));
+    assert_eq!(vgs.split_whitespace().collect::<Vec<_>>(), ["vgf", "hostB"]);
+    let words = "Cannot access VG vgf with system ID hostB with local system ID hostA.";
+    for args in [
+        &["lvcreate", "-L", "4M", "-n", "lv2", "vgf"][..],
+        &["lvchange", "-ay", "vgf/lv1"][..],
+        &["vgchange", "-ay", "vgf"][..],
+        &["vgchange", "--addtag", "x", "vgf"][..],
+        &["lvremove", "-y", "vgf/lv1"][..],
+        &["vgextend", "vgf", "/dev/null"][..],
+    ] {
+        let mut v: Vec<&str> = args.to_vec();
+        v.extend_from_slice(&["--config", &a]);
+        let out = sb.oxlvm(&v);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {out:?}");
+        assert!(stderr(&out).contains(words), "{args:?}: {}", stderr(&out));
+    }
+    // Without a system ID of its own a host cannot use it either.
+    let out = sb.oxlvm(&["lvcreate", "-L", "4M", "-n", "lv2", "vgf"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(stderr(&out)
+        .contains("Cannot access VG vgf with system ID hostB with unknown local system ID."));
+    assert_eq!(dev.hash(), before);
+    // Host B (and a host listing hostB in extra_system_ids) may; the LV oxlvm adds is
+    // written WRITE_LOCKED, as LVM2 writes the one it made.
+    let out = sb.oxlvm(&["lvcreate", "--config", &b, "-L", "4M", "-n", "lv2", "vgf"]);
+    assert!(out.status.success(), "{out:?}");
+    let vg = vg_on(&sb, dev);
+    assert_eq!(vg.system_id.as_deref(), Some("hostB"));
+    assert_eq!(vg.flags, ["WRITE_LOCKED"]);
+    for lv in ["lv1", "lv2"] {
+        assert_eq!(vg.lv(lv).unwrap().flags, ["WRITE_LOCKED"], "{lv}");
+        assert_eq!(vg.lv(lv).unwrap().status, ["READ", "VISIBLE"], "{lv}");
+    }
+    let extra = "global { system_id_source = \"lvmlocal\" } local { system_id = \"hostC\" extra_system_ids = [ \"hostB\" ] }";
+    ok(sb.oxlvm(&["lvremove", "-y", "--config", extra, "vgf/lv2"]));
+    // LVM2 on host B reads what oxlvm wrote.
+    let lvs = ok(sb.lvm(&[
+        "lvs",
+        "--config",
+        &b,
+        "--noheadings",
+        "-o",
+        "lv_name",
+        "vgf",
+    ]));
+    assert_eq!(lvs.split_whitespace().collect::<Vec<_>>(), ["lv1"]);
+}

@@ -1,0 +1,408 @@
+//! Kernel tier, two hosts: shared VGs across two guests booted together on the same disks, each
+//! running real sanlock and lvmlockd (`scripts/vm-run --hosts 2 --lockd`). One host runs oxlvm
+//! and the other LVM2 on one VG, the reverse on another; every step is ordered across hosts by
+//! marker files in the directory both guests share. The test binary runs in both guests at
+//! once; `OXLVM_VM_HOST` says which host this is.
+//!
+//! Runs INSIDE the VMs (`scripts/vm-test --test vm_shared`, which reads the options below);
+//! declared `test = false`.
+//! vm-run: --hosts 2 --lockd --disks 2 --disk-size 320M --mem 384
+//!
+//! The two scenarios run in parallel in each guest, on their own disk and VG. The first sanlock
+//! VG holds the global lock, so the LVM2-made VG is created once the oxlvm-made one exists
+//! (it takes the global lock from it), and the oxlvm-made one is removed only after that.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn require_vm() {
+    assert_eq!(
+        std::env::var("OXLVM_IN_VM").as_deref(),
+        Ok("1"),
+        "vm_shared tests need two guests with sanlock and lvmlockd: run them with \
+         `scripts/vm-test --test vm_shared` (it boots two VMs), not on the host"
+    );
+    assert!(
+        std::env::var("OXLVM_VM_SYNC").is_ok(),
+        "vm_shared needs `scripts/vm-run --hosts 2 --lockd` (scripts/vm-test reads that from the file)"
+    );
+}
+
+/// 1 or 2.
+fn host() -> u32 {
+    std::env::var("OXLVM_VM_HOST")
+        .ok()
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Which tool a host uses in a scenario.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Tool {
+    Oxlvm,
+    Lvm2,
+}
+
+fn oxlvm_binary() -> &'static str {
+    static COPY: OnceLock<String> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let to = "/run/oxlvm-vm-shared";
+        match fs::copy(env!("CARGO_BIN_EXE_oxlvm"), to) {
+            Ok(_) => to.to_string(),
+            Err(_) => env!("CARGO_BIN_EXE_oxlvm").to_string(),
+        }
+    })
+}
+
+/// Markers across hosts for one scenario; a failing test leaves `failed` so its peer stops
+/// waiting at once.
+struct Steps {
+    dir: PathBuf,
+    name: &'static str,
+    tool: Tool,
+    start: Instant,
+}
+
+impl Steps {
+    fn new(name: &'static str, tool: Tool) -> Steps {
+        let dir = PathBuf::from(std::env::var("OXLVM_VM_SYNC").unwrap_or_default()).join(name);
+        fs::create_dir_all(&dir).expect("create the marker directory");
+        Steps {
+            dir,
+            name,
+            tool,
+            start: Instant::now(),
+        }
+    }
+
+    fn mark(&self, what: &str) {
+        fs::write(self.dir.join(what), b"").expect("write a marker");
+    }
+
+    fn wait(&self, what: &str) {
+        wait_marker(&self.dir, what, self.name);
+    }
+
+    fn log(&self, line: &str) {
+        eprintln!(
+            "[{:6.2} s] host{} {} ({:?}): {line}",
+            self.start.elapsed().as_secs_f64(),
+            host(),
+            self.name,
+            self.tool
+        );
+    }
+
+    /// Runs the host's tool: `oxlvm CMD ...` or `lvm CMD ...`.
+    fn tool(&self, args: &[&str]) -> Output {
+        let t = Instant::now();
+        let out = match self.tool {
+            Tool::Oxlvm => Command::new(oxlvm_binary()).args(args).output(),
+            Tool::Lvm2 => Command::new("lvm").args(args).output(),
+        }
+        .expect("run the tool");
+        self.log(&format!(
+            "{:.2} s  exit {:?}  {}",
+            t.elapsed().as_secs_f64(),
+            out.status.code(),
+            args.join(" ")
+        ));
+        out
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.tool(args);
+        assert!(
+            out.status.success(),
+            "{:?} {} failed ({:?}):\nstdout: {}\nstderr: {}",
+            self.tool,
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Exit 5 and `words` on stderr.
+    #[track_caller]
+    fn refused(&self, args: &[&str], words: &str) {
+        let out = self.tool(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "{:?} {} should fail with exit 5: {out:?}",
+            self.tool,
+            args.join(" ")
+        );
+        assert!(
+            err.contains(words),
+            "{:?} {}: stderr lacks {words:?}:\n{err}",
+            self.tool,
+            args.join(" ")
+        );
+    }
+
+    /// `vgchange --lockstart`: LVM2 without udev may fail the first start (its lvmlock node
+    /// appears too late for sanlock, shared-vg.md); a retry succeeds. oxlvm makes the node
+    /// itself and must succeed at once.
+    fn lockstart(&self, vg: &str) {
+        let out = self.tool(&["vgchange", "--lockstart", vg]);
+        if !out.status.success() {
+            assert_eq!(self.tool, Tool::Lvm2, "oxlvm --lockstart failed: {out:?}");
+            self.ok(&["vgchange", "--lockstart", vg]);
+        }
+    }
+
+    /// The names of the VG's LVs (`lvs`), sorted.
+    fn lv_names(&self, vg: &str) -> Vec<String> {
+        let out = self.ok(&["lvs", "--noheadings", "-o", "lv_name", vg]);
+        let mut v: Vec<String> = out.split_whitespace().map(str::to_string).collect();
+        v.sort();
+        v
+    }
+}
+
+fn wait_marker(dir: &std::path::Path, what: &str, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while !dir.join(what).exists() {
+        assert!(
+            !dir.join("failed").exists(),
+            "{name}: the other host failed while this one waited for {what}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{name}: timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Leaves `failed` for the peer when the test panics.
+struct FailFlag(PathBuf);
+
+impl Drop for FailFlag {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = fs::write(self.0.join("failed"), b"");
+        }
+    }
+}
+
+const MIB: u64 = 1 << 20;
+
+/// Writes `fill` over the first MiB of the LV, with O_DIRECT (no page cache between hosts).
+fn write_pattern(path: &str, fill: u8) {
+    let f = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let buf = aligned(MIB as usize, fill);
+    f.write_all_at(buf.as_slice(), 0)
+        .expect("write the pattern");
+    f.sync_all().expect("sync");
+}
+
+/// Whether the first MiB of the LV is all `fill`, read with O_DIRECT.
+fn has_pattern(path: &str, fill: u8) -> bool {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let mut buf = aligned(MIB as usize, 0);
+    f.read_exact_at(buf.as_mut_slice(), 0)
+        .expect("read the pattern");
+    buf.as_slice().iter().all(|b| *b == fill)
+}
+
+/// A 4096-aligned buffer for O_DIRECT.
+struct Aligned {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Aligned {
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: ptr is a live allocation of len bytes made in `aligned`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as above, and &mut self makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Aligned {
+    fn drop(&mut self) {
+        let layout = std::alloc::Layout::from_size_align(self.len, 4096).expect("layout");
+        // SAFETY: allocated in `aligned` with this same layout.
+        unsafe { std::alloc::dealloc(self.ptr, layout) }
+    }
+}
+
+fn aligned(len: usize, fill: u8) -> Aligned {
+    let layout = std::alloc::Layout::from_size_align(len, 4096).expect("layout");
+    // SAFETY: len is non-zero; the pointer is checked and freed in Drop.
+    let ptr = unsafe { std::alloc::alloc(layout) };
+    assert!(!ptr.is_null(), "out of memory");
+    // SAFETY: ptr points to len writable bytes.
+    unsafe { std::ptr::write_bytes(ptr, fill, len) };
+    Aligned { ptr, len }
+}
+
+/// The scenario on one VG: host 1 creates it with `creator`, host 2 uses `other`.
+fn scenario(name: &'static str, vg: &str, disk: &str, creator: Tool, other: Tool, lvm2_made: bool) {
+    require_vm();
+    let me = host();
+    let steps = Steps::new(name, if me == 1 { creator } else { other });
+    let _flag = FailFlag(steps.dir.clone());
+    let lv = format!("{vg}/lv1");
+    let dev = format!("/dev/{vg}/lv1");
+    let other_tool_name = if me == 1 { other } else { creator };
+    let _ = other_tool_name;
+    // The first sanlock VG holds the global lock: the oxlvm-made VG is made first (oxlvm
+    // bootstraps the global lock), the LVM2-made one after it on host 1.
+    let first = PathBuf::from(std::env::var("OXLVM_VM_SYNC").unwrap_or_default())
+        .join("vm_shared_vg_made_by_oxlvm");
+    if me == 1 {
+        if lvm2_made {
+            wait_marker(&first, "created", name);
+        }
+        steps.ok(&["vgcreate", "--shared", vg, disk]);
+        steps.ok(&["lvcreate", "-an", "-L", "8M", "-n", "lv1", vg]);
+        // LVM2's lvcreate activates in a shared VG unless -an; both leave it inactive here.
+        steps.mark("created");
+
+        // Exclusive here; data written here is read there after the handover.
+        steps.wait("started");
+        steps.ok(&["lvchange", "-aey", &lv]);
+        write_pattern(&dev, 0xa1);
+        steps.mark("ex_here");
+        steps.wait("refused_there");
+        steps.ok(&["lvchange", "-an", &lv]);
+        steps.mark("released");
+
+        // Back here after the other host wrote; then shared on both.
+        steps.wait("ex_there_done");
+        steps.ok(&["lvchange", "-asy", &lv]);
+        assert!(
+            has_pattern(&dev, 0xb2),
+            "{name}: host 2's data not seen on host 1"
+        );
+        steps.mark("sh_here");
+        steps.wait("sh_there");
+        // Shared on both: exclusive is refused here too.
+        steps.refused(&["lvchange", "-aey", &lv], "locked by other host");
+        steps.mark("sh_checked");
+        steps.wait("sh_there_done");
+        steps.ok(&["lvchange", "-an", &lv]);
+    } else {
+        steps.wait("created");
+        steps.lockstart(vg);
+        // Metadata made on host 1 is seen here.
+        assert_eq!(steps.lv_names(vg), ["lv1"]);
+        steps.mark("started");
+
+        steps.wait("ex_here");
+        steps.refused(&["lvchange", "-aey", &lv], "LV locked by other host");
+        steps.refused(&["lvchange", "-asy", &lv], "LV locked by other host");
+        steps.mark("refused_there");
+        steps.wait("released");
+        steps.ok(&["lvchange", "-aey", &lv]);
+        assert!(
+            has_pattern(&dev, 0xa1),
+            "{name}: host 1's data not seen on host 2"
+        );
+        write_pattern(&dev, 0xb2);
+        steps.ok(&["lvchange", "-an", &lv]);
+        steps.mark("ex_there_done");
+
+        steps.wait("sh_here");
+        steps.ok(&["lvchange", "-asy", &lv]);
+        assert!(has_pattern(&dev, 0xb2));
+        steps.mark("sh_there");
+        steps.wait("sh_checked");
+        steps.ok(&["lvchange", "-an", &lv]);
+        steps.mark("sh_there_done");
+
+        // A host without lvmlockd cannot use the VG (LVM2's words, exit 5).
+        let off = "global/use_lvmlockd=0";
+        steps.refused(
+            &[
+                "lvcreate", "--config", off, "-an", "-L", "4M", "-n", "nolockd", vg,
+            ],
+            &format!("Cannot access VG {vg} with lock type sanlock that requires lvmlockd."),
+        );
+    }
+
+    // Both hosts create an LV at the same moment: both succeed, neither LV is lost.
+    steps.mark(&format!("ready{me}"));
+    steps.wait("ready1");
+    steps.wait("ready2");
+    let mine = format!("lv_h{me}");
+    steps.ok(&["lvcreate", "-an", "-L", "4M", "-n", &mine, vg]);
+    steps.mark(&format!("made{me}"));
+    steps.wait("made1");
+    steps.wait("made2");
+    assert_eq!(
+        steps.lv_names(vg),
+        ["lv1", "lv_h1", "lv_h2"],
+        "{name}: a lost update"
+    );
+
+    // The end: host 2 leaves the lockspace; host 1 removes the oxlvm-made VG (the LVM2-made
+    // one keeps the global lock until the VM goes).
+    if me == 2 {
+        steps.ok(&["vgchange", "--lockstop", vg]);
+        steps.mark("stopped");
+    } else {
+        steps.wait("stopped");
+        if !lvm2_made {
+            let second = PathBuf::from(std::env::var("OXLVM_VM_SYNC").unwrap_or_default())
+                .join("vm_shared_vg_made_by_lvm2");
+            wait_marker(&second, "created", name);
+            steps.ok(&["vgremove", "-y", vg]);
+        }
+    }
+    steps.log("done");
+}
+
+/// Both scenarios at once, one thread each (the guest has one vCPU, so libtest would run two
+/// tests one after the other, and each scenario waits on the other once): on vgox host 1
+/// runs oxlvm and host 2 LVM2, on vglv the reverse.
+#[test]
+fn vm_shared_vgs_across_two_hosts_oxlvm_and_lvm2() {
+    require_vm();
+    std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            scenario(
+                "vm_shared_vg_made_by_oxlvm",
+                "vgox",
+                "/dev/vda",
+                Tool::Oxlvm,
+                Tool::Lvm2,
+                false,
+            )
+        });
+        let b = s.spawn(|| {
+            scenario(
+                "vm_shared_vg_made_by_lvm2",
+                "vglv",
+                "/dev/vdb",
+                Tool::Lvm2,
+                Tool::Oxlvm,
+                true,
+            )
+        });
+        let (ra, rb) = (a.join(), b.join());
+        assert!(ra.is_ok() && rb.is_ok(), "a scenario failed (see above)");
+    });
+}
