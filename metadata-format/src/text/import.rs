@@ -28,6 +28,7 @@ pub fn parse_metadata(input: &[u8]) -> Result<Metadata, TextError> {
         pv_keys: HashMap::new(),
         utc_offset: None,
         fast: true,
+        scratch: Vec::new(),
     };
     importer.metadata(&mut Cursor::new(text))
 }
@@ -41,6 +42,7 @@ pub fn parse_metadata_without_fast_path(input: &[u8]) -> Result<Metadata, TextEr
         pv_keys: HashMap::new(),
         utc_offset: None,
         fast: false,
+        scratch: Vec::new(),
     };
     importer.metadata(&mut Cursor::new(text))
 }
@@ -52,6 +54,8 @@ struct Importer<'a> {
     utc_offset: Option<i32>,
     /// Read plain LV sections with `fast_lv` (off only in tests comparing the two paths).
     fast: bool,
+    /// The fast path's list being read, reused so each list is allocated once at its size.
+    scratch: Vec<String>,
 }
 
 enum Slot<'a> {
@@ -1064,7 +1068,7 @@ impl<'a> Importer<'a> {
 /// producing the same model; anything else returns `None` and the section goes through
 /// `logical_volume`, which also reports errors.
 impl<'a> Importer<'a> {
-    fn fast_lv(&self, name: &'a str, body: &'a str) -> Option<(LogicalVolume, &'a str)> {
+    fn fast_lv(&mut self, name: &'a str, body: &'a str) -> Option<(LogicalVolume, &'a str)> {
         let mut lex = Lex::new(body);
         let mut lv = LogicalVolume {
             name: name.to_string(),
@@ -1116,9 +1120,9 @@ impl<'a> Importer<'a> {
             seen |= 1 << bit;
             match bit {
                 0 => lv.id = Id::parse(&fast_string(lex.scalar()?)?)?,
-                1 => lv.status = fast_strings(&mut lex)?,
-                2 => lv.flags = fast_strings(&mut lex)?,
-                3 => lv.tags = fast_strings(&mut lex)?,
+                1 => lv.status = fast_strings(&mut lex, &mut self.scratch)?,
+                2 => lv.flags = fast_strings(&mut lex, &mut self.scratch)?,
+                3 => lv.tags = fast_strings(&mut lex, &mut self.scratch)?,
                 4 => lv.creation_time = Some(fast_u64(lex.scalar()?)?),
                 5 => lv.creation_host = Some(fast_string(lex.scalar()?)?),
                 6 => lv.lock_args = Some(fast_string(lex.scalar()?)?),
@@ -1148,7 +1152,7 @@ impl<'a> Importer<'a> {
     }
 
     /// A `segmentN` body (after its `{`) of type striped or thin, through its `}`.
-    fn fast_segment(&self, lex: &mut Lex<'a>) -> Option<Segment> {
+    fn fast_segment(&mut self, lex: &mut Lex<'a>) -> Option<Segment> {
         let mut seen = 0u32;
         let (mut start_extent, mut extent_count, mut reshape_count) = (None, None, None);
         let mut type_string = None;
@@ -1187,7 +1191,7 @@ impl<'a> Importer<'a> {
                 1 => extent_count = Some(fast_u32(lex.scalar()?)?),
                 2 => reshape_count = Some(fast_u32(lex.scalar()?)?),
                 3 => type_string = Some(fast_string(lex.scalar()?)?),
-                4 => tags = fast_strings(lex)?,
+                4 => tags = fast_strings(lex, &mut self.scratch)?,
                 5 => stripe_count = Some(fast_u32(lex.scalar()?)?),
                 6 => stripe_size = Some(fast_u32(lex.scalar()?)?),
                 7 => stripes = Some(self.fast_areas(lex)?),
@@ -1296,17 +1300,17 @@ fn fast_string(value: Scalar<'_>) -> Option<String> {
     }
 }
 
-fn fast_strings(lex: &mut Lex<'_>) -> Option<Vec<String>> {
+/// A list of strings, allocated at its exact size as the full path's lists are (30,000 LVs
+/// would keep every spare slot).
+fn fast_strings(lex: &mut Lex<'_>, scratch: &mut Vec<String>) -> Option<Vec<String>> {
     if !lex.array_start() {
         return None;
     }
-    let mut strings = Vec::new();
+    scratch.clear();
     while let Some(element) = lex.element()? {
-        strings.push(fast_string(element)?);
+        scratch.push(fast_string(element)?);
     }
-    // Exactly sized, as the full path's lists: 30,000 LVs keep every spare slot.
-    strings.shrink_to_fit();
-    Some(strings)
+    Some(scratch.drain(..).collect())
 }
 
 /// A comment's text without the `#` and one following space.
