@@ -319,6 +319,15 @@ fn shared_vg_lifecycle_speaks_lvm2s_requests_in_lvm2s_order() {
         lvs.split_whitespace().collect::<Vec<_>>(),
         ["lv1", "1.0.0:70254592"]
     );
+    let lvs = ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvs", "--noheadings", "-o", "lv_name,lv_lock_args", "vg/lv1"],
+    ));
+    assert_eq!(
+        lvs.split_whitespace().collect::<Vec<_>>(),
+        ["lv1", "1.0.0:70254592"]
+    );
     // oxlvm's own reports: the 's' attribute and the lock fields.
     let report = ok(oxlvm(
         &sb,
