@@ -279,8 +279,7 @@ impl Activation {
     /// Deactivates `lv_name` and what only it used; refuses while it is open.
     pub fn deactivate_lv(&self, ctx: &Context, found: &FoundVg, lv_name: &str) -> CmdResult {
         let vg = &found.metadata.vg;
-        let tree = lv_tree(vg, lv_name, &Self::options(ctx, ActivateOptions::default()))
-            .map_err(|e| CmdError::failed(e.to_string()))?;
+        let tree = self.tree_for(ctx, vg, lv_name, ActivateOptions::default())?;
         let Some(control) = self.control(ctx) else {
             return Ok(());
         };
@@ -288,13 +287,24 @@ impl Activation {
             return Ok(());
         }
         let mut kernel = KernelRef(control);
-        let changes = apply::deactivate(&tree, &mut kernel).map_err(|e| {
-            CmdError::failed(format!("Failed to deactivate {}/{lv_name}: {e}", vg.name))
+        let changes = apply::deactivate(&tree, &mut kernel).map_err(|e| match e {
+            // LVM2's lv_check_not_in_use wording.
+            apply::ApplyError::InUse { lv, name, .. } => {
+                let dev = control
+                    .info(DevId::Name(&name))
+                    .ok()
+                    .flatten()
+                    .map_or(DevNo::new(0, 0), |i| i.dev);
+                super::lv_online::in_use_error(&vg.name, &lv, dev)
+            }
+            e => CmdError::failed(format!("Failed to deactivate {}/{lv_name}: {e}", vg.name)),
         })?;
         for name in &changes.removed {
             self.dev.remove_node(name).map_err(|e| node_err(name, e))?;
         }
-        for node in tree.nodes.iter().filter(|n| n.symlink) {
+        // Every removed LV device loses its link, also one made while the LV was visible (a
+        // snapshot that is now merging).
+        for node in tree.nodes.iter().filter(|n| n.layer.is_none()) {
             if changes.removed.contains(&node.name) {
                 self.dev
                     .remove_lv_link(&vg.name, &node.lv)
@@ -596,6 +606,14 @@ pub fn change_lvs(
                 .map(|_| super::shared::unlock_after_deactivation(ctx, &kernel, vg, &target))
         };
         if let Err(e) = result {
+            ctx.warn(e.message());
+            ok = false;
+        }
+    }
+    // A snapshot merge that waited for this activation runs now; finish it as LVM2's
+    // background polling would (lvchange holds the VG's write lock).
+    if ok && change.is_activating() {
+        if let Err(e) = kernel.finish_started_merges(ctx, vg) {
             ctx.warn(e.message());
             ok = false;
         }

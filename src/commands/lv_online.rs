@@ -593,6 +593,227 @@ impl Activation {
         Ok(())
     }
 
+    /// The kernel side of `lvconvert --merge` / `lvmerge` of the COW snapshot `cow`, as LVM2's
+    /// _lvconvert_merge_old_snapshot: `merged` is the VG with the snapshot flagged merging and
+    /// `commit` writes it. An open origin or snapshot defers the merge to the origin's next
+    /// activation; an active origin is reloaded with the snapshot-merge target around the
+    /// commit, the merge is polled to its end ("Merged: 100.00%") and the snapshot removed.
+    /// An inactive origin merges when it is next activated.
+    #[allow(clippy::too_many_arguments)]
+    pub fn merge_cow_snapshot(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        merged: &VolumeGroup,
+        cow: &str,
+        commit: &mut dyn FnMut() -> CmdResult,
+    ) -> CmdResult {
+        let vg_name = merged.name.clone();
+        let origin = cow_snapshot(merged, cow)
+            .ok_or_else(|| CmdError::failed(format!("{vg_name}/{cow} is not a COW snapshot.")))?;
+        let later = format!(
+            "Merging of snapshot {vg_name}/{cow} will occur on next activation of {vg_name}/{origin}."
+        );
+        if self.live_control().is_none() {
+            commit()?;
+            ctx.say(later);
+            return Ok(());
+        }
+        let old_vg = &found.metadata.vg;
+        if let Some(lv) = old_vg.lv(cow) {
+            let uuid = lv_uuid(old_vg, lv);
+            let invalid = self
+                .live_control()
+                .and_then(|c| c.status(DevId::Uuid(&uuid)).ok())
+                .and_then(|l| {
+                    l.first()
+                        .and_then(|l| crate::dm::status::parse_snapshot(&l.params))
+                })
+                .is_some_and(|s| s.invalid);
+            if invalid {
+                return Err(CmdError::failed(format!(
+                    "Unable to merge invalidated snapshot LV {vg_name}/{cow}."
+                )));
+            }
+        }
+        let open = |name: &str| {
+            old_vg
+                .lv(name)
+                .and_then(|lv| self.device_info(&lv_uuid(old_vg, lv)))
+                .is_some_and(|i| i.open_count > 0)
+        };
+        if self.lv_active(old_vg, &origin) {
+            let why = if open(&origin) {
+                Some("Delaying merge since origin is open.")
+            } else if open(cow) {
+                Some("Delaying merge since snapshot is open.")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                ctx.say(why);
+                commit()?;
+                ctx.say(later);
+                return Ok(());
+            }
+        }
+        self.update_and_reload(
+            ctx,
+            scan,
+            found,
+            merged,
+            &origin,
+            &origin,
+            SNAPSHOT_SUSPEND,
+            commit,
+        )?;
+        if !self.merge_running(merged, &origin) {
+            ctx.say(later);
+            return Ok(());
+        }
+        ctx.say(format!("Merging of volume {vg_name}/{cow} started."));
+        self.finish_merge(ctx, &vg_name, &origin, true)
+    }
+
+    /// Whether the origin's device runs the snapshot-merge target.
+    fn merge_running(&self, vg: &VolumeGroup, origin: &str) -> bool {
+        let Some(lv) = vg.lv(origin) else {
+            return false;
+        };
+        self.live_control()
+            .and_then(|c| c.table(DevId::Uuid(&lv_uuid(vg, lv))).ok())
+            .is_some_and(|t| t.iter().any(|l| l.target_type == "snapshot-merge"))
+    }
+
+    /// Waits for the merge into `origin` to copy everything back (LVM2's merge polling,
+    /// `progress` printing "vg/lv: Merged: N%" as lvconvert does), then removes the merged
+    /// snapshot: the metadata loses it and the origin is reloaded without it. The caller
+    /// holds the VG's write lock.
+    pub fn finish_merge(
+        &self,
+        ctx: &Context,
+        vg_name: &str,
+        origin: &str,
+        progress: bool,
+    ) -> CmdResult {
+        let Some(control) = self.live_control() else {
+            return Ok(());
+        };
+        let dm = dm_layer_name(vg_name, origin, None);
+        let interval = std::time::Duration::from_secs(
+            ctx.config
+                .get_int("activation/polling_interval")
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(15)
+                .max(1),
+        );
+        let mut last_print = std::time::Instant::now();
+        loop {
+            let status = control
+                .status(DevId::Name(&dm))
+                .ok()
+                .and_then(|l| {
+                    l.first()
+                        .filter(|l| l.target_type == "snapshot-merge")
+                        .and_then(|l| crate::dm::status::parse_snapshot(&l.params))
+                })
+                .ok_or_else(|| {
+                    CmdError::failed(format!(
+                        "{vg_name}/{origin}: Failed query for merging percentage. Aborting merge."
+                    ))
+                })?;
+            if status.merge_failed {
+                return Err(CmdError::failed(format!(
+                    "{vg_name}/{origin}: Merge failed. Retry merge or inspect manually."
+                )));
+            }
+            if status.invalid {
+                return Err(CmdError::failed(format!(
+                    "{vg_name}/{origin}: Merging snapshot invalidated. Aborting merge."
+                )));
+            }
+            let done = status.merge_done();
+            let left = if done {
+                0
+            } else {
+                crate::report::make_percent(status.used_sectors, status.total_sectors)
+            };
+            if progress && (done || last_print.elapsed() >= interval) {
+                let mut pct = String::new();
+                crate::report::write_percent(&mut pct, crate::report::PERCENT_100 - left);
+                ctx.say(format!("{vg_name}/{origin}: Merged: {pct}%"));
+                last_print = std::time::Instant::now();
+            }
+            if done {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if progress {
+            ctx.say(format!(
+                "Merge of snapshot into logical volume {vg_name}/{origin} has finished."
+            ));
+        }
+        let scan = ctx.scan()?;
+        let found = ctx.load_vg(&scan, vg_name)?;
+        let old_vg = &found.metadata.vg;
+        let Some(cow) = old_vg
+            .lvs
+            .iter()
+            .flat_map(|l| &l.segments)
+            .find_map(|s| match &s.kind {
+                SegmentKind::Snapshot(sn) if sn.origin == origin && sn.merging => {
+                    Some(sn.cow.clone())
+                }
+                _ => None,
+            })
+        else {
+            return Ok(());
+        };
+        let mut vg = old_vg.clone();
+        super::lv_plan::remove_lv(&mut vg, &cow);
+        let mut commit = || {
+            let mut md = found.metadata.clone();
+            md.vg = vg.clone();
+            ctx.commit_vg(&scan, Some(&found), &mut md)
+        };
+        self.update_and_reload(
+            ctx,
+            &scan,
+            &found,
+            &vg,
+            origin,
+            origin,
+            SNAPSHOT_SUSPEND,
+            &mut commit,
+        )?;
+        if progress {
+            ctx.say(format!("Logical volume \"{cow}\" successfully removed."));
+        }
+        Ok(())
+    }
+
+    /// After an activation under the VG's write lock: merges it started are polled to their
+    /// end and the merged snapshots removed, quietly, as LVM2's background polling does.
+    pub fn finish_started_merges(&self, ctx: &Context, vg: &VolumeGroup) -> CmdResult {
+        let origins: Vec<String> = vg
+            .lvs
+            .iter()
+            .flat_map(|l| &l.segments)
+            .filter_map(|s| match &s.kind {
+                SegmentKind::Snapshot(sn) if sn.merging => Some(sn.origin.clone()),
+                _ => None,
+            })
+            .collect();
+        for origin in origins {
+            if self.merge_running(vg, &origin) {
+                self.finish_merge(ctx, &vg.name, &origin, false)?;
+            }
+        }
+        Ok(())
+    }
+
     /// LVM2's _lvresize_check_type for an active origin: "Snapshot origin volumes can be
     /// resized only while inactive".
     pub fn check_resize(&self, vg: &VolumeGroup, name: &str) -> CmdResult {

@@ -652,6 +652,37 @@ pub fn deactivate(tree: &DmTree, kernel: &mut dyn Kernel) -> Result<Changes, App
     }
     let mut changes = Changes::default();
     remove_level(tree, &tree.top, 0, kernel, &mut changes)?;
+    // The kernel's devices may hang together differently from the tree (a merge waiting to
+    // start: the snapshot still holds -real and -cow while the tree has it hold nothing), so
+    // what was still held during the first pass is tried again once its holders are gone.
+    loop {
+        let mut progress = false;
+        let mut order = tree.creation_order();
+        order.reverse();
+        for i in order {
+            let node = &tree.nodes[i];
+            if changes.removed.contains(&node.name) {
+                continue;
+            }
+            let Some(info) = kernel
+                .info(&node.uuid)
+                .map_err(kernel_err("look up", &node.name))?
+            else {
+                continue;
+            };
+            if info.open_count > 0 {
+                continue;
+            }
+            kernel
+                .remove(&info.name)
+                .map_err(kernel_err("remove", &info.name))?;
+            changes.removed.push(info.name);
+            progress = true;
+        }
+        if !progress {
+            break;
+        }
+    }
     Ok(changes)
 }
 
@@ -1165,10 +1196,7 @@ mod tests {
         let old_tree = lv_tree(&before, "lin2", &TableOptions::default()).unwrap();
         let mut gone = remove_detached(&old_tree, &plain, &mut k).unwrap();
         gone.sort();
-        assert_eq!(
-            gone,
-            ["vgdemo-lin2-real", "vgdemo-snap", "vgdemo-snap-cow"]
-        );
+        assert_eq!(gone, ["vgdemo-lin2-real", "vgdemo-snap", "vgdemo-snap-cow"]);
         assert_eq!(k.devs.len(), 1);
     }
 

@@ -1,0 +1,658 @@
+//! Kernel tier: the LV commands with device-mapper, beside LVM2 in one guest.
+//!
+//! - Every LV type oxlvm creates is first made by LVM2, removed by oxlvm, then made again by
+//!   oxlvm with the same command: the kernel must then hold what it held after LVM2's
+//!   (`dmsetup table`, names, minors, UUIDs up to the LV's own id, /dev entries), and the new
+//!   LV's first 4 KiB must be zeroed as LVM2's lvcreate zeroes them.
+//! - `lvs` (default columns and the kernel fields, text and JSON) is byte-equal between the two
+//!   tools on the same active LVs, percentages included.
+//! - Online changes keep data: writes land at the PV offsets the metadata says, a COW snapshot
+//!   keeps old data, a thin snapshot shares its origin's blocks, extend/reduce/rename/-p r of
+//!   active LVs leave the tables LVM2's own activation of the new metadata loads.
+//! - A snapshot merge deferred by LVM2 (origin open) runs when oxlvm activates the origin.
+//! - Either tool removes what the other made; open LVs are refused.
+//!
+//! Runs INSIDE the VM (`scripts/vm-test --test vm_lv_lifecycle`); declared `test = false`. The
+//! tests share the guest's four disks, one VG at a time (one lock).
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+const VG: &str = "vglc";
+const DISKS: [&str; 4] = ["/dev/vda", "/dev/vdb", "/dev/vdc", "/dev/vdd"];
+const MIB: u64 = 1 << 20;
+
+static DISK_LOCK: Mutex<()> = Mutex::new(());
+
+fn require_vm() {
+    assert_eq!(
+        std::env::var("OXLVM_IN_VM").as_deref(),
+        Ok("1"),
+        "vm_lv_lifecycle tests need a real device-mapper kernel: run them with \
+         `scripts/vm-test --test vm_lv_lifecycle` (it boots a VM), not on the host"
+    );
+}
+
+fn output(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a command, asserts it succeeded, returns its stdout; prints its time (`--nocapture`).
+fn run(program: &str, label: &str, args: &[&str]) -> String {
+    let start = std::time::Instant::now();
+    let out = output(program, args);
+    eprintln!(
+        "{:>7.2} s  {label} {}",
+        start.elapsed().as_secs_f64(),
+        args.join(" ")
+    );
+    assert!(
+        out.status.success(),
+        "`{label} {}` failed ({}):\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// The oxlvm binary copied to the guest's tmpfs (paging a debug binary in over 9p on every
+/// start costs about half a second under emulation).
+fn oxlvm_binary() -> &'static str {
+    static COPY: OnceLock<String> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let to = "/run/oxlvm-vm-lv-lifecycle";
+        match fs::copy(env!("CARGO_BIN_EXE_oxlvm"), to) {
+            Ok(_) => to.to_string(),
+            Err(_) => env!("CARGO_BIN_EXE_oxlvm").to_string(),
+        }
+    })
+}
+
+fn ox(args: &[&str]) -> String {
+    run(oxlvm_binary(), "oxlvm", args)
+}
+
+fn lvm(args: &[&str]) -> String {
+    run("lvm", "lvm", args)
+}
+
+fn dmsetup(args: &[&str]) -> String {
+    text(&output("dmsetup", args).stdout)
+}
+
+fn lv(name: &str) -> String {
+    format!("{VG}/{name}")
+}
+
+fn dev(name: &str) -> String {
+    format!("/dev/{VG}/{name}")
+}
+
+/// What the kernel holds for the VG, as sorted lines: tables, `name major minor uuid` (the
+/// LV's own id masked: each tool makes its own), /dev/mapper nodes and /dev/VG links.
+#[derive(Debug, PartialEq, Eq, Clone)]
+struct KernelState {
+    tables: Vec<String>,
+    names: Vec<String>,
+    nodes: Vec<String>,
+    links: Vec<String>,
+}
+
+fn ours(l: &str) -> bool {
+    l.starts_with(VG)
+}
+
+fn sorted(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter(|l| ours(l))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn kernel_state() -> KernelState {
+    let tables = sorted(&dmsetup(&["table"]));
+    let names = sorted(&dmsetup(&[
+        "info",
+        "-c",
+        "--noheadings",
+        "--separator",
+        " ",
+        "-o",
+        "name,major,minor,uuid",
+    ]))
+    .into_iter()
+    .map(|l| {
+        let mut w: Vec<String> = l.split(' ').map(str::to_string).collect();
+        if let Some(uuid) = w.get_mut(3) {
+            // LVM- + VG id (32) + LV id (32) [+ -layer]
+            if uuid.len() >= 68 {
+                uuid.replace_range(36..68, "<lv id>");
+            }
+        }
+        w.join(" ")
+    })
+    .collect();
+    let mut nodes = Vec::new();
+    for entry in fs::read_dir("/dev/mapper").expect("/dev/mapper").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ours(&name) {
+            let meta = entry.metadata().expect("node");
+            assert!(meta.file_type().is_block_device(), "/dev/mapper/{name}");
+            nodes.push(name);
+        }
+    }
+    nodes.sort();
+    let mut links = Vec::new();
+    if let Ok(dir) = fs::read_dir(format!("/dev/{VG}")) {
+        for entry in dir.flatten() {
+            let target = fs::read_link(entry.path()).expect("a symlink");
+            links.push(format!(
+                "{} -> {}",
+                entry.file_name().to_string_lossy(),
+                target.display()
+            ));
+        }
+    }
+    links.sort();
+    KernelState {
+        tables,
+        names,
+        nodes,
+        links,
+    }
+}
+
+fn assert_nothing_left() {
+    let s = kernel_state();
+    assert!(
+        s.tables.is_empty() && s.nodes.is_empty() && s.links.is_empty(),
+        "devices of {VG} left: {s:#?}"
+    );
+    assert!(!Path::new(&format!("/dev/{VG}")).exists());
+}
+
+/// A fresh VG on the four disks, made by LVM2 (1 MiB extents).
+fn fresh_vg() -> std::sync::MutexGuard<'static, ()> {
+    let guard = DISK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // Whatever a failed test before left behind.
+    for _ in 0..4 {
+        for name in sorted(&dmsetup(&["info", "-c", "--noheadings", "-o", "name"])) {
+            let _ = output("dmsetup", &["remove", "--force", name.trim()]);
+        }
+    }
+    let _ = fs::remove_dir_all(format!("/dev/{VG}"));
+    for entry in fs::read_dir("/dev/mapper").expect("/dev/mapper").flatten() {
+        if ours(&entry.file_name().to_string_lossy()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    let mut pv = vec!["pvcreate", "-y", "-ff"];
+    pv.extend(DISKS);
+    lvm(&pv);
+    let mut vg = vec!["vgcreate", "-s", "1m", VG];
+    vg.extend(DISKS);
+    lvm(&vg);
+    guard
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i as u32).wrapping_mul(31).wrapping_add(u32::from(seed)) % 251) as u8 + 1)
+        .collect()
+}
+
+fn aligned(len: usize) -> (Vec<u8>, usize) {
+    let buf = vec![0u8; len + 4096];
+    let start = buf.as_ptr().align_offset(4096);
+    (buf, start)
+}
+
+fn try_write(path: &str, offset: u64, data: &[u8]) -> std::io::Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT | libc::O_SYNC)
+        .open(path)?;
+    let (mut buf, start) = aligned(data.len());
+    buf[start..start + data.len()].copy_from_slice(data);
+    file.write_all_at(&buf[start..start + data.len()], offset)
+}
+
+fn write(path: &str, offset: u64, data: &[u8]) {
+    try_write(path, offset, data).unwrap_or_else(|e| panic!("write {path} at {offset}: {e}"));
+}
+
+fn read(path: &str, offset: u64, len: usize) -> Vec<u8> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let (mut buf, start) = aligned(len);
+    file.read_exact_at(&mut buf[start..start + len], offset)
+        .unwrap_or_else(|e| panic!("read {path} at {offset}: {e}"));
+    buf[start..start + len].to_vec()
+}
+
+fn size_of(path: &str) -> u64 {
+    run("blockdev", "blockdev", &["--getsize64", path])
+        .trim()
+        .parse()
+        .expect("a size")
+}
+
+/// Waits until every raid and mirror of the VG is in sync (the percentages both tools report
+/// must not move between their runs).
+fn wait_for_sync() {
+    for _ in 0..300 {
+        let status = dmsetup(&["status"]);
+        let syncing = status.lines().filter(|l| ours(l)).any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let frac = match w.get(3).copied() {
+                Some("raid") => w.get(7),
+                Some("mirror") => w
+                    .get(4)
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|n| w.get(5 + n)),
+                _ => None,
+            };
+            frac.and_then(|f| f.split_once('/'))
+                .is_some_and(|(a, b)| a != b)
+        });
+        if !syncing {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("raid/mirror sync did not finish");
+}
+
+const KERNEL_FIELDS: &str = "lv_name,lv_attr,lv_size,data_percent,metadata_percent,snap_percent,\
+copy_percent,sync_percent,lv_kernel_major,lv_kernel_minor,lv_active,lv_active_locally,\
+lv_active_exclusively,lv_active_remotely,lv_health_status,lv_permissions,lv_device_open,\
+lv_suspended,lv_live_table,lv_inactive_table,lv_check_needed,lv_snapshot_invalid,\
+lv_merge_failed,lv_image_synced,kernel_discards,raid_sync_action,raid_mismatch_count,\
+lv_kernel_read_ahead";
+
+/// `lvs` by both tools on the same state: default columns, the kernel fields (and those as
+/// JSON with `json`).
+fn assert_lvs_equal(when: &str, json: bool) {
+    wait_for_sync();
+    let mut runs: Vec<&[&str]> = vec![&["lvs", "-a", VG], &["lvs", "-a", "-o", KERNEL_FIELDS, VG]];
+    let as_json: &[&str] = &[
+        "lvs",
+        "-a",
+        "-o",
+        KERNEL_FIELDS,
+        "--reportformat",
+        "json",
+        VG,
+    ];
+    if json {
+        runs.push(as_json);
+    }
+    for args in runs {
+        let theirs = lvm(args);
+        let mine = ox(args);
+        assert_eq!(mine, theirs, "{when}: `lvs {}`", args[1..].join(" "));
+    }
+}
+
+/// The LVs each step creates: (lvcreate arguments after `lvcreate -y`, LV name).
+fn creations() -> Vec<(Vec<String>, &'static str)> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    vec![
+        (s(&["-L", "4m", "-n", "lin", VG]), "lin"),
+        (
+            s(&["-L", "4m", "-i", "2", "-I", "64k", "-n", "str", VG]),
+            "str",
+        ),
+        (
+            s(&["--type", "raid1", "-m", "1", "-L", "4m", "-n", "r1", VG]),
+            "r1",
+        ),
+        (
+            s(&["--type", "raid5", "-i", "2", "-L", "4m", "-n", "r5", VG]),
+            "r5",
+        ),
+        (
+            s(&[
+                "--type", "raid10", "-i", "2", "-m", "1", "-L", "4m", "-n", "r10", VG,
+            ]),
+            "r10",
+        ),
+        (
+            s(&[
+                "--type",
+                "mirror",
+                "-m",
+                "1",
+                "--mirrorlog",
+                "core",
+                "-L",
+                "4m",
+                "-n",
+                "mc",
+                VG,
+            ]),
+            "mc",
+        ),
+        (
+            s(&["--type", "mirror", "-m", "1", "-L", "4m", "-n", "md", VG]),
+            "md",
+        ),
+        (s(&["-L", "8m", "-T", &lv("pool")]), "pool"),
+        (s(&["-V", "8m", "-T", &lv("pool"), "-n", "thin"]), "thin"),
+        (s(&["-s", "-L", "2m", "-n", "snap", &lv("lin")]), "snap"),
+        (s(&["-s", "-n", "tsnap", &lv("thin")]), "tsnap"),
+    ]
+}
+
+#[test]
+fn vm_lvcreate_makes_the_devices_lvm2_makes_and_lvs_reports_them_alike() {
+    require_vm();
+    let _vg = fresh_vg();
+    for (args, name) in creations() {
+        let mut cmd = vec!["lvcreate", "-y"];
+        cmd.extend(args.iter().map(String::as_str));
+        lvm(&cmd);
+        let lvm2 = kernel_state();
+        // Old data where the new LV will be: LVM2 zeroes the first 4 KiB of a new LV.
+        let plain = ["lin", "str", "r1", "r5", "r10", "mc", "md"].contains(&name);
+        if plain {
+            write(&dev(name), 0, &pattern(8192, 5));
+        }
+        ox(&["lvremove", "-y", &lv(name)]);
+        assert!(
+            !kernel_state()
+                .names
+                .iter()
+                .any(|n| n.starts_with(&format!("{VG}-{name} "))),
+            "oxlvm removed LVM2's {name} and its devices"
+        );
+        let said = ox(&cmd);
+        assert!(
+            said.contains(&format!("Logical volume \"{name}\" created.")),
+            "{said}"
+        );
+        assert_eq!(kernel_state(), lvm2, "after oxlvm {}", cmd.join(" "));
+        if plain {
+            let start = read(&dev(name), 0, 8192);
+            assert_eq!(start[..4096], [0u8; 4096], "{name}: first 4 KiB zeroed");
+            if !name.starts_with('m') {
+                // Past 4 KiB the old data is still there (LVM2 zeroes no more).
+                assert_eq!(start[4096..], pattern(8192, 5)[4096..], "{name}");
+            }
+        }
+    }
+    // Data for the percentages: the COW, the pool and the thin LV have used space.
+    write(&dev("lin"), 0, &pattern(256 * 1024, 1));
+    write(&dev("thin"), 0, &pattern(128 * 1024, 2));
+    assert_lvs_equal("every type active", true);
+
+    // LVM2 removes what oxlvm made (open LVs are refused by oxlvm first).
+    let holder = fs::File::open(dev("r5")).expect("open r5");
+    let out = output(oxlvm_binary(), &["lvremove", "-y", &lv("r5")]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("Logical volume {VG}/r5 in use.")),
+        "{}",
+        text(&out.stderr)
+    );
+    drop(holder);
+    lvm(&[
+        "lvremove",
+        "-y",
+        &lv("r5"),
+        &lv("mc"),
+        &lv("tsnap"),
+        &lv("snap"),
+    ]);
+    let left = kernel_state();
+    for gone in ["r5", "mc", "snap", "lin-real"] {
+        assert!(
+            !left
+                .names
+                .iter()
+                .any(|n| n.starts_with(&format!("{VG}-{gone} "))),
+            "{gone} left: {left:#?}"
+        );
+    }
+    // oxlvm's vgremove takes down and removes the rest, LVM2-made and its own.
+    ox(&["vgremove", "-f", VG]);
+    assert_nothing_left();
+    assert!(!lvm(&["vgs", "--noheadings", "-o", "vg_name"]).contains(VG));
+}
+
+/// (PV path, byte offset) of each PV area of an LV's first segment, from LVM2's report.
+fn first_extents(name: &str) -> Vec<(String, u64)> {
+    let pe_start: std::collections::HashMap<String, u64> = lvm(&[
+        "pvs",
+        "--noheadings",
+        "--units",
+        "s",
+        "--nosuffix",
+        "-o",
+        "pv_name,pe_start",
+    ])
+    .lines()
+    .filter_map(|l| {
+        let mut w = l.split_whitespace();
+        Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+    })
+    .collect();
+    let devices = lvm(&["lvs", "--noheadings", "-o", "devices", &lv(name)]);
+    devices
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|d| {
+            let (path, pe) = d.trim_end_matches(')').split_once('(')?;
+            let pe: u64 = pe.parse().ok()?;
+            Some((path.to_string(), pe_start.get(path)? * 512 + pe * MIB))
+        })
+        .collect()
+}
+
+/// The VG's tables with every dm device number replaced by the device's name (a fresh
+/// activation hands out other minors than a device kept across reloads), and its links.
+fn tables_by_name() -> (Vec<String>, Vec<String>) {
+    let names: std::collections::HashMap<String, String> = dmsetup(&[
+        "info",
+        "-c",
+        "--noheadings",
+        "--separator",
+        " ",
+        "-o",
+        "name,major,minor",
+    ])
+    .lines()
+    .filter_map(|l| {
+        let w: Vec<&str> = l.split(' ').collect();
+        Some((
+            format!("{}:{}", w.get(1)?, w.get(2)?),
+            w.first()?.to_string(),
+        ))
+    })
+    .collect();
+    let tables = kernel_state()
+        .tables
+        .iter()
+        .map(|l| {
+            l.split(' ')
+                .map(|w| names.get(w).cloned().unwrap_or_else(|| w.to_string()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    (tables, kernel_state().links)
+}
+
+/// The tables oxlvm left after an online change must be the ones LVM2 loads for the same
+/// metadata: oxlvm deactivates, LVM2 activates the LV, the state must match.
+fn assert_lvm2_activates_the_same(name: &str) {
+    let live = tables_by_name();
+    ox(&["lvchange", "-an", &lv(name)]);
+    lvm(&["lvchange", "-ay", &lv(name)]);
+    assert_eq!(tables_by_name(), live, "LVM2's activation of {name}");
+}
+
+#[test]
+fn vm_online_changes_keep_data_and_match_lvm2s_tables() {
+    require_vm();
+    let _vg = fresh_vg();
+    ox(&["lvcreate", "-y", "-L", "8m", "-n", "lin", VG]);
+    ox(&["lvcreate", "-y", "-L", "4m", "-i", "2", "-n", "str", VG]);
+    ox(&["lvcreate", "-y", "-L", "8m", "-T", &lv("pool")]);
+    ox(&[
+        "lvcreate",
+        "-y",
+        "-V",
+        "16m",
+        "-T",
+        &lv("pool"),
+        "-n",
+        "thin",
+    ]);
+
+    // Data lands where the metadata says (linear, and 64 KiB stripes across two PVs).
+    let data = pattern(64 * 1024, 7);
+    write(&dev("lin"), 128 * 1024, &data);
+    let (pv, at) = first_extents("lin")[0].clone();
+    assert_eq!(read(&pv, at + 128 * 1024, data.len()), data, "lin on {pv}");
+    let stripes = first_extents("str");
+    assert_eq!(stripes.len(), 2);
+    let data = pattern(192 * 1024, 11);
+    write(&dev("str"), 0, &data);
+    let chunk = 64 * 1024;
+    assert_eq!(read(&stripes[0].0, stripes[0].1, chunk), data[..chunk]);
+    assert_eq!(
+        read(&stripes[1].0, stripes[1].1, chunk),
+        data[chunk..2 * chunk]
+    );
+    assert_eq!(
+        read(&stripes[0].0, stripes[0].1 + chunk as u64, chunk),
+        data[2 * chunk..]
+    );
+
+    // A COW snapshot of the active origin keeps the old data.
+    let old = pattern(64 * 1024, 21);
+    write(&dev("lin"), 0, &old);
+    ox(&["lvcreate", "-y", "-s", "-L", "4m", "-n", "snap", &lv("lin")]);
+    write(&dev("lin"), 0, &pattern(64 * 1024, 22));
+    assert_eq!(read(&dev("snap"), 0, old.len()), old);
+    assert_eq!(read(&dev("lin"), 0, old.len()), pattern(64 * 1024, 22));
+    // LVM2 refuses to resize an active origin; so does oxlvm.
+    let out = output(oxlvm_binary(), &["lvextend", "-L", "+4m", &lv("lin")]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        text(&out.stderr).contains("Snapshot origin volumes can be resized only while inactive"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The snapshot's exception store grows online.
+    ox(&["lvextend", "-L", "+2m", &lv("snap")]);
+    assert_eq!(read(&dev("snap"), 0, old.len()), old);
+    assert_lvm2_activates_the_same("lin");
+
+    // A thin snapshot shares its origin's blocks until the origin is written.
+    let shared = pattern(128 * 1024, 31);
+    write(&dev("thin"), 0, &shared);
+    // Used data blocks of the pool, from its status line.
+    let used = || {
+        dmsetup(&["status", &format!("{VG}-pool-tpool")])
+            .split_whitespace()
+            .nth(5)
+            .unwrap_or("")
+            .to_string()
+    };
+    let before = used();
+    ox(&["lvcreate", "-y", "-s", "-n", "tsnap", &lv("thin")]);
+    ox(&["lvchange", "-ay", "-K", &lv("tsnap")]);
+    assert_eq!(read(&dev("tsnap"), 0, shared.len()), shared);
+    assert_eq!(used(), before, "a snapshot allocates nothing");
+    write(&dev("thin"), 0, &pattern(128 * 1024, 32));
+    assert_eq!(read(&dev("tsnap"), 0, shared.len()), shared);
+    assert_ne!(used(), before, "the origin's write got new blocks");
+
+    // Online extend and reduce: data kept, the new size visible at once.
+    ox(&["lvextend", "-L", "+4m", &lv("str")]);
+    assert_eq!(size_of(&dev("str")), 8 * MIB);
+    assert_eq!(read(&dev("str"), 0, data.len()), data);
+    ox(&["lvextend", "-L", "+8m", &lv("thin")]);
+    assert_eq!(size_of(&dev("thin")), 24 * MIB);
+    ox(&["lvreduce", "-y", "-L", "-2m", &lv("str")]);
+    assert_eq!(size_of(&dev("str")), 6 * MIB);
+    assert_eq!(read(&dev("str"), 0, data.len()), data);
+    assert_lvm2_activates_the_same("str");
+    assert_lvm2_activates_the_same("thin");
+
+    // Rename of an active LV: device and link follow, data too.
+    ox(&["lvrename", VG, "str", "str2"]);
+    assert!(Path::new(&dev("str2")).exists() && !Path::new(&dev("str")).exists());
+    assert!(dmsetup(&["info", "-c", "--noheadings", "-o", "name"])
+        .lines()
+        .any(|l| l.trim() == format!("{VG}-str2")));
+    assert_eq!(read(&dev("str2"), 0, data.len()), data);
+    assert_lvm2_activates_the_same("str2");
+
+    // Read-only and back: the kernel refuses writes, then takes them again.
+    ox(&["lvchange", "-p", "r", &lv("str2")]);
+    assert!(try_write(&dev("str2"), 0, &pattern(4096, 1)).is_err());
+    ox(&["lvchange", "-p", "rw", &lv("str2")]);
+    write(&dev("str2"), 0, &pattern(4096, 1));
+    assert_lvs_equal("after online changes", false);
+
+    // LVM2 removes what oxlvm made.
+    lvm(&["vgremove", "-f", VG]);
+    assert_nothing_left();
+}
+
+#[test]
+fn vm_a_merge_lvm2_deferred_runs_when_oxlvm_activates_the_origin() {
+    require_vm();
+    let _vg = fresh_vg();
+    ox(&["lvcreate", "-y", "-L", "8m", "-n", "lin", VG]);
+    let old = pattern(256 * 1024, 41);
+    write(&dev("lin"), 0, &old);
+    ox(&["lvcreate", "-y", "-s", "-L", "4m", "-n", "snap", &lv("lin")]);
+    write(&dev("lin"), 0, &pattern(256 * 1024, 42));
+    // The origin is open: LVM2 flags the merge for the next activation.
+    let holder = fs::File::open(dev("lin")).expect("open origin");
+    let said = lvm(&["lvconvert", "--merge", &lv("snap")]);
+    assert!(
+        said.contains("Delaying merge since origin is open."),
+        "{said}"
+    );
+    drop(holder);
+    assert_lvs_equal("merge pending", false);
+    ox(&["lvchange", "-an", &lv("lin")]);
+    assert_nothing_left();
+    // oxlvm's activation starts the merge (snapshot-merge) and finishes it.
+    ox(&["lvchange", "-ay", &lv("lin")]);
+    assert_eq!(read(&dev("lin"), 0, old.len()), old, "merged back");
+    let lvs = lvm(&["lvs", "--noheadings", "-o", "lv_name", VG]);
+    assert_eq!(lvs.trim(), "lin", "the merged snapshot is gone");
+    assert_eq!(
+        kernel_state().tables,
+        [format!("{VG}-lin: 0 16384 linear 254:0 2048")]
+    );
+    lvm(&["vgck", VG]);
+    ox(&["vgremove", "-f", VG]);
+    assert_nothing_left();
+}
