@@ -1,7 +1,6 @@
 //! What every command shares: configuration, the device list, the scan, LVM2's locks, and the
 //! one way metadata is written (archive -> commit protocol -> labels -> backup).
 
-use super::shared::Shared;
 use super::vg_plan::{missing_pv_ids, pv_used_extents, MISSING};
 use crate::cli::CommonArgs;
 use crate::config::Config;
@@ -12,6 +11,7 @@ use crate::store::commit::{self, AreaTarget, DeviceWriter, DiskWriter};
 use crate::store::devices::{list_block_devices, Candidate, Filter};
 use crate::store::lock::{LockGuard, LockMode, Locker, ORPHANS};
 use crate::store::scan::{self, FoundVg, Scan};
+use super::shared::Shared;
 use metadata_format::header::{MdaHeader, PvHeaderExtension};
 use metadata_format::text::{emit_ondisk, Id, Metadata, VolumeGroup};
 use std::cell::RefCell;
@@ -147,6 +147,11 @@ impl Context {
     /// A VG's lock: lvmlockd's first (with `use_lvmlockd`; LVM2's order), then LVM2's file
     /// lock. Read the VG after this: a shared VG changed by another host is seen then.
     pub fn lock_vg(&self, name: &str, mode: LockMode) -> CmdResult<LockGuard> {
+        // The lock file is named after the VG: a name no VG can have (too long for a file
+        // name, a '/') is refused by the name rules before it reaches the file system.
+        if name.len() > 200 || name.contains('/') || name.contains('\0') {
+            crate::names::check_vg_name(name).map_err(CmdError::failed)?;
+        }
         self.shared.lock_vg(self, name, mode)?;
         self.locker
             .vg(name, mode)
@@ -166,6 +171,19 @@ impl Context {
             .map_err(CmdError::failed)?
             .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))?;
         self.check_vg_access(&found)?;
+        // As LVM2, a VG whose metadata contradicts itself is not worked on: planning over
+        // overlapping extents or a reference loop would build on the damage.
+        let problems = super::vg_check::inconsistencies(&found.metadata.vg);
+        if let Some(first) = problems.first() {
+            let more = match problems.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            return Err(CmdError::failed(format!(
+                "VG {name} metadata (seqno {}) contradicts itself ({first}{more}); restore a good copy with vgcfgrestore {name}.",
+                found.metadata.vg.seqno
+            )));
+        }
         for pv in found.missing_pvs() {
             let hint = pv.device.as_deref().unwrap_or("unknown device");
             self.warn(format!(
@@ -238,6 +256,41 @@ impl Context {
                     new.vg.name
                 )));
             }
+        }
+        // Nothing that contradicts itself is written: the copies on disk stay as they are and
+        // the user restores a good one (LVM2 refuses such a VG when it reads it).
+        let problems = super::vg_check::inconsistencies(&new.vg);
+        if let Some(first) = problems.first() {
+            let more = match problems.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            return Err(CmdError::failed(format!(
+                "Cannot write VG {}: its metadata contradicts itself ({first}{more}); restore a good copy with vgcfgrestore {}.",
+                new.vg.name, new.vg.name
+            )));
+        }
+        // Two devices with one PV UUID: which one a write would reach is a guess (LVM2 refuses
+        // too: "Cannot update volume group with duplicate PV devices").
+        let ids: Vec<Id> = new
+            .vg
+            .pvs
+            .iter()
+            .chain(old.iter().flat_map(|o| o.metadata.vg.pvs.iter()))
+            .map(|p| p.id)
+            .collect();
+        if let Some((pi, other)) = scan
+            .duplicates
+            .iter()
+            .find(|(pi, _)| ids.contains(&scan.pvs[*pi].id()))
+        {
+            return Err(CmdError::failed(format!(
+                "Cannot update VG {} with duplicate PV devices: PV {} is on both {} and {}; detach or wipe one of them (or give the copy new UUIDs with vgimportclone).",
+                new.vg.name,
+                scan.pvs[*pi].id(),
+                scan.pvs[*pi].path.display(),
+                other.display()
+            )));
         }
         // One above the VG as read (1 for a new VG); a caller may ask for more (vgcfgrestore:
         // above the restored file's and every copy on disk), never less.

@@ -325,6 +325,7 @@ fn scan_clone(scan: &Scan) -> Scan {
         pvs: scan.pvs.clone(),
         others: scan.others.clone(),
         warnings: Vec::new(),
+        duplicates: scan.duplicates.clone(),
     }
 }
 

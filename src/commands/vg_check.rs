@@ -208,6 +208,7 @@ fn outdated_pvs(scan: &Scan, found: &FoundVg) -> Vec<(usize, u32)> {
 /// Everything in a VG text that cannot be true, each as one sentence naming the LV or PV.
 pub fn inconsistencies(vg: &VolumeGroup) -> Vec<String> {
     let mut out = vg.dangling_references();
+    out.extend(reference_loops(vg));
     let mut seen_lv: BTreeMap<&str, usize> = BTreeMap::new();
     let mut seen_lv_id = BTreeMap::new();
     for lv in &vg.lvs {
@@ -249,6 +250,14 @@ pub fn inconsistencies(vg: &VolumeGroup) -> Vec<String> {
         if seen_pv.insert(pv.id, ()).is_some() {
             out.push(format!("PV {} is listed twice", pv.id));
         }
+        // LVM2's pvresize records dev_size less pe_start: only the extents are compared.
+        let extents = u128::from(pv.pe_count) * u128::from(vg.extent_size);
+        if let Some(size) = pv.dev_size.filter(|&s| u128::from(s) < extents) {
+            out.push(format!(
+                "PV {} has {} extents of {} sectors, more than its size of {size} sectors",
+                pv.id, pv.pe_count, vg.extent_size
+            ));
+        }
         let mut runs = pv_extent_runs(vg, &pv.id);
         runs.sort_by_key(|(_, start, _)| *start);
         for (lv, start, len) in &runs {
@@ -270,6 +279,114 @@ pub fn inconsistencies(vg: &VolumeGroup) -> Vec<String> {
                     "PV {} extent {b_start} is used by both {a} and {b}",
                     pv.id
                 ));
+            }
+        }
+    }
+    out
+}
+
+/// The LVs a segment of `lv` stands on: areas on LVs, snapshot origin and COW, pool parts,
+/// thin pool and origin, cache pool and origin, mirror log, raid images. A thin origin's
+/// `merge` points back at its merging snapshot by design and is left out.
+fn lv_references(lv: &metadata_format::text::LogicalVolume) -> Vec<&str> {
+    use metadata_format::text::Area;
+    let mut names: Vec<&str> = Vec::new();
+    for segment in &lv.segments {
+        for area in segment.areas() {
+            if let Area::Lv { name, .. } = area {
+                names.push(name);
+            }
+        }
+        match &segment.kind {
+            SegmentKind::Mirror(m) => names.extend(m.mirror_log.as_deref()),
+            SegmentKind::Raid(r) => {
+                for image in &r.images {
+                    names.push(&image.data);
+                    names.extend(image.meta.as_deref());
+                }
+            }
+            SegmentKind::Snapshot(s) => {
+                names.push(&s.origin);
+                names.push(&s.cow);
+            }
+            SegmentKind::ThinPool(p) => {
+                names.push(&p.metadata);
+                names.push(&p.pool);
+            }
+            SegmentKind::Thin(t) => {
+                names.push(&t.thin_pool);
+                names.extend(t.origin.as_deref());
+                names.extend(t.external_origin.as_deref());
+            }
+            SegmentKind::CachePool(p) => {
+                names.push(&p.data);
+                names.push(&p.metadata);
+            }
+            SegmentKind::Cache(c) => {
+                names.push(&c.cache_pool);
+                names.push(&c.origin);
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// LVs that stand on themselves through a chain of references (a thin volume whose origin's
+/// origin is itself, an LV mapped onto an LV that is mapped onto it, a snapshot of itself):
+/// no kernel table can be built for them and a walk over them would not end.
+pub fn reference_loops(vg: &VolumeGroup) -> Vec<String> {
+    let index: BTreeMap<&str, usize> = vg
+        .lvs
+        .iter()
+        .enumerate()
+        .map(|(i, lv)| (lv.name.as_str(), i))
+        .collect();
+    let edges: Vec<Vec<usize>> = vg
+        .lvs
+        .iter()
+        .map(|lv| {
+            lv_references(lv)
+                .into_iter()
+                .filter_map(|n| index.get(n).copied())
+                .collect()
+        })
+        .collect();
+    // Iterative depth-first search: 0 unvisited, 1 on the current path, 2 done.
+    let mut state = vec![0u8; vg.lvs.len()];
+    let mut out = Vec::new();
+    for start in 0..vg.lvs.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&to) = edges[node].get(*next) {
+                *next += 1;
+                match state[to] {
+                    0 => {
+                        state[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    1 => {
+                        let from = stack.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                        let chain: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|(n, _)| vg.lvs[*n].name.as_str())
+                            .chain(std::iter::once(vg.lvs[to].name.as_str()))
+                            .collect();
+                        out.push(format!(
+                            "LV {} refers to itself through {}",
+                            vg.lvs[to].name,
+                            chain.join(" -> ")
+                        ));
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
             }
         }
     }
@@ -335,5 +452,33 @@ mod tests {
             problems.iter().any(|p| p.contains("used by both")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn reference_loops_are_named_and_merges_are_not_loops() {
+        let set_origin = |vg: &mut VolumeGroup, lv: &str, origin: &str| {
+            if let SegmentKind::Thin(t) = &mut vg.lv_mut(lv).unwrap().segments[0].kind {
+                t.origin = Some(origin.to_string());
+            }
+        };
+        // thinsnap's origin is thin1; thin1's origin made thinsnap closes a loop.
+        let mut vg = vgdemo();
+        set_origin(&mut vg, "thin1", "thinsnap");
+        let loops = reference_loops(&vg);
+        assert_eq!(loops.len(), 1, "{loops:?}");
+        assert!(loops[0].contains("thin1") && loops[0].contains("thinsnap"));
+        assert!(inconsistencies(&vg).contains(&loops[0]));
+        let mut vg = vgdemo();
+        set_origin(&mut vg, "thin1", "thin1");
+        assert_eq!(
+            reference_loops(&vg),
+            ["LV thin1 refers to itself through thin1 -> thin1"]
+        );
+        // A merging thin snapshot: the origin names it in `merge`, which is not a loop.
+        let mut vg = vgdemo();
+        if let SegmentKind::Thin(t) = &mut vg.lv_mut("thin1").unwrap().segments[0].kind {
+            t.merge = Some("thinsnap".to_string());
+        }
+        assert!(reference_loops(&vg).is_empty());
     }
 }

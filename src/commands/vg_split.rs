@@ -452,6 +452,8 @@ pub fn vgsplit(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                     .collect(),
                 others: Vec::new(),
                 warnings: Vec::new(),
+                // Indexes into the unfiltered scan; the first write checked them.
+                duplicates: Vec::new(),
             };
             let mut src_meta = src.metadata.clone();
             src_meta.vg = from;

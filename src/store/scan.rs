@@ -74,6 +74,9 @@ pub struct Scan {
     pub others: Vec<Candidate>,
     /// Problems worth a warning (bad headers, checksum errors, duplicate PVs).
     pub warnings: Vec<String>,
+    /// Devices left out because an earlier device has the same PV UUID: (the PV's index in
+    /// `pvs`, the other device). Writes to such a PV's VG are refused, as LVM2 refuses them.
+    pub duplicates: Vec<(usize, PathBuf)>,
 }
 
 /// A VG assembled from the best copy of its metadata.
@@ -250,13 +253,14 @@ pub fn scan(candidates: &[Candidate]) -> Scan {
                             .push(format!("WARNING: {}: {p}", pv.path.display()));
                     }
                 }
-                if let Some(first) = out.pvs.iter().find(|p| p.id() == pv.id()) {
+                if let Some(first) = out.pvs.iter().position(|p| p.id() == pv.id()) {
                     out.warnings.push(format!(
                         "WARNING: Not using device {} for PV {}: {} has the same PV UUID.",
                         pv.path.display(),
                         pv.id(),
-                        first.path.display()
+                        out.pvs[first].path.display()
                     ));
+                    out.duplicates.push((first, pv.path.clone()));
                     continue;
                 }
                 out.pvs.push(pv);
@@ -326,6 +330,11 @@ impl Scan {
         let mut last_error = None;
         for ((_, checksum), (text, _, places)) in copies.iter().rev() {
             match parse_metadata(text) {
+                // A zero extent size makes every extent count a division by zero: such a
+                // copy is as unusable as one that does not parse.
+                Ok(metadata) if metadata.vg.extent_size == 0 => {
+                    last_error = Some("extent_size is 0".to_string());
+                }
                 Ok(mut metadata) => {
                     // WRITE_LOCKED reads as WRITE, as LVM2 reads it (shared or owned VGs).
                     crate::lockd::import_write_locked(&mut metadata.vg);
@@ -444,6 +453,8 @@ mod tests {
             "{:?}",
             s.warnings
         );
+        assert_eq!(s.duplicates.len(), 1);
+        assert_eq!(s.duplicates[0].0, 0);
         assert_eq!(s.vg_names(), ["vgdemo"]);
         let vg = s.find_vg("vgdemo").unwrap().unwrap();
         assert_eq!(vg.metadata.vg.seqno, 14);
