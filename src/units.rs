@@ -43,7 +43,10 @@ pub fn parse_size(text: &str, default_unit_sectors: u64) -> Result<SizeArg, Stri
         "b" => {
             let bytes = value as u64;
             if !bytes.is_multiple_of(512) {
-                let up = bytes + (512 - bytes % 512);
+                // (A byte count near u64::MAX must not overflow on its way up: fuzz finding.)
+                let up = bytes
+                    .checked_add(512 - bytes % 512)
+                    .ok_or_else(|| format!("Size \"{text}\" is too big."))?;
                 return Err(format!(
                     "Size is not a multiple of 512. Try using {} or {}.",
                     up - 512,
@@ -82,6 +85,13 @@ fn bad_unit(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_byte_counts_are_refused_not_overflowed() {
+        // Fuzz finding (size_args): "04444...4b" overflowed rounding up to 512 bytes.
+        let text = format!("0{}b", "4".repeat(68));
+        assert!(parse_size(&text, 2048).unwrap_err().contains("too big"));
+    }
 
     fn s(text: &str, unit: u64) -> u64 {
         parse_size(text, unit).unwrap().sectors

@@ -435,7 +435,18 @@ impl<'a> Parser<'a> {
             msg = "Invalid selection.".to_string();
         }
         msg.push_str(" ('-S help' lists the fields and operators.)");
-        msg
+        // The selection is quoted back: its control characters (a newline) are escaped so
+        // the message stays one line.
+        msg.chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_debug().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect()
     }
 
     fn parse_or(&mut self, at: usize) -> Option<(Node, usize)> {
@@ -1535,6 +1546,13 @@ mod tests {
         assert!(err("(lv_name=lv1").starts_with("Syntax error: right parenthesis expected at ''"));
         assert!(err("!lv_name=lv1")
             .starts_with("Syntax error: left parenthesis expected at 'lv_name=lv1'"));
+        // Fuzz finding: a newline in the quoted selection made the message two lines.
+        assert_eq!(
+            err("!(vg_ta\ngs={a<b})").lines().count(),
+            1,
+            "{}",
+            err("!(vg_ta\ngs={a<b})")
+        );
         assert!(err("lv_name=lv1 xx")
             .starts_with("Expecting logical operator; Selection syntax error at 'xx'."));
         assert!(err("tags=~a")
