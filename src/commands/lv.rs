@@ -880,11 +880,14 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
                 .count();
             if policy != Policy::Anywhere && (p.devices() as usize) > with_space {
                 return Err(CmdError::failed(format!(
-                    "Insufficient suitable allocatable extents: a {type_name} LV with {} devices needs {} PVs with free space and {} {} one; add PVs (vgextend), name more PVs or use --alloc anywhere.",
+                    "Insufficient suitable allocatable extents: a {type_name} LV with {} devices needs {} PVs with free space, {} {with_space}; add PVs (vgextend), name more PVs or use --alloc anywhere.",
                     p.devices(),
                     p.devices(),
-                    if args.pvs.is_empty() { format!("VG {vg_name} has") } else { "the PVs given have".to_string() },
-                    with_space
+                    if args.pvs.is_empty() {
+                        format!("VG {vg_name} has")
+                    } else {
+                        "the PVs given are".to_string()
+                    }
                 )));
             }
             if p.nosync {
@@ -1539,7 +1542,7 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         _ => (1, 0),
     };
     if let Some(i) = args.stripes {
-        if extending && !thin && i != last_stripes.0 {
+        if extending && !thin && raid.is_none() && i != last_stripes.0 {
             return Err(CmdError::usage(format!(
                 "-i {i}: oxlvm extends {vg_name}/{lv_name} with its {} stripe(s); leave -i out.",
                 last_stripes.0

@@ -17,7 +17,7 @@ use super::lv_plan::{
 use super::lv_raid::{self, ConvertCtx, Layout};
 use super::vg::alloc_arg;
 use crate::alloc::{self, Policy, Request};
-use crate::cli::prompt::confirm;
+use crate::cli::prompt::{confirm, Answerer};
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::store::lock::{LockGuard, LockMode};
@@ -203,6 +203,24 @@ impl Loaded {
         }
         Ok(())
     }
+}
+
+/// LVM2's warnings before a destructive question, then the question. With nobody to answer
+/// (no terminal, no -y) the command refuses in one line before warning about anything.
+fn warn_and_confirm(
+    ctx: &Context,
+    yes: bool,
+    warnings: &[String],
+    question: &str,
+    refusal: &str,
+) -> CmdResult<bool> {
+    if Answerer::current(yes, ctx.quiet) == Answerer::Nobody {
+        return Err(failed(refusal));
+    }
+    for w in warnings {
+        ctx.warn(w);
+    }
+    confirm(yes, ctx.quiet, question, refusal)
 }
 
 /// `VG/LV` (or `LV` with LVM_VG_NAME) to its parts.
@@ -501,16 +519,15 @@ fn make_snapshot(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
         )));
     }
     l.refuse_active(&vg, &[&origin, &cow])?;
-    l.ctx.warn(format!(
-        "WARNING: Converting logical volume {vg_name}/{cow} to snapshot exception store."
-    ));
-    l.ctx
-        .warn("THIS WILL DESTROY CONTENT OF LOGICAL VOLUME (filesystem etc.)");
     let q = format!("Do you really want to convert {vg_name}/{cow}?");
     let refuse = format!(
         "Not converting {vg_name}/{cow} into a COW store without confirmation: no terminal to ask on; add -y to convert it."
     );
-    if !confirm(args.yes, l.ctx.quiet, &q, &refuse)? {
+    let warnings = [
+        format!("WARNING: Converting logical volume {vg_name}/{cow} to snapshot exception store."),
+        "THIS WILL DESTROY CONTENT OF LOGICAL VOLUME (filesystem etc.)".to_string(),
+    ];
+    if !warn_and_confirm(&l.ctx, args.yes, &warnings, &q, &refuse)? {
         return Err(failed(format!(
             "Logical volume {vg_name}/{cow} not converted."
         )));
@@ -638,16 +655,15 @@ fn to_thin_pool(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
         display_size(u64::from(chunk_size)),
         display_size(thin_pool_max_data(chunk_size))
     ));
-    l.ctx.warn(format!(
-        "WARNING: Converting {vg_name}/{data} and {vg_name}/{meta} to thin pool's data and metadata volumes with metadata wiping."
-    ));
-    l.ctx
-        .warn("THIS WILL DESTROY CONTENT OF LOGICAL VOLUME (filesystem etc.)");
     let q = format!("Do you really want to convert {vg_name}/{data} and {vg_name}/{meta}?");
     let refuse = format!(
         "Not converting {vg_name}/{data} and {vg_name}/{meta} into a thin pool without confirmation: no terminal to ask on; add -y to convert them."
     );
-    if !confirm(args.yes, l.ctx.quiet, &q, &refuse)? {
+    let warnings = [
+        format!("WARNING: Converting {vg_name}/{data} and {vg_name}/{meta} to thin pool's data and metadata volumes with metadata wiping."),
+        "THIS WILL DESTROY CONTENT OF LOGICAL VOLUME (filesystem etc.)".to_string(),
+    ];
+    if !warn_and_confirm(&l.ctx, args.yes, &warnings, &q, &refuse)? {
         return Err(failed(format!(
             "Logical volumes {vg_name}/{data} and {vg_name}/{meta} not converted."
         )));
