@@ -325,7 +325,6 @@ fn merge(common: &CommonArgs, argv: &[OsString], lvs: &[String]) -> CmdResult {
                     s.origin
                 )));
             }
-            l.refuse_active(&vg, &[&s.origin, &name])?;
             if let Some(internal) = vg.lv_mut(&snap) {
                 internal.status.retain(|f| f != "VISIBLE");
                 if let Some(Segment {
@@ -336,11 +335,13 @@ fn merge(common: &CommonArgs, argv: &[OsString], lvs: &[String]) -> CmdResult {
                     sn.merging = true;
                 }
             }
-            l.commit(vg)?;
-            l.ctx.say(format!(
-                "Merging of snapshot {vg_name}/{name} will occur on next activation of {vg_name}/{}.",
-                s.origin
-            ));
+            // The kernel side (an active origin merges now, an open one later) is
+            // lv_online's; without device-mapper it commits and says when the merge happens.
+            let act = Activation::new(&l.ctx);
+            let merged = vg.clone();
+            act.merge_cow_snapshot(&l.ctx, &l.scan, &l.found, &merged, &name, &mut || {
+                l.commit(merged.clone())
+            })?;
             continue;
         }
         if let Some(t) = thin_seg(lv).filter(|t| t.origin.is_some()).cloned() {
