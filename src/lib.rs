@@ -5,6 +5,7 @@ pub mod alloc;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod container;
 pub mod dm;
 pub mod error;
 pub mod host;

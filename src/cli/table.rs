@@ -65,12 +65,22 @@ pub static COMMANDS: &[CommandSpec] = &[
         commands::version::run
     ),
     planned!("config", "Display and manipulate configuration information"),
+    built!(
+        "container",
+        "Manage containers: thin snapshots of images, run in namespaces",
+        crate::container::cli::container_cmd
+    ),
     planned!("devtypes", "Display recognised built-in block device types"),
     planned!(
         "dumpconfig",
         "Display and manipulate configuration information"
     ),
     planned!("formats", "List available metadata formats"),
+    built!(
+        "image",
+        "Manage container images stored as thin LV chains",
+        crate::container::cli::image_cmd
+    ),
     built!(
         "fullreport",
         "Display full report",

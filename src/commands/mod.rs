@@ -15,6 +15,7 @@ pub mod pv;
 pub mod pv_change;
 pub mod pvck;
 pub mod report_cmds;
+pub mod thin_txn;
 pub mod shared;
 pub mod version;
 pub mod vg;

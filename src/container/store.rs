@@ -1,0 +1,307 @@
+//! The store: which VG and thin pool hold the images and containers, and the LV work they
+//! need through the core (VgSession: plan -> commit_vg -> activation), plus the edges
+//! (mkfs.ext4, resize2fs, mount) that turn a thin LV into a filesystem tree.
+
+use super::record::{Catalog, POOL_TAG};
+use crate::cli::CommonArgs;
+use crate::commands::context::Context;
+use crate::commands::lv_activate::Activation;
+use crate::commands::thin_txn::{ThinOp, VgSession};
+use crate::error::{CmdError, CmdResult};
+use crate::store::lock::LockMode;
+use metadata_format::text::VolumeGroup;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runtime state lives here only (pids, mounts); everything lasting is in the VG.
+pub const RUN_DIR: &str = "/run/oxlvm";
+
+pub fn failed(e: impl Into<String>) -> CmdError {
+    CmdError::failed(e)
+}
+
+pub struct Store {
+    pub ctx: Context,
+    pub vg: String,
+    pub pool: String,
+}
+
+impl Store {
+    /// The store of `vg` (or of `OXLVM_VG`, or of the one VG whose pool is tagged
+    /// `oxlvm_pool`).
+    pub fn open(common: &CommonArgs, argv: &[OsString], vg: Option<&str>) -> CmdResult<Store> {
+        let ctx = Context::new(common, argv)?;
+        let wanted = vg
+            .map(str::to_string)
+            .or_else(|| std::env::var("OXLVM_VG").ok().filter(|v| !v.is_empty()));
+        let scan = ctx.scan()?;
+        let names = match &wanted {
+            Some(v) => vec![v.clone()],
+            None => scan.vg_names(),
+        };
+        let mut hits: Vec<(String, String)> = Vec::new();
+        for name in names {
+            let _lock = ctx.lock_vg(&name, LockMode::Shared)?;
+            let Ok(found) = ctx.load_vg(&scan, &name) else {
+                if wanted.is_some() {
+                    return Err(failed(format!("Volume group \"{name}\" not found")));
+                }
+                continue;
+            };
+            if let Some(pool) = Catalog::read(&found.metadata.vg).pool {
+                hits.push((name, pool));
+            }
+        }
+        match hits.len() {
+            1 => {
+                let (vg, pool) = hits.remove(0);
+                Ok(Store { ctx, vg, pool })
+            }
+            0 => Err(failed(match wanted {
+                Some(v) => format!(
+                    "Volume group {v} holds no image store; make one with 'oxlvm image init {v}'."
+                ),
+                None => "No image store found; make one with 'oxlvm image init VG'.".to_string(),
+            })),
+            _ => Err(failed(format!(
+                "Several VGs hold an image store ({}); pick one with --vg or OXLVM_VG.",
+                hits.iter()
+                    .map(|(v, _)| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The VG as it is on disk now (shared lock for the read).
+    pub fn read_vg(&self) -> CmdResult<VolumeGroup> {
+        let _lock = self.ctx.lock_vg(&self.vg, LockMode::Shared)?;
+        let scan = self.ctx.scan()?;
+        Ok(self.ctx.load_vg(&scan, &self.vg)?.metadata.vg)
+    }
+
+    pub fn catalog(&self) -> CmdResult<Catalog> {
+        Ok(Catalog::read(&self.read_vg()?))
+    }
+
+    pub fn session(&self) -> CmdResult<VgSession<'_>> {
+        let s = VgSession::open(&self.ctx, &self.vg)?;
+        if !s.kernel.available() {
+            return Err(failed(
+                "Images and containers need device-mapper (the kernel has none here, or --driverloaded n).",
+            ));
+        }
+        Ok(s)
+    }
+
+    /// One thin transaction on the store's pool.
+    pub fn transact(
+        &self,
+        ops: &[ThinOp],
+        edit: &mut dyn FnMut(&mut VolumeGroup) -> CmdResult,
+    ) -> CmdResult {
+        let mut s = self.session()?;
+        s.thin_transaction(&self.pool, ops, edit)
+    }
+
+    pub fn dev_path(&self, lv: &str) -> PathBuf {
+        PathBuf::from(format!("/dev/{}/{lv}", self.vg))
+    }
+
+    pub fn extent_bytes(&self, vg: &VolumeGroup) -> u64 {
+        u64::from(vg.extent_size) * 512
+    }
+
+    /// Activates `lv` (read-only if its metadata says so).
+    pub fn activate(&self, lv: &str) -> CmdResult {
+        let s = self.session()?;
+        s.activate(lv)
+    }
+
+    /// Deactivates `lv`; a device still open (mounted elsewhere) stays, which is not an error.
+    pub fn deactivate_quietly(&self, lv: &str) {
+        if let Ok(s) = VgSession::open(&self.ctx, &self.vg) {
+            let _ = s.deactivate(lv);
+        }
+    }
+
+    pub fn is_active(&self, lv: &str) -> bool {
+        let Ok(vg) = self.read_vg() else { return false };
+        let kernel = Activation::new(&self.ctx);
+        vg.lv(lv).is_some_and(|l| kernel.is_active(&vg, l))
+    }
+}
+
+/// Runs a helper program; its stderr becomes the error.
+pub fn run_tool(program: &str, args: &[&str]) -> CmdResult<String> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| failed(format!("Cannot run {program}: {e} (install e2fsprogs)")))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr);
+        let first = msg
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
+        return Err(failed(format!(
+            "{program} {} failed: {first}",
+            args.join(" ")
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn mkfs(dev: &Path, label: &str) -> CmdResult {
+    let dev = dev.to_string_lossy();
+    let label: String = label.chars().take(16).collect();
+    run_tool(
+        "mkfs.ext4",
+        &[
+            "-q",
+            "-F",
+            "-m",
+            "0",
+            "-L",
+            &label,
+            "-E",
+            "nodiscard,lazy_itable_init=1,lazy_journal_init=1",
+            &dev,
+        ],
+    )
+    .map(|_| ())
+}
+
+/// Grows the filesystem on `dev` to fill it (offline: the LV is not mounted).
+pub fn grow_fs(dev: &Path) -> CmdResult {
+    let dev = dev.to_string_lossy();
+    run_tool("resize2fs", &["-f", &dev]).map(|_| ())
+}
+
+/// A mounted ext4 LV, unmounted on drop.
+pub struct Mounted {
+    pub dir: PathBuf,
+    mounted: bool,
+}
+
+impl Mounted {
+    pub fn mount(dev: &Path, dir: &Path, read_only: bool) -> CmdResult<Mounted> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| failed(format!("Cannot create {}: {e}", dir.display())))?;
+        let mut flags = nix::mount::MsFlags::MS_NOATIME;
+        if read_only {
+            flags |= nix::mount::MsFlags::MS_RDONLY;
+        }
+        nix::mount::mount(Some(dev), dir, Some("ext4"), flags, None::<&str>).map_err(|e| {
+            failed(format!(
+                "Cannot mount {} on {}: {e}",
+                dev.display(),
+                dir.display()
+            ))
+        })?;
+        Ok(Mounted {
+            dir: dir.to_path_buf(),
+            mounted: true,
+        })
+    }
+
+    /// The container's (or image's) root inside the LV's filesystem.
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    pub fn unmount(mut self) -> CmdResult {
+        self.mounted = false;
+        unmount_dir(&self.dir)
+    }
+
+    /// Leaves the filesystem mounted past this value (the runtime unmounts it).
+    pub fn keep(mut self) {
+        self.mounted = false;
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = unmount_dir(&self.dir);
+        }
+    }
+}
+
+pub fn unmount_dir(dir: &Path) -> CmdResult {
+    nix::mount::umount2(dir, nix::mount::MntFlags::empty())
+        .or_else(|_| nix::mount::umount2(dir, nix::mount::MntFlags::MNT_DETACH))
+        .map_err(|e| failed(format!("Cannot unmount {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_dir(dir);
+    Ok(())
+}
+
+/// Whether `dir` is a mount point now (from /proc/self/mountinfo).
+pub fn is_mounted(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = dir.to_string_lossy();
+    text.lines()
+        .any(|l| l.split(' ').nth(4).is_some_and(|m| m == want))
+}
+
+/// A scratch mount point for `lv` under /run/oxlvm.
+pub fn scratch_dir(lv: &str) -> PathBuf {
+    PathBuf::from(RUN_DIR)
+        .join("mnt")
+        .join(format!("{lv}.{}", std::process::id()))
+}
+
+/// Mounts `lv` (activating it) for a short job, and takes it down again afterwards.
+pub fn with_mounted<T>(
+    store: &Store,
+    lv: &str,
+    read_only: bool,
+    job: impl FnOnce(&Mounted) -> CmdResult<T>,
+) -> CmdResult<T> {
+    store.activate(lv)?;
+    let result = (|| {
+        let m = Mounted::mount(&store.dev_path(lv), &scratch_dir(lv), read_only)?;
+        let out = job(&m);
+        let unmounted = m.unmount();
+        let out = out?;
+        unmounted?;
+        Ok(out)
+    })();
+    store.deactivate_quietly(lv);
+    result
+}
+
+/// Extents for `bytes`, rounded up.
+pub fn extents_for(bytes: u64, vg: &VolumeGroup) -> u32 {
+    let e = u64::from(vg.extent_size) * 512;
+    u32::try_from(bytes.div_ceil(e).max(1)).unwrap_or(u32::MAX)
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// 64 random hex digits.
+pub fn random_id() -> String {
+    let a = uuid::Uuid::new_v4();
+    let b = uuid::Uuid::new_v4();
+    format!("{}{}", a.simple(), b.simple())
+}
+
+/// The pool tag on `pool` (image init).
+pub fn mark_pool(vg: &mut VolumeGroup, pool: &str) -> CmdResult {
+    let lv = vg
+        .lv_mut(pool)
+        .ok_or_else(|| failed(format!("{pool} vanished")))?;
+    if !lv.tags.iter().any(|t| t == POOL_TAG) {
+        lv.tags.push(POOL_TAG.to_string());
+    }
+    Ok(())
+}

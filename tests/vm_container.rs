@@ -1,0 +1,971 @@
+//! Kernel tier: containers on oxlvm's thin pools. A busybox-static root filesystem tar is built
+//! here, imported as an image (a read-only thin LV with ext4), and containers (writable thin
+//! snapshots) run in namespaces with a cgroup each. Checks output and exit codes, isolation,
+//! commit, diff, logs, layered `image load` with whiteouts, export/import round trips,
+//! stop/kill, limits, volumes, pool space, bad input, and that the VG alone holds the
+//! bookkeeping.
+//!
+//! Runs INSIDE the VM (`scripts/vm-test --test vm_container`); declared `test = false`. The
+//! tests share one VG on the guest's four disks and take turns (one lock).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+const VG: &str = "vgctr";
+const DISKS: [&str; 4] = ["/dev/vda", "/dev/vdb", "/dev/vdc", "/dev/vdd"];
+const WORK: &str = "/run/ctr-test";
+
+static READY: Mutex<bool> = Mutex::new(false);
+
+fn require_vm() {
+    assert_eq!(
+        std::env::var("OXLVM_IN_VM").as_deref(),
+        Ok("1"),
+        "vm_container tests need a real device-mapper kernel: run them with \
+         `scripts/vm-test --test vm_container` (it boots a VM), not on the host"
+    );
+}
+
+/// The oxlvm binary copied to the guest's tmpfs (9p page-ins are slow under emulation).
+fn oxlvm_binary() -> &'static str {
+    static COPY: OnceLock<String> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let to = "/run/oxlvm-vm-container";
+        match fs::copy(env!("CARGO_BIN_EXE_oxlvm"), to) {
+            Ok(_) => to.to_string(),
+            Err(_) => env!("CARGO_BIN_EXE_oxlvm").to_string(),
+        }
+    })
+}
+
+fn ox_out(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let start = Instant::now();
+    let mut cmd = Command::new(oxlvm_binary());
+    cmd.args(args)
+        .env("OXLVM_VG", VG)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd.spawn().expect("run oxlvm");
+    if let Some(data) = stdin {
+        let mut s = child.stdin.take().expect("stdin");
+        s.write_all(data).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("oxlvm output");
+    eprintln!(
+        "{:>6.2} s  oxlvm {} -> {}",
+        start.elapsed().as_secs_f64(),
+        args.join(" "),
+        out.status.code().unwrap_or(-1)
+    );
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs oxlvm, asserts success, returns stdout.
+fn ox(args: &[&str]) -> String {
+    let out = ox_out(args, None);
+    assert!(
+        out.status.success(),
+        "oxlvm {} failed ({}):\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn sh(cmd: &str) -> String {
+    let out = Command::new("sh").args(["-c", cmd]).output().expect("sh");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// A tar entry to build test archives from.
+enum Item<'a> {
+    Dir(&'a str, u32),
+    File(&'a str, &'a [u8], u32),
+    Link(&'a str, &'a str),
+}
+
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_mtime(1_700_000_000);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
+fn add(b: &mut tar::Builder<Vec<u8>>, item: &Item) {
+    match item {
+        Item::Dir(p, m) => {
+            let mut h = header(tar::EntryType::Directory, *m, 0);
+            b.append_data(&mut h, format!("{p}/"), &[][..]).unwrap();
+        }
+        Item::File(p, data, m) => {
+            let mut h = header(tar::EntryType::Regular, *m, data.len() as u64);
+            b.append_data(&mut h, p, *data).unwrap();
+        }
+        Item::Link(p, target) => {
+            let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+            b.append_link(&mut h, p, target).unwrap();
+        }
+    }
+}
+
+fn busybox() -> &'static [u8] {
+    static BB: OnceLock<Vec<u8>> = OnceLock::new();
+    BB.get_or_init(|| fs::read("/usr/bin/busybox").expect("busybox-static in the guest"))
+}
+
+/// A busybox-static root filesystem as `docker export` writes one.
+fn rootfs_tar() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for d in [
+        "bin", "etc", "proc", "sys", "dev", "tmp", "root", "home", "var",
+    ] {
+        add(
+            &mut b,
+            &Item::Dir(d, if d == "tmp" { 0o1777 } else { 0o755 }),
+        );
+    }
+    add(&mut b, &Item::File("bin/busybox", busybox(), 0o755));
+    for applet in [
+        "sh", "echo", "cat", "ls", "hostname", "id", "touch", "mkdir", "rm", "sleep", "ps", "head",
+        "tr", "dd", "stat", "pwd", "true", "false", "wc", "sync",
+    ] {
+        add(&mut b, &Item::Link(&format!("bin/{applet}"), "busybox"));
+    }
+    add(
+        &mut b,
+        &Item::File(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n",
+            0o644,
+        ),
+    );
+    add(
+        &mut b,
+        &Item::File("etc/group", b"root:x:0:\nuser:x:1000:\n", 0o644),
+    );
+    add(&mut b, &Item::File("etc/motd", b"welcome\n", 0o644));
+    b.into_inner().unwrap()
+}
+
+fn write(path: &str, data: &[u8]) -> String {
+    fs::create_dir_all(WORK).unwrap();
+    let p = Path::new(WORK).join(path);
+    fs::write(&p, data).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// Takes the shared VG and store, building them on first use (image `bb:1` imported).
+fn setup() -> MutexGuard<'static, bool> {
+    require_vm();
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    if !*ready {
+        for d in DISKS {
+            ox(&["pvcreate", "-y", d]);
+        }
+        let mut args = vec!["vgcreate", VG];
+        args.extend(DISKS);
+        ox(&args);
+        ox(&["image", "init", VG, "--size", "200m"]);
+        let tar = write("rootfs.tar", &rootfs_tar());
+        ox(&["image", "import", &tar, "bb:1", "-c", "CMD [\"sh\"]"]);
+        *ready = true;
+    }
+    ready
+}
+
+fn lvs_names() -> Vec<String> {
+    ox(&["lvs", "--noheadings", "-o", "lv_name", VG])
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn inspect(kind: &str, name: &str) -> serde_json::Value {
+    let out = ox(&[kind, "inspect", name]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("inspect JSON");
+    v[0].clone()
+}
+
+/// (path -> (type, mode, uid, gid, content or link target, xattrs)) of a tar.
+type Listing = BTreeMap<String, (char, u32, u64, u64, Vec<u8>, Vec<(String, Vec<u8>)>)>;
+
+fn listing(data: &[u8]) -> Listing {
+    let mut ar = tar::Archive::new(data);
+    let mut out = BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string();
+        let h = e.header().clone();
+        let kind = match h.entry_type() {
+            tar::EntryType::Directory => 'd',
+            tar::EntryType::Symlink => 'l',
+            tar::EntryType::Link => 'h',
+            tar::EntryType::Fifo => 'p',
+            _ => 'f',
+        };
+        let mut xattrs = Vec::new();
+        if let Ok(Some(exts)) = e.pax_extensions() {
+            for x in exts.flatten() {
+                if let Ok(k) = x.key() {
+                    if let Some(n) = k.strip_prefix("SCHILY.xattr.") {
+                        xattrs.push((n.to_string(), x.value_bytes().to_vec()));
+                    }
+                }
+            }
+        }
+        let body = match kind {
+            'l' | 'h' => e
+                .link_name()
+                .unwrap()
+                .unwrap()
+                .to_string_lossy()
+                .as_bytes()
+                .to_vec(),
+            _ => {
+                let mut v = Vec::new();
+                e.read_to_end(&mut v).unwrap();
+                v
+            }
+        };
+        out.insert(
+            path,
+            (
+                kind,
+                h.mode().unwrap() & 0o7777,
+                h.uid().unwrap(),
+                h.gid().unwrap(),
+                body,
+                xattrs,
+            ),
+        );
+    }
+    out
+}
+
+fn export_image(name: &str) -> Listing {
+    let out = ox_out(&["image", "export", name], None);
+    assert!(out.status.success(), "export: {}", text(&out.stderr));
+    listing(&out.stdout)
+}
+
+#[test]
+fn vm_container_run_output_exit_codes_and_isolation() {
+    let _g = setup();
+    assert_eq!(
+        ox(&["container", "run", "--rm", "bb:1", "echo", "hello"]),
+        "hello\n"
+    );
+    let out = ox_out(
+        &[
+            "container",
+            "run",
+            "--rm",
+            "bb:1",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 7",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stderr), "err\n");
+    // The command is PID 1 and sees no host process.
+    let ps = ox(&[
+        "container",
+        "run",
+        "--rm",
+        "bb:1",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'",
+    ]);
+    let lines: Vec<&str> = ps.lines().collect();
+    assert_eq!(
+        lines[0].trim(),
+        "sh -c cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'"
+            .replace("'\\\\0'", "'\\0'")
+    );
+    assert!(
+        lines[1].trim().parse::<u32>().unwrap() <= 4,
+        "processes: {ps}"
+    );
+    assert_eq!(
+        ox(&["container", "run", "--rm", "-h", "box1", "bb:1", "hostname"]),
+        "box1\n"
+    );
+    // Hardening: no_new_privs, a seccomp filter, Docker's capability bounding set, loopback only.
+    let status = ox(&[
+        "container",
+        "run",
+        "--rm",
+        "bb:1",
+        "cat",
+        "/proc/self/status",
+    ]);
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    assert!(status.contains("Seccomp:\t2"), "{status}");
+    assert!(status.contains("CapBnd:\t00000000a80425fb"), "{status}");
+    let net = ox(&["container", "run", "--rm", "bb:1", "cat", "/proc/net/dev"]);
+    let ifaces: Vec<&str> = net
+        .lines()
+        .skip(2)
+        .map(|l| l.split(':').next().unwrap().trim())
+        .collect();
+    assert_eq!(ifaces, ["lo"]);
+    // stdin with -i
+    let out = ox_out(
+        &["container", "run", "--rm", "-i", "bb:1", "wc", "-l"],
+        Some(b"a\nb\nc\n"),
+    );
+    assert_eq!(text(&out.stdout).trim(), "3");
+    // A command that does not exist: 127, as Docker.
+    let out = ox_out(&["container", "run", "--rm", "bb:1", "nosuchcmd"], None);
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+    // --rm left nothing behind: only the layer and image LVs besides the pool.
+    assert!(
+        !lvs_names().iter().any(|n| n.starts_with("oxc_")),
+        "{:?}",
+        lvs_names()
+    );
+}
+
+#[test]
+fn vm_container_writes_private_diff_logs_commit_rm() {
+    let _g = setup();
+    let id1 = ox(&[
+        "container",
+        "create",
+        "--name",
+        "c1",
+        "bb:1",
+        "sh",
+        "-c",
+        "echo data > /tmp/f1; rm /etc/motd; mkdir /new; echo made; echo warn >&2",
+    ]);
+    ox(&[
+        "container",
+        "create",
+        "--name",
+        "c2",
+        "bb:1",
+        "cat",
+        "/tmp/f1",
+    ]);
+    let out = ox_out(&["container", "start", "-a", "c1"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "made\n");
+    // The sibling and the image do not see the write.
+    let out = ox_out(&["container", "start", "-a", "c2"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let img = export_image("bb:1");
+    assert!(!img.contains_key("tmp/f1") && img.contains_key("etc/motd"));
+    // diff as docker diff.
+    let diff = ox(&["container", "diff", "c1"]);
+    let lines: Vec<&str> = diff.lines().collect();
+    for want in ["C /etc", "D /etc/motd", "A /new", "C /tmp", "A /tmp/f1"] {
+        assert!(lines.contains(&want), "missing {want} in:\n{diff}");
+    }
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("oxlvm-log") || l.contains("lost+found")),
+        "{diff}"
+    );
+    // logs keep both streams.
+    let out = ox_out(&["container", "logs", "c1"], None);
+    assert_eq!(text(&out.stdout), "made\n");
+    assert_eq!(text(&out.stderr), "warn\n");
+    // ls -a shows both, exited.
+    let ls = ox(&["container", "ls", "-a"]);
+    assert!(
+        ls.contains("c1") && ls.contains("Exited (0)") && ls.contains("Exited (1)"),
+        "{ls}"
+    );
+    let insp = inspect("container", "c1");
+    assert_eq!(insp["State"]["ExitCode"], 0);
+    assert_eq!(insp["Id"].as_str().unwrap(), id1.trim());
+    // commit: a child image whose parent is bb:1, holding the container's state.
+    let new_id = ox(&["container", "commit", "-m", "with f1", "c1", "bb:2"]);
+    let base = inspect("image", "bb:1");
+    let child = inspect("image", "bb:2");
+    assert_eq!(child["Parent"], base["Id"]);
+    assert_eq!(child["Id"].as_str().unwrap(), new_id.trim());
+    assert_eq!(child["RootFS"]["Layers"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ox(&["container", "run", "--rm", "bb:2", "cat", "/tmp/f1"]),
+        "data\n"
+    );
+    let out = ox_out(
+        &["container", "run", "--rm", "bb:2", "cat", "/etc/motd"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let hist = ox(&["image", "history", "bb:2"]);
+    assert!(
+        hist.lines().count() >= 3 && hist.contains("with f1"),
+        "{hist}"
+    );
+    // rm removes only the container's own LV.
+    let lv = insp["GraphDriver"]["Data"]["LV"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = lvs_names();
+    assert!(before.contains(&lv));
+    assert_eq!(ox(&["container", "rm", "c1", "c2"]), "c1\nc2\n");
+    let after = lvs_names();
+    assert!(!after.contains(&lv));
+    assert_eq!(before.len() - 2, after.len(), "{before:?} -> {after:?}");
+    assert_eq!(
+        ox(&["container", "run", "--rm", "bb:1", "cat", "/etc/motd"]),
+        "welcome\n"
+    );
+    // The child image goes; its base stays.
+    ox(&["image", "rm", "bb:2"]);
+    assert!(export_image("bb:1").contains_key("bin/busybox"));
+}
+
+/// A docker-save archive of `layers` (each a list of items), tagged `tag`.
+fn docker_save(tag: &str, layers: &[Vec<Item>]) -> Vec<u8> {
+    let mut outer = tar::Builder::new(Vec::new());
+    let mut diff_ids = Vec::new();
+    let mut paths = Vec::new();
+    for (i, items) in layers.iter().enumerate() {
+        let mut b = tar::Builder::new(Vec::new());
+        for it in items {
+            add(&mut b, it);
+        }
+        let data = b.into_inner().unwrap();
+        let digest = hex_sha(&data);
+        let path = format!("layer{i}/layer.tar");
+        let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
+        outer.append_data(&mut h, &path, &data[..]).unwrap();
+        diff_ids.push(format!("sha256:{digest}"));
+        paths.push(path);
+    }
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux", "created": "2024-01-02T03:04:05Z",
+        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin", "LAYERED=1"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": layers.iter().enumerate().map(|(i, _)| serde_json::json!({"created": "2024-01-02T03:04:05Z", "created_by": format!("step {i}")})).collect::<Vec<_>>(),
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    let config_name = format!("{}.json", hex_sha(&config));
+    let mut h = header(tar::EntryType::Regular, 0o644, config.len() as u64);
+    outer
+        .append_data(&mut h, &config_name, &config[..])
+        .unwrap();
+    let manifest = serde_json::to_vec(
+        &serde_json::json!([{"Config": config_name, "RepoTags": [tag], "Layers": paths}]),
+    )
+    .unwrap();
+    let mut h = header(tar::EntryType::Regular, 0o644, manifest.len() as u64);
+    outer
+        .append_data(&mut h, "manifest.json", &manifest[..])
+        .unwrap();
+    outer.into_inner().unwrap()
+}
+
+fn hex_sha(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn base_layer() -> Vec<Item<'static>> {
+    vec![
+        Item::Dir("bin", 0o755),
+        Item::File("bin/busybox", busybox(), 0o755),
+        Item::Link("bin/sh", "busybox"),
+        Item::Link("bin/cat", "busybox"),
+        Item::Link("bin/ls", "busybox"),
+        Item::Dir("a", 0o755),
+        Item::File("a/x", b"x\n", 0o644),
+        Item::File("a/y", b"y\n", 0o644),
+        Item::Dir("b", 0o755),
+        Item::File("b/old1", b"1\n", 0o644),
+        Item::Dir("b/sub", 0o755),
+        Item::File("b/sub/old2", b"2\n", 0o644),
+    ]
+}
+
+#[test]
+fn vm_container_layered_load_with_whiteouts() {
+    let _g = setup();
+    let layer2 = vec![
+        Item::File("a/.wh.x", b"", 0o644),
+        Item::Dir("b", 0o755),
+        Item::File("b/.wh..wh..opq", b"", 0o644),
+        Item::File("b/new", b"new\n", 0o644),
+    ];
+    let layer3 = vec![Item::File("a/z", b"z\n", 0o644)];
+    let archive = write(
+        "layered.tar",
+        &docker_save("layered:v1", &[base_layer(), layer2, layer3]),
+    );
+    let layers_before = lvs_names().iter().filter(|n| n.starts_with("oxl_")).count();
+    let out = ox(&["image", "load", "-i", &archive]);
+    assert_eq!(out, "Loaded image: layered:v1\n");
+    let tree = export_image("layered:v1");
+    assert!(!tree.contains_key("a/x"), "whiteout kept a/x");
+    assert_eq!(tree["a/y"].4, b"y\n");
+    assert_eq!(tree["a/z"].4, b"z\n");
+    assert_eq!(tree["b/new"].4, b"new\n");
+    assert!(
+        !tree.contains_key("b/old1") && !tree.contains_key("b/sub"),
+        "opaque dir kept old content"
+    );
+    assert_eq!(
+        ox(&[
+            "container",
+            "run",
+            "--rm",
+            "layered:v1",
+            "cat",
+            "/a/z",
+            "/b/new"
+        ]),
+        "z\nnew\n"
+    );
+    let insp = inspect("image", "layered:v1");
+    assert_eq!(insp["Config"]["Env"][1], "LAYERED=1");
+    let layers_mid = lvs_names().iter().filter(|n| n.starts_with("oxl_")).count();
+    assert_eq!(layers_mid, layers_before + 3);
+    // A second image sharing the first two layers adds one layer LV only.
+    let layer3b = vec![Item::File("a/other", b"o\n", 0o644)];
+    let layer2b = vec![
+        Item::File("a/.wh.x", b"", 0o644),
+        Item::Dir("b", 0o755),
+        Item::File("b/.wh..wh..opq", b"", 0o644),
+        Item::File("b/new", b"new\n", 0o644),
+    ];
+    let archive2 = write(
+        "layered2.tar",
+        &docker_save("layered:v2", &[base_layer(), layer2b, layer3b]),
+    );
+    ox(&["image", "load", &archive2]);
+    let layers_after = lvs_names().iter().filter(|n| n.starts_with("oxl_")).count();
+    assert_eq!(layers_after, layers_mid + 1);
+    // save -> load elsewhere keeps the tree (a fresh name, the same files).
+    let saved = format!("{WORK}/saved.tar");
+    ox(&["image", "save", "-o", &saved, "layered:v1"]);
+    ox(&["image", "rm", "layered:v1"]);
+    let out = ox(&["image", "load", "-i", &saved]);
+    assert!(out.contains("layered:v1"), "{out}");
+    let again = export_image("layered:v1");
+    let keys = |l: &Listing| l.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&again), keys(&tree));
+    // Damaged layer: refused, nothing left behind.
+    let mut bad = docker_save("broken:1", &[vec![Item::File("f", b"abc", 0o644)]]);
+    let at = bad.windows(3).position(|w| w == b"abc").unwrap();
+    bad[at] = b'X';
+    let badp = write("bad.tar", &bad);
+    let before = lvs_names();
+    let out = ox_out(&["image", "load", &badp], None);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr).lines().count(),
+        1,
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(lvs_names(), before);
+}
+
+#[test]
+fn vm_container_export_import_round_trip() {
+    let _g = setup();
+    let mut b = tar::Builder::new(Vec::new());
+    add(&mut b, &Item::Dir("bin", 0o755));
+    add(&mut b, &Item::File("bin/busybox", busybox(), 0o755));
+    add(&mut b, &Item::Link("bin/sh", "busybox"));
+    let mut h = header(tar::EntryType::Directory, 0o750, 0);
+    h.set_uid(1000);
+    h.set_gid(1000);
+    b.append_data(&mut h, "home/", &[][..]).unwrap();
+    let mut h = header(tar::EntryType::Regular, 0o4711, 5);
+    h.set_uid(1000);
+    h.set_gid(100);
+    b.append_data(&mut h, "home/suid", &b"hello"[..]).unwrap();
+    b.append_pax_extensions([("SCHILY.xattr.user.note", &b"kept"[..])])
+        .unwrap();
+    let mut h = header(tar::EntryType::Regular, 0o600, 3);
+    b.append_data(&mut h, "home/xattr", &b"xyz"[..]).unwrap();
+    let mut h = header(tar::EntryType::Link, 0o600, 0);
+    b.append_link(&mut h, "home/hard", "home/xattr").unwrap();
+    let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+    b.append_link(&mut h, "home/abs", "/etc/passwd").unwrap();
+    let mut h = header(tar::EntryType::Fifo, 0o644, 0);
+    b.append_data(&mut h, "home/fifo", &[][..]).unwrap();
+    let orig = b.into_inner().unwrap();
+    let p = write("rt.tar", &orig);
+    ox(&["image", "import", &p, "rt:1"]);
+    let first = export_image("rt:1");
+    let p2 = format!("{WORK}/rt2.tar");
+    ox(&["image", "export", "-o", &p2, "rt:1"]);
+    ox(&["image", "import", &p2, "rt:2"]);
+    let second = export_image("rt:2");
+    assert_eq!(first, second);
+    let suid = &first["home/suid"];
+    assert_eq!(
+        (suid.0, suid.1, suid.2, suid.3, suid.4.as_slice()),
+        ('f', 0o4711, 1000, 100, &b"hello"[..])
+    );
+    assert_eq!(first["home"].1, 0o750);
+    assert_eq!((first["home"].2, first["home"].3), (1000, 1000));
+    assert_eq!(first["home/abs"].0, 'l');
+    assert_eq!(first["home/abs"].4, b"/etc/passwd");
+    assert_eq!(first["home/fifo"].0, 'p');
+    let pair = (first["home/xattr"].0, first["home/hard"].0);
+    assert!(
+        pair == ('f', 'h') || pair == ('h', 'f'),
+        "hard link lost: {pair:?}"
+    );
+    let x = if first["home/xattr"].0 == 'f' {
+        &first["home/xattr"]
+    } else {
+        &first["home/hard"]
+    };
+    assert_eq!(x.5, vec![("user.note".to_string(), b"kept".to_vec())]);
+    ox(&["image", "rm", "rt:1"]);
+    ox(&["image", "rm", "rt:2"]);
+}
+
+#[test]
+fn vm_container_user_workdir_env_and_volume() {
+    let _g = setup();
+    let out = ox(&[
+        "container",
+        "run",
+        "--rm",
+        "-u",
+        "1000:1000",
+        "-w",
+        "/work",
+        "-e",
+        "GREETING=hi there",
+        "bb:1",
+        "sh",
+        "-c",
+        "touch f; stat -c %u:%g f; pwd; id -u; echo $GREETING",
+    ]);
+    assert_eq!(out, "1000:1000\n/work\n1000\nhi there\n");
+    assert_eq!(
+        ox(&[
+            "container",
+            "run",
+            "--rm",
+            "-u",
+            "user",
+            "bb:1",
+            "id",
+            "-un"
+        ]),
+        "user\n"
+    );
+    // A named volume outlives the container.
+    ox(&[
+        "container",
+        "run",
+        "--name",
+        "vol1",
+        "-v",
+        "keep:/data",
+        "bb:1",
+        "sh",
+        "-c",
+        "echo kept > /data/k",
+    ]);
+    ox(&["container", "rm", "vol1"]);
+    assert!(lvs_names().contains(&"oxv_keep".to_string()));
+    assert_eq!(
+        ox(&[
+            "container",
+            "run",
+            "--rm",
+            "-v",
+            "keep:/data:ro",
+            "bb:1",
+            "cat",
+            "/data/k"
+        ]),
+        "kept\n"
+    );
+    let out = ox_out(
+        &[
+            "container",
+            "run",
+            "--rm",
+            "-v",
+            "keep:/data:ro",
+            "bb:1",
+            "touch",
+            "/data/x",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // A host directory bind-mounted.
+    fs::create_dir_all(format!("{WORK}/host")).unwrap();
+    fs::write(format!("{WORK}/host/in"), "from host\n").unwrap();
+    let bind = format!("{WORK}/host:/mnt/h");
+    assert_eq!(
+        ox(&[
+            "container",
+            "run",
+            "--rm",
+            "-v",
+            &bind,
+            "bb:1",
+            "cat",
+            "/mnt/h/in"
+        ]),
+        "from host\n"
+    );
+    // cp both ways.
+    ox(&["container", "create", "--name", "cp1", "bb:1", "true"]);
+    ox(&[
+        "container",
+        "cp",
+        &format!("{WORK}/host/in"),
+        "cp1:/tmp/copied",
+    ]);
+    ox(&[
+        "container",
+        "cp",
+        "cp1:/tmp/copied",
+        &format!("{WORK}/back"),
+    ]);
+    assert_eq!(
+        fs::read_to_string(format!("{WORK}/back")).unwrap(),
+        "from host\n"
+    );
+    ox(&["container", "rm", "cp1"]);
+}
+
+#[test]
+fn vm_container_stop_kill_exec_and_memory_limit() {
+    let _g = setup();
+    let id = ox(&[
+        "container",
+        "run",
+        "-d",
+        "--name",
+        "sleeper",
+        "bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(id.trim().len(), 64);
+    let ls = ox(&["container", "ls"]);
+    assert!(ls.contains("sleeper") && ls.contains("Up"), "{ls}");
+    assert_eq!(
+        ox(&["container", "exec", "sleeper", "cat", "/proc/1/cmdline"]),
+        "sleep\u{0}1000\u{0}"
+    );
+    let out = ox_out(
+        &["container", "exec", "sleeper", "sh", "-c", "exit 4"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(4));
+    // sleep as PID 1 ignores SIGTERM: stop waits -t, then SIGKILL (137).
+    let start = Instant::now();
+    ox(&["container", "stop", "-t", "1", "sleeper"]);
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    let insp = inspect("container", "sleeper");
+    assert_eq!(insp["State"]["ExitCode"], 137);
+    assert_eq!(insp["State"]["Running"], false);
+    // A process that handles SIGTERM stops at once with its own status.
+    ox(&[
+        "container",
+        "run",
+        "-d",
+        "--name",
+        "trapper",
+        "bb:1",
+        "sh",
+        "-c",
+        "trap 'exit 3' TERM; while true; do sleep 0.1; done",
+    ]);
+    let start = Instant::now();
+    ox(&["container", "stop", "-t", "30", "trapper"]);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(inspect("container", "trapper")["State"]["ExitCode"], 3);
+    // kill -s
+    ox(&["container", "start", "trapper"]);
+    ox(&["container", "kill", "-s", "TERM", "trapper"]);
+    ox(&["container", "wait", "trapper"]);
+    assert_eq!(inspect("container", "trapper")["State"]["ExitCode"], 3);
+    // rm of a running container needs -f.
+    ox(&["container", "start", "sleeper"]);
+    let out = ox_out(&["container", "rm", "sleeper"], None);
+    assert_eq!(out.status.code(), Some(5));
+    ox(&["container", "rm", "-f", "sleeper", "trapper"]);
+    // A memory hog over --memory is OOM-killed.
+    let out = ox_out(
+        &[
+            "container",
+            "run",
+            "--name",
+            "hog",
+            "-m",
+            "16m",
+            "bb:1",
+            "sh",
+            "-c",
+            "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(137), "{}", text(&out.stdout));
+    assert_eq!(inspect("container", "hog")["State"]["OOMKilled"], true);
+    ox(&["container", "rm", "hog"]);
+    // --pids-limit
+    let out = ox(&[
+        "container",
+        "run",
+        "--rm",
+        "--pids-limit",
+        "5",
+        "bb:1",
+        "cat",
+        "/sys/fs/cgroup/pids.max",
+    ]);
+    assert_eq!(out, "5\n");
+}
+
+fn data_percent() -> f64 {
+    let out = sh(&format!(
+        "lvm lvs --noheadings -o data_percent {VG}/oxlvm_pool"
+    ));
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("data_percent: {out}"))
+}
+
+#[test]
+fn vm_container_rm_frees_pool_blocks_and_vg_holds_bookkeeping() {
+    let _g = setup();
+    let before = data_percent();
+    let mut names = Vec::new();
+    for i in 0..12 {
+        let name = format!("fill{i}");
+        ox(&[
+            "container",
+            "run",
+            "--name",
+            &name,
+            "bb:1",
+            "dd",
+            "if=/dev/zero",
+            "of=/tmp/blob",
+            "bs=1M",
+            "count=2",
+        ]);
+        names.push(name);
+    }
+    let full = data_percent();
+    assert!(full > before + 5.0, "{before} -> {full}");
+    // A fresh process with no runtime state lists everything from the VG alone.
+    let _ = fs::remove_dir_all("/run/oxlvm");
+    let ls = ox(&["container", "ls", "-a"]);
+    for n in &names {
+        assert!(ls.contains(n.as_str()), "{ls}");
+    }
+    assert!(ox(&["image", "ls"]).contains("bb "), "image ls");
+    let tags = ox(&["lvs", "--noheadings", "-o", "lv_name,lv_tags", VG]);
+    assert!(
+        tags.contains("oxlvm_container")
+            && tags.contains("oxlvm_image")
+            && tags.contains("oxlvm_pool")
+    );
+    let mut args = vec!["container", "rm"];
+    args.extend(names.iter().map(String::as_str));
+    ox(&args);
+    let after = data_percent();
+    assert!(
+        after < before + 1.0,
+        "pool did not shrink back: {before} -> {full} -> {after}"
+    );
+}
+
+#[test]
+fn vm_container_bad_input_changes_nothing() {
+    let _g = setup();
+    let seqno = || {
+        ox(&["vgs", "--noheadings", "-o", "vg_seqno", VG])
+            .trim()
+            .to_string()
+    };
+    let lvs = lvs_names();
+    let s0 = seqno();
+    let cases: &[(&[&str], i32)] = &[
+        (&["image", "import", "/nonexistent.tar", "x:1"], 5),
+        (&["image", "import", "/etc/passwd", "Bad:Ref"], 3),
+        (&["image", "import", "/etc/passwd", "x:1"], 5),
+        (&["image", "load", "/etc/passwd"], 5),
+        (&["container", "run", "nosuchimage"], 5),
+        (&["container", "run", "--memory", "1k", "bb:1", "true"], 3),
+        (&["container", "run", "--name", "-bad", "bb:1", "true"], 3),
+        (
+            &["container", "run", "-v", "relative:path", "bb:1", "true"],
+            3,
+        ),
+        (&["container", "rm", "nosuch"], 5),
+        (&["container", "kill", "-s", "NOPE", "x"], 3),
+        (&["container", "stop"], 3),
+        (&["image", "rm", "nosuch:1"], 5),
+        (&["container", "cp", "a", "b"], 3),
+    ];
+    for (args, code) in cases {
+        let out = ox_out(args, None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+    }
+    // An image in use is not removed.
+    ox(&["container", "create", "--name", "holder", "bb:1", "true"]);
+    let s1 = seqno();
+    let out = ox_out(&["image", "rm", "bb:1"], None);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(text(&out.stderr).contains("holder"));
+    assert_eq!(seqno(), s1);
+    ox(&["container", "rm", "holder"]);
+    assert_eq!(lvs_names(), lvs);
+    assert!(s0 != seqno());
+    let _ = PathBuf::new();
+}
