@@ -601,6 +601,26 @@ fn vm_online_changes_keep_data_and_match_lvm2s_tables() {
     assert_eq!(read(&dev("str"), 0, data.len()), data);
     assert_lvm2_activates_the_same("str");
     assert_lvm2_activates_the_same("thin");
+    // The thin pool grows online through its data LV (LVM2's messages name it).
+    let total = || {
+        dmsetup(&["status", &format!("{VG}-pool-tpool")])
+            .split_whitespace()
+            .nth(5)
+            .and_then(|f| f.split_once('/'))
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(total(), "128", "8 MiB of 64 KiB chunks");
+    let said = ox(&["lvextend", "-L", "+4m", &lv("pool")]);
+    assert!(
+        said.contains(&format!(
+            "Size of logical volume {VG}/pool_tdata changed from 8.00 MiB (8 extents) to 12.00 MiB (12 extents)."
+        )) && said.contains(&format!("Logical volume {VG}/pool successfully resized.")),
+        "{said}"
+    );
+    assert_eq!(total(), "192");
+    assert_eq!(read(&dev("tsnap"), 0, shared.len()), shared);
+    assert_lvm2_activates_the_same("pool");
 
     // Rename of an active LV: device and link follow, data too.
     ox(&["lvrename", VG, "str", "str2"]);

@@ -1418,6 +1418,24 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
             ))
         })?
         .clone();
+    // A thin pool is resized through its data LV (LVM2's resizable layer): the messages name
+    // `<pool>_tdata`, the pool's segment follows, the pool's devices are reloaded.
+    let pool_lv = thin_pool_seg(&lv).map(|_| lv_name.clone());
+    let (lv_name, lv) = match thin_pool_seg(&lv).map(|p| p.pool.clone()) {
+        Some(data) => {
+            if mode == ResizeMode::Reduce {
+                return Err(CmdError::failed(format!(
+                    "Thin pool volumes {vg_name}/{lv_name} cannot be reduced in size yet."
+                )));
+            }
+            let data_lv = vg
+                .lv(&data)
+                .cloned()
+                .ok_or_else(|| failed(format!("Thin pool data {vg_name}/{data} not found.")))?;
+            (data, data_lv)
+        }
+        None => (lv_name, lv),
+    };
     let thin = thin_seg(&lv).is_some();
     let raid = lv_raid::read_params(&vg, &lv);
     if !thin && !is_plain(&lv) && raid.is_none() {
@@ -1426,7 +1444,7 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
             lv.segments.first().map_or("empty", |s| s.kind.type_name())
         )));
     }
-    if !vg.is_lv_visible(&lv) && !is_cow(&vg, &lv_name) {
+    if !vg.is_lv_visible(&lv) && !is_cow(&vg, &lv_name) && pool_lv.is_none() {
         return Err(CmdError::failed(format!(
             "Can't resize internal logical volume {vg_name}/{lv_name}."
         )));
@@ -1661,6 +1679,11 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
             set_virtual_extents(&mut vg, &lv_name, target)?;
         }
     } else {
+        if let Some(pool) = &pool_lv {
+            return Err(CmdError::failed(format!(
+                "Thin pool volumes {vg_name}/{pool} cannot be reduced in size yet."
+            )));
+        }
         if let Some(p) = raid
             .as_ref()
             .filter(|p| !matches!(p.layout, Layout::Mirror | Layout::Raid(RaidLevel::Raid1)))
@@ -1713,7 +1736,12 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         }
         target = keep;
     }
-    let holder = lock_holder(&vg, &lv_name);
+    if let Some(pool) = &pool_lv {
+        set_virtual_extents(&mut vg, pool, target)?;
+    }
+    let holder = pool_lv
+        .clone()
+        .unwrap_or_else(|| lock_holder(&vg, &lv_name));
     let kernel = Activation::new(ctx);
     kernel.check_resize(&l.found.metadata.vg, &lv_name)?;
     kernel.update_and_reload(
@@ -1731,7 +1759,8 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         display_size(target * es)
     ));
     ctx.say(format!(
-        "Logical volume {vg_name}/{lv_name} successfully resized."
+        "Logical volume {vg_name}/{} successfully resized.",
+        pool_lv.as_deref().unwrap_or(&lv_name)
     ));
     Ok(())
 }

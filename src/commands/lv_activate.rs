@@ -182,14 +182,19 @@ impl Activation {
             Some(c) if !self.test_mode => c,
             _ => return commit(),
         };
-        let active = old_tree.top.iter().any(|&t| {
-            control
-                .info(DevId::Uuid(&old_tree.nodes[t].uuid))
-                .ok()
-                .flatten()
-                .is_some()
-        });
-        if !active {
+        let exists = |uuid: &str| control.info(DevId::Uuid(uuid)).ok().flatten().is_some();
+        let top_active = old_tree
+            .top
+            .iter()
+            .any(|&t| exists(&old_tree.nodes[t].uuid));
+        // A pool whose -tpool is up for its thin LVs while the pool itself is not: LVM2
+        // activates the pool for the reload and takes it down again.
+        let tpool_only = !top_active
+            && old_tree
+                .nodes
+                .iter()
+                .any(|n| n.layer == Some("tpool") && n.lv == old_name && exists(&n.uuid));
+        if !top_active && !tpool_only {
             return commit();
         }
         let tree = self.tree_for(ctx, new_vg, new_name, ActivateOptions::default())?;
@@ -235,7 +240,13 @@ impl Activation {
                     .map_err(|e| node_err(&node.name, e))?;
             }
         }
-        self.make_nodes(&new_vg.name, &tree, &changes)
+        self.make_nodes(&new_vg.name, &tree, &changes)?;
+        if tpool_only {
+            let mut now = found.clone();
+            now.metadata.vg = new_vg.clone();
+            self.deactivate_lv(ctx, &now, new_name)?;
+        }
+        Ok(())
     }
 
     /// Writes `len` bytes of `value` at the start of the active device `dm_name` (LVM2's
