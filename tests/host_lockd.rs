@@ -322,7 +322,13 @@ fn shared_vg_lifecycle_speaks_lvm2s_requests_in_lvm2s_order() {
     let lvs = ok(oxlvm(
         &sb,
         &fake,
-        &["lvs", "--noheadings", "-o", "lv_name,lv_lock_args", "vg/lv1"],
+        &[
+            "lvs",
+            "--noheadings",
+            "-o",
+            "lv_name,lv_lock_args",
+            "vg/lv1",
+        ],
     ));
     assert_eq!(
         lvs.split_whitespace().collect::<Vec<_>>(),

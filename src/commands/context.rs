@@ -1,6 +1,7 @@
 //! What every command shares: configuration, the device list, the scan, LVM2's locks, and the
 //! one way metadata is written (archive -> commit protocol -> labels -> backup).
 
+use super::shared::Shared;
 use super::vg_plan::{missing_pv_ids, pv_used_extents, MISSING};
 use crate::cli::CommonArgs;
 use crate::config::Config;
@@ -11,7 +12,6 @@ use crate::store::commit::{self, AreaTarget, DeviceWriter, DiskWriter};
 use crate::store::devices::{list_block_devices, Candidate, Filter};
 use crate::store::lock::{LockGuard, LockMode, Locker, ORPHANS};
 use crate::store::scan::{self, FoundVg, Scan};
-use super::shared::Shared;
 use metadata_format::header::{MdaHeader, PvHeaderExtension};
 use metadata_format::text::{emit_ondisk, Id, Metadata, VolumeGroup};
 use std::cell::RefCell;

@@ -1310,7 +1310,10 @@ fn fast_strings(lex: &mut Lex<'_>, scratch: &mut Vec<String>) -> Option<Vec<Stri
     while let Some(element) = lex.element()? {
         scratch.push(fast_string(element)?);
     }
-    Some(scratch.drain(..).collect())
+    // Moved out into a vector of exactly this size; `scratch` keeps its capacity for the next.
+    let out: Vec<String> = scratch.iter_mut().map(std::mem::take).collect();
+    scratch.clear();
+    Some(out)
 }
 
 /// A comment's text without the `#` and one following space.
