@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
         for size in [1u64, 512, data.len() as u64 + 1, h.size / 2, h.size] {
             if let Ok(p) = place_next_text(&h, size) {
                 for piece in p.pieces() {
-                    assert!(piece.area_offset + piece.len <= h.size, "{piece:?} past the area");
+                    assert!(
+                        piece.area_offset + piece.len <= h.size,
+                        "{piece:?} past the area"
+                    );
                 }
             }
         }
