@@ -1310,10 +1310,9 @@ fn fast_strings(lex: &mut Lex<'_>, scratch: &mut Vec<String>) -> Option<Vec<Stri
     while let Some(element) = lex.element()? {
         scratch.push(fast_string(element)?);
     }
-    // Moved out into a vector of exactly this size; `scratch` keeps its capacity for the next.
-    let out: Vec<String> = scratch.iter_mut().map(std::mem::take).collect();
-    scratch.clear();
-    Some(out)
+    let mut strings = Vec::with_capacity(scratch.len());
+    strings.append(scratch);
+    Some(strings)
 }
 
 /// A comment's text without the `#` and one following space.
