@@ -11,7 +11,7 @@ use crate::report::values::{
 };
 use crate::report::{
     FieldId, FieldValue, ObjType, ReportDocument, ReportFormat, ReportKind, ReportOptions,
-    ReportSpec, Row, Units,
+    ReportRows, ReportSpec, Row, Units,
 };
 use crate::store::devices::Candidate;
 use crate::store::lock::LockMode;
@@ -501,9 +501,9 @@ pub fn pvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         }
     }
     let caches: Vec<VgCache> = facts.iter().map(|f| VgCache::new(&spec, f)).collect();
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows = ReportRows::new(&spec);
     let seg_rows = per == ReportKind::PvSeg;
-    let emit_vg_pv = |rows: &mut Vec<Row>, v: usize, p: usize| {
+    let emit_vg_pv = |rows: &mut ReportRows, v: usize, p: usize| {
         let f = &facts[v];
         if seg_rows {
             for seg in f.pv_segments(p) {
@@ -540,7 +540,7 @@ pub fn pvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
         }
     }
-    print(&crate::report::render(&spec, &rows));
+    print(&rows.render());
     for e in &snap.errors {
         eprintln!("  {e}");
     }
@@ -595,7 +595,7 @@ pub fn vgs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     } else {
         named_vgs(&snap, &facts, &args.names, &mut failed)
     };
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows = ReportRows::new(&spec);
     for v in order {
         let f = &facts[v];
         let cache = VgCache::new(&spec, f);
@@ -622,7 +622,7 @@ pub fn vgs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             ReportKind::Vg => rows.push(vg_row(&spec, f, &cache, RowRef::Vg)),
         }
     }
-    print(&crate::report::render(&spec, &rows));
+    print(&rows.render());
     for e in &snap.errors {
         eprintln!("  {e}");
     }
@@ -638,7 +638,7 @@ fn push_lv_rows(
     cache: &VgCache,
     i: usize,
     segments: bool,
-    rows: &mut Vec<Row>,
+    rows: &mut ReportRows,
 ) {
     if segments {
         for si in 0..f.vg.lvs[i].segments.len() {
@@ -717,7 +717,7 @@ pub fn lvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             failed = true;
         }
     }
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows = ReportRows::new(&spec);
     for (v, named) in &plan {
         let f = &facts[*v];
         let cache = VgCache::new(&spec, f);
@@ -740,7 +740,7 @@ pub fn lvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
         }
     }
-    print(&crate::report::render(&spec, &rows));
+    print(&rows.render());
     for e in &snap.errors {
         eprintln!("  {e}");
     }
@@ -841,7 +841,7 @@ pub fn fullreport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         doc.begin_object();
         for (k, spec) in specs.iter().enumerate() {
             let cache = VgCache::new(spec, f);
-            let mut rows: Vec<Row> = Vec::new();
+            let mut rows = ReportRows::new(spec);
             match FULL_KINDS[k] {
                 ReportKind::Vg => rows.push(vg_row(spec, f, &cache, RowRef::Vg)),
                 ReportKind::Pv => {
@@ -869,7 +869,7 @@ pub fn fullreport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                     }
                 }
             }
-            doc.add(spec, &rows);
+            doc.add_rows(rows);
         }
         doc.end_object();
     }
@@ -881,12 +881,11 @@ pub fn fullreport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 ReportKind::PvSeg => true,
                 _ => continue,
             };
-            let rows: Vec<Row> = snap
-                .orphans
-                .iter()
-                .map(|&i| orphan_row(spec, &snap.devices[i], seg))
-                .collect();
-            doc.add(spec, &rows);
+            let mut rows = ReportRows::new(spec);
+            for &i in &snap.orphans {
+                rows.push(orphan_row(spec, &snap.devices[i], seg));
+            }
+            doc.add_rows(rows);
         }
         doc.end_object();
     }

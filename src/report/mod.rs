@@ -46,7 +46,7 @@ pub mod values;
 
 pub use help::{field_help, selection_help};
 pub use registry::{FieldId, FieldType, ObjType, ObjTypes};
-pub use render::{render, ReportDocument, LINE_PREFIX};
+pub use render::{render, ReportDocument, ReportRows, LINE_PREFIX};
 pub use select::{Parsed as SelectionParse, Selection};
 pub use size::{
     format_size, make_percent, write_percent, write_size, Units, PERCENT_100, PERCENT_INVALID,

@@ -104,26 +104,78 @@ impl Cells {
     }
 }
 
-fn format_cells(spec: &ReportSpec, rows: &[Row]) -> Cells {
-    let ncols = spec.columns.len();
-    let nkeys = if spec.flags.buffered {
-        spec.sort.len()
-    } else {
-        0
-    };
-    let mut cells = Cells {
-        text: String::with_capacity(rows.len() * ncols * 6),
-        spans: Vec::with_capacity(rows.len() * ncols),
-        keys: Vec::with_capacity(rows.len() * nkeys),
-        ncols,
-        nkeys,
-    };
-    let defs: Vec<_> = spec.columns.iter().map(|f| f.def()).collect();
-    let empty = FieldValue::Str("".into());
-    let mut sorted: Vec<&str> = Vec::new();
-    for row in rows {
+/// The rows of one report, each formatted into the cell arena as it is pushed, so a report
+/// of 30,000 LVs never holds 30,000 rows of values at once.
+pub struct ReportRows<'s> {
+    spec: &'s ReportSpec,
+    cells: Cells,
+    nrows: usize,
+    /// Per column: the field's definition, looked up once.
+    defs: Vec<&'static super::registry::FieldDef>,
+}
+
+impl<'s> ReportRows<'s> {
+    pub fn new(spec: &'s ReportSpec) -> Self {
+        let ncols = spec.columns.len();
+        let nkeys = if spec.flags.buffered {
+            spec.sort.len()
+        } else {
+            0
+        };
+        ReportRows {
+            spec,
+            cells: Cells {
+                text: String::new(),
+                spans: Vec::new(),
+                keys: Vec::new(),
+                ncols,
+                nkeys,
+            },
+            nrows: 0,
+            defs: spec.columns.iter().map(|f| f.def()).collect(),
+        }
+    }
+
+    /// Adds a row, unless the spec's selection drops it (LVM2 sizes columns by the selected
+    /// rows only) or the spec only asked for help (no rows are shown then).
+    pub fn push(&mut self, row: Row) {
+        let spec = self.spec;
+        if spec.help || spec.selection_help {
+            return;
+        }
+        if spec.selection.is_some() && !spec.selects(&row) {
+            return;
+        }
+        self.format(&row);
+        self.nrows += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.nrows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nrows == 0
+    }
+
+    /// The whole report (with the JSON wrapper when the spec's format is JSON).
+    pub fn render(self) -> String {
+        let format = if self.spec.flags.json {
+            ReportFormat::Json
+        } else {
+            ReportFormat::Basic
+        };
+        let mut doc = ReportDocument::new(format);
+        doc.add_rows(self);
+        doc.finish()
+    }
+
+    fn format(&mut self, row: &[FieldValue]) {
+        let spec = self.spec;
+        let cells = &mut self.cells;
+        let empty = FieldValue::Str("".into());
         let row_start = cells.spans.len();
-        for (col, def) in defs.iter().enumerate() {
+        for (col, def) in self.defs.iter().enumerate() {
             let value = row.get(col).unwrap_or(&empty);
             let start = cells.text.len();
             let out = &mut cells.text;
@@ -152,8 +204,7 @@ fn format_cells(spec: &ReportSpec, rows: &[Row]) -> Cells {
                         ListStyle::Space => " ",
                         ListStyle::Plain | ListStyle::Sorted => spec.list_separator.as_str(),
                     };
-                    sorted.clear();
-                    sorted.extend(items.iter().map(String::as_str));
+                    let mut sorted: Vec<&str> = items.iter().map(String::as_str).collect();
                     if def.list == ListStyle::Sorted {
                         sorted.sort_unstable();
                     }
@@ -168,9 +219,10 @@ fn format_cells(spec: &ReportSpec, rows: &[Row]) -> Cells {
             cells.spans.push((start as u32, cells.text.len() as u32));
         }
         // Sort keys, per LVM2's comparison class of the field.
-        for key in spec.sort.iter().take(nkeys) {
+        for key in spec.sort.iter().take(cells.nkeys) {
             let value = row.get(key.column).unwrap_or(&empty);
-            let numeric = defs
+            let numeric = self
+                .defs
                 .get(key.column)
                 .is_some_and(|d| d.ftype.sorts_numerically());
             let k = if numeric {
@@ -201,7 +253,6 @@ fn format_cells(spec: &ReportSpec, rows: &[Row]) -> Cells {
             cells.keys.push(k);
         }
     }
-    cells
 }
 
 /// Row order after LVM2's sort (stable, like glibc's merge sort for these sizes).
@@ -401,23 +452,23 @@ impl ReportDocument {
     /// Appends one report. With JSON its array is named after the report kind (`"pv": [`); the
     /// spec's own format decides the line layout, so use the same format as the document.
     pub fn add(&mut self, spec: &ReportSpec, rows: &[Row]) {
-        let selected: Vec<Row>;
-        let rows = if spec.help || spec.selection_help {
-            &[][..]
-        } else if spec.selection.is_some() {
-            // LVM2 sizes columns by the selected rows only, so filter before anything else.
-            selected = rows.iter().filter(|r| spec.selects(r)).cloned().collect();
-            &selected[..]
-        } else {
-            rows
-        };
+        let mut built = ReportRows::new(spec);
+        for row in rows {
+            built.push(row.clone());
+        }
+        self.add_rows(built);
+    }
+
+    /// [`ReportDocument::add`] for rows already pushed into a [`ReportRows`].
+    pub fn add_rows(&mut self, rows: ReportRows<'_>) {
+        let spec = rows.spec;
         if self.json {
             self.start();
             self.array_start(spec.kind.name());
         }
         if !rows.is_empty() {
             let indent = if self.json { self.indent } else { 0 };
-            render_rows(&mut self.out, indent, spec, rows);
+            render_rows(&mut self.out, indent, spec, &rows.cells, rows.nrows);
         }
         if self.json {
             self.close(true);
@@ -441,31 +492,26 @@ impl ReportDocument {
 
 /// Renders one complete report (with the JSON wrapper when the spec's format is JSON).
 pub fn render(spec: &ReportSpec, rows: &[Row]) -> String {
-    let format = if spec.flags.json {
-        ReportFormat::Json
-    } else {
-        ReportFormat::Basic
-    };
-    let mut doc = ReportDocument::new(format);
-    doc.add(spec, rows);
-    doc.finish()
+    let mut built = ReportRows::new(spec);
+    for row in rows {
+        built.push(row.clone());
+    }
+    built.render()
 }
 
 /// Writes the headings and rows of a non-empty report.
-fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, rows: &[Row]) {
-    let cells = format_cells(spec, rows);
-    let nrows = rows.len();
-    let props = compacted_props(spec, &cells, nrows);
-    let r = Renderer::new(spec, &cells, &props);
+fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, cells: &Cells, nrows: usize) {
+    let props = compacted_props(spec, cells, nrows);
+    let r = Renderer::new(spec, cells, &props);
 
     if spec.flags.rows {
-        let order = sorted_order(spec, &cells, nrows);
+        let order = sorted_order(spec, cells, nrows);
         r.as_rows(out, &order);
         return;
     }
     if spec.flags.buffered {
-        let order = sorted_order(spec, &cells, nrows);
-        let widths = widths(spec, &cells, 0..nrows);
+        let order = sorted_order(spec, cells, nrows);
+        let widths = widths(spec, cells, 0..nrows);
         if !spec.flags.aligned {
             let line = cells.text.len() / nrows.max(1) + r.shown.len() * 4;
             out.reserve((line + LINE_PREFIX.len() + indent + 4) * (nrows + 1));
@@ -483,7 +529,7 @@ fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, rows: &[Row])
     } else {
         // Unbuffered: LVM2 prints each row as it comes, sized by that row alone.
         for row in 0..nrows {
-            let widths = widths(spec, &cells, row..row + 1);
+            let widths = widths(spec, cells, row..row + 1);
             if row == 0 && spec.flags.headings {
                 r.headings(out, &widths);
             }
