@@ -124,6 +124,49 @@ impl DiskDevice {
     }
 }
 
+impl DiskDevice {
+    /// `read_at` into one buffer that is returned as it is: large reads (a whole metadata text)
+    /// are not copied out of an aligned window, so they cost one allocation of their size.
+    pub fn read_owned(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        if !self.direct {
+            return self.read_at(offset, len);
+        }
+        let end = offset
+            .checked_add(len as u64)
+            .filter(|&e| e <= self.size)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "read of {len} bytes at {offset} is past the end of {} ({} bytes)",
+                        self.path.display(),
+                        self.size
+                    ),
+                )
+            })?;
+        let (start, stop) = (align_down(offset), align_up(end).min(align_up(self.size)));
+        let window = (stop - start) as usize;
+        // Over-allocate so an aligned window fits, read into it, then move the wanted bytes
+        // to the front of the same buffer.
+        let mut buf = vec![0u8; window + DIRECT_ALIGN];
+        let lead = buf.as_ptr().align_offset(DIRECT_ALIGN).min(DIRECT_ALIGN);
+        let mut done = 0usize;
+        while done < window {
+            let n = self
+                .file
+                .read_at(&mut buf[lead + done..lead + window], start + done as u64)?;
+            if n == 0 {
+                break; // end of device: the rest stays zero
+            }
+            done += n;
+        }
+        let skip = lead + (offset - start) as usize;
+        buf.copy_within(skip..skip + len, 0);
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
 impl BlockDevice for DiskDevice {
     fn path(&self) -> &Path {
         &self.path
@@ -226,6 +269,19 @@ mod tests {
         assert_eq!(&back[10..15], b"hello");
         assert_eq!(&back[15..], &[0xAA; 5]);
         assert!(dev.read_at(16380, 8).is_err());
+        for (offset, len) in [
+            (4090, 20),
+            (0, 16384),
+            (4096, 4096),
+            (100, 9000),
+            (16383, 1),
+        ] {
+            assert_eq!(
+                dev.read_owned(offset, len).unwrap(),
+                dev.read_at(offset, len).unwrap()
+            );
+        }
+        assert!(dev.read_owned(16380, 8).is_err());
         assert!(dev.write_at(16380, &[0u8; 8]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

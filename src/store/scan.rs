@@ -11,7 +11,8 @@ use metadata_format::header::{
 use metadata_format::text::{parse_metadata, Id, Metadata};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Bytes read from each device's start in one request: the label sectors and, for the usual
 /// layout, the first mda header right after them.
@@ -25,7 +26,7 @@ pub struct CommittedText {
     pub seqno: u32,
     pub checksum: u32,
     /// The text without its trailing NUL, shared by every area holding the same copy.
-    pub text: Rc<Vec<u8>>,
+    pub text: Arc<Vec<u8>>,
 }
 
 /// One metadata area of a scanned PV.
@@ -107,7 +108,7 @@ impl FoundVg {
 }
 
 /// One distinct copy of a VG's text and the (pv, mda) places that hold it.
-type CopyGroup = (Rc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>);
+type CopyGroup = (Arc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>);
 
 /// Reads one candidate device; `Ok(None)` when it carries no PV label.
 pub fn scan_device(path: &Path) -> std::io::Result<Option<ScannedPv>> {
@@ -195,7 +196,7 @@ fn read_committed(
     let first_len = locn.size.min(area_size - locn.offset);
     let wrapped = locn.size - first_len;
     let read = |off: u64, len: u64| {
-        dev.read_at(area_start + off, len as usize)
+        dev.read_owned(area_start + off, len as usize)
             .map_err(|e| format!("cannot read the text: {e}"))
     };
     let mut bytes = read(locn.offset, first_len)?;
@@ -217,7 +218,7 @@ fn read_committed(
         vg_id,
         seqno,
         checksum: locn.checksum,
-        text: Rc::new(bytes),
+        text: Arc::new(bytes),
     })
 }
 
@@ -241,11 +242,82 @@ fn sniff(text: &[u8]) -> Option<(String, Option<Id>, u32)> {
     Some((name, id, seqno?))
 }
 
-/// Scans the candidates in order.
+/// Devices read at once by a scan: enough to hide each device's latency behind the others'
+/// (LVM2 submits all its scan reads together through async I/O for the same reason).
+const SCAN_THREADS: usize = 16;
+
+/// Reads every candidate, several at a time; results in candidate order.
+fn read_all(candidates: &[Candidate]) -> Vec<std::io::Result<Option<ScannedPv>>> {
+    let threads = candidates.len().min(SCAN_THREADS);
+    if threads <= 1 {
+        return candidates.iter().map(|c| scan_device(&c.path)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut parts: Vec<Vec<(usize, std::io::Result<Option<ScannedPv>>)>> =
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(cand) = candidates.get(i) else {
+                                break;
+                            };
+                            done.push((i, scan_device(&cand.path)));
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        vec![(
+                            usize::MAX,
+                            Err(std::io::Error::other("a scan thread panicked")),
+                        )]
+                    })
+                })
+                .collect()
+        });
+    let mut results: Vec<Option<std::io::Result<Option<ScannedPv>>>> =
+        (0..candidates.len()).map(|_| None).collect();
+    for (i, r) in parts.drain(..).flatten() {
+        if let Some(slot) = results.get_mut(i) {
+            *slot = Some(r);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(std::io::Error::other("device not scanned"))))
+        .collect()
+}
+
+/// Makes areas holding byte-identical copies of a text share one buffer, so a VG with a copy
+/// on each of many PVs keeps one text in memory. Every copy was read and its checksum checked.
+fn share_identical_texts(pvs: &mut [ScannedPv]) {
+    let mut seen: Vec<(u32, Arc<Vec<u8>>)> = Vec::new();
+    for m in pvs.iter_mut().flat_map(|p| p.mdas.iter_mut()) {
+        let Some(t) = m.text.as_mut() else {
+            continue;
+        };
+        let same = seen
+            .iter()
+            .find(|(crc, s)| *crc == t.checksum && s.len() == t.text.len() && **s == *t.text);
+        match same {
+            Some((_, same)) => t.text = Arc::clone(same),
+            None => seen.push((t.checksum, Arc::clone(&t.text))),
+        }
+    }
+}
+
+/// Scans the candidates (reading several at once); results in candidate order.
 pub fn scan(candidates: &[Candidate]) -> Scan {
     let mut out = Scan::default();
-    for cand in candidates {
-        match scan_device(&cand.path) {
+    for (cand, read) in candidates.iter().zip(read_all(candidates)) {
+        match read {
             Ok(Some(pv)) => {
                 for m in &pv.mdas {
                     if let Some(p) = &m.problem {
@@ -270,6 +342,7 @@ pub fn scan(candidates: &[Candidate]) -> Scan {
             Err(_) => out.others.push(cand.clone()),
         }
     }
+    share_identical_texts(&mut out.pvs);
     out
 }
 
