@@ -92,7 +92,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Change the attributes of logical volume(s)",
         commands::lv::lvchange
     ),
-    planned!("lvconvert", "Change logical volume layout"),
+    built!(
+        "lvconvert",
+        "Change logical volume layout",
+        commands::lv_convert::lvconvert
+    ),
     built!(
         "lvcreate",
         "Create a logical volume",
@@ -117,9 +121,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "lvmdiskscan",
         "List devices that may be used as physical volumes"
     ),
-    planned!(
+    built!(
         "lvmerge",
-        "Merge a snapshot into its origin (lvconvert --merge)"
+        "Merge a snapshot into its origin (lvconvert --merge)",
+        commands::lv_convert::lvmerge
     ),
     built!(
         "lvreduce",
@@ -176,7 +181,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Display various attributes of physical volume(s)",
         commands::display_cmds::pvdisplay
     ),
-    planned!("pvmove", "Move extents from one physical volume to another"),
+    built!(
+        "pvmove",
+        "Move extents from one physical volume to another",
+        commands::pvmove::pvmove
+    ),
     built!(
         "pvremove",
         "Remove LVM label(s) from physical volume(s)",
