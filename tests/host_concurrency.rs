@@ -72,8 +72,11 @@ fn run(sb: &Sandbox, lvm2: bool, args: &[String]) -> Output {
 /// What one worker did that succeeded: its LVs and their sizes in extents.
 type Owned = BTreeMap<String, u64>;
 
+/// A command line and what it does to the worker's LVs when it succeeds.
+type Op = (Vec<String>, Box<dyn Fn(&mut Owned)>);
+
 fn worker(sb: Arc<Sandbox>, id: usize, lvm2: bool) -> (Owned, usize) {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1) * 0x1000_0001);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((id as u64 + 1) * 0x1000_0001));
     let mut owned = Owned::new();
     let mut serial = 0;
     let mut failures = 0;
@@ -83,53 +86,52 @@ fn worker(sb: Arc<Sandbox>, id: usize, lvm2: bool) -> (Owned, usize) {
             let names: Vec<&String> = owned.keys().collect();
             (!names.is_empty()).then(|| names[rng.next() as usize % names.len()].clone())
         };
-        let (args, apply): (Vec<String>, Box<dyn Fn(&mut Owned)>) =
-            match (choice, pick(&mut rng, &owned)) {
-                (1, Some(lv)) => {
-                    let grow = 1 + rng.next() % 2;
-                    let args = vec![
-                        "lvextend".into(),
-                        "-l".into(),
-                        format!("+{grow}"),
-                        format!("vg/{lv}"),
-                    ];
-                    (
-                        args,
-                        Box::new(move |o: &mut Owned| *o.get_mut(&lv).expect("own LV") += grow),
-                    )
+        let (args, apply): Op = match (choice, pick(&mut rng, &owned)) {
+            (1, Some(lv)) => {
+                let grow = 1 + rng.next() % 2;
+                let args = vec![
+                    "lvextend".into(),
+                    "-l".into(),
+                    format!("+{grow}"),
+                    format!("vg/{lv}"),
+                ];
+                (
+                    args,
+                    Box::new(move |o: &mut Owned| *o.get_mut(&lv).expect("own LV") += grow),
+                )
+            }
+            (2, Some(lv)) => {
+                let args = vec!["lvremove".into(), "-y".into(), format!("vg/{lv}")];
+                (
+                    args,
+                    Box::new(move |o: &mut Owned| {
+                        o.remove(&lv);
+                    }),
+                )
+            }
+            _ => {
+                serial += 1;
+                let name = format!("w{id}_{serial}");
+                let size = 1 + rng.next() % 2;
+                let mut args: Vec<String> = vec!["lvcreate".into(), "-an".into()];
+                if lvm2 {
+                    args.push("-Zn".into());
                 }
-                (2, Some(lv)) => {
-                    let args = vec!["lvremove".into(), "-y".into(), format!("vg/{lv}")];
-                    (
-                        args,
-                        Box::new(move |o: &mut Owned| {
-                            o.remove(&lv);
-                        }),
-                    )
-                }
-                _ => {
-                    serial += 1;
-                    let name = format!("w{id}_{serial}");
-                    let size = 1 + rng.next() % 2;
-                    let mut args: Vec<String> = vec!["lvcreate".into(), "-an".into()];
-                    if lvm2 {
-                        args.push("-Zn".into());
-                    }
-                    args.extend([
-                        "-l".into(),
-                        size.to_string(),
-                        "-n".into(),
-                        name.clone(),
-                        "vg".into(),
-                    ]);
-                    (
-                        args,
-                        Box::new(move |o: &mut Owned| {
-                            o.insert(name.clone(), size);
-                        }),
-                    )
-                }
-            };
+                args.extend([
+                    "-l".into(),
+                    size.to_string(),
+                    "-n".into(),
+                    name.clone(),
+                    "vg".into(),
+                ]);
+                (
+                    args,
+                    Box::new(move |o: &mut Owned| {
+                        o.insert(name.clone(), size);
+                    }),
+                )
+            }
+        };
         let out = run(&sb, lvm2, &args);
         if out.status.success() {
             apply(&mut owned);
