@@ -344,6 +344,9 @@ fn vm_container_run_output_exit_codes_and_isolation() {
         .map(|l| l.split(':').next().unwrap().trim())
         .collect();
     assert_eq!(ifaces, ["lo"]);
+    // -t: a terminal from the container's own devpts.
+    let tty = ox(&["container", "run", "--rm", "-t", "bb:1", "busybox", "tty"]);
+    assert_eq!(tty.trim(), "/dev/pts/0", "{tty:?}");
     // stdin with -i
     let out = ox_out(
         &["container", "run", "--rm", "-i", "bb:1", "wc", "-l"],
@@ -882,7 +885,7 @@ fn vm_container_rm_frees_pool_blocks_and_vg_holds_bookkeeping() {
     let _g = setup();
     let before = data_percent();
     let mut names = Vec::new();
-    for i in 0..12 {
+    for i in 0..6 {
         let name = format!("fill{i}");
         ox(&[
             "container",
@@ -894,7 +897,7 @@ fn vm_container_rm_frees_pool_blocks_and_vg_holds_bookkeeping() {
             "if=/dev/zero",
             "of=/tmp/blob",
             "bs=1M",
-            "count=2",
+            "count=3",
         ]);
         names.push(name);
     }

@@ -698,7 +698,8 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
         ContainerCmd::Create(a) => {
             let opts = create_options(&a)?;
             let store = open_store(vg)?;
-            let (_, rec) = ctr::create(&store, &a.image, &opts)?;
+            let (lv, rec) = ctr::create(&store, &a.image, &opts)?;
+            store.deactivate_quietly(&lv);
             println!("{}", rec.id);
             Ok(())
         }

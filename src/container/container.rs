@@ -194,7 +194,8 @@ pub fn create(
         });
         new_volumes.push(vlv);
     }
-    store.transact(&ops, &mut |_| Ok(()))?;
+    // Made active at once: `run` mounts it next (one lock and scan for both).
+    store.transact_and_activate(&ops, &mut |_| Ok(()), std::slice::from_ref(&lv))?;
     let prepared = (|| -> CmdResult {
         for v in &new_volumes {
             store.activate(v)?;
@@ -203,10 +204,7 @@ pub fn create(
             made?;
         }
         if extents > image_extents {
-            store.activate(&lv)?;
-            let grown = grow_fs(&store.dev_path(&lv));
-            store.deactivate_quietly(&lv);
-            grown?;
+            grow_fs(&store.dev_path(&lv))?;
         }
         Ok(())
     })();

@@ -69,6 +69,25 @@ pub fn running(id: &str) -> Option<RunState> {
     alive(st.monitor).then_some(st)
 }
 
+/// Removes a container's runtime directory without ever descending into a mount: stale
+/// mounts (a monitor that died) are detached first, and only empty directories are removed.
+pub fn clear_state_dir(id: &str) {
+    let dir = state_dir(id);
+    let Ok(list) = fs::read_dir(&dir) else { return };
+    for entry in list.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if store::is_mounted(&path) {
+                let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+            }
+            let _ = fs::remove_dir(&path);
+        } else {
+            let _ = fs::remove_file(&path);
+        }
+    }
+    let _ = fs::remove_dir(&dir);
+}
+
 /// Where the container's LV is mounted while it runs.
 pub fn mount_dir(id: &str) -> PathBuf {
     state_dir(id).join("mnt")
@@ -831,7 +850,7 @@ pub fn monitor(store: &Store, lv: &str, rec: &ContainerRecord, attach: Attach) -
             rec.name
         )));
     }
-    let _ = fs::remove_dir_all(&sdir);
+    clear_state_dir(&rec.id);
     fs::create_dir_all(&sdir)
         .map_err(|e| failed(format!("Cannot create {}: {e}", sdir.display())))?;
     let foreground = matches!(attach, Attach::Foreground { .. });
@@ -912,11 +931,13 @@ pub fn monitor(store: &Store, lv: &str, rec: &ContainerRecord, attach: Attach) -
         for m in mounts.into_iter().rev() {
             let _ = m.unmount();
         }
-        store.deactivate_quietly(lv);
-        for v in vols {
-            store.deactivate_quietly(v);
+        // An --rm container's LV goes down with its removal (one transaction).
+        let mut down: Vec<String> = vols.to_vec();
+        if !rec.config.auto_remove {
+            down.insert(0, lv.to_string());
         }
-        let _ = fs::remove_dir_all(state_dir(&rec.id));
+        store.deactivate_all_quietly(&down);
+        clear_state_dir(&rec.id);
     };
     let (launch, cgroup) = match setup {
         Ok(x) => x,

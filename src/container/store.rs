@@ -25,6 +25,8 @@ pub struct Store {
     pub ctx: Context,
     pub vg: String,
     pub pool: String,
+    /// The VG as last read or written by this process (each scan costs a pass over the disks).
+    cache: std::cell::RefCell<Option<VolumeGroup>>,
 }
 
 impl Store {
@@ -40,7 +42,7 @@ impl Store {
             Some(v) => vec![v.clone()],
             None => scan.vg_names(),
         };
-        let mut hits: Vec<(String, String)> = Vec::new();
+        let mut hits: Vec<(String, String, VolumeGroup)> = Vec::new();
         for name in names {
             let _lock = ctx.lock_vg(&name, LockMode::Shared)?;
             let Ok(found) = ctx.load_vg(&scan, &name) else {
@@ -50,13 +52,18 @@ impl Store {
                 continue;
             };
             if let Some(pool) = Catalog::read(&found.metadata.vg).pool {
-                hits.push((name, pool));
+                hits.push((name, pool, found.metadata.vg));
             }
         }
         match hits.len() {
             1 => {
-                let (vg, pool) = hits.remove(0);
-                Ok(Store { ctx, vg, pool })
+                let (vg, pool, read) = hits.remove(0);
+                Ok(Store {
+                    ctx,
+                    vg,
+                    pool,
+                    cache: std::cell::RefCell::new(Some(read)),
+                })
             }
             0 => Err(failed(match wanted {
                 Some(v) => format!(
@@ -67,18 +74,28 @@ impl Store {
             _ => Err(failed(format!(
                 "Several VGs hold an image store ({}); pick one with --vg or OXLVM_VG.",
                 hits.iter()
-                    .map(|(v, _)| v.as_str())
+                    .map(|(v, _, _)| v.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),
         }
     }
 
-    /// The VG as it is on disk now (shared lock for the read).
+    /// The VG as this process last read or wrote it (a fresh read the first time).
     pub fn read_vg(&self) -> CmdResult<VolumeGroup> {
+        if let Some(vg) = self.cache.borrow().as_ref() {
+            return Ok(vg.clone());
+        }
+        self.reread_vg()
+    }
+
+    /// The VG as it is on disk now (shared lock for the read).
+    pub fn reread_vg(&self) -> CmdResult<VolumeGroup> {
         let _lock = self.ctx.lock_vg(&self.vg, LockMode::Shared)?;
         let scan = self.ctx.scan()?;
-        Ok(self.ctx.load_vg(&scan, &self.vg)?.metadata.vg)
+        let vg = self.ctx.load_vg(&scan, &self.vg)?.metadata.vg;
+        *self.cache.borrow_mut() = Some(vg.clone());
+        Ok(vg)
     }
 
     pub fn catalog(&self) -> CmdResult<Catalog> {
@@ -101,8 +118,24 @@ impl Store {
         ops: &[ThinOp],
         edit: &mut dyn FnMut(&mut VolumeGroup) -> CmdResult,
     ) -> CmdResult {
+        self.transact_and_activate(ops, edit, &[])
+    }
+
+    /// A thin transaction, then `activate` activated under the same lock and read.
+    pub fn transact_and_activate(
+        &self,
+        ops: &[ThinOp],
+        edit: &mut dyn FnMut(&mut VolumeGroup) -> CmdResult,
+        activate: &[String],
+    ) -> CmdResult {
+        *self.cache.borrow_mut() = None;
         let mut s = self.session()?;
-        s.thin_transaction(&self.pool, ops, edit)
+        s.thin_transaction(&self.pool, ops, edit)?;
+        *self.cache.borrow_mut() = Some(s.vg().clone());
+        for lv in activate {
+            s.activate(lv)?;
+        }
+        Ok(())
     }
 
     pub fn dev_path(&self, lv: &str) -> PathBuf {
@@ -113,19 +146,35 @@ impl Store {
         u64::from(vg.extent_size) * 512
     }
 
-    /// Activates `lv` (read-only if its metadata says so).
+    /// Activates `lv` (read-only if its metadata says so) unless it is active already.
     pub fn activate(&self, lv: &str) -> CmdResult {
+        if self.is_active(lv) {
+            return Ok(());
+        }
         let s = self.session()?;
-        s.activate(lv)
+        s.activate(lv)?;
+        *self.cache.borrow_mut() = Some(s.vg().clone());
+        Ok(())
     }
 
     /// Deactivates `lv`; a device still open (mounted elsewhere) stays, which is not an error.
     pub fn deactivate_quietly(&self, lv: &str) {
+        self.deactivate_all_quietly(&[lv.to_string()]);
+    }
+
+    /// Deactivates each of `lvs` that is active, under one lock and read.
+    pub fn deactivate_all_quietly(&self, lvs: &[String]) {
+        if !lvs.iter().any(|l| self.is_active(l)) {
+            return;
+        }
         if let Ok(s) = VgSession::open(&self.ctx, &self.vg) {
-            let _ = s.deactivate(lv);
+            for lv in lvs {
+                let _ = s.deactivate(lv);
+            }
         }
     }
 
+    /// Whether `lv`'s own device is live (a dm lookup; no scan).
     pub fn is_active(&self, lv: &str) -> bool {
         let Ok(vg) = self.read_vg() else { return false };
         let kernel = Activation::new(&self.ctx);
