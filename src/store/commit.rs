@@ -1,11 +1,8 @@
 //! The commit protocol, as LVM2 runs it and a little stricter: (1) the new text goes into free
 //! ring space of every metadata area, (2) every header gets it as precommitted, (3) the kernel
-//! step may run, (4) every header points its committed slot at it. A flush follows the text
-//! (no header may point at bytes a power cut could lose) and the commit (a command that returns
-//! has its change on stable storage); the precommitted slot needs none, since readers use the
-//! committed slot only and the commit rewrites the same sector. After a crash at any write every
-//! area holds the old or the new copy, and the highest seqno wins. (LVM2 itself issues no flush
-//! at all, relying on O_DIRECT.)
+//! step may run, (4) every header points its committed slot at it. A flush follows each phase,
+//! so after a crash at any write every area holds the old or the new copy - readers use the
+//! committed slot only - and the highest seqno wins.
 
 use metadata_format::crc::lvm_crc;
 use metadata_format::header::{place_next_text, MdaHeader, PvLabel, RawLocn, RingError};
@@ -230,6 +227,7 @@ pub fn precommit_text(
             .map_err(io_err(&t.path))?;
         out.push((t.clone(), pre));
     }
+    flush_all(w, &paths)?;
     Ok(out)
 }
 
@@ -389,8 +387,8 @@ mod tests {
         assert_eq!(h.committed().offset, 512);
         assert_eq!(h.committed().checksum, lvm_crc(text));
         assert!(h.precommitted().is_empty());
-        // text, precommit, commit; a flush after the text and after the commit.
-        assert_eq!((w.writes, w.flushes), (3, 2));
+        // text, precommit, commit; a flush after each phase.
+        assert_eq!((w.writes, w.flushes), (3, 3));
         // The next text goes after the first, rounded up to a sector.
         let next = AreaTarget {
             header: h,
