@@ -254,9 +254,24 @@ fn vm_oxlvm_raid1_and_mirror_activate_keep_data_and_rebuild_added_legs() {
     // data: read it straight from its PV once in sync.
     oxlvm("lvconvert -y -m2 vgm/r1");
     oxlvm("lvconvert -y -m2 vgm/m1");
-    lvm("vgchange -ay vgm");
+    assert!(
+        text("vgm").contains("REBUILD"),
+        "no REBUILD flag for the kernel"
+    );
+    oxlvm("lvchange -ay vgm/r1");
+    lvm("lvchange -ay vgm/m1");
     wait_synced("vgm/r1");
     wait_synced("vgm/m1");
+    // The activation handed the rebuild to the kernel and cleared the flags, as LVM2 does
+    // after its reload: the next activation does not rebuild the leg again.
+    assert!(
+        !text("vgm").contains("REBUILD"),
+        "REBUILD left after activation"
+    );
+    oxlvm("lvchange -an vgm/r1");
+    oxlvm("lvchange -ay vgm/r1");
+    let table = run("dmsetup", &["table", "vgm-r1"]);
+    assert!(!table.contains("rebuild"), "{table}");
     for (lv, data) in [("r1_rimage_2", &r1), ("m1_mimage_2", &m1)] {
         let line = lvm(&format!(
             "lvs -a --noheadings --units b --nosuffix -o seg_pe_ranges vgm/{lv}"

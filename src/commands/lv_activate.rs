@@ -629,6 +629,13 @@ pub fn change_lvs(
             ok = false;
         }
     }
+    // RAID legs added while inactive were rebuilt by this activation: their REBUILD flags go.
+    if ok && change.is_activating() {
+        if let Err(e) = super::lv_convert::clear_passed_rebuild_flags(ctx, scan, found, names) {
+            ctx.warn(e.message());
+            ok = false;
+        }
+    }
     if ok {
         Ok(())
     } else {

@@ -285,6 +285,49 @@ pub fn lvmerge(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     merge(&args.common, argv, &args.lvs)
 }
 
+/// After an activation: RAID images flagged REBUILD (legs `lvconvert -m` added while the LV
+/// was inactive) have had their rebuild handed to the kernel, so the flags are cleared in one
+/// more write, as LVM2's _raid_add_images clears them after its reload; otherwise every later
+/// activation would rebuild those legs again. Only LVs now active count.
+pub fn clear_passed_rebuild_flags(
+    ctx: &Context,
+    scan: &Scan,
+    found: &FoundVg,
+    names: &[String],
+) -> CmdResult {
+    let act = Activation::new(ctx);
+    if !act.available() {
+        return Ok(());
+    }
+    let mut vg = found.metadata.vg.clone();
+    let mut changed = false;
+    for name in names {
+        let Some(lv) = vg.lv(name) else { continue };
+        if !act.is_active(&vg, lv) {
+            continue;
+        }
+        let Some(SegmentKind::Raid(r)) = lv.segments.first().map(|s| s.kind.clone()) else {
+            continue;
+        };
+        for image in &r.images {
+            for sub in std::iter::once(&image.data).chain(image.meta.iter()) {
+                if let Some(l) = vg.lv_mut(sub) {
+                    if l.has_status("REBUILD") {
+                        lv_raid::clear_status(l, "REBUILD");
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    if !changed {
+        return Ok(());
+    }
+    let mut md = found.metadata.clone();
+    md.vg = vg;
+    ctx.commit_vg(scan, Some(found), &mut md)
+}
+
 // ---- --merge ----
 
 fn merge(common: &CommonArgs, argv: &[OsString], lvs: &[String]) -> CmdResult {
