@@ -972,3 +972,45 @@ fn vm_container_bad_input_changes_nothing() {
     assert!(s0 != seqno());
     let _ = PathBuf::new();
 }
+
+/// Issue 7's benchmark, by hand: `scripts/vm-test --test vm_container -- --ignored --nocapture
+/// vm_container_bench` (OXLVM_BENCH_N containers, default 10). Prints per-container create and
+/// start-to-first-instruction times and the pool space they use.
+#[test]
+#[ignore]
+fn vm_container_bench_create_and_start() {
+    let _g = setup();
+    let n: usize = std::env::var("OXLVM_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let before = data_percent();
+    let mut creates = Vec::new();
+    let mut starts = Vec::new();
+    let mut names = Vec::new();
+    for i in 0..n {
+        let name = format!("bench{i}");
+        let t = Instant::now();
+        ox(&["container", "create", "--name", &name, "bb:1", "true"]);
+        creates.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        ox(&["container", "start", "-a", &name]);
+        starts.push(t.elapsed().as_secs_f64());
+        names.push(name);
+    }
+    let after = data_percent();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let t = Instant::now();
+    let mut args = vec!["container", "rm"];
+    args.extend(names.iter().map(String::as_str));
+    ox(&args);
+    let rm = t.elapsed().as_secs_f64();
+    eprintln!(
+        "BENCH n={n} create mean {:.3} s (min {:.3}), start -a (create to exit of `true`) mean {:.3} s, rm of all {:.3} s, pool data {before:.2}% -> {after:.2}% -> {:.2}%",
+        mean(&creates),
+        creates.iter().cloned().fold(f64::MAX, f64::min),
+        mean(&starts),
+        rm,
+        data_percent()
+    );
+}
