@@ -73,7 +73,7 @@ fn hundred_random_operations_alternating_between_the_tools() {
         assert!(attempts < 1000, "too many skipped operations");
         let use_oxlvm = done % 2 == 0;
         let op = rng.below(10);
-        let mut args: Vec<String> = Vec::new();
+        let mut args: Vec<String>;
         match op {
             0 | 1 => {
                 let name = format!("lv{next_lv}");
