@@ -943,6 +943,8 @@ pub fn monitor(store: &Store, lv: &str, rec: &ContainerRecord, attach: Attach) -
         Ok(x) => x,
         Err(e) => {
             teardown(mounts, &volumes_active);
+            // Not started: the container stays (as Docker's), its LV goes down.
+            store.deactivate_quietly(lv);
             if let Some(n) = notify.as_mut() {
                 let _ = writeln!(n, "err {}", e.message());
             }
