@@ -877,7 +877,7 @@ impl<'a> Allocator<'a> {
     }
 
     fn needed_total(&self) -> u32 {
-        self.existing + self.req.extents
+        self.existing.saturating_add(self.req.extents)
     }
 
     fn init_flags(&self, policy: Policy, can_split: bool) -> u32 {
@@ -1088,6 +1088,13 @@ pub fn allocate(
     req: &Request,
 ) -> Result<Allocation, AllocError> {
     let existing = lv.map_or(0, |l| u32::try_from(l.extent_count()).unwrap_or(u32::MAX));
+    if existing.checked_add(req.extents).is_none() {
+        // More logical extents than LVM2 can count: no VG has room for them.
+        return Err(AllocError::Insufficient {
+            needed: u64::from(req.extents),
+            free: vg_free_extents(vg),
+        });
+    }
     let am = req.area_multiple.max(1);
     if am > 1 && !req.extents.is_multiple_of(am) {
         return Err(AllocError::NotDivisible {

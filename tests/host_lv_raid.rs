@@ -323,6 +323,7 @@ fn bad_raid_mirror_convert_and_pvmove_input_is_refused_untouched() {
         "lvcreate -y -L 4M -n lin vg",
         "lvcreate -y -L 1M -n small vg",
         "lvcreate -y -T -L 8M vg/pool",
+        "lvcreate -y --type mirror -m1 -L 4M -n mt vg",
     ] {
         ok(sb.oxlvm(&cmd.split(' ').collect::<Vec<_>>()));
     }
@@ -467,6 +468,18 @@ fn bad_raid_mirror_convert_and_pvmove_input_is_refused_untouched() {
             "lvreduce -y -L -2M vg/r5",
             5,
             "reduces mirror and raid1 LVs only",
+        ),
+        // LVM2's vg_validate refuses a mirror smaller than its region (2 MiB).
+        ("lvreduce -y -l 1 vg/mt", 5, "below its region size"),
+        (
+            "lvextend -l +4294967295 vg/lin",
+            5,
+            "insufficient free space",
+        ),
+        (
+            "lvcreate -y --type raid1 -m1 -l 4294967295 -n x vg",
+            5,
+            "more than LVM2 can count",
         ),
         // lvconvert: unsupported combinations and conversions that cannot be made.
         ("lvconvert vg/lin", 3, "Need an operation"),

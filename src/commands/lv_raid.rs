@@ -379,9 +379,15 @@ pub fn create(
     let meta_share = if params.layout == Layout::Raid(RaidLevel::Raid1) {
         meta_len
     } else {
-        meta_len * am
+        meta_len.saturating_mul(am)
     };
-    let mut ar = Request::new(1, req.extents + meta_share, req.policy);
+    let total = req.extents.checked_add(meta_share).ok_or_else(|| {
+        format!(
+            "{} extents are more than LVM2 can count; give a smaller size.",
+            req.extents
+        )
+    })?;
+    let mut ar = Request::new(1, total, req.policy);
     ar.stripes = params.area_count();
     ar.parity = params.layout.parity();
     ar.area_multiple = am;
@@ -694,6 +700,16 @@ pub fn reduce(vg: &mut VolumeGroup, name: &str, keep: u32) -> Result<(), String>
             p.layout.name()
         ));
     }
+    if p.layout == Layout::Mirror
+        && u64::from(p.region_size) > u64::from(keep) * u64::from(vg.extent_size)
+    {
+        // LVM2's vg_validate refuses a mirror smaller than its region.
+        return Err(format!(
+            "Unable to reduce mirror {}/{name} below its region size {}.",
+            vg.name,
+            display_size(u64::from(p.region_size))
+        ));
+    }
     for image in data_images(&lv) {
         if let Some(sub) = vg.lv_mut(&image) {
             super::lv_plan::reduce_to(sub, keep);
@@ -785,7 +801,7 @@ fn alloc_raid_images(
     // of a linear LV being converted as raid1 (area multiple 1); both give each new device
     // `image_len` extents plus its metadata in front.
     let meta_len = rmeta_extents(
-        image_len * if raid1_type { 1 } else { count },
+        image_len.saturating_mul(if raid1_type { 1 } else { count }),
         region,
         vg.extent_size,
     );
@@ -793,10 +809,10 @@ fn alloc_raid_images(
     req.stripes = count;
     if raid1_type {
         req.area_multiple = 1;
-        req.extents = image_len + meta_len;
+        req.extents = image_len.saturating_add(meta_len);
     } else {
         req.area_multiple = count;
-        req.extents = (image_len + meta_len) * count;
+        req.extents = image_len.saturating_add(meta_len).saturating_mul(count);
     }
     req.log_len = meta_len;
     req.split_meta = meta_len > 0;
