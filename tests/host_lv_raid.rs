@@ -210,6 +210,27 @@ fn lvconvert_changes_copies_as_lvm2() {
     ok(sb.oxlvm(&["lvconvert", "-y", "-m0", "vg/lin"]));
     let vg = model(&sb, "vg");
     assert!(vg.lvs.iter().all(|l| !l.name.starts_with("lin_")));
+    // A mirror leg removed by PV: the others keep their names (LVM2 in the guest left
+    // m3_mimage_1 and m3_mimage_2 after `lvconvert -m1 vg/m3 /dev/vda`).
+    ok(sb.oxlvm(&[
+        "lvcreate", "-y", "--type", "mirror", "-m2", "-L", "4M", "-n", "m3", "vg",
+    ]));
+    let on_first = runs(&model(&sb, "vg"), "m3_mimage_0")[0].0;
+    ok(sb.oxlvm(&["lvconvert", "-y", "-m1", "vg/m3", devs[on_first].path_str()]));
+    let vg = model(&sb, "vg");
+    let SegmentKind::Mirror(m) = &vg.lv("m3").unwrap().segments[0].kind else {
+        panic!()
+    };
+    let legs: Vec<String> = m
+        .mirrors
+        .iter()
+        .map(|a| match a {
+            Area::Lv { name, .. } => name.clone(),
+            Area::Pv { .. } => panic!(),
+        })
+        .collect();
+    assert_eq!(legs, vec!["m3_mimage_1", "m3_mimage_2"]);
+    assert!(vg.lv("m3_mimage_0").is_none() && vg.lv("m3_mlog").is_some());
     assert!(matches!(
         vg.lv("lin").unwrap().segments[0].kind,
         SegmentKind::Striped(_)
