@@ -5,11 +5,15 @@ _oxlvm_options() {
     case "$1" in
     help) echo "--verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     version) echo "--verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
+    container) echo "--vg --help" ;;
+    image) echo "--vg --help" ;;
     fullreport) echo "--options -o --sort -O --units --nosuffix --noheadings --separator --aligned --unbuffered --nameprefixes --unquoted --rows --binary --reportformat --select -S --configreport --partial -P --readonly --foreign --ignorelockingfailure --ignoreskippedcluster --shared --logonly --history -H --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     lvchange) echo "--permission -p --addtag --deltag --setactivationskip -k --ignoreactivationskip -K --alloc --activate -a --yes -y --force -f --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
+    lvconvert) echo "--merge --splitsnapshot --snapshot -s --chunksize -c --zero -Z --mirrors -m --type --mirrorlog --corelog --regionsize -R --thinpool --poolmetadata --poolmetadataspare --discards --alloc --yes -y --force -f --background -b --interval -i --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     lvcreate) echo "--size -L --extents -l --name -n --stripes -i --stripesize -I --snapshot -s --chunksize -c --thin -T --thinpool --virtualsize -V --type --mirrors -m --mirrorlog --corelog --regionsize -R --nosync --poolmetadatasize --poolmetadataspare --discards --zero -Z --wipesignatures -W --activate -a --setactivationskip -k --ignoreactivationskip -K --addtag --alloc --contiguous -C --permission -p --yes -y --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     lvdisplay) echo "--all -a --colon -c --maps -m --units --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     lvextend) echo "--size -L --extents -l --stripes -i --stripesize -I --resizefs -r --nofsck -n --alloc --force -f --yes -y --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
+    lvmerge) echo "--background -b --interval -i --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     lvreduce) echo "--size -L --extents -l --stripes -i --stripesize -I --resizefs -r --nofsck -n --alloc --force -f --yes -y --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     lvremove) echo "--force -f --yes -y --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     lvrename) echo "--verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
@@ -21,6 +25,7 @@ _oxlvm_options() {
     pvck) echo "--dump --labelsector --file -f --yes -y --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     pvcreate) echo "--force -f --yes -y --zero -Z --metadatasize --metadatacopies --metadataignore --dataalignment --dataalignmentoffset --bootloaderareasize --labelsector --uuid -u --restorefile --norestorefile --setphysicalvolumesize --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     pvdisplay) echo "--colon -c --short -s --maps -m --units --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
+    pvmove) echo "--abort --atomic --name -n --interval -i --background -b --alloc --autobackup -A --noudevsync --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     pvremove) echo "--force -f --yes -y --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     pvresize) echo "--setphysicalvolumesize --yes -y --reportformat --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
     pvs) echo "--all -a --segments --options -o --sort -O --units --nosuffix --noheadings --separator --aligned --unbuffered --nameprefixes --unquoted --rows --binary --reportformat --select -S --configreport --partial -P --readonly --foreign --ignorelockingfailure --ignoreskippedcluster --shared --logonly --history -H --verbose -v --quiet -q --debug -d --test -t --config --devices --devicesfile --driverloaded --nolocking --lockopt --commandprofile --profile --help" ;;
@@ -51,9 +56,11 @@ _oxlvm_values() {
     "version --driverloaded") echo "y n" ;;
     "fullreport --driverloaded") echo "y n" ;;
     "lvchange --driverloaded") echo "y n" ;;
+    "lvconvert --driverloaded") echo "y n" ;;
     "lvcreate --driverloaded") echo "y n" ;;
     "lvdisplay --driverloaded") echo "y n" ;;
     "lvextend --driverloaded") echo "y n" ;;
+    "lvmerge --driverloaded") echo "y n" ;;
     "lvreduce --driverloaded") echo "y n" ;;
     "lvremove --driverloaded") echo "y n" ;;
     "lvrename --driverloaded") echo "y n" ;;
@@ -71,6 +78,7 @@ _oxlvm_values() {
     "pvcreate --metadataignore") echo "y n" ;;
     "pvcreate --driverloaded") echo "y n" ;;
     "pvdisplay --driverloaded") echo "y n" ;;
+    "pvmove --driverloaded") echo "y n" ;;
     "pvremove --driverloaded") echo "y n" ;;
     "pvresize --driverloaded") echo "y n" ;;
     "pvs --driverloaded") echo "y n" ;;
@@ -115,7 +123,7 @@ _oxlvm() {
     local cmd=${COMP_WORDS[0]##*/}
     if [[ $cmd == oxlvm || $cmd == lvm ]]; then
         if (( COMP_CWORD == 1 )); then
-            COMPREPLY=($(compgen -W "help version fullreport lvchange lvcreate lvdisplay lvextend lvreduce lvremove lvrename lvresize lvs lvscan lvsnapshot pvchange pvck pvcreate pvdisplay pvremove pvresize pvs pvscan vgcfgbackup vgcfgrestore vgchange vgck vgcreate vgdisplay vgexport vgextend vgimport vgmerge vgmknodes vgreduce vgremove vgrename vgs vgscan vgsplit help" -- "$cur"))
+            COMPREPLY=($(compgen -W "help version container image fullreport lvchange lvconvert lvcreate lvdisplay lvextend lvmerge lvreduce lvremove lvrename lvresize lvs lvscan lvsnapshot pvchange pvck pvcreate pvdisplay pvmove pvremove pvresize pvs pvscan vgcfgbackup vgcfgrestore vgchange vgck vgcreate vgdisplay vgexport vgextend vgimport vgmerge vgmknodes vgreduce vgremove vgrename vgs vgscan vgsplit help" -- "$cur"))
             return
         fi
         cmd=${COMP_WORDS[1]}
@@ -132,4 +140,4 @@ _oxlvm() {
     COMPREPLY=($(compgen -f -- "$cur"))
 }
 
-complete -F _oxlvm -o filenames oxlvm lvm help version fullreport lvchange lvcreate lvdisplay lvextend lvreduce lvremove lvrename lvresize lvs lvscan lvsnapshot pvchange pvck pvcreate pvdisplay pvremove pvresize pvs pvscan vgcfgbackup vgcfgrestore vgchange vgck vgcreate vgdisplay vgexport vgextend vgimport vgmerge vgmknodes vgreduce vgremove vgrename vgs vgscan vgsplit
+complete -F _oxlvm -o filenames oxlvm lvm help version container image fullreport lvchange lvconvert lvcreate lvdisplay lvextend lvmerge lvreduce lvremove lvrename lvresize lvs lvscan lvsnapshot pvchange pvck pvcreate pvdisplay pvmove pvremove pvresize pvs pvscan vgcfgbackup vgcfgrestore vgchange vgck vgcreate vgdisplay vgexport vgextend vgimport vgmerge vgmknodes vgreduce vgremove vgrename vgs vgscan vgsplit
