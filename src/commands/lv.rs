@@ -336,8 +336,15 @@ fn load_with(
 }
 
 fn commit(l: &Loaded, vg: VolumeGroup) -> CmdResult<Metadata> {
-    let mut md = l.found.metadata.clone();
-    md.vg = vg;
+    // The header and top-level extras of the text as read, with the new VG (cloning the whole
+    // metadata first would copy every LV once more only to drop them).
+    let old = &l.found.metadata;
+    let mut md = Metadata {
+        vg,
+        header: old.header.clone(),
+        utc_offset: old.utc_offset,
+        extra: old.extra.clone(),
+    };
     l.ctx.commit_vg(&l.scan, Some(&l.found), &mut md)?;
     Ok(md)
 }
