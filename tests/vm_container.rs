@@ -833,6 +833,27 @@ fn vm_container_stop_kill_exec_and_memory_limit() {
     ox(&["container", "kill", "-s", "TERM", "trapper"]);
     ox(&["container", "wait", "trapper"]);
     assert_eq!(inspect("container", "trapper")["State"]["ExitCode"], 3);
+    // --init: PID 1 forwards SIGTERM to the command, which dies of it at once (143).
+    ox(&[
+        "container",
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "inited",
+        "bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(
+        ox(&["container", "exec", "inited", "cat", "/proc/2/cmdline"]),
+        "sleep\u{0}1000\u{0}"
+    );
+    let start = Instant::now();
+    ox(&["container", "stop", "-t", "30", "inited"]);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(inspect("container", "inited")["State"]["ExitCode"], 143);
+    ox(&["container", "rm", "inited"]);
     // rm of a running container needs -f.
     ox(&["container", "start", "sleeper"]);
     let out = ox_out(&["container", "rm", "sleeper"], None);

@@ -132,6 +132,9 @@ struct CreateArgs {
     /// Remove the container when it exits
     #[arg(long = "rm")]
     rm: bool,
+    /// Run a small init as PID 1 that reaps zombies and forwards signals
+    #[arg(long = "init")]
+    init: bool,
     #[arg(long)]
     name: Option<String>,
     /// UID[:GID] or NAME[:GROUP]
@@ -672,6 +675,7 @@ fn create_options(a: &CreateArgs) -> CmdResult<CreateOptions> {
         tty: a.tty,
         interactive: a.interactive,
         auto_remove: a.rm,
+        init: a.init,
         volumes,
         memory,
         cpus: a.cpus,

@@ -415,6 +415,8 @@ pub struct Launch {
     pub user: String,
     pub workdir: String,
     pub tty: bool,
+    /// `--init`: PID 1 is a small init (this code) that reaps zombies and forwards signals.
+    pub init: bool,
     /// (host source, target in the container, read-only)
     pub binds: Vec<(PathBuf, String, bool)>,
 }
@@ -719,7 +721,10 @@ fn child_main(l: &Launch, fds: &ChildFds) -> Result<(), (i32, String)> {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     install_seccomp().map_err(fail)?;
-    let _ = fds.err_write;
+    if l.init {
+        // Returns in the command's process (PID 2); PID 1 stays here as its init.
+        run_as_init(fds.err_write)?;
+    }
     let e = nix::unistd::execve(&cexe, &cargs, &cenv).err();
     let code = if e == Some(nix::errno::Errno::EACCES) {
         126
@@ -733,6 +738,84 @@ fn child_main(l: &Launch, fds: &ChildFds) -> Result<(), (i32, String)> {
             e.map(|e| e.to_string()).unwrap_or_default()
         ),
     ))
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// `--init`: forks the command as PID 2 and stays PID 1, reaping every zombie and forwarding
+/// the signals the monitor forwards; exits with the command's status (128+N if killed).
+fn run_as_init(err_write: RawFd) -> Result<(), (i32, String)> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let forward = [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+    ];
+    let mut set = SigSet::empty();
+    for s in forward {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    // A namespace's init only receives signals it handles: a handler, then the signals blocked
+    // and read from a signalfd.
+    let act = SigAction::new(
+        SigHandler::Handler(ignore_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for s in forward {
+        // SAFETY: the handler does nothing, so it is async-signal-safe.
+        let _ = unsafe { sigaction(s, &act) };
+    }
+    let _ = set.thread_block();
+    // SAFETY: this process is single-threaded (a fresh clone of the monitor).
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let _ = set.thread_unblock();
+            Ok(())
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            // PID 1 is a copy of the monitor that never execs: it lets go of every descriptor
+            // (the starter's answer pipe, the output pipes, the error pipe) so their ends see
+            // EOF when they should.
+            let _ = err_write;
+            // SAFETY: close_range(2) closes this process's descriptors only; none is used
+            // again (the signalfd is made afterwards).
+            unsafe { libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) };
+            let sfd = nix::sys::signalfd::SignalFd::new(&set)
+                .map_err(|e| (125, format!("signalfd: {e}")))?;
+            loop {
+                let Ok(Some(info)) = sfd.read_signal() else {
+                    continue;
+                };
+                let sig = info.ssi_signo as i32;
+                if sig != libc::SIGCHLD {
+                    // SAFETY: kill(2) with a pid and signal number.
+                    unsafe { libc::kill(child.as_raw(), sig) };
+                    continue;
+                }
+                while let Ok(status) =
+                    nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+                {
+                    let code = match status {
+                        nix::sys::wait::WaitStatus::Exited(p, c) if p == child => c,
+                        nix::sys::wait::WaitStatus::Signaled(p, s, _) if p == child => {
+                            128 + s as i32
+                        }
+                        nix::sys::wait::WaitStatus::StillAlive => break,
+                        _ => continue,
+                    };
+                    // SAFETY: leaving PID 1 ends the namespace; nothing to unwind.
+                    unsafe { libc::_exit(code) }
+                }
+            }
+        }
+        Err(e) => Err((125, format!("fork: {e}"))),
+    }
 }
 
 fn pipe_cloexec() -> CmdResult<(OwnedFd, OwnedFd)> {
@@ -922,6 +1005,7 @@ pub fn monitor(store: &Store, lv: &str, rec: &ContainerRecord, attach: Attach) -
                 user: rec.config.user.clone(),
                 workdir: rec.config.working_dir.clone(),
                 tty: rec.config.tty,
+                init: rec.config.init,
                 binds,
             },
             cg,
@@ -1481,6 +1565,7 @@ pub fn exec_in(
                         user: user.to_string(),
                         workdir: workdir.to_string(),
                         tty: false,
+                        init: false,
                         binds: Vec::new(),
                     };
                     let code = match exec_child(&l) {
