@@ -60,7 +60,7 @@ fn ox_out(args: &[&str], stdin: Option<&[u8]>) -> Output {
         let mut s = child.stdin.take().expect("stdin");
         s.write_all(data).expect("write stdin");
     }
-    let out = child.wait_with_output().expect("oxlvm output");
+    let out = wait_bounded(child, &format!("oxlvm {}", args.join(" ")));
     eprintln!(
         "{:>6.2} s  oxlvm {} -> {}",
         start.elapsed().as_secs_f64(),
@@ -68,6 +68,111 @@ fn ox_out(args: &[&str], stdin: Option<&[u8]>) -> Output {
         out.status.code().unwrap_or(-1)
     );
     out
+}
+
+/// How long one command may take before the test gives up on it (a hang must fail the test
+/// with a diagnosis, not eat the VM's whole time budget).
+const COMMAND_LIMIT: Duration = Duration::from_secs(150);
+
+/// Waits for `child` (stdout and stderr piped) at most COMMAND_LIMIT. On a hang it prints what
+/// every process in the guest is blocked on (state, wchan, kernel stack), the device-mapper
+/// devices and the lock files, kills the command and fails the test naming it.
+fn wait_bounded(mut child: std::process::Child, what: &str) -> Output {
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            let _ = tx.send(buf);
+        });
+        rx
+    };
+    let out_rx = drain(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let err_rx = drain(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait for oxlvm") {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let diag = guest_diagnosis();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{what}` did not finish within {COMMAND_LIMIT:?}; the guest then:\n{diag}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The command ended; its output pipes close unless a process it started kept them.
+    let rest = deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(5);
+    let take = |rx: std::sync::mpsc::Receiver<Vec<u8>>, name: &str| {
+        rx.recv_timeout(rest).unwrap_or_else(|_| {
+            panic!(
+                "`{what}` exited ({status}) but its {name} stayed open: a process it started \
+                 kept it; the guest then:\n{}",
+                guest_diagnosis()
+            )
+        })
+    };
+    let stdout = take(out_rx, "stdout");
+    let stderr = take(err_rx, "stderr");
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// Every process with its state, wait channel and kernel stack, the dm devices and lock files.
+fn guest_diagnosis() -> String {
+    let mut d = String::new();
+    if let Ok(entries) = fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let read = |f: &str| fs::read_to_string(e.path().join(f)).unwrap_or_default();
+            let cmdline = read("cmdline").replace('\0', " ");
+            if cmdline.trim().is_empty() {
+                continue; // kernel threads
+            }
+            let state = read("status")
+                .lines()
+                .find(|l| l.starts_with("State:"))
+                .unwrap_or("")
+                .to_string();
+            d.push_str(&format!(
+                "pid {name} [{}] wchan={} {cmdline}\n{}",
+                state.trim(),
+                read("wchan"),
+                read("stack")
+            ));
+        }
+    }
+    for cmd in [
+        "dmsetup info -c",
+        "dmsetup table",
+        "ls -l /run/lock/lvm /run/oxlvm",
+        "cat /proc/locks",
+    ] {
+        let out = Command::new("sh").args(["-c", cmd]).output();
+        if let Ok(o) = out {
+            d.push_str(&format!("$ {cmd}\n{}{}", text(&o.stdout), text(&o.stderr)));
+        }
+    }
+    d
 }
 
 fn text(b: &[u8]) -> String {
