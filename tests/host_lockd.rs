@@ -54,6 +54,9 @@ struct State {
     held_elsewhere: HashSet<String>,
     /// Answer `free_vg` with -EBUSY (another host is in the lockspace).
     others_in_lockspace: bool,
+    /// The lock manager `running_lm` reports (LVM2's numbers: 2 dlm, 3 sanlock, 4 idm);
+    /// 0 means sanlock.
+    running_lm: i64,
 }
 
 /// A scripted lvmlockd: enough of lvmlockd's answers for the client side to be exercised.
@@ -123,7 +126,7 @@ fn answer(st: &mut State, req: Req) -> String {
             return "response = \"OK\"\nresult = 0\nprotocol = \"lvmlockd\"\nversion = 1\n\n##\n"
                 .to_string()
         }
-        "running_lm" => ok(3, "", ""),
+        "running_lm" => ok(if st.running_lm == 0 { 3 } else { st.running_lm }, "", ""),
         "lock_gl" if req.get("mode") == "un" => ok(0, "", ""),
         "lock_gl" if !st.gl => ok(-210, "NO_LOCKSPACES,NO_GL_LS,", ""),
         "lock_vg" if !st.started.contains(req.get("vg_name")) => ok(
@@ -705,4 +708,115 @@ fn a_vg_owned_by_another_host_is_visible_but_not_usable() {
         "vgf",
     ]));
     assert_eq!(lvs.split_whitespace().collect::<Vec<_>>(), ["lv1"]);
+}
+
+#[test]
+fn dlm_and_idm_are_refused_before_any_lock_or_write() {
+    let (sb, devs) = sandbox_with("lockd-dlm", &[16, 16]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    fake.state.lock().unwrap().gl = true;
+    // A local VG for vgchange, an unused device for vgcreate.
+    ok(oxlvm(&sb, &fake, &["vgcreate", "vgl", devs[0].path_str()]));
+    fake.take();
+    let before: Vec<_> = devs.iter().map(|d| d.hash()).collect();
+    let one_line = |o: &Output| {
+        let err = stderr(o);
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    };
+    for t in ["dlm", "idm"] {
+        // vgcreate --locktype T, with or without --shared.
+        for shared in [false, true] {
+            let mut a = vec!["vgcreate", "--locktype", t, "vgd", devs[1].path_str()];
+            if shared {
+                a.insert(1, "--shared");
+            }
+            let o = oxlvm(&sb, &fake, &a);
+            refused(
+                o.clone(),
+                &[&format!(
+                    "VG create failed: lock manager {t} is not supported by oxlvm; use sanlock."
+                )],
+            );
+            one_line(&o);
+        }
+        // vgcreate --shared while lvmlockd runs dlm or idm: its answer decides the type.
+        fake.state.lock().unwrap().running_lm = if t == "dlm" { 2 } else { 4 };
+        let o = oxlvm(
+            &sb,
+            &fake,
+            &["vgcreate", "--shared", "vgd", devs[1].path_str()],
+        );
+        refused(
+            o.clone(),
+            &[&format!("lock manager {t} is not supported by oxlvm")],
+        );
+        one_line(&o);
+        assert_eq!(fake.take(), ["running_lm"]);
+        fake.state.lock().unwrap().running_lm = 0;
+        // vgchange --locktype T (also spelt --lock-type).
+        for opt in ["--locktype", "--lock-type"] {
+            let o = oxlvm(&sb, &fake, &["vgchange", opt, t, "vgl"]);
+            refused(
+                o.clone(),
+                &[&format!(
+                    "VG vgl lock type change failed: lock manager {t} is not supported by oxlvm; use sanlock."
+                )],
+            );
+            one_line(&o);
+        }
+        assert!(fake.take().is_empty(), "no request for {t}");
+        let after: Vec<_> = devs.iter().map(|d| d.hash()).collect();
+        assert_eq!(after, before, "{t}: the devices changed");
+    }
+    // LVM2's argument checks stay syntax errors (exit 3).
+    for (args, words) in [
+        (
+            &["vgcreate", "--locktype", "foo", "vgd", devs[1].path_str()][..],
+            "Invalid argument for --locktype: foo",
+        ),
+        (
+            &[
+                "vgcreate",
+                "--shared",
+                "--locktype",
+                "none",
+                "vgd",
+                devs[1].path_str(),
+            ][..],
+            "The --shared option requires lock type sanlock, dlm or idm.",
+        ),
+        (
+            &["vgchange", "--locktype", "foo", "vgl"][..],
+            "Invalid argument for --locktype: foo",
+        ),
+    ] {
+        let o = oxlvm(&sb, &fake, args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {o:?}");
+        assert!(stderr(&o).contains(words), "{args:?}: {}", stderr(&o));
+    }
+    let o = oxlvm(
+        &sb,
+        &fake,
+        &[
+            "vgcreate",
+            "--locktype",
+            "dlm",
+            "vgd",
+            devs[1].path_str(),
+            "--config",
+            "global/use_lvmlockd=0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    assert!(stderr(&o).contains("Using a shared lock type requires lvmlockd."));
+    let after: Vec<_> = devs.iter().map(|d| d.hash()).collect();
+    assert_eq!(after, before);
+    // --locktype none is a local VG; --locktype sanlock is --shared.
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--locktype", "none", "vgd", devs[1].path_str()],
+    ));
+    assert_eq!(vg_on(&sb, &devs[1]).lock_type, None);
 }

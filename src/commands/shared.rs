@@ -623,8 +623,66 @@ fn has_4k_sectors(scan: &Scan, vg: &VolumeGroup) -> bool {
     })
 }
 
+/// The lock types LVM2 knows (`get_lock_type_from_string`); anything else is a bad
+/// `--locktype` argument (exit 3).
+pub fn check_lock_type_arg(lock_type: &str) -> CmdResult {
+    match lock_type {
+        "none" | "sanlock" | "dlm" | "idm" | "clvm" => Ok(()),
+        other => Err(CmdError::usage(format!(
+            "Invalid argument for --locktype: {other} (give sanlock or none)."
+        ))),
+    }
+}
+
+/// dlm and idm are lock types LVM2 supports and oxlvm does not (they need corosync or
+/// special drives): refused before any lock request or disk write, exit 5. `what` begins
+/// the line as LVM2's messages do ("VG create failed", "VG vg lock type change failed").
+pub fn refuse_unsupported_lock_type(what: &str, lock_type: &str) -> CmdResult {
+    match lock_type {
+        "dlm" | "idm" => Err(CmdError::failed(format!(
+            "{what}: lock manager {lock_type} is not supported by oxlvm; use sanlock."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// vgcreate's lock type from `--locktype` and `--shared`, checked as LVM2's
+/// `vgcreate_params_set_from_args` checks them (exit 3), then dlm and idm refused (exit 5):
+/// None for a local VG.
+pub fn vgcreate_lock_type(
+    ctx: &Context,
+    locktype: Option<&str>,
+    shared: bool,
+) -> CmdResult<Option<String>> {
+    let lock_type = match locktype {
+        Some(t) => {
+            check_lock_type_arg(t)?;
+            if shared && !crate::lockd::is_lockd_type(Some(t)) {
+                return Err(CmdError::usage(
+                    "The --shared option requires lock type sanlock, dlm or idm.",
+                ));
+            }
+            t.to_string()
+        }
+        None if shared => running_lock_type(ctx)?,
+        None => return Ok(None),
+    };
+    match lock_type.as_str() {
+        "none" => return Ok(None),
+        "clvm" => return Err(CmdError::usage("lock_type clvm is invalid")),
+        _ => {}
+    }
+    if !ctx.shared.use_lvmlockd() {
+        return Err(CmdError::usage(
+            "Using a shared lock type requires lvmlockd.",
+        ));
+    }
+    refuse_unsupported_lock_type("VG create failed", &lock_type)?;
+    Ok(Some(lock_type))
+}
+
 /// LVM2's `--shared` lock type: the lock manager lvmlockd finds running (`running_lm`).
-pub fn vgcreate_lock_type(ctx: &Context) -> CmdResult<String> {
+fn running_lock_type(ctx: &Context) -> CmdResult<String> {
     if !ctx.shared.use_lvmlockd() {
         return Err(CmdError::usage(
             "Using a shared lock type requires lvmlockd (lvm.conf use_lvmlockd.)",
@@ -633,9 +691,8 @@ pub fn vgcreate_lock_type(ctx: &Context) -> CmdResult<String> {
     let out = ctx.shared.lockd(ctx).and_then(|mut l| l.running_lm());
     match out.map(|o| o.result) {
         Some(crate::lockd::protocol::LOCK_TYPE_SANLOCK) => Ok("sanlock".to_string()),
-        Some(r) if r == crate::lockd::protocol::LOCK_TYPE_DLM => Err(CmdError::failed(
-            "Lock type dlm is not supported by oxlvm; run sanlock.",
-        )),
+        Some(crate::lockd::protocol::LOCK_TYPE_DLM) => Ok("dlm".to_string()),
+        Some(crate::lockd::protocol::LOCK_TYPE_IDM) => Ok("idm".to_string()),
         Some(r) if r == -code::EXFULL => Err(CmdError::failed(
             "Found multiple lock managers, select one with --lock-type.",
         )),
@@ -1158,14 +1215,9 @@ pub fn change_lock_type(
     }
     match lock_type {
         "none" | "sanlock" => {}
-        "dlm" | "idm" => {
-            return Err(CmdError::failed(format!(
-                "Lock type {lock_type} is not supported by oxlvm; use sanlock."
-            )))
-        }
         other => {
             return Err(CmdError::failed(format!(
-                "Cannot change to unknown lock type {other}"
+                "Cannot change VG {name} to lock type {other}: oxlvm supports sanlock and none."
             )))
         }
     }

@@ -50,6 +50,9 @@ struct VgcreateArgs {
     /// Make a VG shared through lvmlockd
     #[arg(long = "shared")]
     shared: bool,
+    /// The VG's lock type in place of --shared: sanlock (shared) or none (local)
+    #[arg(long = "locktype", alias = "lock-type", value_name = "sanlock|none")]
+    locktype: Option<String>,
     /// Clustered VG (no longer supported by LVM2 either)
     #[arg(short = 'c', long = "clustered", value_name = "y|n")]
     clustered: Option<String>,
@@ -95,11 +98,12 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
 
     let ctx = Context::new(&args.common, argv)?;
-    // --shared: the lock manager lvmlockd runs decides the type; the first sanlock VG is
-    // made without a global lock (it will hold it), as LVM2's vgcreate.
-    let shared = if args.shared {
-        let lock_type = super::shared::vgcreate_lock_type(&ctx)?;
-        ctx.shared.lock_global_create(&ctx, &lock_type)?;
+    // --shared: the lock manager lvmlockd runs decides the type (or --locktype names it);
+    // the first sanlock VG is made without a global lock (it will hold it), as LVM2's
+    // vgcreate. dlm and idm are refused here, before any lock or write.
+    let lock_type = super::shared::vgcreate_lock_type(&ctx, args.locktype.as_deref(), args.shared)?;
+    let shared = if let Some(lock_type) = &lock_type {
+        ctx.shared.lock_global_create(&ctx, lock_type)?;
         ctx.shared.disable_vg_locks();
         true
     } else {

@@ -1039,6 +1039,15 @@ fn lock_forms(args: &VgchangeArgs, argv: &[OsString]) -> CmdResult {
     for n in &names {
         check_vg_name(n).map_err(CmdError::usage)?;
     }
+    if let Some(t) = args.locktype.as_deref() {
+        super::shared::check_lock_type_arg(t)?;
+        if let [name] = names.as_slice() {
+            super::shared::refuse_unsupported_lock_type(
+                &format!("VG {name} lock type change failed"),
+                t,
+            )?;
+        }
+    }
     let ctx = Context::new(&args.common, argv)?;
     if args.lockstart {
         return super::shared::lockstart(&ctx, &names);
