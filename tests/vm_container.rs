@@ -1140,3 +1140,300 @@ fn vm_container_bench_create_and_start() {
         data_percent()
     );
 }
+
+/// A tar entry written with its name (and link name) as raw bytes, so `..` survives.
+fn add_raw(
+    b: &mut tar::Builder<Vec<u8>>,
+    kind: tar::EntryType,
+    name: &[u8],
+    link: &[u8],
+    mode: u32,
+    data: &[u8],
+) {
+    let mut h = header(kind, mode, data.len() as u64);
+    let gnu = h.as_gnu_mut().unwrap();
+    gnu.name[..name.len()].copy_from_slice(name);
+    gnu.linkname[..link.len()].copy_from_slice(link);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+}
+
+/// A static x86-64 ELF that tries the chroot escape (mkdir x; chroot x; chdir .. 64 times;
+/// chroot .) and then executes its arguments (execve(argv[1], argv + 1, envp)), so they run
+/// wherever the escape left it. Machine code assembled from:
+///   lea rdi,[rip+dir]; mov esi,0755; mov eax,83 (mkdir); syscall
+///   lea rdi,[rip+dir]; mov eax,161 (chroot); syscall
+///   mov ebx,64; 1: lea rdi,[rip+dotdot]; mov eax,80 (chdir); syscall; dec ebx; jnz 1b
+///   lea rdi,[rip+dotdot+1]; mov eax,161 (chroot "."); syscall
+///   mov rcx,[rsp]; lea rsi,[rsp+16]; mov rdi,[rsi]; lea rdx,[rsp+rcx*8+16]
+///   mov eax,59 (execve); syscall; mov edi,127; mov eax,60 (exit); syscall
+///   dir: "x\0"  dotdot: "..\0"
+fn chroot_escape_elf() -> Vec<u8> {
+    const CODE: [u8; 111] = [
+        0x48, 0x8d, 0x3d, 0x63, 0x00, 0x00, 0x00, 0xbe, 0xed, 0x01, 0x00, 0x00, 0xb8, 0x53, 0x00,
+        0x00, 0x00, 0x0f, 0x05, 0x48, 0x8d, 0x3d, 0x50, 0x00, 0x00, 0x00, 0xb8, 0xa1, 0x00, 0x00,
+        0x00, 0x0f, 0x05, 0xbb, 0x40, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x3d, 0x3f, 0x00, 0x00, 0x00,
+        0xb8, 0x50, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xff, 0xcb, 0x75, 0xee, 0x48, 0x8d, 0x3d, 0x2e,
+        0x00, 0x00, 0x00, 0xb8, 0xa1, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48, 0x8b, 0x0c, 0x24, 0x48,
+        0x8d, 0x74, 0x24, 0x10, 0x48, 0x8b, 0x3e, 0x48, 0x8d, 0x54, 0xcc, 0x10, 0xb8, 0x3b, 0x00,
+        0x00, 0x00, 0x0f, 0x05, 0xbf, 0x7f, 0x00, 0x00, 0x00, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f,
+        0x05, 0x78, 0x00, 0x2e, 0x2e, 0x00,
+    ];
+    let base: u64 = 0x40_0000;
+    let headers: u64 = 64 + 56;
+    let total = headers + CODE.len() as u64;
+    let mut e = b"\x7fELF\x02\x01\x01".to_vec();
+    e.resize(16, 0);
+    e.extend(2u16.to_le_bytes()); // ET_EXEC
+    e.extend(0x3eu16.to_le_bytes()); // x86-64
+    e.extend(1u32.to_le_bytes());
+    e.extend((base + headers).to_le_bytes()); // entry: the code after the headers
+    e.extend(64u64.to_le_bytes()); // program headers right after this header
+    e.extend(0u64.to_le_bytes()); // no sections
+    e.extend(0u32.to_le_bytes());
+    for v in [64u16, 56, 1, 0, 0, 0] {
+        e.extend(v.to_le_bytes());
+    }
+    e.extend(1u32.to_le_bytes()); // PT_LOAD
+    e.extend(5u32.to_le_bytes()); // R+X
+    for v in [0, base, base, total, total, 0x1000u64] {
+        e.extend(v.to_le_bytes());
+    }
+    e.extend(CODE);
+    e
+}
+
+/// `major:minor` of a block device, decimal.
+fn dev_numbers(path: &str) -> (u32, u32) {
+    let out = sh(&format!("stat -L -c '%t %T' {path}"));
+    let mut it = out
+        .split_whitespace()
+        .map(|h| u32::from_str_radix(h, 16).unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+/// Issue 8's container hardening: each escape is tried and each must fail.
+#[test]
+fn vm_container_hardening_escapes_fail() {
+    let _g = setup();
+    let lvs = lvs_names();
+    let marker = Path::new(WORK);
+    // Import refuses `..` in a path and in a hard link's target; nothing is left behind.
+    for (kind, name, link) in [
+        (
+            tar::EntryType::Regular,
+            &b"../../run/ctr-test/dotdot"[..],
+            &b""[..],
+        ),
+        (
+            tar::EntryType::Link,
+            &b"etc/pw"[..],
+            &b"../../etc/passwd"[..],
+        ),
+    ] {
+        let mut b = tar::Builder::new(Vec::new());
+        add(&mut b, &Item::Dir("etc", 0o755));
+        add_raw(&mut b, kind, name, link, 0o644, b"x");
+        let tar = write("dotdot.tar", &b.into_inner().unwrap());
+        let out = ox_out(&["image", "import", &tar, "esc:0"], None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{err}");
+        assert!(err.contains("'..'") && err.lines().count() == 1, "{err}");
+        assert_eq!(lvs_names(), lvs);
+    }
+    assert!(!marker.join("dotdot").exists());
+    // Absolute names, and names through planted symlinks (absolute and climbing), land
+    // inside the image, never on this host; device nodes and setuid bits are kept, as
+    // Docker keeps them.
+    let (vda_major, vda_minor) = dev_numbers(DISKS[0]);
+    // The busybox tree without its two end-of-archive blocks, then the escapes.
+    let mut base = rootfs_tar();
+    base.truncate(base.len() - 1024);
+    let mut b = tar::Builder::new(base);
+    add(&mut b, &Item::Dir("run", 0o755));
+    add(&mut b, &Item::Dir("run/ctr-test", 0o755));
+    add_raw(
+        &mut b,
+        tar::EntryType::Regular,
+        b"/run/ctr-test/abs",
+        b"",
+        0o644,
+        b"abs",
+    );
+    add(&mut b, &Item::Link("esc", "/run/ctr-test"));
+    add_raw(
+        &mut b,
+        tar::EntryType::Regular,
+        b"esc/via-abs-link",
+        b"",
+        0o644,
+        b"1",
+    );
+    add(&mut b, &Item::Link("bin/up", "../../../../.."));
+    add_raw(
+        &mut b,
+        tar::EntryType::Regular,
+        b"bin/up/run/ctr-test/via-up-link",
+        b"",
+        0o644,
+        b"2",
+    );
+    add(&mut b, &Item::File("escape", &chroot_escape_elf(), 0o755));
+    add(&mut b, &Item::File("suid", b"#!/bin/sh\n", 0o4755));
+    let mut h = header(tar::EntryType::Block, 0o600, 0);
+    h.set_device_major(vda_major).unwrap();
+    h.set_device_minor(vda_minor).unwrap();
+    b.append_data(&mut h, "disk", &[][..]).unwrap();
+    let tar = write("escape.tar", &b.into_inner().unwrap());
+    ox(&["image", "import", &tar, "esc:1"]);
+    for f in ["abs", "via-abs-link", "via-up-link"] {
+        assert!(!marker.join(f).exists(), "{f} escaped onto the host");
+    }
+    let out = ox_out(&["image", "export", "esc:1"], None);
+    let mut ar = tar::Archive::new(&out.stdout[..]);
+    let mut seen = BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let h = e.header();
+        let p = e.path().unwrap().to_string_lossy().into_owned();
+        seen.insert(
+            p.trim_end_matches('/').to_string(),
+            (
+                h.entry_type(),
+                h.mode().unwrap(),
+                h.device_major().ok().flatten(),
+                h.device_minor().ok().flatten(),
+            ),
+        );
+    }
+    for f in ["abs", "via-abs-link", "via-up-link"] {
+        assert!(
+            seen.contains_key(&format!("run/ctr-test/{f}")),
+            "{f}: {seen:?}"
+        );
+    }
+    assert_eq!(seen["suid"].1, 0o4755);
+    assert_eq!(
+        seen["disk"],
+        (
+            tar::EntryType::Block,
+            0o600,
+            Some(vda_major),
+            Some(vda_minor)
+        )
+    );
+    // The image's LV, active (read-only) while the container tries to write it.
+    let image_lv = inspect("image", "esc:1")["GraphDriver"]["Data"]["LV"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ox(&["lvchange", "-ay", &format!("{VG}/{image_lv}")]);
+    let (img_major, img_minor) = dev_numbers(&format!("/dev/{VG}/{image_lv}"));
+    // Inside: the host disk through the image's node and through fresh nodes (CAP_MKNOD is
+    // Docker's), the container's own LV, the image LV, a chroot escape, raising its limits,
+    // and the mount table.
+    let script = format!(
+        "dd if=/disk of=/dev/null bs=512 count=1 2>/dev/null && echo OPENED-IMAGE-NODE
+         busybox mknod /dev/xd b {vda_major} {vda_minor} || echo NO-MKNOD
+         dd if=/dev/xd of=/dev/null bs=512 count=1 2>/dev/null && echo OPENED-DEV-NODE
+         busybox mknod /tmp/xd b {vda_major} {vda_minor}
+         dd if=/tmp/xd of=/dev/null bs=512 count=1 2>/dev/null && echo OPENED-TMP-NODE
+         busybox mknod /dev/shm/xd b {vda_major} {vda_minor}
+         dd if=/dev/shm/xd of=/dev/null bs=512 count=1 2>/dev/null && echo OPENED-SHM-NODE
+         mm=$(busybox awk '$5 == \"/\" {{print $3}}' /proc/self/mountinfo)
+         busybox mknod /tmp/own b ${{mm%:*}} ${{mm#*:}}
+         dd if=/tmp/own of=/dev/null bs=512 count=1 2>/dev/null && echo OPENED-OWN-LV
+         busybox mknod /tmp/img b {img_major} {img_minor}
+         dd if=/dev/zero of=/tmp/img bs=512 count=1 conv=notrunc 2>/dev/null && echo WROTE-IMAGE-LV
+         ls -l /suid
+         /escape /bin/sh -c 'if test -e /run/oxlvm/containers; then echo ESCAPED-CHROOT; else echo chroot-contained; fi'
+         echo max > /sys/fs/cgroup/pids.max 2>/dev/null && echo RAISED-PIDS
+         echo max > /sys/fs/cgroup/memory.max 2>/dev/null && echo RAISED-MEMORY
+         (for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 3 & done) 2>/dev/null
+         echo pids=$(cat /sys/fs/cgroup/pids.current)
+         echo refused=$(busybox awk '/max/ {{print $2}}' /sys/fs/cgroup/pids.events)
+         echo mounts:; cat /proc/self/mountinfo"
+    );
+    let out = ox_out(
+        &[
+            "container",
+            "run",
+            "--rm",
+            "--pids-limit",
+            "8",
+            "-m",
+            "32m",
+            "esc:1",
+            "sh",
+            "-c",
+            &script,
+        ],
+        None,
+    );
+    ox(&["lvchange", "-an", &format!("{VG}/{image_lv}")]);
+    let said = text(&out.stdout);
+    eprintln!("{said}\n{}", text(&out.stderr));
+    for bad in [
+        "OPENED-",
+        "WROTE-IMAGE-LV",
+        "ESCAPED-CHROOT",
+        "RAISED-",
+        "NO-MKNOD",
+    ] {
+        assert!(!said.contains(bad), "{bad}:\n{said}");
+    }
+    assert!(said.contains("chroot-contained"), "{said}");
+    assert!(said.contains("-rwsr-xr-x"), "setuid bit lost:\n{said}");
+    let pids: u32 = said
+        .lines()
+        .find_map(|l| l.strip_prefix("pids="))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pids <= 8, "{said}");
+    assert!(
+        said.lines()
+            .find_map(|l| l.strip_prefix("refused="))
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .is_some_and(|n| n > 0),
+        "the pids limit was never reached:\n{said}"
+    );
+    // Only the container's own mounts are visible; everything writable is nodev.
+    let allowed = [
+        "/",
+        "/proc",
+        "/sys",
+        "/sys/fs/cgroup",
+        "/dev",
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+        "/dev/pts",
+        "/dev/shm",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/timer_list",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+        "/proc/sys",
+        "/proc/sysrq-trigger",
+    ];
+    let mounts = said.split("mounts:\n").nth(1).unwrap();
+    for line in mounts.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert!(allowed.contains(&f[4]), "host mount visible: {line}");
+        if ["/", "/dev", "/dev/shm"].contains(&f[4]) {
+            assert!(f[5].contains("nodev"), "{line}");
+        }
+    }
+    ox(&["image", "rm", "esc:1"]);
+    assert_eq!(lvs_names(), lvs);
+}

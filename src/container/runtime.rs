@@ -450,6 +450,17 @@ fn child_main(l: &Launch, fds: &ChildFds) -> Result<(), (i32, String)> {
     )
     .map_err(fail)?;
     mount_raw(root, root, "", libc::MS_BIND | libc::MS_REC, "").map_err(fail)?;
+    // Every mount the container can write is nodev: a device node in the image, or one made
+    // with CAP_MKNOD, opens nothing (Docker's device cgroup allow-list, by mount flags; the
+    // allowed nodes in /dev are bind mounts of their own).
+    mount_raw(
+        root,
+        root,
+        "",
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NODEV,
+        "",
+    )
+    .map_err(fail)?;
     for (src, target, ro) in &l.binds {
         let at = secure_join(root, Path::new(target));
         if src.is_dir() {
@@ -461,16 +472,15 @@ fn child_main(l: &Launch, fds: &ChildFds) -> Result<(), (i32, String)> {
             let _ = File::create(&at);
         }
         mount_raw(src, &at, "", libc::MS_BIND | libc::MS_REC, "").map_err(fail)?;
-        if *ro {
-            mount_raw(
-                src,
-                &at,
-                "",
-                libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC,
-                "",
-            )
-            .map_err(fail)?;
-        }
+        let ro_flag = if *ro { libc::MS_RDONLY } else { 0 };
+        mount_raw(
+            src,
+            &at,
+            "",
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NODEV | ro_flag,
+            "",
+        )
+        .map_err(fail)?;
     }
     let sub = |p: &str| secure_join(root, Path::new(p));
     for d in ["proc", "sys", "dev"] {
@@ -519,7 +529,17 @@ fn child_main(l: &Launch, fds: &ChildFds) -> Result<(), (i32, String)> {
         )
         .map_err(|e| fail(format!("mknod /dev/{name}: {e}")))?;
         let _ = fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        // A mount of its own keeps the node usable once /dev itself is nodev.
+        mount_raw(&p, &p, "", libc::MS_BIND, "").map_err(fail)?;
     }
+    mount_raw(
+        &dev,
+        &dev,
+        "",
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_STRICTATIME,
+        "",
+    )
+    .map_err(fail)?;
     let _ = fs::create_dir(dev.join("pts"));
     mount_raw(
         Path::new("devpts"),
@@ -591,7 +611,10 @@ fn child_main(l: &Launch, fds: &ChildFds) -> Result<(), (i32, String)> {
                 .map_err(|e| fail(format!("umount old root: {e}")))?;
         }
         // The host's root is an initramfs (rootfs), which pivot_root refuses: move the tree
-        // over / instead and chroot into it, as runc does for ramdisk roots.
+        // over / instead and chroot into it, as runc does for ramdisk roots. The tree then
+        // sits on the root of the namespace's first mount, so `..` from its top (even after
+        // a chroot elsewhere, with CAP_SYS_CHROOT) stays in it: the kernel climbs to a
+        // mount's mountpoint only where that is not the parent mount's own root.
         Err(nix::errno::Errno::EINVAL) => {
             mount_raw(Path::new("."), Path::new("/"), "", libc::MS_MOVE, "").map_err(fail)?;
             nix::unistd::chroot(".").map_err(|e| fail(format!("chroot: {e}")))?;
