@@ -54,6 +54,11 @@ struct State {
     held_elsewhere: HashSet<String>,
     /// Answer `free_vg` with -EBUSY (another host is in the lockspace).
     others_in_lockspace: bool,
+    /// `find_free_lock` answers -EMSGSIZE (the lvmlock LV is full) this many times.
+    full: u32,
+    /// LV uuids whose next `lock_lv` answers -EMSGSIZE (the lease is past the end of the
+    /// lvmlock LV as active here: another host grew it).
+    past_end: HashSet<String>,
     /// The lock manager `running_lm` reports (LVM2's numbers: 2 dlm, 3 sanlock, 4 idm);
     /// 0 means sanlock.
     running_lm: i64,
@@ -141,6 +146,11 @@ fn answer(st: &mut State, req: Req) -> String {
         "lock_lv" if req.get("mode") != "un" && st.held_elsewhere.contains(req.get("lv_uuid")) => {
             ok(-11, "", "")
         }
+        "find_free_lock" if st.full > 0 => {
+            st.full -= 1;
+            ok(-90, "", "")
+        }
+        "lock_lv" if st.past_end.remove(req.get("lv_uuid")) => ok(-90, "", ""),
         "init_vg" => {
             st.gl = true;
             ok(
@@ -819,4 +829,176 @@ fn dlm_and_idm_are_refused_before_any_lock_or_write() {
         &["vgcreate", "--locktype", "none", "vgd", devs[1].path_str()],
     ));
     assert_eq!(vg_on(&sb, &devs[1]).lock_type, None);
+}
+
+#[test]
+fn a_full_lvmlock_lv_grows_by_sanlock_lv_extend_zeroed() {
+    let (sb, devs) = sandbox_with("lockd-grow", &[300]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    let dev = &devs[0];
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--shared", "vgg", dev.path_str()],
+    ));
+    let vg = vg_on(&sb, dev);
+    let pe_start = vg.pvs[0].pe_start * 512;
+    let extent = u64::from(vg.extent_size) * 512;
+    // The free extents after the lvmlock LV (PE 0-63) hold old bytes the extension must not
+    // show to sanlock.
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dev.path_str())
+            .unwrap();
+        f.write_all_at(&vec![0x5a; 4 * extent as usize], pe_start + 64 * extent)
+            .unwrap();
+        f.sync_all().unwrap();
+    }
+    fake.take();
+    // lvmlockd finds no free lease: the lvmlock LV grows by global/sanlock_lv_extend MiB
+    // (here 8: two extents) in a write of its own, then the new LV gets its lease there.
+    fake.state.lock().unwrap().full = 1;
+    let out = ok(oxlvm(
+        &sb,
+        &fake,
+        &[
+            "lvcreate",
+            "--config",
+            "global/sanlock_lv_extend=8",
+            "-L",
+            "4M",
+            "-n",
+            "lv1",
+            "vgg",
+        ],
+    ));
+    assert!(
+        out.contains("Zeroing 8 MiB on extended internal lvmlock LV..."),
+        "{out}"
+    );
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vgg opts=none vg_lock_type=none",
+            "find_free_lock vg_name=vgg",
+            "vg_update vg_name=vgg",
+            "init_lv vg_name=vgg lv_name=lv1 vg_lock_type=sanlock",
+            "vg_update vg_name=vgg",
+            "lock_lv mode=ex vg_name=vgg lv_name=lv1 opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+    let grown = vg_on(&sb, dev);
+    assert_eq!(
+        grown.seqno,
+        vg.seqno + 2,
+        "the extension is a write of its own"
+    );
+    let lock_lv = grown.lv("lvmlock").unwrap();
+    assert_eq!(lock_lv.extent_count(), 66);
+    assert_eq!(lock_lv.status, ["READ"]);
+    // The new extents (PE 64, 65) were zeroed; lv1 (PE 66) was not touched by it.
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::open(dev.path_str()).unwrap();
+        let mut buf = vec![0u8; 3 * extent as usize];
+        f.read_exact_at(&mut buf, pe_start + 64 * extent).unwrap();
+        let (new, after) = buf.split_at(2 * extent as usize);
+        assert!(new.iter().all(|b| *b == 0), "the extension was not zeroed");
+        assert!(
+            after.iter().all(|b| *b == 0x5a),
+            "zeroing went past the extension"
+        );
+    }
+    // LVM2 reads the grown VG.
+    let lvs = ok(sb.lvm(&[
+        "lvs",
+        "--shared",
+        "-a",
+        "--noheadings",
+        "--units",
+        "m",
+        "-o",
+        "lv_name,lv_size",
+        "vgg/lvmlock",
+    ]));
+    assert_eq!(
+        lvs.split_whitespace().collect::<Vec<_>>(),
+        ["[lvmlock]", "264.00m"]
+    );
+
+    // With room, no growth; with sanlock_lv_extend=0 no question at all (LVM2 leaves the
+    // lvmlock LV to be extended by hand then).
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvcreate", "-an", "-L", "4M", "-n", "lv2", "vgg"],
+    ));
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &[
+            "lvcreate",
+            "--config",
+            "global/sanlock_lv_extend=0",
+            "-an",
+            "-L",
+            "4M",
+            "-n",
+            "lv3",
+            "vgg",
+        ],
+    ));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vgg opts=none vg_lock_type=none",
+            "find_free_lock vg_name=vgg",
+            "init_lv vg_name=vgg lv_name=lv2 vg_lock_type=sanlock",
+            "vg_update vg_name=vgg",
+            "lock_vg mode=ex vg_name=vgg opts=none vg_lock_type=none",
+            "init_lv vg_name=vgg lv_name=lv3 vg_lock_type=sanlock",
+            "vg_update vg_name=vgg",
+        ]
+    );
+    assert_eq!(vg_on(&sb, dev).lv("lvmlock").unwrap().extent_count(), 66);
+
+    // Another host grew the lvmlock LV and gave lv2 a lease in the new space: the lock
+    // request answers -EMSGSIZE until the lvmlock LV is reloaded here, then it is asked again.
+    let uuid = vg_on(&sb, dev).lv("lv2").unwrap().id.to_string();
+    fake.state.lock().unwrap().past_end.insert(uuid);
+    ok(oxlvm(&sb, &fake, &["lvchange", "-aey", "vgg/lv2"]));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=sh vg_name=vgg opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vgg lv_name=lv2 opts=persistent vg_lock_type=sanlock",
+            "lock_lv mode=ex vg_name=vgg lv_name=lv2 opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+
+    // No free space for the extension: refused with LVM2's words, nothing written.
+    let before = dev.hash();
+    fake.state.lock().unwrap().full = 1;
+    let o = oxlvm(
+        &sb,
+        &fake,
+        &[
+            "lvcreate",
+            "--config",
+            "global/sanlock_lv_extend=4096",
+            "-L",
+            "4M",
+            "-n",
+            "lv4",
+            "vgg",
+        ],
+    );
+    refused(
+        o,
+        &["No space for sanlock lock, extend the internal lvmlock LV."],
+    );
+    assert_eq!(dev.hash(), before);
 }

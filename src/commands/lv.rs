@@ -773,7 +773,14 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         _ => None,
     });
 
-    let l = load(&args.common, argv, &vg_name)?;
+    let mut l = load(&args.common, argv, &vg_name)?;
+    // A sanlock VG: room for the new LV's lease comes first (LVM2's handle_sanlock_lv; the
+    // lvmlock LV grows when full). Thin volumes and COW snapshots use another LV's lock.
+    if matches!(kind, Kind::Plain | Kind::Raid(_) | Kind::Pool) {
+        if let Some(grown) = super::shared::ensure_lease_space(&l.ctx, &l.scan, &l.found)? {
+            l.found = grown;
+        }
+    }
     let ctx = &l.ctx;
     let mut vg = l.found.metadata.vg.clone();
     let now = ctx.host.now;

@@ -552,6 +552,12 @@ pub(crate) fn kernel_ref(control: &Control) -> impl apply::Kernel + '_ {
 /// Fills the first `len` bytes of a block device with `value`: O_DIRECT writes of up to
 /// 1 MiB from an aligned buffer, then fsync.
 pub fn fill_device(path: &std::path::Path, len: u64, value: u8) -> std::io::Result<()> {
+    fill_range(path, 0, len, value)
+}
+
+/// Fills `len` bytes of a block device from byte `offset` (a multiple of 512) with `value`,
+/// as [`fill_device`] does from 0.
+pub fn fill_range(path: &std::path::Path, offset: u64, len: u64, value: u8) -> std::io::Result<()> {
     use std::io::{Seek, SeekFrom, Write};
     use std::os::unix::fs::OpenOptionsExt;
     const CHUNK: usize = 1 << 20;
@@ -569,7 +575,7 @@ pub fn fill_device(path: &std::path::Path, len: u64, value: u8) -> std::io::Resu
         std::slice::from_raw_parts_mut((backing.as_mut_ptr() as *mut u8).add(skip), CHUNK)
     };
     buf.fill(value);
-    file.seek(SeekFrom::Start(0))?;
+    file.seek(SeekFrom::Start(offset))?;
     let mut left = len;
     while left > 0 {
         let n = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);

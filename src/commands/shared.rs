@@ -20,7 +20,7 @@ use crate::store::lock::LockMode;
 use crate::store::scan::{FoundVg, Scan};
 use crate::system_id::{self, LocalSystemId};
 use metadata_format::text::ReadAhead;
-use metadata_format::text::{Id, Metadata, VolumeGroup};
+use metadata_format::text::{Area, Id, Metadata, SegmentKind, VolumeGroup};
 use std::cell::{Cell, OnceCell, RefCell, RefMut};
 use std::collections::HashMap;
 
@@ -48,6 +48,9 @@ pub struct Shared {
     gl_ex: Cell<bool>,
     /// No VG locks in this command (vgchange --lockstart: the lockspaces are not there yet).
     vg_locks_disabled: Cell<bool>,
+    /// lvcreate already asked lvmlockd for a free lease ([`ensure_lease_space`]): the write
+    /// does not ask again.
+    lease_space_checked: Cell<bool>,
     local_id: OnceCell<LocalSystemId>,
 }
 
@@ -64,6 +67,7 @@ impl Shared {
             vg_states: RefCell::new(HashMap::new()),
             gl_ex: Cell::new(false),
             vg_locks_disabled: Cell::new(false),
+            lease_space_checked: Cell::new(false),
             local_id: OnceCell::new(),
         }
     }
@@ -418,13 +422,23 @@ impl Shared {
             )));
         }
         let name = format!("{}/{}", vg.name, target.lv_name);
-        let Some(out) = self
-            .lockd(ctx)
-            .and_then(|mut l| l.lock_lv(vg, &target, mode, persistent))
-        else {
-            return Err(CmdError::failed(format!("Locking failed for LV {name}")));
+        let mut refreshed = false;
+        let r = loop {
+            let Some(out) = self
+                .lockd(ctx)
+                .and_then(|mut l| l.lock_lv(vg, &target, mode, persistent))
+            else {
+                return Err(CmdError::failed(format!("Locking failed for LV {name}")));
+            };
+            // The lease lies past the end of the lvmlock LV as active here: another host grew
+            // it. Reload it from the metadata and ask once more (LVM2's lockd_lv_name).
+            if out.result == -code::EMSGSIZE && !refreshed {
+                refreshed = true;
+                refresh_lvmlock(ctx, vg);
+                continue;
+            }
+            break out.result;
         };
-        let r = out.result;
         match -r {
             0 | code::EALREADY => Ok(()),
             code::ENOENT if mode == Mode::Un => Ok(()),
@@ -480,25 +494,30 @@ impl Shared {
                 "Cannot access VG {vg_name} with lock type sanlock that requires lvmlockd."
             )));
         }
-        // handle_sanlock_lv: is there room on the lvmlock LV for another lease?
-        let free = self.lockd(ctx).and_then(|mut l| l.find_free_lock(&vg_name));
-        match free.as_ref().map(|o| o.result) {
-            Some(r) if r == -code::EMSGSIZE => {
+        // handle_sanlock_lv: is there room on the lvmlock LV for another lease? (lvcreate
+        // asked already, and grew the lvmlock LV if there was none.)
+        let free = if self.lease_space_checked.replace(false) {
+            None
+        } else {
+            Some(self.lockd(ctx).and_then(|mut l| l.find_free_lock(&vg_name)))
+        };
+        match free.as_ref().map(|o| o.as_ref().map(|o| o.result)) {
+            None | Some(Some(0)) => {}
+            Some(Some(r)) if r == -code::EMSGSIZE => {
                 return Err(CmdError::failed(format!(
-                    "No sanlock space for lock for a new LV in VG {vg_name}: the lvmlock LV is full (oxlvm does not extend it; LVM2's lvcreate does)."
+                    "No sanlock space for lock for a new LV in VG {vg_name}: the lvmlock LV is full; lvcreate extends it (global/sanlock_lv_extend)."
                 )))
             }
-            Some(r) if r < 0 => {
+            Some(Some(r)) => {
                 return Err(CmdError::failed(format!(
                     "Cannot allocate lock for new LV in VG {vg_name}: lvmlockd result {r}."
                 )))
             }
-            None => {
+            Some(None) => {
                 return Err(CmdError::failed(format!(
                     "Cannot allocate lock for new LV in VG {vg_name}: lvmlockd gave no answer."
                 )))
             }
-            _ => {}
         }
         let mut allocated = Vec::new();
         for i in pending {
@@ -621,6 +640,194 @@ fn has_4k_sectors(scan: &Scan, vg: &VolumeGroup) -> bool {
                     .is_ok_and(|v| v.trim() == "4096")
             })
     })
+}
+
+/// `global/sanlock_lv_extend`: MiB the lvmlock LV grows by when it is full (LVM2's default
+/// 256; 0 never grows it).
+pub const DEFAULT_SANLOCK_LV_EXTEND_MIB: i64 = 256;
+
+/// The active lvmlock device's size here, or None (not active, no device-mapper).
+fn lvmlock_device_bytes(vg: &VolumeGroup) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let path = std::path::Path::new("/dev/mapper")
+        .join(crate::names::dm_name(&vg.name, crate::lockd::LVMLOCK_LV));
+    std::fs::File::open(path)
+        .and_then(|mut f| f.seek(SeekFrom::End(0)))
+        .ok()
+}
+
+fn lvmlock_metadata_bytes(vg: &VolumeGroup) -> Option<u64> {
+    vg.lv(crate::lockd::LVMLOCK_LV)
+        .map(|lv| lv.extent_count() * u64::from(vg.extent_size) * 512)
+}
+
+/// Another host grew the lvmlock LV: its table here is reloaded from the metadata (a
+/// resume with the larger table), so sanlock sees the leases in the new space. Failures are
+/// left to the lock request that follows.
+fn refresh_lvmlock(ctx: &Context, vg: &VolumeGroup) {
+    let Ok(scan) = ctx.scan() else { return };
+    let Ok(Some(found)) = scan.find_vg(&vg.name) else {
+        return;
+    };
+    if let Err(e) = Activation::new(ctx).activate_lv(
+        ctx,
+        &scan,
+        &found,
+        crate::lockd::LVMLOCK_LV,
+        ActivateOptions::default(),
+    ) {
+        ctx.warn(format!(
+            "{}\n  Failed to refresh {}.",
+            e.message(),
+            crate::lockd::LVMLOCK_LV
+        ));
+    }
+}
+
+/// Before lvcreate makes an LV that owns a lease in a sanlock VG (LVM2's
+/// `handle_sanlock_lv`): the lvmlock LV is reloaded if another host grew it, lvmlockd is asked
+/// for a free lease, and when it has none (-EMSGSIZE) the lvmlock LV grows by
+/// `global/sanlock_lv_extend` MiB - zeroed, committed, reloaded here - so the write's
+/// `init_lv` finds room in the new space. Returns the VG as written when it grew.
+pub fn ensure_lease_space(
+    ctx: &Context,
+    scan: &Scan,
+    found: &FoundVg,
+) -> CmdResult<Option<FoundVg>> {
+    let vg = &found.metadata.vg;
+    if vg.lock_type.as_deref() != Some("sanlock") || !ctx.shared.use_lvmlockd() {
+        return Ok(None);
+    }
+    let no_space = |detail: String| {
+        CmdError::failed(format!(
+            "{detail}\n  No space for sanlock lock, extend the internal lvmlock LV."
+        ))
+    };
+    let extend_mib = ctx
+        .config
+        .get_int("global/sanlock_lv_extend")
+        .unwrap_or(DEFAULT_SANLOCK_LV_EXTEND_MIB);
+    // 0: the lvmlock LV is extended by hand; LVM2 does not look for space then.
+    if extend_mib <= 0 {
+        ctx.shared.lease_space_checked.set(true);
+        return Ok(None);
+    }
+    let (Some(meta), dev) = (lvmlock_metadata_bytes(vg), lvmlock_device_bytes(vg)) else {
+        return Err(no_space("No internal lvmlock LV found.".to_string()));
+    };
+    if dev.is_some_and(|d| d < meta) {
+        refresh_lvmlock(ctx, vg);
+    }
+    let out = ctx
+        .shared
+        .lockd(ctx)
+        .and_then(|mut l| l.find_free_lock(&vg.name));
+    match out.map(|o| o.result) {
+        Some(0) => {
+            ctx.shared.lease_space_checked.set(true);
+            Ok(None)
+        }
+        Some(r) if r == -code::EMSGSIZE => {
+            let grown = extend_lvmlock(ctx, scan, found, extend_mib.unsigned_abs())
+                .map_err(|e| no_space(e.message().to_string()))?;
+            // lvmlockd looks in the new space first (it remembers where the old one ended).
+            ctx.shared.lease_space_checked.set(true);
+            Ok(Some(grown))
+        }
+        Some(r) => Err(no_space(format!("find_free_lock lvmlockd result {r}"))),
+        None => Err(no_space(
+            "lvmlockd find_free_lock failed no result".to_string(),
+        )),
+    }
+}
+
+/// LVM2's `_extend_sanlock_lv`: the lvmlock LV gets `mib` MiB more (whole extents) from the
+/// VG's free space, zeroed through its PVs before the metadata names them, then committed and
+/// its table reloaded here.
+fn extend_lvmlock(ctx: &Context, scan: &Scan, found: &FoundVg, mib: u64) -> CmdResult<FoundVg> {
+    let mut md = found.metadata.clone();
+    let name = md.vg.name.clone();
+    let lock_lv = crate::lockd::LVMLOCK_LV;
+    let extent_bytes = u64::from(md.vg.extent_size) * 512;
+    let old_extents = md.vg.lv(lock_lv).map_or(0, |lv| lv.extent_count());
+    let extents = u32::try_from((mib * MIB).div_ceil(extent_bytes.max(1))).unwrap_or(u32::MAX);
+    let policy = md
+        .vg
+        .allocation_policy
+        .as_ref()
+        .and_then(|p| Policy::from_name(p.as_str()))
+        .unwrap_or(Policy::Normal);
+    let sources = alloc::all_pvs(&md.vg);
+    extend_plain(
+        &mut md.vg,
+        lock_lv,
+        &Request::new(1, extents, policy),
+        &sources,
+        0,
+    )
+    .map_err(|e| {
+        CmdError::failed(format!(
+            "{e}\n  Extend sanlock LV {name}/{lock_lv} to size {} failed.",
+            super::lv_plan::display_size((old_extents + u64::from(extents)) * extent_bytes / 512)
+        ))
+    })?;
+    ctx.say(format!(
+        "Zeroing {mib} MiB on extended internal lvmlock LV..."
+    ));
+    zero_lv_extents(scan, &md.vg, lock_lv, old_extents)?;
+    ctx.commit_vg(scan, Some(found), &mut md)?;
+    let written = found_from(scan, &md);
+    Activation::new(ctx)
+        .activate_lv(ctx, scan, &written, lock_lv, ActivateOptions::default())
+        .map_err(|e| {
+            CmdError::failed(format!(
+                "{}\n  Failed to refresh sanlock LV {name}/{lock_lv} after extend.",
+                e.message()
+            ))
+        })?;
+    Ok(written)
+}
+
+/// Writes zeros over the extents of the linear LV `lv_name` from logical extent `from` on,
+/// through its PVs (direct I/O), so no old lease or data shows in the new space.
+fn zero_lv_extents(scan: &Scan, vg: &VolumeGroup, lv_name: &str, from: u64) -> CmdResult {
+    let Some(lv) = vg.lv(lv_name) else {
+        return Ok(());
+    };
+    let extent = u64::from(vg.extent_size) * 512;
+    for seg in &lv.segments {
+        let (start, end) = (u64::from(seg.start_extent), seg.end_extent());
+        if end <= from {
+            continue;
+        }
+        let SegmentKind::Striped(st) = &seg.kind else {
+            continue;
+        };
+        let [Area::Pv { pv, start: pe }] = st.stripes.as_slice() else {
+            continue;
+        };
+        let skip = from.saturating_sub(start);
+        let Some(meta) = vg.pvs.iter().find(|p| p.id == *pv) else {
+            continue;
+        };
+        let Some(i) = scan.pv_index_by_id(pv) else {
+            return Err(CmdError::failed(format!(
+                "Cannot zero the new space of {}/{lv_name}: PV {pv} is missing.",
+                vg.name
+            )));
+        };
+        let path = &scan.pvs[i].path;
+        let offset = meta.pe_start * 512 + (u64::from(*pe) + skip) * extent;
+        let len = (end - start - skip) * extent;
+        super::lv_activate::fill_range(path, offset, len, 0).map_err(|e| {
+            CmdError::failed(format!(
+                "Extend sanlock LV {}/{lv_name} cannot zero device {} at {offset}: {e}",
+                vg.name,
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// The lock types LVM2 knows (`get_lock_type_from_string`); anything else is a bad
