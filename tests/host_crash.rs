@@ -852,3 +852,206 @@ fn crash_lvextend_of_an_lvm2_lv() {
         label_window: false,
     });
 }
+
+/// A 3-PV VG `vg` with 1 MiB extents (room for a mirror's disk log or a third leg).
+const VG3: &[&str] = &["vgcreate", "-s", "1m", "vg", "{0}", "{1}", "{2}"];
+const R1: &[&str] = &[
+    "lvcreate", "-an", "-y", "--type", "raid1", "-m1", "-L", "2m", "-n", "r1", "vg",
+];
+const MIRROR: &[&str] = &[
+    "lvcreate", "-an", "-y", "--type", "mirror", "-m1", "-L", "2m", "-n", "mi", "vg",
+];
+
+#[test]
+fn crash_lvcreate_raid1() {
+    check(Scenario {
+        name: "lvcreate-raid1",
+        sizes_mib: &[8, 8],
+        setup: &[VG2],
+        command: R1,
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvcreate_raid5() {
+    check(Scenario {
+        name: "lvcreate-raid5",
+        sizes_mib: &[8, 8, 8],
+        setup: &[VG3],
+        command: &[
+            "lvcreate", "-an", "-y", "--type", "raid5", "-i", "2", "-L", "2m", "-n", "r5", "vg",
+        ],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvcreate_raid10() {
+    check(Scenario {
+        name: "lvcreate-raid10",
+        sizes_mib: &[8, 8, 8, 8],
+        setup: &[&["vgcreate", "-s", "1m", "vg", "{0}", "{1}", "{2}", "{3}"]],
+        command: &[
+            "lvcreate", "-an", "-y", "--type", "raid10", "-m1", "-i", "2", "-L", "2m", "-n", "r10",
+            "vg",
+        ],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvcreate_mirror_disk_log() {
+    check(Scenario {
+        name: "lvcreate-mirror",
+        sizes_mib: &[8, 8, 8],
+        setup: &[VG3],
+        command: MIRROR,
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvcreate_mirror_core_log() {
+    check(Scenario {
+        name: "lvcreate-mirror-core",
+        sizes_mib: &[8, 8],
+        setup: &[VG2],
+        command: &[
+            "lvcreate",
+            "-an",
+            "-y",
+            "--type",
+            "mirror",
+            "--mirrorlog",
+            "core",
+            "-m1",
+            "-L",
+            "2m",
+            "-n",
+            "mc",
+            "vg",
+        ],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_raid1_add_leg() {
+    check(Scenario {
+        name: "lvconvert-raid1-add-leg",
+        sizes_mib: &[8, 8, 8],
+        setup: &[VG3, R1],
+        command: &["lvconvert", "-y", "-m2", "vg/r1"],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_raid1_remove_legs() {
+    check(Scenario {
+        name: "lvconvert-raid1-to-linear",
+        sizes_mib: &[8, 8],
+        setup: &[VG2, R1],
+        command: &["lvconvert", "-y", "-m0", "vg/r1"],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_linear_to_raid1() {
+    check(Scenario {
+        name: "lvconvert-linear-to-raid1",
+        sizes_mib: &[8, 8],
+        setup: &[VG2, LV],
+        command: &["lvconvert", "-y", "--type", "raid1", "-m1", "vg/lv"],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_linear_to_mirror() {
+    check(Scenario {
+        name: "lvconvert-linear-to-mirror",
+        sizes_mib: &[8, 8, 8],
+        setup: &[VG3, LV],
+        command: &["lvconvert", "-y", "--type", "mirror", "-m1", "vg/lv"],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_mirror_remove_leg() {
+    check(Scenario {
+        name: "lvconvert-mirror-to-linear",
+        sizes_mib: &[8, 8, 8],
+        setup: &[VG3, MIRROR],
+        command: &["lvconvert", "-y", "-m0", "vg/mi"],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_to_thin_pool() {
+    check(Scenario {
+        name: "lvconvert-thin-pool",
+        sizes_mib: &[8, 8],
+        setup: &[
+            VG2,
+            &["lvcreate", "-an", "-L", "4m", "-n", "data", "vg"],
+            &["lvcreate", "-an", "-L", "2m", "-n", "meta", "vg"],
+        ],
+        command: &[
+            "lvconvert",
+            "-y",
+            "--type",
+            "thin-pool",
+            "--poolmetadata",
+            "vg/meta",
+            "vg/data",
+        ],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_splitsnapshot() {
+    check(Scenario {
+        name: "lvconvert-splitsnapshot",
+        sizes_mib: &[8, 8],
+        setup: &[
+            VG2,
+            LV,
+            &["lvcreate", "-an", "-s", "-L", "1m", "-n", "snap", "vg/lv"],
+        ],
+        command: &["lvconvert", "--splitsnapshot", "vg/snap"],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_make_snapshot() {
+    check(Scenario {
+        name: "lvconvert-snapshot",
+        sizes_mib: &[8, 8],
+        setup: &[VG2, LV, &["lvcreate", "-an", "-L", "1m", "-n", "cow", "vg"]],
+        command: &["lvconvert", "-y", "-Zn", "-s", "vg/lv", "vg/cow"],
+        label_window: false,
+    });
+}
+
+#[test]
+fn crash_lvconvert_merge_thin_snapshot() {
+    check(Scenario {
+        name: "lvconvert-merge-thin",
+        sizes_mib: &[8, 8],
+        setup: &[
+            VG2,
+            POOL,
+            THIN,
+            &["lvcreate", "-an", "-s", "-n", "tsnap", "vg/thin"],
+        ],
+        command: &["lvconvert", "--merge", "vg/tsnap"],
+        label_window: false,
+    });
+}
