@@ -362,3 +362,92 @@ fn oxlvm_extends_reduces_and_removes_lvs_lvm2_created() {
     ]);
     assert!(out.status.success(), "{out:?}");
 }
+
+/// Every device's bytes, to run two tools on the same starting point.
+fn save(devs: &[LoopDev]) -> Vec<Vec<u8>> {
+    devs.iter()
+        .map(|d| std::fs::read(&d.path).unwrap())
+        .collect()
+}
+
+fn restore(devs: &[LoopDev], saved: &[Vec<u8>]) {
+    use std::io::Write;
+    for (d, bytes) in devs.iter().zip(saved) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&d.path)
+            .unwrap();
+        f.write_all(bytes).unwrap();
+        f.sync_all().unwrap();
+    }
+}
+
+/// One command's outcome in a comparable form: exit code, stdout, stderr without LVM2's
+/// no-device-mapper line, and the VG text left on the first PV (blank if none).
+fn outcome(
+    sb: &Sandbox,
+    devs: &[LoopDev],
+    out: std::process::Output,
+) -> (Option<i32>, String, Vec<String>, String) {
+    let dump = sb.lvm(&["pvs", "--noheadings", "-o", "vg_name", devs[0].path_str()]);
+    let text = if stdout(&dump).trim().is_empty() {
+        String::new()
+    } else {
+        normalized_vg_body(&lvm2_dump(sb, &devs[0]))
+    };
+    (out.status.code(), stdout(&out), lvm_complaints(&out), text)
+}
+
+#[test]
+fn lvremove_and_vgremove_remove_in_lvm2s_order_with_lvm2s_messages() {
+    let (sb, devs) = sandbox_with("lv-remove-order", &[24, 24, 24]);
+    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    let mut create = vec!["vgcreate", "-s", "1m", "vg"];
+    create.extend(&paths);
+    ok(sb.oxlvm(&create));
+    // Linear, an origin with two COW snapshots, two thin pools with thin LVs and a thin
+    // snapshot, raid1; created in an order that puts pools after other LVs.
+    for cmd in [
+        "-Zn -L 4m -n lin vg",
+        "-Zn -L 4m -n origin vg",
+        "-s -L 2m -n snap vg/origin",
+        "-T -L 4m vg/pool",
+        "-V 8m -T vg/pool -n thin1",
+        "-s vg/thin1 -n thinsnap",
+        "-Zn --type raid1 -m 1 -L 2m -n r1 vg",
+        "-T -L 4m vg/pool2",
+        "-V 8m -T vg/pool2 -n thin2",
+        "-Zn -L 2m -n lin2 vg",
+        "-s -L 2m -n snap2 vg/origin",
+        "-V 4m -T vg/pool -n thin3",
+    ] {
+        let mut args = vec!["lvcreate", "-y", "-an"];
+        args.extend(cmd.split(' '));
+        ok(sb.oxlvm(&args));
+    }
+    let start = save(&devs);
+    for cmd in [
+        &["lvremove", "-f", "vg"][..],
+        &["lvremove", "-y", "vg"],
+        &[
+            "lvremove",
+            "-f",
+            "vg/r1",
+            "vg/lin",
+            "vg/pool2",
+            "vg/origin",
+            "vg/pool",
+        ],
+        &["lvremove", "-f", "vg/thin1", "vg/snap", "vg/pool"],
+        // (A thin LV alone needs its pool active in LVM2: no case here without dm.)
+        &["lvremove", "-f", "vg/snap2", "vg/lin2", "vg/snap"],
+        &["vgremove", "-f", "vg"],
+    ] {
+        restore(&devs, &start);
+        let lvm2 = outcome(&sb, &devs, sb.lvm(cmd));
+        restore(&devs, &start);
+        let ours = outcome(&sb, &devs, sb.oxlvm(cmd));
+        assert_eq!(ours, lvm2, "{cmd:?}");
+        assert_eq!(lvm2.0, Some(0), "{cmd:?}: {lvm2:?}");
+    }
+}

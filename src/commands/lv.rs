@@ -1876,7 +1876,7 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 wanted.push(n);
             }
         }
-        // Expand dependents: snapshots of origins, thin LVs of pools.
+        // Ask about dependents: snapshots of origins, thin LVs of pools.
         let mut order: Vec<String> = Vec::new();
         for n in &wanted {
             let snaps = snapshots_of(&vg, n);
@@ -1927,6 +1927,8 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 order.push(n.clone());
             }
         }
+        // LVM2's order: pools first, each LV after its dependents (the messages follow it).
+        let order = removal_order(&vg, &wanted);
         if order.is_empty() {
             continue;
         }
@@ -1969,7 +1971,12 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         commit(&l, vg.clone())?;
         kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
         super::shared::unlock_after_removal(ctx, &l.found.metadata.vg, &vg, &order);
-        for n in &order {
+        // LVM2 reports visible LVs only (a named pool spare goes silently).
+        let old = &l.found.metadata.vg;
+        for n in order
+            .iter()
+            .filter(|n| old.lv(n).is_some_and(|lv| old.is_lv_visible(lv)))
+        {
             ctx.say(format!("Logical volume \"{n}\" successfully removed."));
         }
     }

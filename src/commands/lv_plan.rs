@@ -497,6 +497,41 @@ pub fn remove_lv(vg: &mut VolumeGroup, name: &str) {
     vg.lvs.retain(|l| l.name != name && !subs.contains(&l.name));
 }
 
+/// The order in which LVM2 removes `chosen` (lvremove's LVs, or every visible LV of a
+/// vgremove) and everything that depends on them: its processing list holds the chosen LVs in
+/// VG order with each thin pool moved to the front (so the last pool comes first), and each
+/// LV is removed after its dependents - a COW origin after its snapshots, a thin pool after
+/// its thin LVs (in VG order), recursively. An LV already removed as a dependent is skipped.
+pub fn removal_order(vg: &VolumeGroup, chosen: &[String]) -> Vec<String> {
+    let mut list: std::collections::VecDeque<&str> = std::collections::VecDeque::new();
+    for lv in vg.lvs.iter().filter(|lv| chosen.contains(&lv.name)) {
+        if thin_pool_seg(lv).is_some() {
+            list.push_front(&lv.name);
+        } else {
+            list.push_back(&lv.name);
+        }
+    }
+    fn visit(vg: &VolumeGroup, name: &str, out: &mut Vec<String>) {
+        if out.iter().any(|n| n == name) {
+            return;
+        }
+        for snap in snapshots_of(vg, name) {
+            visit(vg, &snap, out);
+        }
+        if vg.lv(name).and_then(thin_pool_seg).is_some() {
+            for thin in thins_of(vg, name) {
+                visit(vg, &thin, out);
+            }
+        }
+        out.push(name.to_string());
+    }
+    let mut out = Vec::new();
+    for name in list {
+        visit(vg, name, &mut out);
+    }
+    out
+}
+
 /// Hidden LVs that `name` is built on, recursively.
 pub fn sub_lvs(vg: &VolumeGroup, name: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -326,13 +326,12 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 "Volume group \"{name}\" has missing PVs; use vgreduce --removemissing first, or -f."
             )));
         }
-        let visible: Vec<&str> = found
-            .metadata
-            .vg
+        let vg = &found.metadata.vg;
+        let visible: Vec<String> = vg
             .lvs
             .iter()
-            .filter(|lv| lv.has_status("VISIBLE"))
-            .map(|lv| lv.name.as_str())
+            .filter(|lv| vg.is_lv_visible(lv))
+            .map(|lv| lv.name.clone())
             .collect();
         // Removing LVs with the VG is asked (as LVM2) unless -f; without a terminal it needs -y.
         if !visible.is_empty() && args.force == 0 {
@@ -354,7 +353,8 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         // A shared VG: inactive everywhere, its lockspace left by every other host.
         super::shared::before_vgremove(&ctx, &found)?;
         ctx.remove_vg(&scan, &found)?;
-        for lv in &visible {
+        // In the order LVM2 removes them: pools first, dependents before what they use.
+        for lv in super::lv_plan::removal_order(vg, &visible) {
             ctx.say(format!("Logical volume \"{lv}\" successfully removed."));
         }
         ctx.say(format!("Volume group \"{name}\" successfully removed"));
