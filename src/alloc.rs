@@ -8,6 +8,114 @@ use metadata_format::text::{
     Area, Id, LogicalVolume, RaidLevel, Segment, SegmentKind, VolumeGroup,
 };
 use std::fmt;
+use std::sync::RwLock;
+
+/// lvm.conf's `allocation/` settings that decide where extents go, with LVM2's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `allocation/cling_tag_list`: the tags (without `@`; `*` matches any tag) whose sharing
+    /// makes PVs count as one for cling and parallel placement. None when the setting is
+    /// absent; an empty list when every entry was ignored (LVM2 still runs the cling_by_tags
+    /// pass then, matching nothing).
+    pub cling_tags: Option<Vec<String>>,
+    /// `allocation/maximise_cling` (default 1).
+    pub maximise_cling: bool,
+    /// `allocation/mirror_logs_require_separate_pvs` (default 0): logs (and RAID metadata)
+    /// never share a PV with data areas.
+    pub mirror_logs_separate: bool,
+    /// `allocation/thin_pool_metadata_require_separate_pvs` (default 0): what a thin pool's
+    /// metadata uses instead of the mirror setting.
+    pub thin_pool_metadata_separate: bool,
+    /// `allocation/raid_stripe_all_devices` (default 0): RAID LVs created without `-i` stripe
+    /// over every PV given (or every PV of the VG).
+    pub raid_stripe_all_devices: bool,
+}
+
+impl Settings {
+    pub const DEFAULT: Settings = Settings {
+        cling_tags: None,
+        maximise_cling: true,
+        mirror_logs_separate: false,
+        thin_pool_metadata_separate: false,
+        raid_stripe_all_devices: false,
+    };
+
+    /// Reads the settings from lvm.conf values: `tag_list` is `allocation/cling_tag_list`
+    /// as found (strings; None for a non-string entry), `flag` looks a boolean up by name.
+    /// Returns the settings and a warning per ignored list entry, worded as LVM2's.
+    pub fn from_values(
+        tag_list: Option<Vec<Option<String>>>,
+        flag: impl Fn(&str, bool) -> bool,
+    ) -> (Settings, Vec<String>) {
+        let mut warnings = Vec::new();
+        let cling_tags = tag_list.map(|entries| {
+            let mut tags = Vec::new();
+            for entry in entries {
+                let what = "in config file entry allocation/cling_tag_list";
+                match entry.as_deref() {
+                    None => warnings.push(format!("WARNING: Ignoring invalid string {what}")),
+                    Some("") => warnings.push(format!("WARNING: Ignoring empty string {what}")),
+                    Some("@") => warnings.push(format!("WARNING: Ignoring empty tag {what}")),
+                    Some(t) => match t.strip_prefix('@') {
+                        Some(tag) => tags.push(tag.to_string()),
+                        None => warnings.push(format!(
+                            "WARNING: Ignoring string not starting with @ {what}: {t}"
+                        )),
+                    },
+                }
+            }
+            tags
+        });
+        (
+            Settings {
+                cling_tags,
+                maximise_cling: flag("maximise_cling", true),
+                mirror_logs_separate: flag("mirror_logs_require_separate_pvs", false),
+                thin_pool_metadata_separate: flag("thin_pool_metadata_require_separate_pvs", false),
+                raid_stripe_all_devices: flag("raid_stripe_all_devices", false),
+            },
+            warnings,
+        )
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings::DEFAULT
+    }
+}
+
+/// The settings of this process's command (set once the configuration is read, as LVM2 reads
+/// them per allocation from its config tree); every [`Request::new`] starts from them.
+static SETTINGS: RwLock<Settings> = RwLock::new(Settings::DEFAULT);
+
+/// Installs the allocation settings of the running command.
+pub fn configure(settings: Settings) {
+    match SETTINGS.write() {
+        Ok(mut s) => *s = settings,
+        Err(poisoned) => *poisoned.into_inner() = settings,
+    }
+}
+
+/// The allocation settings in force.
+pub fn settings() -> Settings {
+    match SETTINGS.read() {
+        Ok(s) => s.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+/// Whether `pv1_tags` has a tag of `list` that `to_match` also has (`*`: any tag in common),
+/// as LVM2's cling-tag comparison.
+fn tags_match(list: &[String], pv1_tags: &[String], to_match: &[String]) -> bool {
+    list.iter().any(|entry| {
+        if entry == "*" {
+            pv1_tags.iter().any(|t| to_match.contains(t))
+        } else {
+            pv1_tags.contains(entry) && to_match.contains(entry)
+        }
+    })
+}
 
 /// LVM2's allocation policies, in the order the allocator tries them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,10 +210,14 @@ pub struct Request {
     pub maximise_cling: bool,
     /// Thin pool metadata or mirror logs must avoid the data PVs (LVM2 default 0).
     pub logs_separate: bool,
+    /// allocation/cling_tag_list (see [`Settings::cling_tags`]).
+    pub cling_tags: Option<Vec<String>>,
 }
 
 impl Request {
+    /// A request under the running command's [`settings`].
     pub fn new(stripes: u32, extents: u32, policy: Policy) -> Request {
+        let settings = settings();
         Request {
             stripes: stripes.max(1),
             parity: 0,
@@ -117,8 +229,9 @@ impl Request {
             parallel: Vec::new(),
             policy,
             approx: false,
-            maximise_cling: true,
-            logs_separate: false,
+            maximise_cling: settings.maximise_cling,
+            logs_separate: settings.mirror_logs_separate,
+            cling_tags: settings.cling_tags,
         }
     }
 
@@ -284,9 +397,13 @@ struct Slot {
 const CONTIGUOUS_TO_LVSEG: u32 = 0x01;
 const CLING_TO_LVSEG: u32 = 0x02;
 const CLING_TO_ALLOCED: u32 = 0x04;
+const CLING_BY_TAGS: u32 = 0x08;
 const CAN_SPLIT: u32 = 0x10;
 const AREA_COUNT_MATCHES: u32 = 0x20;
 const POSITIONAL_FILL: u32 = 0x40;
+/// A first allocation under the contiguous pass with a cling tag list: at most one area per
+/// tag (LVM2's A_PARTITION_BY_TAGS).
+const PARTITION_BY_TAGS: u32 = 0x80;
 
 enum Verdict {
     Preferred,
@@ -306,6 +423,7 @@ struct PrevSeg {
 }
 
 struct Allocator<'a> {
+    vg: &'a VolumeGroup,
     req: &'a Request,
     areas: Vec<FreeArea>,
     maps: Vec<PvMap>,
@@ -438,9 +556,20 @@ impl<'a> Allocator<'a> {
         false
     }
 
+    /// Whether two PVs (indexes into `vg.pvs`) share a tag of the cling tag list.
+    fn pvs_share_tag(&self, a: usize, b: usize) -> bool {
+        let Some(list) = &self.req.cling_tags else {
+            return false;
+        };
+        match (self.vg.pvs.get(a), self.vg.pvs.get(b)) {
+            (Some(x), Some(y)) => tags_match(list, &x.tags, &y.tags),
+            _ => false,
+        }
+    }
+
     /// Whether `area` is on a PV the LV's first segment uses (maximise_cling) or that its last
-    /// extent uses.
-    fn check_cling(&mut self, id: usize, flags: u32) -> bool {
+    /// extent uses; with `tags`, on a PV sharing a cling tag with one of those.
+    fn check_cling(&mut self, id: usize, flags: u32, tags: bool) -> bool {
         let Some(prev) = self.prev.clone() else {
             return false;
         };
@@ -455,7 +584,12 @@ impl<'a> Allocator<'a> {
             if positional && self.slots.get(s).copied().flatten().is_some() {
                 continue;
             }
-            if *apv != Some(pv) {
+            let Some(apv) = *apv else { continue };
+            if if tags {
+                !self.pvs_share_tag(apv, pv)
+            } else {
+                apv != pv
+            } {
                 continue;
             }
             if positional && s >= self.num_positional {
@@ -470,7 +604,7 @@ impl<'a> Allocator<'a> {
         false
     }
 
-    fn check_cling_to_alloced(&mut self, id: usize, flags: u32) -> bool {
+    fn check_cling_to_alloced(&mut self, id: usize, flags: u32, tags: bool) -> bool {
         if self.log_still_needed > 0 {
             return false;
         }
@@ -480,7 +614,12 @@ impl<'a> Allocator<'a> {
             if positional && self.slots.get(s).copied().flatten().is_some() {
                 continue;
             }
-            if self.alloced[s].iter().any(|r| r.pv == pv) {
+            let clings = if tags {
+                self.alloced[s].iter().any(|r| self.pvs_share_tag(pv, r.pv))
+            } else {
+                self.alloced[s].iter().any(|r| r.pv == pv)
+            };
+            if clings {
                 if positional {
                     let count = self.areas[id].count;
                     self.reserve(id, count, s);
@@ -521,13 +660,25 @@ impl<'a> Allocator<'a> {
                 return Verdict::NextArea;
             }
             let clings = contiguous
-                || ((flags & CLING_TO_LVSEG != 0 || maxc) && self.check_cling(id, flags))
-                || (flags & CLING_TO_ALLOCED != 0 && self.check_cling_to_alloced(id, flags));
-            if !clings {
-                // No cling_tag_list here: cling_by_tags has nothing to add.
+                || ((flags & CLING_TO_LVSEG != 0 || maxc) && self.check_cling(id, flags, false))
+                || (flags & CLING_TO_ALLOCED != 0 && self.check_cling_to_alloced(id, flags, false));
+            if clings {
+                true
+            } else if flags & CLING_BY_TAGS == 0 || self.req.cling_tags.is_none() {
                 return Verdict::NextPv;
+            } else {
+                // Cling by tags: to the LV's PVs when the area counts match, else to what
+                // this allocation used; every area of this PV answers the same.
+                let by_tags = if flags & AREA_COUNT_MATCHES != 0 {
+                    self.check_cling(id, flags, true)
+                } else {
+                    self.check_cling_to_alloced(id, flags, true)
+                };
+                if !by_tags {
+                    return Verdict::NextPv;
+                }
+                true
             }
-            true
         } else {
             false
         };
@@ -612,7 +763,11 @@ impl<'a> Allocator<'a> {
                 };
                 let mut skip = false;
                 if policy != Policy::Anywhere {
-                    if log_iteration_count == 0 && parallel.is_some_and(|p| p.contains(&pv)) {
+                    if log_iteration_count == 0
+                        && parallel.is_some_and(|p| {
+                            p.iter().any(|&q| q == pv || self.pvs_share_tag(q, pv))
+                        })
+                    {
                         skip = true;
                     } else if log_iteration_count > 0 {
                         skip =
@@ -751,8 +906,65 @@ impl<'a> Allocator<'a> {
         if ix + self.num_positional < devices_needed {
             return;
         }
+        if flags & PARTITION_BY_TAGS != 0 && self.num_positional == 0 {
+            self.limit_to_one_area_per_tag(ix_log_offset, &mut ix);
+            let mut too_small = 0;
+            if log_still > 0 {
+                // The log's place again, some areas having gone.
+                while too_small < ix
+                    && self
+                        .slots
+                        .get(ix - 1 - too_small)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|s| s.used < self.req.log_len)
+                {
+                    too_small += 1;
+                }
+                if ix < too_small + self.req.log_count as usize {
+                    return;
+                }
+                ix_log_offset = ix - too_small - self.req.log_count as usize;
+            }
+            let logs = if log_still > 0 {
+                log_still + too_small
+            } else {
+                0
+            };
+            if ix < devices_needed + logs {
+                return;
+            }
+        }
         self.alloc_parallel_area(max_to_allocate, ix_log_offset);
         self.log_still_needed = 0;
+    }
+
+    /// Drops the found areas whose PV shares a cling tag with an area kept before it (the tag
+    /// set starts again where the log areas begin), as LVM2's _limit_to_one_area_per_tag.
+    fn limit_to_one_area_per_tag(&mut self, ix_log_offset: usize, ix: &mut usize) {
+        let Some(list) = self.req.cling_tags.clone() else {
+            return;
+        };
+        let mut seen: Vec<String> = Vec::new();
+        let mut u = 0;
+        let mut s = 0;
+        while let Some(slot) = self.slots.get(s).copied().flatten() {
+            if u == ix_log_offset {
+                seen.clear();
+            }
+            let pv = &self.vg.pvs[self.maps[self.areas[slot.area].map].pv];
+            if tags_match(&list, &pv.tags, &seen) {
+                *ix = ix.saturating_sub(1);
+            } else {
+                seen.extend(pv.tags.iter().cloned());
+                self.slots[u] = Some(slot);
+                u += 1;
+            }
+            s += 1;
+        }
+        if let Some(x) = self.slots.get_mut(u) {
+            *x = None;
+        }
     }
 
     fn alloc_parallel_area(&mut self, max_to_allocate: u32, ix_log_offset: usize) {
@@ -895,6 +1107,12 @@ impl<'a> Allocator<'a> {
             }
         } else if matches!(policy, Policy::Cling | Policy::ClingByTags) {
             flags |= CLING_TO_ALLOCED | POSITIONAL_FILL;
+        }
+        if policy == Policy::ClingByTags {
+            flags |= CLING_BY_TAGS;
+        }
+        if policy == Policy::Contiguous && self.req.cling_tags.is_some() {
+            flags |= PARTITION_BY_TAGS;
         }
         if self.req.maximise_cling
             && policy == Policy::Normal
@@ -1122,6 +1340,7 @@ pub fn allocate(
     let mut req = req.clone();
     req.area_multiple = am;
     let mut a = Allocator {
+        vg,
         req: &req,
         areas,
         maps,
@@ -1148,8 +1367,8 @@ pub fn allocate(
     let mut policy = Some(Policy::Contiguous);
     while let Some(p) = policy.filter(|p| *p <= top) {
         policy = p.next();
-        // No allocation/cling_tag_list: cling_by_tags is skipped, as LVM2 skips it.
-        if p == Policy::ClingByTags {
+        // Without allocation/cling_tag_list cling_by_tags is skipped, as LVM2 skips it.
+        if p == Policy::ClingByTags && req.cling_tags.is_none() {
             continue;
         }
         let old = a.allocated;

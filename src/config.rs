@@ -97,6 +97,26 @@ impl Config {
         }
     }
 
+    /// The `allocation/` settings the allocator follows, with a warning per ignored entry of
+    /// `cling_tag_list` (LVM2's wording).
+    pub fn allocation_settings(&self) -> (crate::alloc::Settings, Vec<String>) {
+        let tag_list = self.value("allocation/cling_tag_list").map(|v| match v {
+            Value::String(s) => vec![Some(s.to_string())],
+            Value::Array(a) => a
+                .elements
+                .iter()
+                .map(|e| match e {
+                    Scalar::String(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![None],
+        });
+        crate::alloc::Settings::from_values(tag_list, |name, default| {
+            self.get_bool(&format!("allocation/{name}"), default)
+        })
+    }
+
     pub fn locking_dir(&self) -> PathBuf {
         self.get_str("global/locking_dir")
             .map(PathBuf::from)
@@ -237,6 +257,31 @@ mod tests {
             c.locking_dir(),
             PathBuf::from(crate::store::lock::DEFAULT_LOCKING_DIR)
         );
+    }
+
+    #[test]
+    fn allocation_settings_and_ignored_tags() {
+        let c = with("", &[]);
+        assert_eq!(
+            c.allocation_settings(),
+            (crate::alloc::Settings::DEFAULT, vec![])
+        );
+        let c = with(
+            "allocation {\n cling_tag_list = [ \"@site1\", \"x\", \"\", \"@\", 3, \"@*\" ]\n maximise_cling = 0\n mirror_logs_require_separate_pvs = 1\n}\n",
+            &["allocation/thin_pool_metadata_require_separate_pvs=1 allocation/raid_stripe_all_devices=1"],
+        );
+        let (s, warnings) = c.allocation_settings();
+        assert_eq!(
+            s.cling_tags,
+            Some(vec!["site1".to_string(), "*".to_string()])
+        );
+        assert!(!s.maximise_cling);
+        assert!(s.mirror_logs_separate);
+        assert!(s.thin_pool_metadata_separate);
+        assert!(s.raid_stripe_all_devices);
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(warnings[0].contains("not starting with @"));
+        assert!(warnings[3].contains("invalid string"));
     }
 
     #[test]

@@ -597,3 +597,166 @@ fn bad_raid_mirror_convert_and_pvmove_input_is_refused_untouched() {
         assert!(err.contains(piece), "{cmd}: {err:?} lacks {piece:?}");
     }
 }
+
+/// Images of a RAID LV (its `_rimage_N` sub-LVs).
+fn image_count(vg: &VolumeGroup, name: &str) -> usize {
+    vg.lvs
+        .iter()
+        .filter(|l| l.name.starts_with(&format!("{name}_rimage_")))
+        .count()
+}
+
+/// lvm.conf's allocation settings that LVM2 applies only with device-mapper (so no live
+/// comparison): raid_stripe_all_devices counts stripes as LVM2's _check_raid_parameters does,
+/// mirror_logs_require_separate_pvs and thin_pool_metadata_require_separate_pvs keep logs and
+/// pool metadata off the data PVs or refuse (exit 5, devices unchanged).
+#[test]
+fn allocation_settings_for_raid_logs_and_pool_metadata() {
+    let (sb, devs) = sandbox_with("alloc-settings-host", &[24, 24, 24, 24, 24]);
+    let p: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    let mut create = vec!["vgcreate", "-s", "1m", "vg"];
+    create.extend(&p);
+    ok(sb.oxlvm(&create));
+    let all = "allocation/raid_stripe_all_devices=1";
+    let run = |args: &[&str]| {
+        let mut v = vec!["lvcreate", "-y", "-an"];
+        v.extend_from_slice(args);
+        sb.oxlvm(&v)
+    };
+    // Five PVs: raid5 stripes 5-1 = 4 (five images), raid6 5-2 = 3 (five), raid0 over the
+    // three PVs named, raid10 over four: two stripes of two; raid1 keeps two legs; -i wins.
+    ok(run(&[
+        "--config", all, "--type", "raid5", "-l", "8", "-n", "r5", "vg",
+    ]));
+    ok(run(&[
+        "--config", all, "--type", "raid6", "-l", "6", "-n", "r6", "vg",
+    ]));
+    ok(run(&[
+        "--config", all, "--type", "raid0", "-l", "6", "-n", "r0", "vg", p[1], p[2], p[3],
+    ]));
+    ok(run(&[
+        "--config", all, "--type", "raid10", "-l", "4", "-n", "r10", "vg", p[0], p[1], p[2], p[3],
+    ]));
+    ok(run(&[
+        "--config", all, "--type", "raid1", "-l", "2", "-n", "r1", "vg",
+    ]));
+    ok(run(&[
+        "--config", all, "--type", "raid5", "-i", "2", "-l", "4", "-n", "given", "vg",
+    ]));
+    ok(run(&["--type", "raid5", "-l", "4", "-n", "plain", "vg"]));
+    let vg = model(&sb, "vg");
+    for (lv, images) in [
+        ("r5", 5),
+        ("r6", 5),
+        ("r0", 3),
+        ("r10", 4),
+        ("r1", 2),
+        ("given", 3),
+        ("plain", 3),
+    ] {
+        assert_eq!(image_count(&vg, lv), images, "{lv}");
+    }
+    // One PV given: raid0 needs two stripes; raid5 over two PVs has one data stripe.
+    for (args, msg) in [
+        (
+            vec![
+                "--config", all, "--type", "raid0", "-l", "2", "-n", "x", "vg", p[4],
+            ],
+            "requires 2 or more stripes",
+        ),
+        (
+            vec![
+                "--config", all, "--type", "raid10", "-l", "2", "-n", "x", "vg", p[4], p[3], p[2],
+            ],
+            "insufficient number of devices",
+        ),
+    ] {
+        let before = hashes(&devs);
+        let err = assert_refused(run(&args), 5, &devs, &before);
+        assert!(err.contains(msg), "{err}");
+    }
+
+    // Mirror logs: by default the log may share a leg's PV; with the setting a two-PV
+    // mirror is refused, a three-PV one gets its log on the third PV.
+    let (sb, devs) = sandbox_with("alloc-settings-logs", &[16, 16, 16]);
+    let p: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    let mut create = vec!["vgcreate", "-s", "1m", "vg"];
+    create.extend(&p);
+    ok(sb.oxlvm(&create));
+    let sep = "allocation/mirror_logs_require_separate_pvs=1";
+    let lvc = |args: &[&str]| {
+        let mut v = vec!["lvcreate", "-y", "-an"];
+        v.extend_from_slice(args);
+        sb.oxlvm(&v)
+    };
+    ok(lvc(&[
+        "--type", "mirror", "-m1", "-l", "2", "-n", "m0", "vg", p[0], p[1],
+    ]));
+    let before = hashes(&devs);
+    let err = assert_refused(
+        lvc(&[
+            "--config", sep, "--type", "mirror", "-m1", "-l", "2", "-n", "m1", "vg", p[0], p[1],
+        ]),
+        5,
+        &devs,
+        &before,
+    );
+    assert!(err.contains("log"), "{err}");
+    ok(lvc(&[
+        "--config", sep, "--type", "mirror", "-m1", "-l", "2", "-n", "m2", "vg",
+    ]));
+    let vg = model(&sb, "vg");
+    let log_pv = runs(&vg, "m0_mlog")[0].0;
+    assert!(
+        log_pv == 0 || log_pv == 1,
+        "default log on a leg PV: {log_pv}"
+    );
+    let legs: Vec<usize> = (0..2)
+        .map(|i| runs(&vg, &format!("m2_mimage_{i}"))[0].0)
+        .collect();
+    assert!(!legs.contains(&runs(&vg, "m2_mlog")[0].0), "{legs:?}");
+
+    // Thin pool metadata: with the setting it never shares the data's PV.
+    let (sb, devs) = sandbox_with("alloc-settings-pool", &[32, 32]);
+    let p: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    ok(sb.oxlvm(&["vgcreate", "-s", "1m", "vg", p[0], p[1]]));
+    let tsep = "allocation/thin_pool_metadata_require_separate_pvs=1";
+    let before = hashes(&devs);
+    let err = assert_refused(
+        sb.oxlvm(&[
+            "lvcreate", "-y", "-an", "--config", tsep, "-T", "-l", "8", "vg/pool0", p[0],
+        ]),
+        5,
+        &devs,
+        &before,
+    );
+    assert!(err.contains("Not enough PVs"), "{err}");
+    ok(sb.oxlvm(&[
+        "lvcreate",
+        "-y",
+        "-an",
+        "-T",
+        "-l",
+        "8",
+        "--poolmetadataspare",
+        "n",
+        "vg/pool1",
+        p[0],
+    ]));
+    ok(sb.oxlvm(&[
+        "lvcreate",
+        "-y",
+        "-an",
+        "--config",
+        tsep,
+        "-T",
+        "-l",
+        "8",
+        "--poolmetadataspare",
+        "n",
+        "vg/pool2",
+    ]));
+    let vg = model(&sb, "vg");
+    assert_eq!(runs(&vg, "pool1_tmeta")[0].0, runs(&vg, "pool1_tdata")[0].0);
+    assert_ne!(runs(&vg, "pool2_tmeta")[0].0, runs(&vg, "pool2_tdata")[0].0);
+}

@@ -62,6 +62,11 @@ impl Context {
             );
         }
         let shared = Shared::new(&config, &cmdline);
+        let (settings, warnings) = config.allocation_settings();
+        crate::alloc::configure(settings);
+        for w in warnings {
+            eprintln!("  {w}");
+        }
         Ok(Context {
             config,
             cmdline,

@@ -836,6 +836,51 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             let (extents, approx, _) = sized.unwrap_or((0, false, false));
             let mut p = p.clone();
             let type_name = p.layout.name();
+            // allocation/raid_stripe_all_devices: without -i, stripe over every PV given
+            // (or every PV of the VG), as LVM2's _check_raid_parameters.
+            let all_devices = alloc::settings().raid_stripe_all_devices;
+            if all_devices
+                && args.stripes.is_none()
+                && !matches!(p.layout, Layout::Mirror | Layout::Raid(RaidLevel::Raid1))
+            {
+                let devs = u32::try_from(if args.pvs.is_empty() {
+                    vg.pvs.len()
+                } else {
+                    args.pvs.len()
+                })
+                .unwrap_or(u32::MAX);
+                let parity = p.layout.parity();
+                if p.layout == Layout::Raid(RaidLevel::Raid10) {
+                    p.stripes = devs / p.mirrors.max(1);
+                    if p.stripes < 2 {
+                        return Err(CmdError::failed(
+                            "Unable to create RAID(1)0 LV: insufficient number of devices.",
+                        ));
+                    }
+                } else {
+                    p.stripes = devs;
+                    if parity > 0 && devs > 2 * parity {
+                        p.stripes -= parity;
+                    }
+                    if p.layout.is_raid0() && p.stripes < 2 {
+                        return Err(CmdError::failed(
+                            "Segment type 'raid0' requires 2 or more stripes.",
+                        ));
+                    }
+                    if !p.layout.is_raid0() && p.stripes <= parity {
+                        return Err(CmdError::failed(format!(
+                            "Number of stripes must be at least {} for {type_name}",
+                            parity + 1
+                        )));
+                    }
+                }
+                let max = lv_raid::MAX_RAID_IMAGES - parity;
+                if p.area_count() > max {
+                    return Err(CmdError::failed(format!(
+                        "Only up to {max} stripes in {type_name} supported currently."
+                    )));
+                }
+            }
             if p.stripes > 1 || p.layout.is_raid0() {
                 if args.stripesize.is_none() {
                     ctx.say(format!(
@@ -1117,6 +1162,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             req.approx = approx;
             req.log_count = 1;
             req.log_len = meta_extents;
+            req.logs_separate = alloc::settings().thin_pool_metadata_separate;
             let got = alloc::allocate(&vg, None, &sources, &req)
                 .map_err(|e| failed(alloc_error(e, &vg)))?;
             let mut pool = new_lv(&pool_name, crate::host::new_id(), now, &host);
