@@ -11,6 +11,7 @@ use super::lv_raid::{self, Layout, RaidParams};
 use super::vg::{alloc_arg, check_tag};
 use super::vg_plan::{add_tag, del_tag};
 use crate::alloc::{self, Policy, PvSource, Request};
+use crate::cli::prompt::{confirm, Answerer};
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::names::check_new_lv_name;
@@ -23,7 +24,6 @@ use metadata_format::text::{
     VolumeGroup,
 };
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::Path;
 
 #[derive(Debug, Parser)]
@@ -273,26 +273,6 @@ fn total_extents(vg: &VolumeGroup) -> u64 {
 /// LVM2's default VG for bare LV names: `LVM_VG_NAME`.
 fn default_vg() -> Option<String> {
     std::env::var("LVM_VG_NAME").ok().filter(|v| !v.is_empty())
-}
-
-fn stdin_is_terminal() -> bool {
-    std::io::stdin().is_terminal()
-}
-
-/// Asks `question` on the terminal; without one the caller must have -y/-f, so this refuses.
-fn confirm(question: &str, yes: bool, refuse: &str) -> CmdResult<bool> {
-    if yes {
-        return Ok(true);
-    }
-    if !stdin_is_terminal() {
-        return Err(CmdError::failed(refuse.to_string()));
-    }
-    use std::io::Write;
-    print!("{question} [y/n]: ");
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 struct Loaded {
@@ -1775,16 +1755,33 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
                 )));
             }
         }
-        let question = format!(
-            "  THIS MAY DESTROY YOUR DATA (filesystem etc.)\nDo you really want to reduce {vg_name}/{lv_name}?"
-        );
-        let refuse = format!(
-            "Not reducing {vg_name}/{lv_name} without confirmation: no terminal to ask on; add -y (or -f) to reduce it."
-        );
-        if !confirm(&question, args.yes || args.force > 0, &refuse)? {
-            return Err(CmdError::failed(format!(
-                "Logical volume {vg_name}/{lv_name} NOT reduced."
-            )));
+        // LVM2 warns and asks only when the LV is active (an inactive one holds no open
+        // file system to destroy).
+        let kernel = Activation::new(ctx);
+        let old = &l.found.metadata.vg;
+        let open = old
+            .lv(&lv_name)
+            .and_then(|lv| kernel.active_open_count(old, lv));
+        if let Some(open) = open {
+            let question = format!("Do you really want to reduce {vg_name}/{lv_name}?");
+            let refuse = format!(
+                "Not reducing active {vg_name}/{lv_name} without confirmation: no terminal to ask on; add -y (or -f) to reduce it."
+            );
+            let yes = args.yes || args.force > 0;
+            if Answerer::current(yes, ctx.quiet) == Answerer::Nobody {
+                return Err(CmdError::failed(refuse));
+            }
+            ctx.warn(format!(
+                "WARNING: Reducing active{} logical volume to {}.",
+                if open > 0 { " and open" } else { "" },
+                display_size(keep * es)
+            ));
+            ctx.warn("THIS MAY DESTROY YOUR DATA (filesystem etc.)");
+            if !confirm(yes, ctx.quiet, &question, &refuse)? {
+                return Err(CmdError::failed(format!(
+                    "Logical volume {vg_name}/{lv_name} NOT reduced."
+                )));
+            }
         }
         if thin {
             set_virtual_extents(&mut vg, &lv_name, keep)?;
@@ -1922,77 +1919,24 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 wanted.push(n);
             }
         }
-        // Ask about dependents: snapshots of origins, thin LVs of pools.
-        let mut order: Vec<String> = Vec::new();
-        for n in &wanted {
-            let snaps = snapshots_of(&vg, n);
-            if !snaps.is_empty() {
-                let pending: Vec<&String> = snaps.iter().filter(|s| !order.contains(s)).collect();
-                if !pending.is_empty() {
-                    let q = format!(
-                        "Removing origin {n} will also remove {} snapshots(s). Proceed?",
-                        pending.len()
-                    );
-                    let refuse = format!(
-                        "Not removing origin {vg_name}/{n} and its {} snapshot(s) without confirmation: no terminal to ask on; add -y (or -f).",
-                        pending.len()
-                    );
-                    if !confirm(&q, yes, &refuse)? {
-                        return Err(CmdError::failed(format!(
-                            "Logical volume \"{n}\" not removed."
-                        )));
-                    }
-                    for s in pending {
-                        order.push(s.clone());
-                    }
-                }
-            }
-            if vg.lv(n).and_then(thin_pool_seg).is_some() {
-                let thins: Vec<String> = thins_of(&vg, n)
-                    .into_iter()
-                    .filter(|t| !order.contains(t))
-                    .collect();
-                if !thins.is_empty() {
-                    let q = format!(
-                        "Removing pool \"{n}\" will remove {} dependent volume(s). Proceed?",
-                        thins.len()
-                    );
-                    let refuse = format!(
-                        "Not removing pool {vg_name}/{n} and its {} thin volume(s) without confirmation: no terminal to ask on; add -y (or -f).",
-                        thins.len()
-                    );
-                    if !confirm(&q, yes, &refuse)? {
-                        return Err(CmdError::failed(format!(
-                            "Logical volume \"{n}\" not removed."
-                        )));
-                    }
-                    order.extend(thins);
-                }
-            }
-            if !order.contains(n) {
-                order.push(n.clone());
-            }
-        }
-        // LVM2's order: pools first, each LV after its dependents (the messages follow it).
-        let order = removal_order(&vg, &wanted);
+        // LVM2's order (pools first, each LV after its dependents) and its questions: an
+        // active LV, a pool with thin LVs, the pool spare. `-f` or `-y` answers them all.
+        let kernel = Activation::new(ctx);
+        let old = &l.found.metadata.vg;
+        let is_active = |n: &str| old.lv(n).is_some_and(|lv| kernel.is_active(old, lv));
+        let plan = removal_plan(&vg, &wanted, &is_active);
+        let order = plan.order;
         if order.is_empty() {
             continue;
         }
-        let refuse = format!(
-            "Not removing {} without confirmation: no terminal to ask on; add -y (or -f) to remove.",
-            order
-                .iter()
-                .map(|n| format!("{vg_name}/{n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if !yes {
-            let q = format!(
-                "Do you really want to remove logical volume {vg_name}/{}?",
-                order.join(", ")
+        for (lv, question) in &plan.questions {
+            let refusal = format!(
+                "Not removing {vg_name}/{lv} without confirmation (\"{question}\"): no terminal to ask on; add -y (or -f)."
             );
-            if !confirm(&q, false, &refuse)? {
-                return Err(CmdError::failed("Logical volume not removed.".to_string()));
+            if !confirm(yes, ctx.quiet, question, &refusal)? {
+                return Err(CmdError::failed(format!(
+                    "Logical volume {vg_name}/{lv} not removed."
+                )));
             }
         }
         let mut pools_removed = false;
@@ -2012,13 +1956,11 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         // A shared VG: each LV's lock (or its pool's) ex first - it must not be active on
         // another host; the commit frees the removed LVs' leases.
         super::shared::lock_for_removal(ctx, &l.found.metadata.vg, &order)?;
-        let kernel = Activation::new(ctx);
         let vg = kernel.before_remove(ctx, &l.found, vg, &order)?;
         commit(&l, vg.clone())?;
         kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
         super::shared::unlock_after_removal(ctx, &l.found.metadata.vg, &vg, &order);
         // LVM2 reports visible LVs only (a named pool spare goes silently).
-        let old = &l.found.metadata.vg;
         for n in order
             .iter()
             .filter(|n| old.lv(n).is_some_and(|lv| old.is_lv_visible(lv)))

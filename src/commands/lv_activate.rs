@@ -372,6 +372,18 @@ impl Activation {
             .is_some_and(|i| i.live_table)
     }
 
+    /// The open count of the LV's device when it is active (None when inactive or without
+    /// device-mapper).
+    pub fn active_open_count(&self, vg: &VolumeGroup, lv: &LogicalVolume) -> Option<i32> {
+        let control = self.control.as_ref()?;
+        control
+            .info(DevId::Uuid(&lv_uuid(vg, lv)))
+            .ok()
+            .flatten()
+            .filter(|i| i.live_table)
+            .map(|i| i.open_count)
+    }
+
     /// How many visible LVs of the VG are active, as LVM2 counts them for "now active".
     pub fn active_lv_count(&self, vg: &VolumeGroup) -> usize {
         vg.lvs

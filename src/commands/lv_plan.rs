@@ -503,6 +503,27 @@ pub fn remove_lv(vg: &mut VolumeGroup, name: &str) {
 /// LV is removed after its dependents - a COW origin after its snapshots, a thin pool after
 /// its thin LVs (in VG order), recursively. An LV already removed as a dependent is skipped.
 pub fn removal_order(vg: &VolumeGroup, chosen: &[String]) -> Vec<String> {
+    removal_plan(vg, chosen, &|_| false).order
+}
+
+/// [`removal_order`] with the questions LVM2 asks on the way (unless `-f`/`-y`), in the
+/// order it asks them.
+pub struct RemovalPlan {
+    pub order: Vec<String>,
+    /// (LV the question is about, question without ` [y/n]: `).
+    pub questions: Vec<(String, String)>,
+}
+
+/// LVM2's walk of lv_remove_with_dependencies over the processing list. `active` tells
+/// whether an LV's device is active: LVM2 asks before removing an active visible LV (an
+/// origin once, with its snapshot count, before its snapshots go - taking it down takes them
+/// down), before removing a thin pool with thin LVs, and before removing the pool metadata
+/// spare while a pool exists.
+pub fn removal_plan(
+    vg: &VolumeGroup,
+    chosen: &[String],
+    active: &dyn Fn(&str) -> bool,
+) -> RemovalPlan {
     let mut list: std::collections::VecDeque<&str> = std::collections::VecDeque::new();
     for lv in vg.lvs.iter().filter(|lv| chosen.contains(&lv.name)) {
         if thin_pool_seg(lv).is_some() {
@@ -511,25 +532,88 @@ pub fn removal_order(vg: &VolumeGroup, chosen: &[String]) -> Vec<String> {
             list.push_back(&lv.name);
         }
     }
-    fn visit(vg: &VolumeGroup, name: &str, out: &mut Vec<String>) {
-        if out.iter().any(|n| n == name) {
-            return;
-        }
-        for snap in snapshots_of(vg, name) {
-            visit(vg, &snap, out);
-        }
-        if vg.lv(name).and_then(thin_pool_seg).is_some() {
-            for thin in thins_of(vg, name) {
-                visit(vg, &thin, out);
+    struct Walk<'a> {
+        vg: &'a VolumeGroup,
+        active: &'a dyn Fn(&str) -> bool,
+        plan: RemovalPlan,
+        /// LVs taken down on the way (an origin's snapshots go down with it).
+        inactive: Vec<String>,
+    }
+    impl Walk<'_> {
+        fn ask_if_active(&mut self, name: &str, kind: &str, tail: &str) {
+            let visible = self.vg.lv(name).is_some_and(|lv| self.vg.is_lv_visible(lv));
+            if visible && !self.inactive.iter().any(|n| n == name) && (self.active)(name) {
+                let q = format!(
+                    "Do you really want to remove active{kind} logical volume {}/{name}{tail}?",
+                    self.vg.name
+                );
+                self.plan.questions.push((name.to_string(), q));
             }
         }
-        out.push(name.to_string());
+        fn visit(&mut self, name: &str) {
+            if self.plan.order.iter().any(|n| n == name) {
+                return;
+            }
+            let vg = self.vg;
+            let snaps: Vec<String> = snapshots_of(vg, name)
+                .into_iter()
+                .filter(|s| !self.plan.order.contains(s))
+                .collect();
+            if !snaps.is_empty() {
+                let tail = format!(" with {} snapshots(s)", snaps.len());
+                self.ask_if_active(name, " origin", &tail);
+                self.inactive.push(name.to_string());
+                self.inactive.extend(snaps.iter().cloned());
+                for s in &snaps {
+                    self.visit(s);
+                }
+            }
+            if vg.lv(name).and_then(thin_pool_seg).is_some() {
+                let thins: Vec<String> = thins_of(vg, name)
+                    .into_iter()
+                    .filter(|t| !self.plan.order.contains(t))
+                    .collect();
+                if !thins.is_empty() {
+                    let q = format!(
+                        "Removing pool {}/{name} will remove {} dependent volume(s). Proceed?",
+                        vg.name,
+                        thins.len()
+                    );
+                    self.plan.questions.push((name.to_string(), q));
+                    for t in &thins {
+                        self.visit(t);
+                    }
+                }
+            }
+            let is_spare = pmspare(vg).is_some_and(|s| s.name == name);
+            let pool_left = vg
+                .lvs
+                .iter()
+                .any(|lv| thin_pool_seg(lv).is_some() && !self.plan.order.contains(&lv.name));
+            if is_spare && pool_left {
+                let q = format!(
+                    "Removal of pool metadata spare logical volume {}/{name} disables automatic recovery attempts after damage to a thin or cache pool. Proceed?",
+                    vg.name
+                );
+                self.plan.questions.push((name.to_string(), q));
+            }
+            self.ask_if_active(name, "", "");
+            self.plan.order.push(name.to_string());
+        }
     }
-    let mut out = Vec::new();
+    let mut walk = Walk {
+        vg,
+        active,
+        plan: RemovalPlan {
+            order: Vec::new(),
+            questions: Vec::new(),
+        },
+        inactive: Vec::new(),
+    };
     for name in list {
-        visit(vg, name, &mut out);
+        walk.visit(name);
     }
-    out
+    walk.plan
 }
 
 /// Hidden LVs that `name` is built on, recursively.
@@ -669,6 +753,78 @@ mod tests {
             vg.lvs.push(LogicalVolume::new(n, id));
         }
         vg
+    }
+
+    /// LVM2's guest VG: linear (origin of snap), striped, pool with thin1 and thinsnap, r1,
+    /// a pool spare.
+    fn vgdemo() -> VolumeGroup {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/lvm2-2.03.16/guest/vgdemo.vg"
+        ))
+        .unwrap();
+        metadata_format::text::parse_metadata(text.as_bytes())
+            .unwrap()
+            .vg
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn removal_order_and_questions_follow_lvm2s_walk() {
+        let vg = vgdemo();
+        let visible: Vec<String> = vg
+            .lvs
+            .iter()
+            .filter(|lv| vg.is_lv_visible(lv))
+            .map(|lv| lv.name.clone())
+            .collect();
+        // Nothing active: only the pool with thin LVs asks.
+        let plan = removal_plan(&vg, &visible, &|_| false);
+        assert_eq!(
+            plan.order,
+            names(&["thin1", "thinsnap", "pool", "snap", "linear", "striped", "r1"])
+        );
+        assert_eq!(
+            plan.questions,
+            vec![(
+                "pool".to_string(),
+                "Removing pool vgdemo/pool will remove 2 dependent volume(s). Proceed?".to_string()
+            )]
+        );
+        // Everything active: the origin is asked once, with its snapshot count, and its
+        // snapshot not at all (taking the origin down takes it down); each thin LV before
+        // its pool.
+        let plan = removal_plan(&vg, &names(&["linear", "pool"]), &|_| true);
+        let asked: Vec<&str> = plan.questions.iter().map(|(_, q)| q.as_str()).collect();
+        assert_eq!(
+            asked,
+            [
+                "Removing pool vgdemo/pool will remove 2 dependent volume(s). Proceed?",
+                "Do you really want to remove active logical volume vgdemo/thin1?",
+                "Do you really want to remove active logical volume vgdemo/thinsnap?",
+                "Do you really want to remove active logical volume vgdemo/pool?",
+                "Do you really want to remove active origin logical volume vgdemo/linear with 1 snapshots(s)?",
+            ]
+        );
+        assert_eq!(
+            plan.order,
+            names(&["thin1", "thinsnap", "pool", "snap", "linear"])
+        );
+        // The spare is asked about while a pool remains, not after its pool went first.
+        let plan = removal_plan(&vg, &names(&["lvol0_pmspare"]), &|_| false);
+        assert_eq!(plan.questions.len(), 1);
+        assert!(plan.questions[0]
+            .1
+            .starts_with("Removal of pool metadata spare logical volume vgdemo/lvol0_pmspare"));
+        let plan = removal_plan(&vg, &names(&["lvol0_pmspare", "pool"]), &|_| false);
+        assert_eq!(
+            plan.order,
+            names(&["thin1", "thinsnap", "pool", "lvol0_pmspare"])
+        );
+        assert_eq!(plan.questions.len(), 1, "{:?}", plan.questions);
     }
 
     #[test]

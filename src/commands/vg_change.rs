@@ -20,7 +20,6 @@ use clap::{ArgAction, Parser};
 use metadata_format::header::PvLayoutOptions;
 use metadata_format::text::{AllocationPolicy, Id, Metadata, VolumeGroup};
 use std::ffi::OsString;
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 /// A VG argument as LVM2 takes it: `/dev/vg0` names VG `vg0`.
@@ -81,21 +80,15 @@ fn check_resizeable(vg: &VolumeGroup) -> CmdResult {
     )))
 }
 
-/// LVM2's yes/no prompt: `-y` answers yes; on a terminal the user answers; otherwise no.
+/// LVM2's yes/no prompt through `cli::prompt`: `-y` answers yes; on a terminal the user
+/// answers (on stderr, LVM2's answer forms); without one the answer is no and the caller fails
+/// with a message naming `-y`.
 pub fn confirm(yes: bool, question: &str) -> bool {
-    if yes {
-        return true;
-    }
-    if !std::io::stdin().is_terminal() {
-        return false;
-    }
-    print!("{question} [y/n]: ");
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
-    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+    let who = crate::cli::prompt::Answerer::current(yes, 0);
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut err = std::io::stderr();
+    crate::cli::prompt::ask(who, question.trim_end(), "", &mut input, &mut err).unwrap_or(false)
 }
 
 /// Errors of a command that goes on after a failure (several VGs or PVs): every one is printed
