@@ -1,15 +1,18 @@
 //! `pvdisplay`, `vgdisplay`, `lvdisplay` (full, `-c` colon and `-s` short forms, `-m` maps for
-//! PVs and striped LVs) and `pvscan`, `vgscan`, `lvscan`, printed as LVM2 2.03.16 does without
-//! device-mapper: no "LV Status", "# open" or block device lines, every LV inactive.
+//! PVs and striped LVs) and `pvscan`, `vgscan`, `lvscan`, printed as LVM2 2.03.16 does. With
+//! device-mapper, lvdisplay and lvscan show the kernel's side as LVM2 does (`ACTIVE`, "LV
+//! Status", "# open", pool and snapshot usage, the kernel's read-ahead, "Block device");
+//! without it there are no such lines and every LV is inactive.
 
 use super::context::Context;
 use super::report_cmds::Snapshot;
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
-use crate::report::values::{format_time, DeviceFacts, VgFacts};
+use crate::report::values::{format_time, DeviceFacts, KernelInfo, SegStatus, VgFacts};
+use crate::report::write_percent;
 use crate::report::{format_size, Units};
 use clap::Parser;
-use metadata_format::text::{AllocationPolicy, Area, ReadAhead, SegmentKind};
+use metadata_format::text::{AllocationPolicy, Area, RaidLevel, ReadAhead, SegmentKind};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -597,6 +600,7 @@ pub fn lvdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
 
 fn lv_colon(out: &mut Out, f: &VgFacts, i: usize) {
     let lv = f.lv(i);
+    let own = own_info(f, i);
     let mut access = 0;
     if lv.has_status("READ") {
         access |= 1;
@@ -604,14 +608,18 @@ fn lv_colon(out: &mut Out, f: &VgFacts, i: usize) {
     if lv.has_status("WRITE") {
         access |= 2;
     }
+    if own.as_ref().is_some_and(|k| k.read_only) {
+        access |= 4;
+    }
     let contiguous = matches!(lv.allocation_policy, Some(AllocationPolicy::Contiguous));
-    let read_ahead: i64 = match lv.read_ahead {
-        None => -1,
-        Some(ReadAhead::Disabled) => 0,
-        Some(ReadAhead::Sectors(n)) => i64::from(n),
+    // LVM2 prints its unsigned read-ahead with %d: `auto` is -1.
+    let read_ahead = lv_read_ahead(lv.read_ahead) as i32;
+    let (active, open, major, minor) = match &own {
+        Some(k) => (1, k.open_count, i64::from(k.major), i64::from(k.minor)),
+        None => (0, 0, -1, -1),
     };
     out.line(format!(
-        "/dev/{}/{}:{}:{access}:0:-1:0:{}:{}:-1:{}:{read_ahead}:-1:-1",
+        "/dev/{}/{}:{}:{access}:{active}:-1:{open}:{}:{}:-1:{}:{read_ahead}:{major}:{minor}",
         f.vg.name,
         lv.name,
         f.vg.name,
@@ -621,9 +629,64 @@ fn lv_colon(out: &mut Out, f: &VgFacts, i: usize) {
     ));
 }
 
+/// LVM2's lv->read_ahead: `auto` is DM_READ_AHEAD_AUTO (all ones), off is 0.
+fn lv_read_ahead(r: Option<ReadAhead>) -> u32 {
+    match r {
+        None => u32::MAX,
+        Some(ReadAhead::Disabled) => 0,
+        Some(ReadAhead::Sectors(n)) => n,
+    }
+}
+
+/// LVM2's lv_info of LV `i` without a layer: its own device, when device-mapper has it.
+fn own_info(f: &VgFacts, i: usize) -> Option<KernelInfo> {
+    f.kernel_lv(i).and_then(|k| k.own)
+}
+
+/// LVM2's lv_snapshot_percent of COW LV `c` when the snapshot counts as active (its device is
+/// there and the kernel has not invalidated it).
+fn snapshot_active(f: &VgFacts, c: usize) -> Option<i32> {
+    let k = f.kernel_lv(c)?;
+    k.own.as_ref()?;
+    match &k.status {
+        SegStatus::Snapshot(s) if !s.invalid => Some(f.kernel_percent(c, false)),
+        _ => None,
+    }
+}
+
+/// LVM2's raid_is_available: a RAID LV with missing legs is available while each level's
+/// redundancy covers them (raid1: one leg left; raid4/5/6: up to their parity devices;
+/// raid10: one leg per pair; raid0: none missing). Other LVs are always available.
+fn raid_available(f: &VgFacts, i: usize) -> bool {
+    let Some(SegmentKind::Raid(r)) = f.lv(i).segments.first().map(|s| &s.kind) else {
+        return true;
+    };
+    let missing: Vec<bool> = r
+        .images
+        .iter()
+        .map(|im| f.lv_index(&im.data).is_some_and(|d| f.is_partial(d)))
+        .collect();
+    let count = missing.iter().filter(|m| **m).count() as u32;
+    match r.level {
+        RaidLevel::Raid1 => count < r.images.len() as u32,
+        RaidLevel::Raid10 | RaidLevel::Raid10Near => {
+            missing.chunks(2).all(|pair| pair.iter().any(|m| !m))
+        }
+        level => count <= crate::alloc::raid_parity(level),
+    }
+}
+
+fn percent(p: i32) -> String {
+    let mut s = String::new();
+    write_percent(&mut s, p);
+    s
+}
+
 fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
     let lv = f.lv(i);
     let vg = &f.vg.name;
+    let kernel = f.kernel_lv(i);
+    let own = kernel.as_ref().and_then(|k| k.own.clone());
     out.line("--- Logical volume ---");
     if f.is_visible(i) {
         if !f.is_thin_pool(i) {
@@ -637,7 +700,9 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
     out.line(format!("LV UUID                {}", lv.id));
     out.line(format!(
         "LV Write Access        {}",
-        if lv.has_status("WRITE") {
+        if lv.has_status("WRITE") && own.as_ref().is_some_and(|k| k.read_only) {
+            "read/write (activated read only)"
+        } else if lv.has_status("WRITE") {
             "read/write"
         } else {
             "read only"
@@ -656,18 +721,39 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
     if f.is_origin(i) {
         out.line("LV snapshot status     source of");
         for &c in f.cows(i) {
+            let active = own.is_some() && snapshot_active(f, c).is_some();
             out.line(format!(
-                "                       {} [INACTIVE]",
-                f.lv(c).name
+                "                       {} [{}]",
+                f.lv(c).name,
+                if active { "active" } else { "INACTIVE" }
             ));
         }
     } else if let Some((origin, sn)) = f.is_cow(i).then(|| f.snapshot_of(i)).flatten() {
         out.line(format!(
-            "LV snapshot status     INACTIVE destination for {}",
+            "LV snapshot status     {} destination for {}",
+            if snapshot_active(f, i).is_some() {
+                "active"
+            } else {
+                "INACTIVE"
+            },
             f.lv(origin).name
         ));
         snapshot = Some((origin, sn));
     }
+    let status = kernel.as_ref().map(|k| &k.status);
+    // LVM2's lv_thin_pool_status (the -tpool's) and lv_thin_status (only when active).
+    let pool_usage = match status {
+        Some(SegStatus::ThinPool(_)) if f.is_thin_pool(i) => {
+            Some((f.kernel_percent(i, false), f.kernel_percent(i, true)))
+        }
+        _ => None,
+    };
+    let thin_usage = match status {
+        Some(SegStatus::Thin(_)) if own.is_some() && f.is_thin_volume(i) => {
+            Some(f.kernel_percent(i, false))
+        }
+        _ => None,
+    };
     match lv.segments.first().map(|s| &s.kind) {
         Some(SegmentKind::Thin(t)) => {
             out.line(format!("LV Pool name           {}", t.thin_pool));
@@ -691,6 +777,23 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
         }
         _ => {}
     }
+    if kernel.is_some() {
+        match &own {
+            Some(o) if o.suspended => out.line("LV Status              suspended"),
+            _ => out.line(format!(
+                "LV Status              {}available{}",
+                if own.is_some() && raid_available(f, i) {
+                    ""
+                } else {
+                    "NOT "
+                },
+                if f.is_partial(i) { " (partial)" } else { "" }
+            )),
+        }
+    }
+    if let Some(o) = &own {
+        out.line(format!("# open                 {}", o.open_count));
+    }
     let (size, le) = match snapshot {
         Some((origin, _)) => (f.lv_size(origin), f.lv(origin).extent_count()),
         None => (f.lv_size(i), lv.extent_count()),
@@ -699,6 +802,13 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
         "LV Size                {}",
         display_size(size, units)
     ));
+    if let Some((data, meta)) = pool_usage {
+        out.line(format!("Allocated pool data    {}%", percent(data)));
+        out.line(format!("Allocated metadata     {}%", percent(meta)));
+    }
+    if let Some(p) = thin_usage {
+        out.line(format!("Mapped size            {}%", percent(p)));
+    }
     out.line(format!("Current LE             {le}"));
     if let Some((_, sn)) = snapshot {
         out.line(format!(
@@ -706,15 +816,25 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
             display_size(f.lv_size(i), units)
         ));
         out.line(format!("COW-table LE           {}", lv.extent_count()));
+        if let Some(p) = snapshot_active(f, i) {
+            out.line(format!("Allocated to snapshot  {}%", percent(p)));
+        }
         out.line(format!(
             "Snapshot chunk size    {}",
             display_size(u64::from(sn.chunk_size), units)
         ));
     }
-    // LVM2 counts raid1 LVs as mirrored too.
+    // LVM2 counts raid1 and raid10 LVs as mirrored too (their areas are mirrored).
     let copies = match lv.segments.first().map(|s| &s.kind) {
         Some(SegmentKind::Mirror(m)) if f.is_mirrored(i) => Some(m.mirrors.len()),
-        Some(SegmentKind::Raid(r)) if r.level.as_str() == "raid1" => Some(r.images.len()),
+        Some(SegmentKind::Raid(r))
+            if matches!(
+                r.level,
+                RaidLevel::Raid1 | RaidLevel::Raid10 | RaidLevel::Raid10Near
+            ) =>
+        {
+            Some(r.images.len())
+        }
         _ => None,
     };
     if let Some(n) = copies {
@@ -733,11 +853,20 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
         Some(ReadAhead::Disabled) => out.line("Read ahead sectors     0"),
         Some(ReadAhead::Sectors(n)) => out.line(format!("Read ahead sectors     {n}")),
     }
+    if let Some(o) = &own {
+        let current = o.read_ahead.unwrap_or(0);
+        if u64::from(lv_read_ahead(lv.read_ahead)) != current {
+            out.line(format!("- currently set to     {current}"));
+        }
+    }
     if lv.has_status("FIXED_MINOR") {
         if let Some(major) = lv.major.filter(|m| *m >= 0) {
             out.line(format!("Persistent major       {major}"));
         }
         out.line(format!("Persistent minor       {}", lv.minor.unwrap_or(-1)));
+    }
+    if let Some(o) = &own {
+        out.line(format!("Block device           {}:{}", o.major, o.minor));
     }
     out.line(" ");
 }
@@ -1015,8 +1144,11 @@ pub fn lvscan(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 "        "
             };
             let lv = f.lv(i);
+            let active =
+                own_info(f, i).is_some() && (!f.is_cow(i) || snapshot_active(f, i).is_some());
             out.line(format!(
-                "inactive {kind} '/dev/{}/{}' [{}] {}",
+                "{} {kind} '/dev/{}/{}' [{}] {}",
+                if active { "ACTIVE  " } else { "inactive" },
                 f.vg.name,
                 lv.name,
                 display_size(f.lv_size(i), units),

@@ -183,11 +183,6 @@ impl Reader<'_> {
         None
     }
 
-    fn active(&mut self, lv: &LogicalVolume) -> bool {
-        let uuid = self.uuid(lv, None);
-        self.info(&uuid).is_some()
-    }
-
     /// A RAID LV's status when it is active.
     fn raid_status(&mut self, lv: &LogicalVolume) -> Option<crate::dm::status::RaidStatus> {
         let seg = lv.segments.first()?;
@@ -234,9 +229,12 @@ impl Reader<'_> {
     fn lv(&mut self, i: usize) -> LvKernel {
         let vg = self.vg;
         let lv = &vg.lvs[i];
+        let own_uuid = self.uuid(lv, None);
+        let own = self.info(&own_uuid).map(|i| kernel_info(&i));
         let mut out = LvKernel {
             raid_healthy: true,
-            active: self.active(lv),
+            active: own.is_some(),
+            own,
             ..LvKernel::default()
         };
         let Some(seg) = lv.segments.first() else {

@@ -93,6 +93,9 @@ pub struct LvKernel {
     pub info: Option<KernelInfo>,
     /// LVM2's lv_is_active: the LV's own device exists.
     pub active: bool,
+    /// The LV's own device (LVM2's lv_info without a layer: a new thin pool's `-tpool`), as
+    /// lvdisplay and lvscan read it.
+    pub own: Option<KernelInfo>,
     pub status: SegStatus,
     /// A mirror image whose mirror is in sync, a RAID image whose health is `A`.
     pub image_in_sync: bool,
@@ -459,6 +462,20 @@ impl<'a> VgFacts<'a> {
     fn lk(&self, i: usize) -> Option<LvKernel> {
         self.kernel
             .map(|k| k.lvs.get(i).cloned().unwrap_or_default())
+    }
+
+    /// The kernel state of LV `i`; None without device-mapper.
+    pub fn kernel_lv(&self, i: usize) -> Option<LvKernel> {
+        self.lk(i)
+    }
+
+    /// The data (`metadata` false) or metadata percent of LV `i`'s segment status, as
+    /// the reports show it (`PERCENT_INVALID` when there is none).
+    pub fn kernel_percent(&self, i: usize, metadata: bool) -> i32 {
+        match self.lk(i) {
+            Some(k) => self.seg_percent(i, &k, metadata),
+            None => PERCENT_INVALID,
+        }
     }
 
     /// LVM2's lvseg_percent_with_info_and_seg_status for data (`metadata` false) or
