@@ -997,6 +997,117 @@ fn vm_container_stop_kill_exec_and_memory_limit() {
     assert_eq!(out, "5\n");
 }
 
+#[test]
+fn vm_container_pause_restart_logs_and_ports() {
+    let _g = setup();
+    let id = ox(&[
+        "container",
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "-p",
+        "127.0.0.1:8080:80",
+        "--expose",
+        "53/udp",
+        "bb:1",
+        "sh",
+        "-c",
+        "i=0; while true; do echo line$i; i=$((i+1)); sleep 0.2; done",
+    ])
+    .trim()
+    .to_string();
+    std::thread::sleep(Duration::from_millis(800));
+    // pause: the cgroup freezer holds every process; exec is refused.
+    ox(&["container", "pause", "ticker"]);
+    let events = fs::read_to_string(format!("/sys/fs/cgroup/oxlvm/{id}/cgroup.events")).unwrap();
+    assert!(events.contains("frozen 1"), "{events}");
+    let insp = inspect("container", "ticker");
+    assert_eq!(insp["State"]["Paused"], true);
+    assert_eq!(insp["State"]["Status"], "paused");
+    assert!(ox(&["container", "ls"]).contains("(Paused)"));
+    let count = || ox(&["container", "logs", "ticker"]).lines().count();
+    let frozen = count();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(count(), frozen, "a paused container wrote");
+    let out = ox_out(&["container", "exec", "ticker", "true"], None);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        ox_out(&["container", "pause", "ticker"], None)
+            .status
+            .code()
+            == Some(5)
+    );
+    ox(&["container", "unpause", "ticker"]);
+    assert_eq!(inspect("container", "ticker")["State"]["Paused"], false);
+    // restart: stop (sh as PID 1 ignores SIGTERM: SIGKILL after -t) and start again.
+    let started = insp["State"]["StartedAt"].clone();
+    std::thread::sleep(Duration::from_millis(1100));
+    ox(&["container", "restart", "-t", "1", "ticker"]);
+    let insp = inspect("container", "ticker");
+    assert_eq!(insp["State"]["Running"], true);
+    assert_ne!(insp["State"]["StartedAt"], started);
+    std::thread::sleep(Duration::from_millis(500));
+    ox(&["container", "stop", "-t", "1", "ticker"]);
+    // logs: both runs; --tail, --since/--until, -t.
+    let all = ox(&["container", "logs", "ticker"]);
+    let lines: Vec<&str> = all.lines().collect();
+    assert!(
+        lines.iter().filter(|l| **l == "line0").count() == 2,
+        "{all}"
+    );
+    let tail = ox(&["container", "logs", "--tail", "3", "ticker"]);
+    assert_eq!(tail.lines().collect::<Vec<_>>(), lines[lines.len() - 3..]);
+    let future = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600)
+        .to_string();
+    assert_eq!(ox(&["container", "logs", "--since", &future, "ticker"]), "");
+    assert_eq!(ox(&["container", "logs", "--since", "1h", "ticker"]), all);
+    assert_eq!(
+        ox(&[
+            "container",
+            "logs",
+            "--until",
+            "2000-01-01T00:00:00Z",
+            "ticker"
+        ]),
+        ""
+    );
+    let stamped = ox(&["container", "logs", "-t", "-n", "1", "ticker"]);
+    let (time, rest) = stamped.trim_end().split_once(' ').unwrap();
+    assert!(time.starts_with("20") && time.ends_with('Z'), "{stamped}");
+    assert_eq!(rest, *lines.last().unwrap());
+    // -p is kept in the VG and shown, not published; --expose and -p's port are exposed.
+    let insp = inspect("container", "ticker");
+    assert_eq!(
+        insp["HostConfig"]["PortBindings"],
+        serde_json::json!({"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]})
+    );
+    let exposed: Vec<&String> = insp["Config"]["ExposedPorts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(exposed, ["53/udp", "80/tcp"]);
+    assert_eq!(
+        insp["NetworkSettings"]["Ports"]["80/tcp"],
+        serde_json::Value::Null
+    );
+    assert!(ox(&["container", "ls", "-a"]).contains("53/udp, 80/tcp"));
+    for bad in [
+        &["container", "create", "-p", "99999", "bb:1"][..],
+        &["container", "logs", "--tail", "x", "ticker"],
+        &["container", "logs", "--since", "yesterday", "ticker"],
+    ] {
+        let out = ox_out(bad, None);
+        assert_eq!(out.status.code(), Some(3), "{bad:?}: {}", text(&out.stderr));
+    }
+    ox(&["container", "rm", "ticker"]);
+}
+
 fn data_percent() -> f64 {
     let out = sh(&format!(
         "lvm lvs --noheadings -o data_percent {VG}/oxlvm_pool"
@@ -1010,25 +1121,55 @@ fn data_percent() -> f64 {
 fn vm_container_rm_frees_pool_blocks_and_vg_holds_bookkeeping() {
     let _g = setup();
     let before = data_percent();
-    let mut names = Vec::new();
-    for i in 0..6 {
-        let name = format!("fill{i}");
-        ox(&[
-            "container",
-            "run",
-            "--name",
-            &name,
-            "bb:1",
-            "dd",
-            "if=/dev/zero",
-            "of=/tmp/blob",
-            "bs=1M",
-            "count=3",
-        ]);
-        names.push(name);
-    }
+    // One container writes through its filesystem ...
+    ox(&[
+        "container",
+        "run",
+        "--name",
+        "fill0",
+        "bb:1",
+        "dd",
+        "if=/dev/zero",
+        "of=/tmp/blob",
+        "bs=1M",
+        "count=3",
+    ]);
+    let one = data_percent();
+    assert!(one > before + 1.0, "{before} -> {one}");
+    // ... and 50 more, made in one pool transaction, get 1 MiB of their own blocks each
+    // (written straight to their LVs: starting 50 containers costs minutes under emulation).
+    let ids: Vec<String> = ox(&[
+        "container",
+        "create",
+        "--count",
+        "50",
+        "--name",
+        "bulk",
+        "bb:1",
+        "true",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect();
+    assert_eq!(ids.len(), 50);
+    let lvs: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{VG}/oxc_{}", &id[..12]))
+        .collect();
+    let mut args = vec!["lvchange", "-ay"];
+    args.extend(lvs.iter().map(String::as_str));
+    ox(&args);
+    sh(&format!(
+        "for lv in {}; do dd if=/dev/zero of=/dev/$lv bs=1M count=1 seek=1 conv=fsync 2>/dev/null || exit 1; done",
+        lvs.join(" ")
+    ));
+    args[1] = "-an";
+    ox(&args);
     let full = data_percent();
-    assert!(full > before + 5.0, "{before} -> {full}");
+    // 50 MiB of a 200 MiB pool.
+    assert!(full > one + 20.0, "{before} -> {one} -> {full}");
+    let mut names: Vec<String> = (1..=50).map(|i| format!("bulk-{i}")).collect();
+    names.push("fill0".into());
     // A fresh process with no runtime state lists everything from the VG alone.
     let _ = fs::remove_dir_all("/run/oxlvm");
     let ls = ox(&["container", "ls", "-a"]);
@@ -1042,6 +1183,7 @@ fn vm_container_rm_frees_pool_blocks_and_vg_holds_bookkeeping() {
             && tags.contains("oxlvm_image")
             && tags.contains("oxlvm_pool")
     );
+    // One rm of all 51 (one pool transaction) gives every block back.
     let mut args = vec!["container", "rm"];
     args.extend(names.iter().map(String::as_str));
     ox(&args);
@@ -1050,6 +1192,7 @@ fn vm_container_rm_frees_pool_blocks_and_vg_holds_bookkeeping() {
         after < before + 1.0,
         "pool did not shrink back: {before} -> {full} -> {after}"
     );
+    assert!(!lvs_names().iter().any(|n| n.starts_with("oxc_")));
 }
 
 #[test]

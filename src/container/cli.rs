@@ -167,6 +167,13 @@ struct CreateArgs {
     /// Size of the container's filesystem (grown from the image's with resize2fs)
     #[arg(long)]
     size: Option<String>,
+    /// [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]: recorded and shown by inspect; not published
+    /// (the container's network is loopback only)
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
+    /// Expose PORT[/PROTO] (recorded, as the image's EXPOSE)
+    #[arg(long)]
+    expose: Vec<String>,
     image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -176,7 +183,14 @@ struct CreateArgs {
 enum ContainerCmd {
     /// Create a container from an image
     #[command(disable_help_flag = true)]
-    Create(CreateArgs),
+    Create {
+        /// Create this many containers in one pool transaction (oxlvm's own option; with
+        /// --name NAME they are NAME-1 ... NAME-N); prints one id a line
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10000))]
+        count: u32,
+        #[command(flatten)]
+        create: CreateArgs,
+    },
     /// Create and start a container
     #[command(disable_help_flag = true)]
     Run {
@@ -234,6 +248,35 @@ enum ContainerCmd {
         /// Keep following the output while it runs
         #[arg(short = 'f', long)]
         follow: bool,
+        /// Show only the last N lines ("all": every line)
+        #[arg(short = 'n', long = "tail", default_value = "all")]
+        tail: String,
+        /// Only lines since a time (2026-01-02T15:04:05Z), Unix seconds or a duration ago (10m)
+        #[arg(long)]
+        since: Option<String>,
+        /// Only lines before a time, Unix seconds or a duration ago
+        #[arg(long)]
+        until: Option<String>,
+        /// Prefix each line with its time
+        #[arg(short = 't', long)]
+        timestamps: bool,
+    },
+    /// Freeze every process of running containers (cgroup freezer)
+    Pause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Thaw paused containers
+    Unpause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop (as `stop -t`) and start containers again
+    Restart {
+        #[arg(short = 't', long = "time", default_value_t = 10)]
+        time: u64,
+        #[arg(required = true)]
+        containers: Vec<String>,
     },
     /// Run a command in a running container
     Exec {
@@ -664,7 +707,21 @@ fn create_options(a: &CreateArgs) -> CmdResult<CreateOptions> {
             )));
         }
     }
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| parse_publish(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let expose = a
+        .expose
+        .iter()
+        .map(|p| parse_expose(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
     Ok(CreateOptions {
+        publish,
+        expose,
         name: a.name.clone(),
         cmd: a.command.clone(),
         entrypoint: a.entrypoint.clone(),
@@ -689,6 +746,17 @@ fn create_options(a: &CreateArgs) -> CmdResult<CreateOptions> {
     })
 }
 
+fn pause_all(vg: Option<&str>, containers: &[String], pause: bool) -> CmdResult {
+    let store = open_store(vg)?;
+    let c = store.catalog()?;
+    for name in containers {
+        let (_, rec) = find(&c, name)?;
+        runtime::set_paused(&rec.id, pause)?;
+        println!("{name}");
+    }
+    Ok(())
+}
+
 fn find<'a>(c: &'a Catalog, wanted: &str) -> CmdResult<&'a (String, ContainerRecord)> {
     c.find_container(wanted).map_err(failed)
 }
@@ -699,12 +767,16 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
     };
     let vg = cli.vg.as_deref();
     match cli.cmd {
-        ContainerCmd::Create(a) => {
+        ContainerCmd::Create { count, create: a } => {
             let opts = create_options(&a)?;
             let store = open_store(vg)?;
-            let (lv, rec) = ctr::create(&store, &a.image, &opts)?;
-            store.deactivate_quietly(&lv);
-            println!("{}", rec.id);
+            let made = ctr::create_many(&store, &a.image, &opts, count as usize)?;
+            if let Some((lv, _)) = made.first() {
+                store.deactivate_quietly(lv);
+            }
+            for (_, rec) in &made {
+                println!("{}", rec.id);
+            }
             Ok(())
         }
         ContainerCmd::Run { detach, create } => {
@@ -787,9 +859,21 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
             let store = open_store(vg)?;
             let c = store.catalog()?;
             let mut first_err = None;
+            // Unknown names are reported; the rest go in one pool transaction.
+            let mut found = Vec::new();
+            let mut outcome: Vec<Option<CmdResult>> = Vec::new();
             for name in &containers {
-                let r = find(&c, name).and_then(|(lv, rec)| ctr::remove(&store, lv, rec, force));
-                match r {
+                match find(&c, name) {
+                    Ok((lv, rec)) => {
+                        found.push((lv.as_str(), rec));
+                        outcome.push(None);
+                    }
+                    Err(e) => outcome.push(Some(Err(e))),
+                }
+            }
+            let mut removed = ctr::remove_many(&store, &found, force).into_iter();
+            for (name, r) in containers.iter().zip(outcome) {
+                match r.unwrap_or_else(|| removed.next().unwrap_or(Ok(()))) {
                     Ok(()) => println!("{name}"),
                     Err(e) => {
                         eprintln!("  {}", e.message());
@@ -840,7 +924,7 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
                     format!("\"{cmd}\""),
                     human_ago(rec.created, now),
                     ctr::status_text(rec, now),
-                    String::new(),
+                    ctr::ports_text(rec),
                     rec.name.clone(),
                 ]);
             }
@@ -849,18 +933,57 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
             }
             Ok(())
         }
-        ContainerCmd::Logs { container, follow } => {
+        ContainerCmd::Logs {
+            container,
+            follow,
+            tail,
+            since,
+            until,
+            timestamps,
+        } => {
+            let tail: Option<usize> = match tail.as_str() {
+                "all" => None,
+                n => Some(n.parse().map_err(|_| {
+                    usage(format!("--tail {n}: give a number of lines or \"all\"."))
+                })?),
+            };
+            let now = now();
+            let since = since
+                .map(|t| ctr::parse_since(&t, now))
+                .transpose()
+                .map_err(usage)?;
+            let until = until
+                .map(|t| ctr::parse_since(&t, now))
+                .transpose()
+                .map_err(|e| usage(e.replace("--since", "--until")))?;
             let store = open_store(vg)?;
             let c = store.catalog()?;
             let (lv, rec) = find(&c, &container)?;
             let mut shown = 0usize;
+            let mut first = true;
             loop {
                 let lines = ctr::logs(&store, lv, rec)?;
-                for (stream, text) in lines.iter().skip(shown) {
-                    if stream == "stderr" {
-                        eprint!("{text}");
+                let fresh: Vec<&ctr::LogLine> = lines
+                    .iter()
+                    .skip(shown)
+                    .filter(|l| since.is_none_or(|s| l.epoch >= s))
+                    .filter(|l| until.is_none_or(|u| l.epoch <= u))
+                    .collect();
+                let skip = match (first, tail) {
+                    (true, Some(n)) => fresh.len().saturating_sub(n),
+                    _ => 0,
+                };
+                first = false;
+                for l in fresh.iter().skip(skip) {
+                    let stamp = if timestamps {
+                        format!("{} ", l.time)
                     } else {
-                        print!("{text}");
+                        String::new()
+                    };
+                    if l.stream == "stderr" {
+                        eprint!("{stamp}{}", l.text);
+                    } else {
+                        print!("{stamp}{}", l.text);
                     }
                 }
                 shown = lines.len();
@@ -869,6 +992,22 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(200));
+            }
+            Ok(())
+        }
+        ContainerCmd::Pause { containers } => pause_all(vg, &containers, true),
+        ContainerCmd::Unpause { containers } => pause_all(vg, &containers, false),
+        ContainerCmd::Restart { time, containers } => {
+            let store = open_store(vg)?;
+            for name in &containers {
+                let c = store.catalog()?;
+                let (_, rec) = find(&c, name)?;
+                ctr::stop(rec, time)?;
+                // The exit was recorded in the VG: start from the fresh record.
+                let c = store.catalog()?;
+                let (_, rec) = find(&c, name)?;
+                ctr::start_detached(&store, rec)?;
+                println!("{name}");
             }
             Ok(())
         }

@@ -33,6 +33,10 @@ pub struct CreateOptions {
     pub cpus: Option<f64>,
     pub pids_limit: Option<i64>,
     pub size: Option<u64>,
+    /// `-p`: kept in the record and shown by inspect; not published.
+    pub publish: Vec<PortBinding>,
+    /// `--expose PORT/PROTO`.
+    pub expose: Vec<String>,
 }
 
 /// Parses `-v SRC:DST[:ro|rw]`.
@@ -70,26 +74,147 @@ pub fn create(
     image_ref: &str,
     opts: &CreateOptions,
 ) -> CmdResult<(String, ContainerRecord)> {
+    let mut made = create_many(store, image_ref, opts, 1)?;
+    made.pop()
+        .ok_or_else(|| failed("no container was created".to_string()))
+}
+
+/// Creates `count` containers with the same options in one pool transaction (`create
+/// --count`); with `--name NAME` they are NAME-1 ... NAME-count. The first container's LV is
+/// left active (`run` mounts it next); the others are not activated.
+pub fn create_many(
+    store: &Store,
+    image_ref: &str,
+    opts: &CreateOptions,
+    count: usize,
+) -> CmdResult<Vec<(String, ContainerRecord)>> {
     let vg = store.read_vg()?;
     let catalog = Catalog::read(&vg);
     let (image_lv, img) = catalog.find_image(image_ref).map_err(failed)?;
-    let taken: Vec<String> = catalog
+    let mut taken: Vec<String> = catalog
         .containers
         .iter()
         .map(|(_, c)| c.name.clone())
         .collect();
+    let mut records = Vec::with_capacity(count);
+    for i in 0..count {
+        let wanted = opts.name.as_ref().map(|n| {
+            if count == 1 {
+                n.clone()
+            } else {
+                format!("{n}-{}", i + 1)
+            }
+        });
+        let rec = container_record(img, image_ref, opts, wanted.as_deref(), &taken)?;
+        taken.push(rec.name.clone());
+        records.push(rec);
+    }
+    let image_extents = vg
+        .lv(image_lv)
+        .map(|l| l.extent_count() as u32)
+        .ok_or_else(|| failed(format!("image LV {image_lv} is missing")))?;
+    let extents = match opts.size {
+        Some(bytes) => extents_for(bytes, &vg).max(image_extents),
+        None => image_extents,
+    };
+    let lvs: Vec<String> = records
+        .iter()
+        .map(|r| Kind::Container.lv_name(&r.id))
+        .collect();
+    let mut ops: Vec<ThinOp> = records
+        .iter()
+        .zip(&lvs)
+        .map(|(record, lv)| ThinOp::Create {
+            name: lv.clone(),
+            origin: Some(image_lv.clone()),
+            extents,
+            tags: record_tags(Kind::Container, record),
+            read_only: false,
+        })
+        .collect();
+    // Named volumes used for the first time are made in the same transaction.
+    let mut new_volumes = Vec::new();
+    for m in &opts.volumes {
+        if m.is_bind() || catalog.volumes.iter().any(|(_, v)| v.name == m.source) {
+            continue;
+        }
+        let vlv = Kind::Volume.lv_name(&m.source);
+        if new_volumes.contains(&vlv) {
+            continue;
+        }
+        let vrec = VolumeRecord {
+            name: m.source.clone(),
+            created: now(),
+        };
+        ops.push(ThinOp::Create {
+            name: vlv.clone(),
+            origin: None,
+            extents: extents_for(256 << 20, &vg),
+            tags: record_tags(Kind::Volume, &vrec),
+            read_only: false,
+        });
+        new_volumes.push(vlv);
+    }
+    // The first is made active at once: `run` mounts it next (one lock and scan for both).
+    store.transact_and_activate(&ops, &mut |_| Ok(()), &lvs[..1.min(lvs.len())])?;
+    let prepared = (|| -> CmdResult {
+        for v in &new_volumes {
+            store.activate(v)?;
+            let made = mkfs(&store.dev_path(v), "oxlvm-volume");
+            store.deactivate_quietly(v);
+            made?;
+        }
+        if extents > image_extents {
+            for (i, lv) in lvs.iter().enumerate() {
+                store.activate(lv)?;
+                let grown = grow_fs(&store.dev_path(lv));
+                if i > 0 {
+                    store.deactivate_quietly(lv);
+                }
+                grown?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = prepared {
+        for lv in &lvs {
+            store.deactivate_quietly(lv);
+        }
+        let mut undo: Vec<ThinOp> = lvs
+            .iter()
+            .map(|lv| ThinOp::Delete { name: lv.clone() })
+            .collect();
+        undo.extend(
+            new_volumes
+                .iter()
+                .map(|v| ThinOp::Delete { name: v.clone() }),
+        );
+        let _ = store.transact(&undo, &mut |_| Ok(()));
+        return Err(e);
+    }
+    Ok(lvs.into_iter().zip(records).collect())
+}
+
+/// A new container's record: its id, name (`wanted` or a generated one) and configuration.
+fn container_record(
+    img: &ImageRecord,
+    image_ref: &str,
+    opts: &CreateOptions,
+    wanted: Option<&str>,
+    taken: &[String],
+) -> CmdResult<ContainerRecord> {
     let id = random_id();
-    let name = match &opts.name {
+    let name = match wanted {
         Some(n) => {
             check_container_name(n).map_err(crate::error::CmdError::usage)?;
-            if taken.contains(n) {
+            if taken.iter().any(|t| t == n) {
                 return Err(failed(format!(
                     "Conflict: the container name \"{n}\" is already in use; remove that container or pick another name."
                 )));
             }
-            n.clone()
+            n.to_string()
         }
-        None => generate_name(id.as_bytes().get(..2).unwrap_or(b"00"), &taken),
+        None => generate_name(id.as_bytes().get(..2).unwrap_or(b"00"), taken),
     };
     let entrypoint = match &opts.entrypoint {
         Some(e) if e.is_empty() => None,
@@ -153,73 +278,24 @@ pub fn create(
             cpus: opts.cpus,
             pids_limit: opts.pids_limit,
             stop_signal: img.config.stop_signal.clone(),
+            exposed_ports: {
+                let mut ports = img.config.exposed_ports.clone();
+                let more = opts
+                    .expose
+                    .iter()
+                    .chain(opts.publish.iter().map(|p| &p.container_port));
+                for p in more {
+                    if !ports.contains(p) {
+                        ports.push(p.clone());
+                    }
+                }
+                ports
+            },
+            port_bindings: opts.publish.clone(),
         },
         state: None,
     };
-    let image_extents = vg
-        .lv(image_lv)
-        .map(|l| l.extent_count() as u32)
-        .ok_or_else(|| failed(format!("image LV {image_lv} is missing")))?;
-    let extents = match opts.size {
-        Some(bytes) => extents_for(bytes, &vg).max(image_extents),
-        None => image_extents,
-    };
-    let lv = Kind::Container.lv_name(&id);
-    // Named volumes used for the first time are made in the same transaction.
-    let mut ops = vec![ThinOp::Create {
-        name: lv.clone(),
-        origin: Some(image_lv.clone()),
-        extents,
-        tags: record_tags(Kind::Container, &record),
-        read_only: false,
-    }];
-    let mut new_volumes = Vec::new();
-    for m in &opts.volumes {
-        if m.is_bind() || catalog.volumes.iter().any(|(_, v)| v.name == m.source) {
-            continue;
-        }
-        let vlv = Kind::Volume.lv_name(&m.source);
-        if new_volumes.contains(&vlv) {
-            continue;
-        }
-        let vrec = VolumeRecord {
-            name: m.source.clone(),
-            created: now(),
-        };
-        ops.push(ThinOp::Create {
-            name: vlv.clone(),
-            origin: None,
-            extents: extents_for(256 << 20, &vg),
-            tags: record_tags(Kind::Volume, &vrec),
-            read_only: false,
-        });
-        new_volumes.push(vlv);
-    }
-    // Made active at once: `run` mounts it next (one lock and scan for both).
-    store.transact_and_activate(&ops, &mut |_| Ok(()), std::slice::from_ref(&lv))?;
-    let prepared = (|| -> CmdResult {
-        for v in &new_volumes {
-            store.activate(v)?;
-            let made = mkfs(&store.dev_path(v), "oxlvm-volume");
-            store.deactivate_quietly(v);
-            made?;
-        }
-        if extents > image_extents {
-            grow_fs(&store.dev_path(&lv))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = prepared {
-        let mut undo: Vec<ThinOp> = vec![ThinOp::Delete { name: lv.clone() }];
-        undo.extend(
-            new_volumes
-                .iter()
-                .map(|v| ThinOp::Delete { name: v.clone() }),
-        );
-        let _ = store.transact(&undo, &mut |_| Ok(()));
-        return Err(e);
-    }
-    Ok((lv, record))
+    Ok(record)
 }
 
 /// Removes a container's LV (it must not run).
@@ -299,8 +375,13 @@ pub fn monitor_main(store: &Store, id: &str) -> CmdResult<i32> {
 pub fn status_text(rec: &ContainerRecord, now: u64) -> String {
     if let Some(st) = runtime::running(&rec.id) {
         return format!(
-            "Up {}",
-            human_ago(st.started_at, now).trim_end_matches(" ago")
+            "Up {}{}",
+            human_ago(st.started_at, now).trim_end_matches(" ago"),
+            if runtime::paused(&rec.id) {
+                " (Paused)"
+            } else {
+                ""
+            }
         );
     }
     match &rec.state {
@@ -338,6 +419,60 @@ pub fn remove(store: &Store, lv: &str, rec: &ContainerRecord, force: bool) -> Cm
     remove_lv(store, lv)
 }
 
+/// `rm` of several containers: each is checked (and with `force` stopped) on its own, then
+/// the LVs of all that may go are deleted in ONE pool transaction. Returns each container's
+/// outcome in order.
+pub fn remove_many(
+    store: &Store,
+    items: &[(&str, &ContainerRecord)],
+    force: bool,
+) -> Vec<CmdResult> {
+    let mut outcome: Vec<Option<CmdResult>> = Vec::with_capacity(items.len());
+    let mut doomed: Vec<usize> = Vec::new();
+    for (i, (lv, rec)) in items.iter().enumerate() {
+        let ready = (|| -> CmdResult<bool> {
+            if runtime::running(&rec.id).is_some() {
+                if !force {
+                    return Err(failed(format!(
+                        "You cannot remove a running container {}. Stop the container before attempting removal or force remove (-f).",
+                        short_id(&rec.id)
+                    )));
+                }
+                runtime::stop(&rec.id, Duration::from_secs(0), libc::SIGKILL)?;
+                // An --rm container removed itself.
+                if !store.read_vg()?.lvs.iter().any(|l| l.name == *lv) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })();
+        match ready {
+            Ok(true) => {
+                doomed.push(i);
+                outcome.push(None);
+            }
+            Ok(false) => outcome.push(Some(Ok(()))),
+            Err(e) => outcome.push(Some(Err(e))),
+        }
+    }
+    if !doomed.is_empty() {
+        let ops: Vec<ThinOp> = doomed
+            .iter()
+            .map(|&i| ThinOp::Delete {
+                name: items[i].0.to_string(),
+            })
+            .collect();
+        let done = store.transact(&ops, &mut |_| Ok(()));
+        for &i in &doomed {
+            outcome[i] = Some(match &done {
+                Ok(()) => Ok(()),
+                Err(e) => Err(failed(e.message().to_string())),
+            });
+        }
+    }
+    outcome.into_iter().map(|o| o.unwrap_or(Ok(()))).collect()
+}
+
 /// Runs `job` on the container's tree: the live mount while it runs, else a mount of its LV.
 pub fn with_tree<T>(
     store: &Store,
@@ -354,7 +489,18 @@ pub fn with_tree<T>(
 }
 
 /// Output lines of the container's log: (stream, text).
-pub fn logs(store: &Store, lv: &str, rec: &ContainerRecord) -> CmdResult<Vec<(String, String)>> {
+/// One record of a container's log.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub stream: String,
+    pub text: String,
+    /// RFC 3339, as written.
+    pub time: String,
+    /// Seconds since the epoch (0 if the time does not parse).
+    pub epoch: u64,
+}
+
+pub fn logs(store: &Store, lv: &str, rec: &ContainerRecord) -> CmdResult<Vec<LogLine>> {
     let text = with_tree(store, lv, rec, true, |dir| {
         Ok(fs::read_to_string(dir.join(runtime::LOG_FILE)).unwrap_or_default())
     })?;
@@ -362,12 +508,63 @@ pub fn logs(store: &Store, lv: &str, rec: &ContainerRecord) -> CmdResult<Vec<(St
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .map(|v| {
-            (
-                v["stream"].as_str().unwrap_or("stdout").to_string(),
-                v["log"].as_str().unwrap_or("").to_string(),
-            )
+            let time = v["time"].as_str().unwrap_or("").to_string();
+            LogLine {
+                stream: v["stream"].as_str().unwrap_or("stdout").to_string(),
+                text: v["log"].as_str().unwrap_or("").to_string(),
+                epoch: image::parse_rfc3339(&time).unwrap_or(0),
+                time,
+            }
         })
         .collect())
+}
+
+/// `logs --since`/`--until`: an RFC 3339 time, Unix seconds, or a duration back from `now`
+/// (`90s`, `10m`, `1h30m`), as Docker.
+pub fn parse_since(text: &str, now: u64) -> Result<u64, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        if secs >= 0.0 {
+            return Ok(secs as u64);
+        }
+    }
+    if let Some(e) = image::parse_rfc3339(t) {
+        return Ok(e);
+    }
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = t.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                0.001
+            }
+            ('h', _) => 3600.0,
+            ('m', _) => 60.0,
+            ('s', _) => 1.0,
+            _ => f64::NAN,
+        };
+        let n: f64 = num.parse().unwrap_or(f64::NAN);
+        if unit.is_nan() || n.is_nan() {
+            any = false;
+            break;
+        }
+        total += n * unit;
+        num.clear();
+        any = true;
+    }
+    if !any || !num.is_empty() {
+        return Err(format!(
+            "--since {text}: give a time (2026-01-02T15:04:05Z), Unix seconds or a duration (10m, 1h30m)."
+        ));
+    }
+    Ok(now.saturating_sub(total as u64))
 }
 
 /// `diff`: A/C/D lines of the container's tree against its image's.
@@ -729,6 +926,12 @@ pub fn exec(
 ) -> CmdResult<i32> {
     let st: RunState = runtime::running(&rec.id)
         .ok_or_else(|| failed(format!("Container {} is not running.", rec.name)))?;
+    if runtime::paused(&rec.id) {
+        return Err(failed(format!(
+            "Container {} is paused, unpause the container before exec.",
+            rec.name
+        )));
+    }
     let mut all_env = vec![
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
         format!("HOSTNAME={}", rec.config.hostname),
@@ -749,11 +952,33 @@ pub fn exec(
     )
 }
 
+/// `-p` requests as Docker's `HostConfig.PortBindings`.
+fn port_bindings_json(rec: &ContainerRecord) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for b in &rec.config.port_bindings {
+        let entry = map
+            .entry(b.container_port.clone())
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let serde_json::Value::Array(list) = entry {
+            list.push(serde_json::json!({"HostIp": b.host_ip, "HostPort": b.host_port}));
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
+/// `ls`'s PORTS column: the exposed ports, none published.
+pub fn ports_text(rec: &ContainerRecord) -> String {
+    rec.config.exposed_ports.join(", ")
+}
+
 /// `container inspect` JSON.
 pub fn inspect_json(lv: &str, rec: &ContainerRecord, vg_name: &str) -> serde_json::Value {
     let run = runtime::running(&rec.id);
+    let paused = run.is_some() && runtime::paused(&rec.id);
     let st = rec.state.clone().unwrap_or_default();
-    let status = if run.is_some() {
+    let status = if paused {
+        "paused"
+    } else if run.is_some() {
         "running"
     } else if rec.state.is_some() {
         "exited"
@@ -768,6 +993,7 @@ pub fn inspect_json(lv: &str, rec: &ContainerRecord, vg_name: &str) -> serde_jso
         "State": {
             "Status": status,
             "Running": run.is_some(),
+            "Paused": paused,
             "Pid": run.as_ref().map_or(0, |r| r.pid),
             "ExitCode": st.exit_code,
             "OOMKilled": st.oom_killed,
@@ -787,6 +1013,7 @@ pub fn inspect_json(lv: &str, rec: &ContainerRecord, vg_name: &str) -> serde_jso
             "Tty": rec.config.tty,
             "OpenStdin": rec.config.interactive,
             "Image": rec.image_ref,
+            "ExposedPorts": rec.config.exposed_ports.iter().map(|p| (p.clone(), serde_json::json!({}))).collect::<serde_json::Map<_, _>>(),
         },
         "HostConfig": {
             "Memory": rec.config.memory.unwrap_or(0),
@@ -794,6 +1021,11 @@ pub fn inspect_json(lv: &str, rec: &ContainerRecord, vg_name: &str) -> serde_jso
             "PidsLimit": rec.config.pids_limit,
             "AutoRemove": rec.config.auto_remove,
             "Binds": rec.config.mounts.iter().map(|m| format!("{}:{}{}", m.source, m.target, if m.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "PortBindings": port_bindings_json(rec),
+        },
+        // Nothing is published (loopback-only network): every exposed port maps to null.
+        "NetworkSettings": {
+            "Ports": rec.config.exposed_ports.iter().map(|p| (p.clone(), serde_json::Value::Null)).collect::<serde_json::Map<_, _>>(),
         },
         "GraphDriver": {"Name": "oxlvm-thin", "Data": {"VG": vg_name, "LV": lv}},
     })

@@ -76,6 +76,87 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
 }
 
+/// One `-p [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortBinding {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host_ip: String,
+    /// Empty: any free port (Docker's `-p 80`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host_port: String,
+    /// `PORT/PROTO`.
+    pub container_port: String,
+}
+
+/// Parses `-p [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp]` as Docker.
+pub fn parse_publish(text: &str) -> Result<PortBinding, String> {
+    let bad =
+        || format!("-p {text}: give [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], e.g. 8080:80.");
+    let (spec, proto) = match text.rsplit_once('/') {
+        Some((s, p)) => (s, p),
+        None => (text, "tcp"),
+    };
+    if !["tcp", "udp", "sctp"].contains(&proto) {
+        return Err(bad());
+    }
+    let parts: Vec<&str> = match spec.rfind(':') {
+        None => vec![spec],
+        Some(_) => {
+            // An IPv6 address is bracketed: [::1]:8080:80.
+            let (ip, rest) = match spec.strip_prefix('[') {
+                Some(r) => {
+                    let (ip, rest) = r.split_once("]:").ok_or_else(bad)?;
+                    (Some(ip), rest)
+                }
+                None => (None, spec),
+            };
+            let mut v: Vec<&str> = rest.split(':').collect();
+            if let Some(ip) = ip {
+                v.insert(0, ip);
+            }
+            v
+        }
+    };
+    let port = |p: &str| -> Result<String, String> {
+        match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(n.to_string()),
+            _ => Err(bad()),
+        }
+    };
+    let (host_ip, host_port, container) = match parts.as_slice() {
+        [c] => (String::new(), String::new(), port(c)?),
+        [h, c] => (String::new(), port(h)?, port(c)?),
+        [ip, h, c] => {
+            if ip.parse::<std::net::IpAddr>().is_err() {
+                return Err(bad());
+            }
+            let h = if h.is_empty() {
+                String::new()
+            } else {
+                port(h)?
+            };
+            (ip.to_string(), h, port(c)?)
+        }
+        _ => return Err(bad()),
+    };
+    Ok(PortBinding {
+        host_ip,
+        host_port,
+        container_port: format!("{container}/{proto}"),
+    })
+}
+
+/// Parses `--expose PORT[/PROTO]` into `PORT/PROTO`.
+pub fn parse_expose(text: &str) -> Result<String, String> {
+    let (p, proto) = text.split_once('/').unwrap_or((text, "tcp"));
+    match (p.parse::<u16>(), proto) {
+        (Ok(n), "tcp" | "udp" | "sctp") if n > 0 => Ok(format!("{n}/{proto}")),
+        _ => Err(format!(
+            "--expose {text}: give PORT[/tcp|udp|sctp], e.g. 80 or 53/udp."
+        )),
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub created: u64,
@@ -180,6 +261,12 @@ pub struct ContainerConfig {
     pub pids_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    /// `PORT/PROTO` the container exposes (the image's EXPOSE, `--expose`, `-p`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed_ports: Vec<String>,
+    /// `-p` requests, kept and shown; not published (the network is loopback only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub port_bindings: Vec<PortBinding>,
 }
 
 /// How the container's last run ended.
@@ -667,5 +754,51 @@ mod tests {
         assert_eq!(human_size(999), "999B");
         assert_eq!(human_size(1_500_000), "1.5MB");
         assert_eq!(human_ago(100, 105), "5 seconds ago");
+    }
+
+    #[test]
+    fn publish_specs_parse_as_docker() {
+        let p = parse_publish("8080:80").unwrap();
+        assert_eq!(
+            (
+                p.host_ip.as_str(),
+                p.host_port.as_str(),
+                p.container_port.as_str()
+            ),
+            ("", "8080", "80/tcp")
+        );
+        let p = parse_publish("127.0.0.1:53:53/udp").unwrap();
+        assert_eq!(
+            (
+                p.host_ip.as_str(),
+                p.host_port.as_str(),
+                p.container_port.as_str()
+            ),
+            ("127.0.0.1", "53", "53/udp")
+        );
+        let p = parse_publish("80").unwrap();
+        assert_eq!(
+            (p.host_port.as_str(), p.container_port.as_str()),
+            ("", "80/tcp")
+        );
+        let p = parse_publish("[::1]:8080:80").unwrap();
+        assert_eq!(p.host_ip, "::1");
+        let p = parse_publish("10.0.0.1::80").unwrap();
+        assert_eq!((p.host_ip.as_str(), p.host_port.as_str()), ("10.0.0.1", ""));
+        for bad in [
+            "",
+            "x",
+            "0",
+            "70000",
+            "1:2:3:4",
+            "80/icmp",
+            "nothost:1:2",
+            "8080:",
+        ] {
+            assert!(parse_publish(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_expose("53/udp").unwrap(), "53/udp");
+        assert_eq!(parse_expose("80").unwrap(), "80/tcp");
+        assert!(parse_expose("http").is_err());
     }
 }

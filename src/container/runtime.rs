@@ -1511,6 +1511,47 @@ pub fn signal(id: &str, sig: i32) -> CmdResult {
     Ok(())
 }
 
+fn cgroup_dir(id: &str) -> PathBuf {
+    PathBuf::from(CGROUP_ROOT).join("oxlvm").join(id)
+}
+
+/// Whether a running container's cgroup is frozen (`pause`).
+pub fn paused(id: &str) -> bool {
+    fs::read_to_string(cgroup_dir(id).join("cgroup.freeze")).is_ok_and(|v| v.trim() == "1")
+}
+
+/// `pause` / `unpause`: the cgroup v2 freezer of the container's group (every process in
+/// it, PID 1 and exec'd ones). Waits until the kernel reports the group frozen or thawed.
+pub fn set_paused(id: &str, pause: bool) -> CmdResult {
+    let short = super::record::short_id(id);
+    if running(id).is_none() {
+        return Err(failed(format!("Container {short} is not running.")));
+    }
+    let now_paused = paused(id);
+    if pause && now_paused {
+        return Err(failed(format!("Container {short} is already paused.")));
+    }
+    if !pause && !now_paused {
+        return Err(failed(format!("Container {short} is not paused.")));
+    }
+    let dir = cgroup_dir(id);
+    fs::write(dir.join("cgroup.freeze"), if pause { "1" } else { "0" })
+        .map_err(|e| failed(format!("Cannot write {}/cgroup.freeze: {e}", dir.display())))?;
+    let want = if pause { "frozen 1" } else { "frozen 0" };
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        let events = fs::read_to_string(dir.join("cgroup.events")).unwrap_or_default();
+        if events.lines().any(|l| l.trim() == want) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(failed(format!(
+        "Container {short} did not {} within 10 s.",
+        if pause { "freeze" } else { "thaw" }
+    )))
+}
+
 /// Waits until the monitor of `id` has finished (its state is gone), up to `limit`.
 pub fn wait_finished(id: &str, limit: Duration) -> bool {
     let start = Instant::now();
@@ -1530,6 +1571,10 @@ pub fn stop(id: &str, timeout: Duration, stop_signal: i32) -> CmdResult {
     };
     // SAFETY: kill(2) with a pid and signal number.
     unsafe { libc::kill(st.pid, stop_signal) };
+    // A paused container is thawed so that it can act on the signal.
+    if paused(id) {
+        let _ = fs::write(cgroup_dir(id).join("cgroup.freeze"), "0");
+    }
     let start = Instant::now();
     while start.elapsed() < timeout && alive(st.pid) {
         std::thread::sleep(Duration::from_millis(20));
