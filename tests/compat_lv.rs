@@ -451,3 +451,179 @@ fn lvremove_and_vgremove_remove_in_lvm2s_order_with_lvm2s_messages() {
         assert_eq!(lvm2.0, Some(0), "{cmd:?}: {lvm2:?}");
     }
 }
+
+/// `lvextend --poolmetadatasize` on LVM2's thin pool (the guest fixture, restored): the
+/// metadata LV grows in place and the pool metadata spare follows it, as LVM2's lv_resize and
+/// handle_pool_metadata_spare do; LVM2 reads the result cleanly. Bad requests are refused in
+/// one line with LVM2's exit codes and every device unchanged.
+#[test]
+fn poolmetadatasize_grows_lvm2s_pool_metadata_and_spare() {
+    let (sb, devs) = sandbox_with("lv-guest-poolmeta", &[1024, 1024, 1024]);
+    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    restore_guest(&sb, &devs);
+    let before = lvm2_lvs(&sb, "vgdemo", &paths);
+    assert_eq!(before["[pool_tmeta]"]["lv_size"], "4194304");
+
+    // 4 MiB -> 8 MiB given as an absolute size that is not a whole extent count: rounded up.
+    let out = ok(sb.oxlvm(&["lvextend", "--poolmetadatasize", "6M", "vgdemo/pool"]));
+    assert!(
+        out.contains("Rounding size to boundary between physical extents: 8.00 MiB."),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Size of logical volume vgdemo/pool_tmeta changed from 4.00 MiB (1 extents) to 8.00 MiB (2 extents)."
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Logical volume vgdemo/pool_tmeta successfully resized."),
+        "{out}"
+    );
+    assert_vgck_clean(&sb, "vgdemo");
+    let after = lvm2_lvs(&sb, "vgdemo", &paths);
+    assert_eq!(after["[pool_tmeta]"]["lv_size"], "8388608");
+    assert_eq!(after["[pool_tmeta]"]["devices"], "pv2(0)");
+    assert_eq!(after["[lvol0_pmspare]"]["lv_size"], "8388608");
+    assert_eq!(after["pool"]["lv_size"], before["pool"]["lv_size"]);
+    assert_eq!(after["[pool_tdata]"], before["[pool_tdata]"]);
+
+    // Data and metadata together, on named PVs: the spare stays as it is (LVM2 keeps it only
+    // when no PV list is given).
+    let out = ok(sb.oxlvm(&[
+        "lvextend",
+        "-L",
+        "+16M",
+        "--poolmetadatasize",
+        "+4M",
+        "vgdemo/pool",
+        paths[1],
+    ]));
+    assert!(
+        out.contains(
+            "vgdemo/pool_tmeta changed from 8.00 MiB (2 extents) to 12.00 MiB (3 extents)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Logical volume vgdemo/pool successfully resized."),
+        "{out}"
+    );
+    assert_vgck_clean(&sb, "vgdemo");
+    let after = lvm2_lvs(&sb, "vgdemo", &paths);
+    assert_eq!(after["[pool_tmeta]"]["lv_size"], "12582912");
+    assert!(
+        after["[pool_tmeta]"]["devices"].contains("pv1("),
+        "{after:?}"
+    );
+    assert_eq!(after["[lvol0_pmspare]"]["lv_size"], "8388608");
+    assert_eq!(after["pool"]["lv_size"], "150994944");
+    // The metadata LV named directly grows the same way; then LVM2 removes the pool.
+    ok(sb.oxlvm(&["lvextend", "--poolmetadatasize", "+4M", "vgdemo/pool_tmeta"]));
+    assert_vgck_clean(&sb, "vgdemo");
+    let after = lvm2_lvs(&sb, "vgdemo", &paths);
+    assert_eq!(after["[pool_tmeta]"]["lv_size"], "16777216");
+    assert_eq!(after["[lvol0_pmspare]"]["lv_size"], "16777216");
+    ok(sb.lvm(&["lvremove", "-y", "vgdemo/pool"]));
+    assert_vgck_clean(&sb, "vgdemo");
+}
+
+/// Bad `--poolmetadatasize` requests (on small devices, so every byte can be hashed): one
+/// line, LVM2's exit codes, nothing written.
+#[test]
+fn bad_poolmetadatasize_requests_are_refused_untouched() {
+    let (sb, devs) = sandbox_with("lv-poolmeta-bad", &[32, 32]);
+    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    ok(sb.oxlvm(&["vgcreate", "-s", "1m", "vg", paths[0], paths[1]]));
+    ok(sb.oxlvm(&["lvcreate", "-y", "-an", "-T", "-L", "8M", "vg/pool"]));
+    ok(sb.oxlvm(&["lvcreate", "-y", "-an", "-L", "4M", "-n", "linear", "vg"]));
+    // Refusals first: nothing may change.
+    let hashes_before = hashes(&devs);
+    for (args, code, msg) in [
+        (
+            vec!["lvextend", "--poolmetadatasize", "-4M", "vg/pool"],
+            3,
+            "Can't reduce pool metadata size",
+        ),
+        (
+            vec!["lvextend", "--poolmetadatasize", "0", "vg/pool"],
+            3,
+            "may not be zero",
+        ),
+        (
+            vec!["lvextend", "--poolmetadatasize", "+4M", "vg/linear"],
+            5,
+            "only with thin pools",
+        ),
+        (
+            vec![
+                "lvextend",
+                "-L",
+                "+8M",
+                "--poolmetadatasize",
+                "+4M",
+                "vg/linear",
+            ],
+            5,
+            "only with thin pools",
+        ),
+        (
+            vec!["lvreduce", "-y", "--poolmetadatasize", "+4M", "vg/pool"],
+            3,
+            "Positive sign not permitted",
+        ),
+        (
+            vec!["lvextend", "--poolmetadatasize", "2M", "vg/pool"],
+            5,
+            "matches existing size",
+        ),
+        (
+            vec!["lvreduce", "-y", "--poolmetadatasize", "4M", "vg/pool"],
+            5,
+            "not less than existing size",
+        ),
+    ] {
+        let err = assert_refused(sb.oxlvm(&args), code, &devs, &hashes_before);
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+
+    let err = assert_refused(
+        sb.oxlvm(&["lvresize", "--poolmetadatasize", "1M", "vg/pool"]),
+        5,
+        &devs,
+        &hashes_before,
+    );
+    assert!(err.contains("cannot be reduced"), "{err}");
+}
+
+/// Extending a pool's data without --poolmetadatasize or a PV list grows the metadata to what
+/// the new data size needs when that is more (LVM2's estimate: data / (chunk * 8)), and the
+/// spare with it; LVM2 reads the result cleanly.
+#[test]
+fn pool_data_growth_grows_metadata_as_lvm2_estimates() {
+    let (sb, devs) = sandbox_with("lv-poolmeta-auto", &[8192]);
+    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    ok(sb.oxlvm(&["vgcreate", "-s", "4m", "vg", paths[0]]));
+    ok(sb.oxlvm(&[
+        "lvcreate", "-y", "-an", "-T", "-L", "1G", "-c", "64k", "vg/pool",
+    ]));
+    let before = lvm2_lvs(&sb, "vg", &paths);
+    assert_eq!(before["[pool_tmeta]"]["lv_size"], "4194304");
+    // 3 GiB of 64 KiB chunks: 3 MiB of metadata, still under the 4 MiB there is.
+    ok(sb.oxlvm(&["lvextend", "-L", "3G", "vg/pool"]));
+    assert_eq!(
+        lvm2_lvs(&sb, "vg", &paths)["[pool_tmeta]"]["lv_size"],
+        "4194304"
+    );
+    // 6 GiB: 6 MiB.
+    let out = ok(sb.oxlvm(&["lvextend", "-L", "6G", "vg/pool"]));
+    assert!(
+        out.contains("vg/pool_tmeta changed from 4.00 MiB (1 extents) to 8.00 MiB (2 extents)"),
+        "{out}"
+    );
+    assert_vgck_clean(&sb, "vg");
+    let after = lvm2_lvs(&sb, "vg", &paths);
+    assert_eq!(after["[pool_tmeta]"]["lv_size"], "8388608");
+    assert_eq!(after["[lvol0_pmspare]"]["lv_size"], "8388608");
+    assert_eq!(after["pool"]["lv_size"], "6442450944");
+}

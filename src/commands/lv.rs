@@ -1352,6 +1352,14 @@ struct LvresizeArgs {
     /// Allocation policy
     #[arg(long = "alloc", value_name = "POLICY")]
     alloc: Option<String>,
+    /// Grow a thin pool's metadata LV to SIZE or by +SIZE (default unit MiB); the pool
+    /// metadata spare grows with it
+    #[arg(
+        long = "poolmetadatasize",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
+    poolmetadatasize: Option<String>,
     /// Do not ask (reducing)
     #[arg(short = 'f', long = "force", action = ArgAction::Count)]
     force: u8,
@@ -1402,6 +1410,31 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     enum Want {
         Sectors(Sign, u64),
         Extents(Sign, u64, Percent),
+    }
+    let pool_meta = match args.poolmetadatasize.as_deref() {
+        None => None,
+        Some(t) => {
+            let s = parse_size(t, 2048).map_err(usage)?;
+            if s.sectors == 0 {
+                return Err(CmdError::usage("--poolmetadatasize may not be zero."));
+            }
+            if s.sign == Sign::Minus {
+                return Err(CmdError::usage(
+                    "Can't reduce pool metadata size; thin pool metadata only grows.",
+                ));
+            }
+            if mode == ResizeMode::Reduce && s.sign == Sign::Plus {
+                return Err(CmdError::usage(
+                    "Positive sign not permitted - use lvextend.",
+                ));
+            }
+            Some((s.sign, s.sectors))
+        }
+    };
+    if args.size.is_none() && args.extents.is_none() {
+        if let Some(want) = pool_meta {
+            return resize_pool_metadata_only(&args, argv, mode, &vg_name, &lv_name, want);
+        }
     }
     let want = match (&args.size, &args.extents) {
         (Some(_), Some(_)) => {
@@ -1461,6 +1494,11 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     // A thin pool is resized through its data LV (LVM2's resizable layer): the messages name
     // `<pool>_tdata`, the pool's segment follows, the pool's devices are reloaded.
     let pool_lv = thin_pool_seg(&lv).map(|_| lv_name.clone());
+    if pool_meta.is_some() && pool_lv.is_none() {
+        return Err(CmdError::failed(format!(
+            "--poolmetadatasize can be used only with thin pools; {vg_name}/{lv_name} is not one."
+        )));
+    }
     let (lv_name, lv) = match thin_pool_seg(&lv).map(|p| p.pool.clone()) {
         Some(data) => {
             if mode == ResizeMode::Reduce {
@@ -1574,7 +1612,7 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         )));
     }
     let mut target = u64::try_from(target).unwrap_or(u64::MAX);
-    if target == current {
+    if target == current && pool_meta.is_none() {
         return Err(CmdError::failed(format!(
             "New size ({target} extents) matches existing size ({current} extents)."
         )));
@@ -1608,7 +1646,41 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         }
     }
     let old_size = display_size(current * es);
-    if extending {
+    if let Some(pool) = &pool_lv {
+        // The metadata first, as LVM2 resizes it before the data: to --poolmetadatasize, or,
+        // when the data grows with neither that nor a PV list, to what the new data size
+        // needs (LVM2's estimate), if that is more.
+        let meta_want = match pool_meta {
+            Some(w) => Some(w),
+            None if extending && args.pvs.is_empty() => {
+                let chunk = thin_pool_seg(vg.lv(pool).unwrap_or(&lv)).map_or(0, |p| p.chunk_size);
+                let estimate = (target * es) / (u64::from(chunk.max(1)) * 8);
+                Some((Sign::None, estimate))
+            }
+            None => None,
+        };
+        if let Some(w) = meta_want {
+            let auto = pool_meta.is_none();
+            grow_pool_metadata(
+                ctx,
+                &mut vg,
+                &vg_name,
+                pool,
+                w,
+                &sources,
+                !args.pvs.is_empty(),
+                explicit_alloc.as_ref(),
+                if auto {
+                    MetaGrow::Auto
+                } else {
+                    MetaGrow::WithData
+                },
+            )?;
+        }
+    }
+    if target == current {
+        // --poolmetadatasize with the pool's own size: only the metadata changes.
+    } else if extending {
         let add = target - current;
         if thin {
             // A thin LV's size is virtual: no extents are allocated.
@@ -1811,14 +1883,266 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         PLAIN_SUSPEND,
         &mut || commit(&l, vg.clone()).map(drop),
     )?;
-    ctx.say(format!(
-        "Size of logical volume {vg_name}/{lv_name} changed from {old_size} ({current} extents) to {} ({target} extents).",
-        display_size(target * es)
-    ));
+    if target == current {
+        ctx.say(format!(
+            "Size of logical volume {vg_name}/{lv_name} unchanged from {old_size} ({current} extents)."
+        ));
+    } else {
+        ctx.say(format!(
+            "Size of logical volume {vg_name}/{lv_name} changed from {old_size} ({current} extents) to {} ({target} extents).",
+            display_size(target * es)
+        ));
+    }
     ctx.say(format!(
         "Logical volume {vg_name}/{} successfully resized.",
         pool_lv.as_deref().unwrap_or(&lv_name)
     ));
+    Ok(())
+}
+
+/// `lvextend --poolmetadatasize SIZE VG/POOL` (or `VG/POOL_tmeta`) without -L/-l: the
+/// metadata LV is resized alone, as LVM2 switches to it.
+fn resize_pool_metadata_only(
+    args: &LvresizeArgs,
+    argv: &[OsString],
+    mode: ResizeMode,
+    vg_name: &str,
+    lv_name: &str,
+    want: (Sign, u64),
+) -> CmdResult {
+    let explicit_alloc = alloc_arg(args.alloc.as_deref())?;
+    let l = load(&args.common, argv, vg_name)?;
+    let ctx = &l.ctx;
+    let mut vg = l.found.metadata.vg.clone();
+    let lv = vg.lv(lv_name).ok_or_else(|| {
+        failed(format!(
+            "Logical volume {lv_name} not found in volume group {vg_name}."
+        ))
+    })?;
+    let pool = if thin_pool_seg(lv).is_some() {
+        lv_name.to_string()
+    } else {
+        vg.lvs
+            .iter()
+            .find(|p| thin_pool_seg(p).is_some_and(|s| s.metadata == lv_name))
+            .map(|p| p.name.clone())
+            .ok_or_else(|| {
+                failed(format!(
+                    "--poolmetadatasize can be used only with thin pools; {vg_name}/{lv_name} is not one."
+                ))
+            })?
+    };
+    let meta_name = vg
+        .lv(&pool)
+        .and_then(thin_pool_seg)
+        .map(|p| p.metadata.clone())
+        .unwrap_or_default();
+    if mode == ResizeMode::Reduce {
+        // lvreduce: a larger size is no reduction, a smaller one is refused for metadata.
+        let current = vg.lv(&meta_name).map_or(0, LogicalVolume::extent_count);
+        let es = u64::from(vg.extent_size);
+        let new = want.1.div_ceil(es);
+        if new > current {
+            return Err(CmdError::failed(format!(
+                "New size given ({new} extents) not less than existing size ({current} extents)"
+            )));
+        }
+    }
+    let sources = pv_sources(ctx, &l.scan, &vg, &args.pvs)?;
+    grow_pool_metadata(
+        ctx,
+        &mut vg,
+        vg_name,
+        &pool,
+        want,
+        &sources,
+        !args.pvs.is_empty(),
+        explicit_alloc.as_ref(),
+        MetaGrow::Only,
+    )?;
+    let kernel = Activation::new(ctx);
+    kernel.update_and_reload(
+        ctx,
+        &l.scan,
+        &l.found,
+        &vg,
+        &pool,
+        &pool,
+        PLAIN_SUSPEND,
+        &mut || commit(&l, vg.clone()).map(drop),
+    )?;
+    ctx.say(format!(
+        "Logical volume {vg_name}/{meta_name} successfully resized."
+    ));
+    Ok(())
+}
+
+/// How a thin pool's metadata is being grown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MetaGrow {
+    /// `--poolmetadatasize` alone: the metadata LV is the LV resized.
+    Only,
+    /// `--poolmetadatasize` beside a data size.
+    WithData,
+    /// To LVM2's estimate for the new data size (no option given).
+    Auto,
+}
+
+/// Grows the metadata LV of `pool` to `want` (sign, sectors) as LVM2's lv_resize does:
+/// rounded up to extents, at most the largest metadata a pool uses, never reduced; then,
+/// without a PV list, the pool metadata spare to the largest metadata LV of the VG (made when
+/// there is none). Returns whether the metadata grew.
+#[allow(clippy::too_many_arguments)]
+fn grow_pool_metadata(
+    ctx: &Context,
+    vg: &mut VolumeGroup,
+    vg_name: &str,
+    pool: &str,
+    want: (Sign, u64),
+    sources: &[PvSource],
+    pv_list_given: bool,
+    explicit_alloc: Option<&AllocationPolicy>,
+    how: MetaGrow,
+) -> CmdResult<bool> {
+    let meta_name = vg
+        .lv(pool)
+        .and_then(thin_pool_seg)
+        .map(|p| p.metadata.clone())
+        .ok_or_else(|| failed(format!("{vg_name}/{pool} is not a thin pool.")))?;
+    let meta = vg.lv(&meta_name).cloned().ok_or_else(|| {
+        failed(format!(
+            "Thin pool metadata {vg_name}/{meta_name} not found."
+        ))
+    })?;
+    let es = u64::from(vg.extent_size);
+    let current = meta.extent_count();
+    let (sign, sectors) = want;
+    if how == MetaGrow::Auto && sectors <= current * es {
+        return Ok(false);
+    }
+    let ext = sectors.div_ceil(es);
+    if ext * es != sectors {
+        ctx.say(format!(
+            "Rounding size to boundary between physical extents: {}.",
+            display_size(ext * es)
+        ));
+    }
+    let mut new = match sign {
+        Sign::Plus => current + ext,
+        _ => ext,
+    };
+    if new < current {
+        return Err(CmdError::failed(
+            "Thin pool metadata volumes cannot be reduced.",
+        ));
+    }
+    if new == current {
+        if how == MetaGrow::Only {
+            return Err(CmdError::failed(format!(
+                "New size ({new} extents) matches existing size ({current} extents)."
+            )));
+        }
+        return Ok(false);
+    }
+    let max_sectors = THIN_MAX_METADATA_SECTORS;
+    if new * es > max_sectors {
+        new = max_sectors.div_ceil(es);
+        ctx.say(format!(
+            "Reached maximum pool metadata size {} ({new} extents).",
+            display_size(max_sectors)
+        ));
+        if new <= current {
+            if how == MetaGrow::Only {
+                return Err(CmdError::failed(format!(
+                    "New size ({new} extents) matches existing size ({current} extents)."
+                )));
+            }
+            return Ok(false);
+        }
+    }
+    let policy = effective_policy(explicit_alloc.or(meta.allocation_policy.as_ref()), vg);
+    let add = u32::try_from(new - current).map_err(|_| CmdError::usage("too many extents"))?;
+    let stripes = match meta.segments.last().map(|s| &s.kind) {
+        Some(SegmentKind::Striped(s)) => (s.stripes.len() as u32, s.stripe_size.unwrap_or(0)),
+        _ => (1, 0),
+    };
+    let req = Request::new(stripes.0, add, policy);
+    extend_plain(vg, &meta_name, &req, sources, stripes.1).map_err(failed)?;
+    ctx.say(format!(
+        "Size of logical volume {vg_name}/{meta_name} changed from {} ({current} extents) to {} ({new} extents).",
+        display_size(current * es),
+        display_size(new * es)
+    ));
+    if !pv_list_given {
+        let stamp = (ctx.host.now, ctx.host.node.clone());
+        grow_pool_metadata_spare(vg, sources, &stamp).map_err(failed)?;
+    }
+    Ok(true)
+}
+
+/// LVM2's handle_pool_metadata_spare after a metadata resize: the spare as large as the
+/// largest pool metadata LV (at most 16 GiB), extended like its last segment, or made.
+fn grow_pool_metadata_spare(
+    vg: &mut VolumeGroup,
+    sources: &[PvSource],
+    stamp: &(u64, String),
+) -> Result<(), String> {
+    let es = u64::from(vg.extent_size);
+    let max = (2 * 16 * 1024 * 1024u64).div_ceil(es);
+    let metas: Vec<String> = vg
+        .lvs
+        .iter()
+        .filter_map(|l| thin_pool_seg(l).map(|p| p.metadata.clone()))
+        .collect();
+    let mut want = 0u64;
+    for l in &vg.lvs {
+        if metas.contains(&l.name) && l.extent_count() > want {
+            want = l.extent_count();
+            if want >= max {
+                break;
+            }
+        }
+    }
+    if want == 0 {
+        return Ok(());
+    }
+    let want = want.min(max);
+    match pmspare(vg).map(|s| {
+        (
+            s.name.clone(),
+            s.extent_count(),
+            s.allocation_policy.clone(),
+        )
+    }) {
+        Some((name, have, lv_policy)) => {
+            if have < want {
+                let policy = effective_policy(lv_policy.as_ref(), vg);
+                let add = u32::try_from(want - have).map_err(|_| "too many extents".to_string())?;
+                let stripes = match vg
+                    .lv(&name)
+                    .and_then(|l| l.segments.last())
+                    .map(|s| &s.kind)
+                {
+                    Some(SegmentKind::Striped(s)) => {
+                        (s.stripes.len() as u32, s.stripe_size.unwrap_or(0))
+                    }
+                    _ => (1, 0),
+                };
+                let req = Request::new(stripes.0, add, policy);
+                extend_plain(vg, &name, &req, sources, stripes.1)?;
+            }
+        }
+        None => {
+            let base = generate_lv_name(vg, "lvol");
+            let mut lv = new_lv(&base, crate::host::new_id(), stamp.0, &stamp.1);
+            hide(&mut lv);
+            vg.lvs.push(lv);
+            let policy = effective_policy(None, vg);
+            let req = Request::new(1, u32::try_from(want).unwrap_or(u32::MAX), policy);
+            extend_plain(vg, &base, &req, sources, 0)?;
+            rename_lv(vg, &base, &format!("{base}_pmspare"));
+        }
+    }
     Ok(())
 }
 

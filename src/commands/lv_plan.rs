@@ -14,7 +14,7 @@ pub const DEFAULT_COW_CHUNK_SECTORS: u32 = 8;
 /// Thin pool defaults: 64 KiB chunks, metadata between 2 MiB and ~15.81 GiB (sectors).
 pub const DEFAULT_THIN_CHUNK_SECTORS: u32 = 128;
 const THIN_MIN_METADATA_SECTORS: u64 = 4096;
-const THIN_MAX_METADATA_SECTORS: u64 = 2 * 255 * ((1 << 14) - 64) * 4;
+pub const THIN_MAX_METADATA_SECTORS: u64 = 2 * 255 * ((1 << 14) - 64) * 4;
 const THIN_OPTIMAL_METADATA_SECTORS: u64 = 2 * 128 * 1024;
 const THIN_MAX_CHUNK_SECTORS: u32 = 2 * 1024 * 1024;
 const THIN_MIN_CHUNK_SECTORS: u32 = 128;
