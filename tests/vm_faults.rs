@@ -23,10 +23,15 @@ fn require_vm() {
 
 /// A private LVM_SYSTEM_DIR that sees only the faulty device and /dev/vdb.
 fn system_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join("oxlvm-vm-faults");
+    system_dir_for("oxlvm-vm-faults", DM, "vdb")
+}
+
+/// A private LVM_SYSTEM_DIR `name` that sees only /dev/mapper/`dm` and /dev/`disk`.
+fn system_dir_for(name: &str, dm: &str, disk: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(name);
     std::fs::create_dir_all(&dir).expect("create system dir");
     let conf = format!(
-        "devices {{\n  filter = [ \"a|^/dev/mapper/{DM}$|\", \"a|^/dev/vdb$|\", \"r|.*|\" ]\n  \
+        "devices {{\n  filter = [ \"a|^/dev/mapper/{dm}$|\", \"a|^/dev/{disk}$|\", \"r|.*|\" ]\n  \
          obtain_device_list_from_udev = 0\n  use_devicesfile = 0\n  hints = \"none\"\n  \
          sysfs_scan = 1\n}}\nactivation {{\n  udev_sync = 0\n  udev_rules = 0\n  \
          verify_udev_operations = 1\n  monitoring = 0\n}}\nbackup {{\n  backup = 0\n  archive = 0\n}}\n\
@@ -38,9 +43,13 @@ fn system_dir() -> std::path::PathBuf {
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
+    run_in(&system_dir(), program, args)
+}
+
+fn run_in(dir: &std::path::Path, program: &str, args: &[&str]) -> Output {
     Command::new(program)
         .args(args)
-        .env("LVM_SYSTEM_DIR", system_dir())
+        .env("LVM_SYSTEM_DIR", dir)
         .env("LVM_SUPPRESS_FD_WARNINGS", "1")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
@@ -174,4 +183,299 @@ fn vm_a_pv_failing_writes_mid_command_fails_cleanly_and_loses_nothing() {
         ["a", "4.00m"],
         "{lvs}"
     );
+}
+
+const VG_M: &str = "vgmiss";
+const DM_M: &str = "oxmissing";
+
+/// Commands on the VG whose PV goes missing: /dev/mapper/oxmissing (over /dev/vdc) and /dev/vdd.
+struct Missing {
+    dir: std::path::PathBuf,
+}
+
+impl Missing {
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        run_in(&self.dir, program, args)
+    }
+
+    fn lvm_ok(&self, args: &[&str]) -> String {
+        let out = self.run("lvm", args);
+        assert!(
+            out.status.success(),
+            "`lvm {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn oxlvm(&self, args: &[&str]) -> Output {
+        self.run(env!("CARGO_BIN_EXE_oxlvm"), args)
+    }
+
+    fn wait_synced(&self, lv: &str) {
+        for _ in 0..600 {
+            let pct = self.lvm_ok(&["lvs", "--noheadings", "-o", "sync_percent", lv]);
+            if pct.trim() == "100.00" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{lv} did not sync");
+    }
+}
+
+impl Drop for Missing {
+    fn drop(&mut self) {
+        let _ = self.run("lvm", &["vgchange", "-an", "-P", VG_M]);
+        let _ = Command::new("dmsetup")
+            .args(["remove", "-f", DM_M])
+            .status();
+        let _ = Command::new("wipefs")
+            .args(["-a", "/dev/vdc", "/dev/vdd"])
+            .status();
+    }
+}
+
+/// `dmsetup table` of the VG's devices, each device number replaced by the dm name it has.
+fn vg_tables(vg: &str) -> Vec<String> {
+    let info = ok(
+        "dmsetup",
+        &[
+            "info",
+            "-c",
+            "--noheadings",
+            "--separator",
+            " ",
+            "-o",
+            "major,minor,name",
+        ],
+    );
+    let names: std::collections::HashMap<String, String> = info
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3).then(|| (format!("{}:{}", f[0], f[1]), f[2].to_string()))
+        })
+        .collect();
+    ok("dmsetup", &["table"])
+        .lines()
+        .filter(|l| l.starts_with(&format!("{vg}-")))
+        .map(|l| {
+            l.split(' ')
+                .map(|w| names.get(w).cloned().unwrap_or_else(|| w.to_string()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// The lines of a command's stderr that carry its decisions (not the missing-PV warnings).
+fn decisions(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("Refusing") || l.starts_with("PARTIAL MODE"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Reads `len` bytes at the start of a device with O_DIRECT (no page cache).
+fn read_direct(dev: &str, len: usize) -> Vec<u8> {
+    let out = Command::new("dd")
+        .args([
+            &format!("if={dev}"),
+            "bs=64k",
+            &format!("count={}", len / 65536),
+            "iflag=direct",
+            "status=none",
+        ])
+        .output()
+        .expect("dd");
+    assert!(out.status.success(), "read {dev}: {out:?}");
+    out.stdout
+}
+
+fn write_direct(dev: &str, data: &[u8]) {
+    let path = std::env::temp_dir().join(format!("oxlvm-pattern-{}", data[0]));
+    std::fs::write(&path, data).expect("pattern file");
+    ok(
+        "dd",
+        &[
+            &format!("if={}", path.display()),
+            &format!("of={dev}"),
+            "bs=64k",
+            "oflag=direct",
+            "status=none",
+        ],
+    );
+}
+
+fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8)
+        .collect()
+}
+
+/// A PV goes missing (its device is gone). LVM2 made the VG; for each activation mode (the
+/// default, complete, degraded, partial) LVM2's and oxlvm's `vgchange -ay` refuse the same LVs
+/// with the same line and exit code, load the same tables (missing areas on `error` devices
+/// `<lv>-missing_<seg>_<area>`), and `lvs` reports the same; the degraded raid1 reads what was
+/// written before; `vgchange -an` leaves no device. lvchange -ay refuses a partial linear LV
+/// unless -P.
+#[test]
+fn vm_activation_with_a_missing_pv_follows_the_activation_mode() {
+    require_vm();
+    let m = Missing {
+        dir: system_dir_for("oxlvm-vm-missing", DM_M, "vdd"),
+    };
+    let n = sectors("/dev/vdc");
+    ok(
+        "dmsetup",
+        &[
+            "create",
+            DM_M,
+            "--table",
+            &format!("0 {n} linear /dev/vdc 0"),
+        ],
+    );
+    let dev = format!("/dev/mapper/{DM_M}");
+    m.lvm_ok(&["vgcreate", "-s", "1m", VG_M, &dev, "/dev/vdd"]);
+    m.lvm_ok(&[
+        "lvcreate", "-an", "-Zn", "-L", "4m", "-n", "lin", VG_M, &dev,
+    ]);
+    m.lvm_ok(&[
+        "lvcreate", "-an", "-Zn", "-i2", "-L", "4m", "-n", "st", VG_M,
+    ]);
+    m.lvm_ok(&[
+        "lvcreate", "-an", "-Zn", "-L", "2m", "-n", "keep", VG_M, "/dev/vdd",
+    ]);
+    m.lvm_ok(&[
+        "lvcreate", "-y", "--type", "raid1", "-m1", "-L", "4m", "-n", "r1", VG_M,
+    ]);
+    m.lvm_ok(&[
+        "lvcreate",
+        "-y",
+        "--type",
+        "mirror",
+        "--mirrorlog",
+        "core",
+        "-m1",
+        "-L",
+        "4m",
+        "-n",
+        "mi",
+        VG_M,
+    ]);
+    m.wait_synced(&format!("{VG_M}/r1"));
+    m.wait_synced(&format!("{VG_M}/mi"));
+    let data = pattern(7, 1 << 20);
+    write_direct(&format!("/dev/{VG_M}/r1"), &data);
+    m.lvm_ok(&["vgchange", "-an", VG_M]);
+    ok("dmsetup", &["remove", DM_M]);
+
+    let lvs = |program: &str| -> String {
+        let args = [
+            "lvs",
+            "-a",
+            "--noheadings",
+            "-o",
+            "name,attr,health_status",
+            VG_M,
+        ];
+        let out = if program == "lvm" {
+            m.run("lvm", &args)
+        } else {
+            m.oxlvm(&args)
+        };
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for mode in [None, Some("complete"), Some("degraded"), Some("partial")] {
+        let mut args = vec!["vgchange", "-ay"];
+        if let Some(mode) = mode {
+            args.extend(["--activationmode", mode]);
+        }
+        args.push(VG_M);
+        let mut seen = Vec::new();
+        for program in ["lvm", "oxlvm"] {
+            let out = if program == "lvm" {
+                m.run("lvm", &args)
+            } else {
+                m.oxlvm(&args)
+            };
+            let tables = vg_tables(VG_M);
+            let report = (lvs("lvm"), lvs("oxlvm"));
+            assert_eq!(
+                report.0, report.1,
+                "{mode:?}: lvs after {program}'s activation"
+            );
+            if mode != Some("complete") {
+                assert_eq!(
+                    read_direct(&format!("/dev/{VG_M}/r1"), data.len()),
+                    data,
+                    "{mode:?}: the degraded raid1 activated by {program} reads other data"
+                );
+            }
+            let down = if program == "lvm" {
+                m.run("lvm", &["vgchange", "-an", VG_M])
+            } else {
+                m.oxlvm(&["vgchange", "-an", VG_M])
+            };
+            assert!(down.status.success(), "{program} -an: {down:?}");
+            assert_eq!(
+                vg_tables(VG_M),
+                Vec::<String>::new(),
+                "{program} -an left devices"
+            );
+            let now_active: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.contains("now active"))
+                .map(|l| l.trim().to_string())
+                .collect();
+            seen.push((
+                out.status.code(),
+                decisions(&out),
+                now_active,
+                tables,
+                report.0,
+            ));
+        }
+        assert_eq!(
+            seen[0], seen[1],
+            "{mode:?}: LVM2 (left) and oxlvm (right) differ"
+        );
+        assert!(!seen[0].3.is_empty(), "{mode:?}: nothing was activated");
+        eprintln!("{mode:?}: exit {:?}, {:?}", seen[1].0, seen[1].1);
+    }
+
+    // lvchange: a partial linear LV only with -P; the error device goes with it.
+    for program in ["lvm", "oxlvm"] {
+        let refused = m.run(
+            if program == "lvm" {
+                "lvm"
+            } else {
+                env!("CARGO_BIN_EXE_oxlvm")
+            },
+            &["lvchange", "-ay", &format!("{VG_M}/lin")],
+        );
+        assert_eq!(refused.status.code(), Some(5), "{program}: {refused:?}");
+        assert_eq!(
+            decisions(&refused),
+            [format!(
+                "Refusing activation of partial LV {VG_M}/lin.  Use '--activationmode partial' to override."
+            )],
+            "{program}"
+        );
+    }
+    let lvm2 = m.run("lvm", &["lvchange", "-ay", "-P", &format!("{VG_M}/lin")]);
+    assert!(lvm2.status.success(), "{lvm2:?}");
+    let lvm2_tables = vg_tables(VG_M);
+    m.lvm_ok(&["lvchange", "-an", &format!("{VG_M}/lin")]);
+    let ox = m.oxlvm(&["lvchange", "-ay", "-P", &format!("{VG_M}/lin")]);
+    assert!(ox.status.success(), "{ox:?}");
+    assert_eq!(vg_tables(VG_M), lvm2_tables);
+    assert_eq!(decisions(&ox), decisions(&lvm2));
+    let o = m.oxlvm(&["lvchange", "-an", &format!("{VG_M}/lin")]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(vg_tables(VG_M), Vec::<String>::new());
 }

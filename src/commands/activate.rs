@@ -4,7 +4,7 @@
 //! LVM2 run with `--driverloaded n` does, and changes nothing).
 
 use super::context::Context;
-use super::lv_activate::{ActivateOptions, Activation};
+use super::lv_activate::{ActivateOptions, Activation, ActivationMode};
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
 use metadata_format::text::{LogicalVolume, SegmentKind, VolumeGroup};
@@ -107,6 +107,7 @@ impl Activator {
         found: &FoundVg,
         change: ActivationChange,
         ignore_skip: bool,
+        mode: ActivationMode,
     ) -> CmdResult<usize> {
         let vg = &found.metadata.vg;
         let lvs = lvs_to_change(vg, change, ignore_skip);
@@ -148,7 +149,16 @@ impl Activator {
             // for local VGs): "LV locked by other host" stops this LV only.
             let result = if change.is_activating() {
                 super::shared::lock_for_activation(ctx, vg, &lv.name, change).and_then(|_| {
-                    kernel.activate_lv(ctx, scan, found, &lv.name, ActivateOptions::default())
+                    kernel.activate_lv(
+                        ctx,
+                        scan,
+                        found,
+                        &lv.name,
+                        ActivateOptions {
+                            mode,
+                            ..ActivateOptions::default()
+                        },
+                    )
                 })
             } else {
                 kernel

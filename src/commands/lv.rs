@@ -4,7 +4,7 @@
 //! activation hook -> output.
 
 use super::context::{canonical, Context};
-use super::lv_activate::Activation;
+use super::lv_activate::{Activation, ActivationMode};
 use super::lv_online::{lock_holder, NewLv, PLAIN_SUSPEND};
 use super::lv_plan::*;
 use super::lv_raid::{self, Layout, RaidParams};
@@ -293,11 +293,22 @@ fn load_with(
     vg: &str,
     mode: LockMode,
 ) -> CmdResult<Loaded> {
+    load_checked(common, argv, vg, mode, true)
+}
+
+/// [`load_with`]; a VG with missing PVs is refused only when `complete` is asked for.
+fn load_checked(
+    common: &CommonArgs,
+    argv: &[OsString],
+    vg: &str,
+    mode: LockMode,
+    complete: bool,
+) -> CmdResult<Loaded> {
     let ctx = Context::new(common, argv)?;
     let lock = ctx.lock_vg(vg, mode)?;
     let scan = ctx.scan()?;
     let found = ctx.load_vg(&scan, vg)?;
-    if found.is_partial() {
+    if complete && found.is_partial() {
         return Err(CmdError::failed(format!(
             "Cannot change VG {vg} while PVs are missing; restore them or run vgreduce --removemissing."
         )));
@@ -2402,6 +2413,12 @@ struct LvchangeArgs {
     /// Activate or deactivate (goes through the activation seam)
     #[arg(short = 'a', long = "activate", value_name = "y|n")]
     activate: Option<String>,
+    /// With -a: how to treat missing PVs (complete, degraded, partial)
+    #[arg(long = "activationmode", value_name = "MODE")]
+    activationmode: Option<String>,
+    /// With -a: allow LVs with missing PVs (same as --activationmode partial)
+    #[arg(short = 'P', long = "partial")]
+    partial: bool,
     /// Answer yes to every question
     #[arg(short = 'y', long = "yes")]
     yes: bool,
@@ -2446,6 +2463,11 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             "Need one or more command options: -p, --addtag, --deltag, -k, --alloc or -a.",
         ));
     }
+    if activate.is_none() && (args.activationmode.is_some() || args.partial) {
+        return Err(CmdError::usage(
+            "--activationmode and --partial go with -a.",
+        ));
+    }
     let _ = (args.yes, args.force, args.ignoreactivationskip);
     let mut targets: Vec<(String, String)> = Vec::new();
     for a in &args.lvs {
@@ -2460,7 +2482,14 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         } else {
             LockMode::Shared
         };
-        let l = load_with(&args.common, argv, &vg_name, mode)?;
+        // Activation alone works on a VG with missing PVs (the activation mode decides).
+        let l = load_checked(&args.common, argv, &vg_name, mode, metadata_change)?;
+        let activation_mode = match activate {
+            Some(_) => {
+                ActivationMode::from_args(&l.ctx, args.activationmode.as_deref(), args.partial)?
+            }
+            None => ActivationMode::default(),
+        };
         let mut vg = l.found.metadata.vg.clone();
         let mut changed: Vec<String> = Vec::new();
         for (_, name) in targets.iter().filter(|(v, _)| *v == vg_name) {
@@ -2532,6 +2561,7 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 &changed,
                 change,
                 args.ignoreactivationskip,
+                activation_mode,
             )?;
         }
         if metadata_change {

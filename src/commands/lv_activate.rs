@@ -13,7 +13,7 @@ use crate::dm::nodes::DevDir;
 use crate::dm::tables::{dm_uuid, lv_tree, DevNo, DmTree, TableOptions};
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
-use metadata_format::text::{Id, LogicalVolume, SegmentKind, VolumeGroup};
+use metadata_format::text::{Id, LogicalVolume, Raid, RaidLevel, SegmentKind, VolumeGroup};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -29,6 +29,129 @@ pub struct ActivateOptions {
     pub read_only: bool,
     /// Send the thin pools' pending messages (commands that create or remove thin LVs).
     pub send_messages: bool,
+    /// What to do with LVs that reach a missing PV.
+    pub mode: ActivationMode,
+}
+
+/// LVM2's activation modes (`--activationmode`, `activation/activation_mode`): which LVs with
+/// extents on missing PVs may be activated. Those extents read and write as errors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ActivationMode {
+    /// Only LVs whose PVs are all present.
+    Complete,
+    /// Also RAID LVs that still hold every block (LVM2's default).
+    #[default]
+    Degraded,
+    /// Any LV (`-P`/`--partial` too).
+    Partial,
+}
+
+impl ActivationMode {
+    /// The mode of a command: `--activationmode`, else `-P` (partial), else
+    /// `activation/activation_mode`, else degraded. Partial mode is announced as LVM2 does.
+    pub fn from_args(ctx: &Context, arg: Option<&str>, partial: bool) -> CmdResult<ActivationMode> {
+        if let Some(a) = arg {
+            if partial && a != "partial" {
+                return Err(CmdError::usage(
+                    "--partial and --activationmode are mutually exclusive arguments",
+                ));
+            }
+        }
+        let configured = ctx
+            .config
+            .get_str("activation/activation_mode")
+            .map(str::to_string);
+        let text = match (arg, partial) {
+            (Some(a), _) => a.to_string(),
+            (None, true) => "partial".to_string(),
+            (None, false) => configured.unwrap_or_else(|| "degraded".to_string()),
+        };
+        let mode = match text.as_str() {
+            "complete" => ActivationMode::Complete,
+            "degraded" => ActivationMode::Degraded,
+            "partial" => ActivationMode::Partial,
+            other => {
+                return Err(CmdError::usage(format!(
+                    "Invalid activation mode given: {other}; use complete, degraded or partial."
+                )))
+            }
+        };
+        if mode == ActivationMode::Partial {
+            ctx.warn("PARTIAL MODE. Incomplete logical volumes will be processed.");
+        }
+        Ok(mode)
+    }
+}
+
+/// Whether a RAID LV still holds all its data with the images in `partial` gone (LVM2's
+/// `raid_is_available`): raid1 needs one image, raid4/5 may lose one, raid6 two, raid10
+/// one per mirror pair, raid0 none.
+fn raid_is_available(raid: &Raid, partial: &[String]) -> bool {
+    let lost: Vec<bool> = raid
+        .images
+        .iter()
+        .map(|i| partial.contains(&i.data))
+        .collect();
+    let missing = lost.iter().filter(|l| **l).count();
+    match raid.level {
+        RaidLevel::Raid1 => missing < lost.len(),
+        RaidLevel::Raid10 | RaidLevel::Raid10Near => {
+            // Two copies of each chunk, on images i and i+1 (mod n) for even i < 2n.
+            let n = lost.len();
+            (0..2 * n)
+                .step_by(2)
+                .all(|i| !(lost[i % n] && lost[(i + 1) % n]))
+        }
+        RaidLevel::Raid0 | RaidLevel::Raid0Meta => missing == 0,
+        RaidLevel::Raid4
+        | RaidLevel::Raid5
+        | RaidLevel::Raid5Ls
+        | RaidLevel::Raid5N
+        | RaidLevel::Raid5La
+        | RaidLevel::Raid5Ra
+        | RaidLevel::Raid5Rs => missing <= 1,
+        _ => missing <= 2,
+    }
+}
+
+/// LVM2's check before activating an LV that reaches a missing PV: allowed in partial mode,
+/// and in degraded mode for a RAID LV that still holds all its data; otherwise the one-line
+/// refusal LVM2 prints.
+fn check_partial(
+    vg: &VolumeGroup,
+    lv_name: &str,
+    missing: &[Id],
+    mode: ActivationMode,
+) -> CmdResult {
+    if missing.is_empty() || mode == ActivationMode::Partial {
+        return Ok(());
+    }
+    let partial = super::vg_plan::partial_lvs(vg, missing);
+    if !partial.iter().any(|p| p == lv_name) {
+        return Ok(());
+    }
+    let raid = vg
+        .lv(lv_name)
+        .and_then(|lv| lv.segments.first())
+        .and_then(|s| match &s.kind {
+            SegmentKind::Raid(r) => Some(r),
+            _ => None,
+        });
+    let display = format!("{}/{lv_name}", vg.name);
+    match raid {
+        Some(r) if raid_is_available(r, &partial) => {
+            if mode == ActivationMode::Degraded {
+                Ok(())
+            } else {
+                Err(CmdError::failed(format!(
+                    "Refusing activation of partial LV {display}.  Try '--activationmode degraded'."
+                )))
+            }
+        }
+        _ => Err(CmdError::failed(format!(
+            "Refusing activation of partial LV {display}.  Use '--activationmode partial' to override."
+        ))),
+    }
 }
 
 /// The kernel side of one command: the dm control device when there is one.
@@ -89,6 +212,7 @@ impl Activation {
             read_only: opts.read_only,
             send_messages: opts.send_messages,
             no_merging: false,
+            missing_pvs: Vec::new(),
         }
     }
 
@@ -116,8 +240,21 @@ impl Activation {
         lv_name: &str,
         opts: ActivateOptions,
     ) -> CmdResult<DmTree> {
+        self.tree_for_missing(ctx, vg, lv_name, opts, Vec::new())
+    }
+
+    /// [`Self::tree_for`] with the areas on the PVs `missing` mapped to error devices.
+    fn tree_for_missing(
+        &self,
+        ctx: &Context,
+        vg: &VolumeGroup,
+        lv_name: &str,
+        opts: ActivateOptions,
+        missing: Vec<Id>,
+    ) -> CmdResult<DmTree> {
         let mut options = Self::options(ctx, opts);
         options.no_merging = self.merge_postponed(vg, lv_name);
+        options.missing_pvs = missing;
         lv_tree(vg, lv_name, &options).map_err(|e| CmdError::failed(e.to_string()))
     }
 
@@ -272,7 +409,9 @@ impl Activation {
         opts: ActivateOptions,
     ) -> CmdResult {
         let vg = &found.metadata.vg;
-        let tree = self.tree_for(ctx, vg, lv_name, opts)?;
+        let missing = super::vg_plan::missing_pv_ids(found);
+        check_partial(vg, lv_name, &missing, opts.mode)?;
+        let tree = self.tree_for_missing(ctx, vg, lv_name, opts, missing)?;
         let Some(control) = self.control(ctx) else {
             return Ok(());
         };
@@ -290,7 +429,9 @@ impl Activation {
     /// Deactivates `lv_name` and what only it used; refuses while it is open.
     pub fn deactivate_lv(&self, ctx: &Context, found: &FoundVg, lv_name: &str) -> CmdResult {
         let vg = &found.metadata.vg;
-        let tree = self.tree_for(ctx, vg, lv_name, ActivateOptions::default())?;
+        // The error devices standing in for missing PVs go too.
+        let missing = super::vg_plan::missing_pv_ids(found);
+        let tree = self.tree_for_missing(ctx, vg, lv_name, ActivateOptions::default(), missing)?;
         let Some(control) = self.control(ctx) else {
             return Ok(());
         };
@@ -329,8 +470,8 @@ impl Activation {
     /// adds or removes thin LVs of an active pool).
     pub fn commit_pool_messages(&self, ctx: &Context, found: &FoundVg, lv_name: &str) -> CmdResult {
         let opts = ActivateOptions {
-            read_only: false,
             send_messages: true,
+            ..ActivateOptions::default()
         };
         let tree = lv_tree(&found.metadata.vg, lv_name, &Self::options(ctx, opts))
             .map_err(|e| CmdError::failed(e.to_string()))?;
@@ -609,6 +750,7 @@ pub fn change_lvs(
     names: &[String],
     change: ActivationChange,
     ignore_skip: bool,
+    mode: ActivationMode,
 ) -> CmdResult {
     let vg = &found.metadata.vg;
     let kernel = Activation::new(ctx);
@@ -627,7 +769,16 @@ pub fn change_lvs(
         // In a shared VG the LV's lock (lvmlockd) comes first and goes last.
         let result = if change.is_activating() {
             super::shared::lock_for_activation(ctx, vg, &target, change).and_then(|_| {
-                kernel.activate_lv(ctx, scan, found, &target, ActivateOptions::default())
+                kernel.activate_lv(
+                    ctx,
+                    scan,
+                    found,
+                    &target,
+                    ActivateOptions {
+                        mode,
+                        ..ActivateOptions::default()
+                    },
+                )
             })
         } else {
             kernel

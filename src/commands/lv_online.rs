@@ -388,8 +388,8 @@ impl Activation {
                     .ok_or_else(|| CmdError::failed("no thin"))?;
                 let pool = thin.thin_pool.clone();
                 let send = ActivateOptions {
-                    read_only: false,
                     send_messages: true,
+                    ..ActivateOptions::default()
                 };
                 let origin_active = thin
                     .origin
@@ -569,8 +569,8 @@ impl Activation {
         }
         let committed = with_vg(found, vg);
         let send = ActivateOptions {
-            read_only: false,
             send_messages: true,
+            ..ActivateOptions::default()
         };
         let mut was_active = Vec::new();
         for pool in &pools {

@@ -205,8 +205,8 @@ impl<'c> VgSession<'c> {
         self.commit(vg)?;
         // The kernel follows: a pool coming up sends them on activation, a live one now.
         let opts = ActivateOptions {
-            read_only: false,
             send_messages: true,
+            ..ActivateOptions::default()
         };
         self.kernel
             .activate_lv(self.ctx, &self.scan, &self.found, pool, opts)?;

@@ -4,6 +4,7 @@
 
 use super::activate::{ActivationChange, Activator};
 use super::context::{canonical, Context, PvEdits};
+use super::lv_activate::ActivationMode;
 use super::pv::{owning_vg, plan_pv_init, write_pv_init, PvInit};
 use super::vg::{alloc_arg, check_tag, find_vg_or_fail, vg_pv};
 use super::vg_plan::{
@@ -980,6 +981,10 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
 
     let ctx = Context::new(&args.common, argv)?;
+    let activation_mode = match activation {
+        Some(_) => ActivationMode::from_args(&ctx, args.activationmode.as_deref(), args.partial)?,
+        None => ActivationMode::default(),
+    };
     let scan = ctx.scan()?;
     let names = select_vgs(&scan, &args.vgs);
     let activator = Activator::new();
@@ -1000,8 +1005,14 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
             if let Some(change) = activation {
                 report_vg_state(&ctx, &scan, &name)?;
-                let active =
-                    activator.apply(&ctx, &scan, &found, change, args.ignoreactivationskip)?;
+                let active = activator.apply(
+                    &ctx,
+                    &scan,
+                    &found,
+                    change,
+                    args.ignoreactivationskip,
+                    activation_mode,
+                )?;
                 ctx.say(format!(
                     "{active} logical volume(s) in volume group \"{name}\" now active"
                 ));

@@ -53,7 +53,7 @@ pub enum TableError {
     Unsupported { lv: String, what: String },
     #[error("LV {lv}: {problem} (the VG metadata is inconsistent; check it with vgck).")]
     Inconsistent { lv: String, problem: String },
-    #[error("Aborting. LV {lv} is now incomplete: PV {pv} is missing (activation of partial LVs is not supported).")]
+    #[error("Aborting.  LV {lv} is now incomplete and '--activationmode partial' was not specified (PV {pv} is missing).")]
     MissingPv { lv: String, pv: Id },
     #[error("Internal error: dm device {0} is referenced before it exists.")]
     UnknownDevice(String),
@@ -165,6 +165,12 @@ pub struct TableOptions {
     /// A merging snapshot is activated as a plain snapshot, its origin as `snapshot-origin`
     /// (LVM2's `no_merging`: the merge waits while the origin or the snapshot is open).
     pub no_merging: bool,
+    /// PVs of the VG without a device whose areas are mapped to `error` devices of their own
+    /// (`<lv>-missing_<segment>_<area>`, LVM2's `missing_stripe_filler = "error"`): set only
+    /// when the activation mode allows it (partial, or degraded for RAID) and when
+    /// deactivating, so those devices go too. An area on a missing PV not listed here cannot
+    /// be rendered.
+    pub missing_pvs: Vec<Id>,
 }
 
 impl Default for TableOptions {
@@ -175,6 +181,7 @@ impl Default for TableOptions {
             read_only: false,
             send_messages: false,
             no_merging: false,
+            missing_pvs: Vec::new(),
         }
     }
 }
@@ -478,8 +485,8 @@ impl<'a> Builder<'a> {
             });
             self.link(index, tpool);
         } else {
-            for seg in &lv.segments {
-                self.add_segment(index, lv, seg)?;
+            for (segno, seg) in lv.segments.iter().enumerate() {
+                self.add_segment(index, lv, segno, seg)?;
             }
         }
         Ok(index)
@@ -489,14 +496,19 @@ impl<'a> Builder<'a> {
         &mut self,
         index: usize,
         lv: &'a LogicalVolume,
+        segno: usize,
         seg: &'a Segment,
     ) -> Result<(), TableError> {
         let extent = u64::from(self.vg.extent_size);
         let start = u64::from(seg.start_extent) * extent;
         let length = u64::from(seg.extent_count) * extent;
         let target = match &seg.kind {
-            SegmentKind::Striped(striped) => self.striped(index, lv, striped, start, length)?,
-            SegmentKind::Mirror(mirror) => self.mirror(index, lv, mirror, start, length)?,
+            SegmentKind::Striped(striped) => {
+                self.striped(index, lv, (segno, length), striped, start)?
+            }
+            SegmentKind::Mirror(mirror) => {
+                self.mirror(index, lv, (segno, length), mirror, start)?
+            }
             SegmentKind::Raid(raid) => self.raid(index, lv, raid, start, length)?,
             SegmentKind::ThinPool(pool) => self.thin_pool(index, lv, pool, start, length)?,
             SegmentKind::Thin(thin) => self.thin(index, lv, thin, start, length)?,
@@ -518,13 +530,25 @@ impl<'a> Builder<'a> {
     }
 
     /// The device and sector an area starts at; LV areas bring their LV into the tree.
+    /// `seg` is the segment's number in the LV and its length in sectors, `s` the area's
+    /// number in it: they name the error device that stands in for an area on a missing PV.
     fn area(
         &mut self,
         lv: &'a LogicalVolume,
+        seg: (usize, u64),
+        s: usize,
         area: &Area,
     ) -> Result<(DevRef, u64, Option<usize>), TableError> {
         let extent = u64::from(self.vg.extent_size);
         match area {
+            Area::Pv { pv, .. } if self.opts.missing_pvs.contains(pv) => {
+                let node = self.missing_area(lv, seg, s);
+                Ok((
+                    DevRef::Dm(self.tree.nodes[node].uuid.clone()),
+                    0,
+                    Some(node),
+                ))
+            }
             Area::Pv { pv, start } => {
                 let pe_start = self
                     .vg
@@ -548,14 +572,51 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// LVM2's `_add_error_or_zero_device`: an `error` device as long as the whole segment,
+    /// named and identified after the LV with the layer `missing_<segment>_<area>`.
+    fn missing_area(
+        &mut self,
+        lv: &LogicalVolume,
+        (segno, length): (usize, u64),
+        s: usize,
+    ) -> usize {
+        let layer = format!("missing_{segno}_{s}");
+        let uuid = dm_uuid(&self.vg.id, &lv.id, Some(&layer));
+        if let Some(existing) = self.find(&uuid) {
+            return existing;
+        }
+        let index = self.tree.nodes.len();
+        self.tree.nodes.push(Node {
+            name: dm_layer_name(&self.vg.name, &lv.name, Some(&layer)),
+            uuid,
+            read_only: false,
+            targets: vec![Target {
+                start: 0,
+                length,
+                target_type: "error",
+                params: Vec::new(),
+            }],
+            children: Vec::new(),
+            lv: lv.name.clone(),
+            layer: Some("missing"),
+            symlink: false,
+            delay_resume_if_new: false,
+            priority: 0,
+            pool: None,
+        });
+        self.tree.top.push(index);
+        index
+    }
+
     fn striped(
         &mut self,
         index: usize,
         lv: &'a LogicalVolume,
+        seg: (usize, u64),
         striped: &Striped,
         start: u64,
-        length: u64,
     ) -> Result<Target, TableError> {
+        let length = seg.1;
         if striped.stripes.is_empty() {
             return Err(TableError::Inconsistent {
                 lv: lv.name.clone(),
@@ -563,8 +624,8 @@ impl<'a> Builder<'a> {
             });
         }
         let mut areas = Vec::new();
-        for area in &striped.stripes {
-            areas.push(self.area(lv, area)?);
+        for (s, area) in striped.stripes.iter().enumerate() {
+            areas.push(self.area(lv, seg, s, area)?);
         }
         let mut params = Vec::new();
         if areas.len() > 1 {
@@ -600,10 +661,11 @@ impl<'a> Builder<'a> {
         &mut self,
         index: usize,
         lv: &'a LogicalVolume,
+        seg: (usize, u64),
         mirror: &Mirror,
         start: u64,
-        length: u64,
     ) -> Result<Target, TableError> {
+        let length = seg.1;
         if lv.has_status("PVMOVE") {
             return Err(TableError::Unsupported {
                 lv: lv.name.clone(),
@@ -629,8 +691,8 @@ impl<'a> Builder<'a> {
             None => None,
         };
         let mut areas = Vec::new();
-        for area in &mirror.mirrors {
-            areas.push(self.area(lv, area)?);
+        for (s, area) in mirror.mirrors.iter().enumerate() {
+            areas.push(self.area(lv, seg, s, area)?);
         }
         // dm-mirror's log arguments: region size, plus the log device for a disk log;
         // "handle_errors" (when dmeventd monitors the mirror) is a feature argument.
