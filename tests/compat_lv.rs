@@ -268,31 +268,6 @@ fn lvremove_of_thin_and_snapshot_lvs_keeps_lvm2_happy() {
     assert!(lvs.is_empty(), "{lvs:?}");
 }
 
-/// Restores the guest fixture's vgdemo with LVM2 on three 1 GiB loop devices.
-fn restore_guest(sb: &Sandbox, devs: &[LoopDev]) {
-    let fixture = format!("{GUEST}/vgdemo.vg");
-    let text = std::fs::read_to_string(&fixture).unwrap();
-    let pv_ids: Vec<String> = text
-        .lines()
-        .filter(|l| l.trim_start().starts_with("id = ") && l.starts_with("\t\t\t"))
-        .take(3)
-        .map(|l| l.split('"').nth(1).unwrap().to_string())
-        .collect();
-    for (dev, id) in devs.iter().zip(&pv_ids) {
-        let out = sb.lvm(&[
-            "pvcreate",
-            "--uuid",
-            id,
-            "--restorefile",
-            &fixture,
-            dev.path_str(),
-        ]);
-        assert!(out.status.success(), "{out:?}");
-    }
-    let out = sb.lvm(&["vgcfgrestore", "--force", "-f", &fixture, "vgdemo"]);
-    assert!(out.status.success(), "{out:?}");
-}
-
 #[test]
 fn oxlvm_extends_and_removes_lvs_of_the_guest_fixture() {
     let (sb, devs) = sandbox_with("lv-guest-restored", &[1024, 1024, 1024]);

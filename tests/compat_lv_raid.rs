@@ -266,31 +266,6 @@ fn raid1_lvcreate_writes_the_guest_fixtures_text() {
     assert_eq!(ours, guest);
 }
 
-/// The guest fixture's VG restored onto three 1 GiB loop devices by LVM2 (as LVM2's own
-/// vgcfgrestore --force writes it without device-mapper).
-fn restore_guest(sb: &Sandbox, devs: &[LoopDev]) {
-    let file = format!("{GUEST}/vgdemo.vg");
-    let ids = [
-        "W1IaKT-Kimt-zfvm-sZE1-fRNY-ObeX-Dy8az6",
-        "gnG3QT-QQYy-n458-eTIu-mOWZ-mCKF-xfUCVo",
-        "7jYPlv-OgVa-ER1R-RN81-eDgZ-Ktx5-yIWjff",
-    ];
-    for (d, id) in devs.iter().zip(ids) {
-        let out = sb.lvm(&[
-            "pvcreate",
-            "-y",
-            "--uuid",
-            id,
-            "--restorefile",
-            &file,
-            d.path_str(),
-        ]);
-        assert!(out.status.success(), "{out:?}");
-    }
-    let out = sb.lvm(&["vgcfgrestore", "--force", "-f", &file, "vgdemo"]);
-    assert!(out.status.success(), "{out:?}");
-}
-
 #[test]
 fn oxlvm_extends_converts_and_removes_lvm2s_raid1() {
     let (sb, devs) = sandbox_with("raid-compat-restored", &[1024, 1024, 1024]);

@@ -1292,6 +1292,9 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             "Internal error: planned metadata is inconsistent: {p}"
         )));
     }
+    if let Some(name) = created.last() {
+        super::thin_overcommit::warn(ctx, &vg, name);
+    }
     let kernel = Activation::new(ctx);
     let new_lv = NewLv {
         name: created.first().map_or("", String::as_str),
@@ -1878,6 +1881,9 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     }
     if let Some(pool) = &pool_lv {
         set_virtual_extents(&mut vg, pool, target)?;
+    }
+    if extending && (thin || pool_lv.is_some()) {
+        super::thin_overcommit::warn(ctx, &vg, &lv_name);
     }
     let holder = pool_lv
         .clone()

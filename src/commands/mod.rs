@@ -20,6 +20,7 @@ pub mod pvmove;
 pub mod pvmove_plan;
 pub mod report_cmds;
 pub mod shared;
+pub mod thin_overcommit;
 pub mod thin_txn;
 pub mod version;
 pub mod vg;

@@ -272,3 +272,32 @@ pub fn lvm2_dump(sb: &Sandbox, dev: &LoopDev) -> String {
     assert!(out.status.success(), "{out:?}");
     std::fs::read_to_string(&file).unwrap()
 }
+
+/// The guest fixture's vgdemo (linear, striped, thin pool with thin LVs, raid1, snapshot)
+/// restored by LVM2 onto three 1 GiB loop devices, as LVM2's `vgcfgrestore --force` writes it
+/// without device-mapper.
+pub fn restore_guest(sb: &Sandbox, devs: &[LoopDev]) {
+    let fixture = format!("{GUEST_FIXTURES}/vgdemo.vg");
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let pv_ids: Vec<String> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("id = ") && l.starts_with("\t\t\t"))
+        .take(3)
+        .map(|l| l.split('"').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(pv_ids.len(), 3, "three PV ids in {fixture}");
+    for (dev, id) in devs.iter().zip(&pv_ids) {
+        let out = sb.lvm(&[
+            "pvcreate",
+            "-y",
+            "--uuid",
+            id,
+            "--restorefile",
+            &fixture,
+            dev.path_str(),
+        ]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    let out = sb.lvm(&["vgcfgrestore", "--force", "-f", &fixture, "vgdemo"]);
+    assert!(out.status.success(), "{out:?}");
+}
