@@ -1292,9 +1292,6 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             "Internal error: planned metadata is inconsistent: {p}"
         )));
     }
-    if let Some(name) = created.last() {
-        super::thin_overcommit::warn(ctx, &vg, name);
-    }
     let kernel = Activation::new(ctx);
     let new_lv = NewLv {
         name: created.first().map_or("", String::as_str),
@@ -1305,6 +1302,10 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
     };
     let prepared = kernel.before_create(ctx, &l.scan, &l.found, vg, &new_lv)?;
     let written = commit(&l, prepared.vg.clone())?;
+    // Only once the change is written (a refused write must say only why).
+    if let Some(name) = created.last() {
+        super::thin_overcommit::warn(ctx, &written.vg, name);
+    }
     if activate {
         // A shared VG: the new LV is activated exclusively, under its lock (LVM2's -aey).
         super::shared::lock_for_activation(
@@ -1882,9 +1883,6 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     if let Some(pool) = &pool_lv {
         set_virtual_extents(&mut vg, pool, target)?;
     }
-    if extending && (thin || pool_lv.is_some()) {
-        super::thin_overcommit::warn(ctx, &vg, &lv_name);
-    }
     let holder = pool_lv
         .clone()
         .unwrap_or_else(|| lock_holder(&vg, &lv_name));
@@ -1900,6 +1898,9 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         PLAIN_SUSPEND,
         &mut || commit(&l, vg.clone()).map(drop),
     )?;
+    if extending && (thin || pool_lv.is_some()) {
+        super::thin_overcommit::warn(ctx, &vg, &lv_name);
+    }
     if target == current {
         ctx.say(format!(
             "Size of logical volume {vg_name}/{lv_name} unchanged from {old_size} ({current} extents)."
