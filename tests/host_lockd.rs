@@ -1002,3 +1002,117 @@ fn a_full_lvmlock_lv_grows_by_sanlock_lv_extend_zeroed() {
     );
     assert_eq!(dev.hash(), before);
 }
+
+#[test]
+fn thin_lvs_lock_their_pool_and_creating_one_needs_the_pool_lock() {
+    let (sb, devs) = sandbox_with("lockd-thin", &[300]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    let dev = &devs[0];
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--shared", "vgt", dev.path_str()],
+    ));
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvcreate", "-an", "-T", "-L", "8M", "vgt/pool"],
+    ));
+    let vg = vg_on(&sb, dev);
+    // The pool owns a lease; its hidden sub-LVs do not.
+    let pool = vg.lv("pool").unwrap();
+    assert!(pool
+        .lock_args
+        .as_deref()
+        .is_some_and(|a| a.starts_with("1.0.0:")));
+    for sub in ["pool_tdata", "pool_tmeta"] {
+        assert_eq!(vg.lv(sub).unwrap().lock_args, None, "{sub}");
+    }
+    let pool_uuid = pool.id.to_string();
+    fake.take();
+
+    // The pool is active on another host: a thin LV cannot be made in it.
+    fake.state
+        .lock()
+        .unwrap()
+        .held_elsewhere
+        .insert(pool_uuid.clone());
+    let before = dev.hash();
+    refused(
+        oxlvm(
+            &sb,
+            &fake,
+            &[
+                "lvcreate", "-an", "-V", "8M", "-T", "vgt/pool", "-n", "thin1",
+            ],
+        ),
+        &[
+            "LV locked by other host: vgt/pool",
+            "Failed to lock thin pool vgt/pool.",
+        ],
+    );
+    assert_eq!(dev.hash(), before);
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vgt opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vgt lv_name=pool opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+    fake.state.lock().unwrap().held_elsewhere.clear();
+
+    // Free: the pool's lock is taken, the thin LV made without a lease of its own, and the
+    // lock dropped again (the pool is not active here).
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &[
+            "lvcreate", "-an", "-V", "8M", "-T", "vgt/pool", "-n", "thin1",
+        ],
+    ));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vgt opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vgt lv_name=pool opts=persistent vg_lock_type=sanlock",
+            "vg_update vg_name=vgt",
+            "lock_lv mode=un vg_name=vgt lv_name=pool opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+    let vg = vg_on(&sb, dev);
+    assert_eq!(vg.lv("thin1").unwrap().lock_args, None);
+    // LVM2 reads it as a thin LV without lock args in a sanlock VG.
+    let lvs = ok(sb.lvm(&[
+        "lvs",
+        "--shared",
+        "--noheadings",
+        "-o",
+        "lv_name,pool_lv,lv_lock_args",
+        "vgt/thin1",
+    ]));
+    assert_eq!(
+        lvs.split_whitespace().collect::<Vec<_>>(),
+        ["thin1", "pool"]
+    );
+
+    // Activating a thin LV locks its pool, exclusively: shared activation is refused, and
+    // the pool held elsewhere refuses it naming the pool.
+    ok(oxlvm(&sb, &fake, &["lvchange", "-aey", "vgt/thin1"]));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=sh vg_name=vgt opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vgt lv_name=pool opts=persistent vg_lock_type=sanlock",
+        ]
+    );
+    refused(
+        oxlvm(&sb, &fake, &["lvchange", "-asy", "vgt/thin1"]),
+        &["Shared activation not compatible with LV type thin of vgt/thin1"],
+    );
+    fake.state.lock().unwrap().held_elsewhere.insert(pool_uuid);
+    refused(
+        oxlvm(&sb, &fake, &["lvchange", "-aey", "vgt/thin1"]),
+        &["LV locked by other host: vgt/pool"],
+    );
+}

@@ -773,6 +773,23 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         }
     }
     let ctx = &l.ctx;
+    // A thin volume or snapshot in a shared VG: its pool's lock first (held while the pool is
+    // active here, dropped at the end otherwise).
+    let thin_pool = match &kind {
+        Kind::Thin { pool } => Some(pool.clone()),
+        Kind::ThinSnapshot { origin } => l
+            .found
+            .metadata
+            .vg
+            .lv(origin)
+            .and_then(thin_seg)
+            .map(|t| t.thin_pool.clone()),
+        _ => None,
+    };
+    let _pool_lock = match &thin_pool {
+        Some(pool) => super::shared::lock_thin_pool(ctx, &l.found.metadata.vg, pool)?,
+        None => None,
+    };
     let mut vg = l.found.metadata.vg.clone();
     let now = ctx.host.now;
     let host = ctx.host.node.clone();

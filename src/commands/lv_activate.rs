@@ -525,6 +525,19 @@ impl Activation {
             .map(|i| i.open_count)
     }
 
+    /// LVM2's `pool_is_active`: the thin pool's `-tpool` device exists (its thin LVs or the
+    /// pool itself use it), false without device-mapper.
+    pub fn pool_is_active(&self, vg: &VolumeGroup, pool: &LogicalVolume) -> bool {
+        let Some(control) = &self.control else {
+            return false;
+        };
+        control
+            .info(DevId::Uuid(&dm_uuid(&vg.id, &pool.id, Some("tpool"))))
+            .ok()
+            .flatten()
+            .is_some_and(|i| i.live_table)
+    }
+
     /// How many visible LVs of the VG are active, as LVM2 counts them for "now active".
     pub fn active_lv_count(&self, vg: &VolumeGroup) -> usize {
         vg.lvs

@@ -1266,11 +1266,13 @@ pub fn unlock_after_deactivation(
     let Some(target) = crate::lockd::lock_target(vg, lv_name) else {
         return;
     };
-    if target.lv_name != lv_name
-        && vg
-            .lv(&target.lv_name)
-            .is_some_and(|pool| kernel.is_active(vg, pool))
-    {
+    // A thin pool's lock stays while the pool is active here (its -tpool: other thin LVs).
+    let pool = vg.lv(&target.lv_name).filter(|p| {
+        p.segments
+            .iter()
+            .any(|s| matches!(s.kind, SegmentKind::ThinPool(_)))
+    });
+    if pool.is_some_and(|p| kernel.pool_is_active(vg, p)) {
         return;
     }
     if ctx
@@ -1283,6 +1285,65 @@ pub fn unlock_after_deactivation(
             vg.name
         ));
     }
+}
+
+/// A thin pool's lock taken for lvcreate of a thin volume or snapshot in it; dropped when this
+/// goes unless the pool is active here (the new thin LV was activated, or others are).
+pub struct ThinPoolLock<'a> {
+    ctx: &'a Context,
+    vg: VolumeGroup,
+    pool: String,
+}
+
+impl Drop for ThinPoolLock<'_> {
+    fn drop(&mut self) {
+        let kernel = Activation::new(self.ctx);
+        if self
+            .vg
+            .lv(&self.pool)
+            .is_some_and(|p| kernel.pool_is_active(&self.vg, p))
+        {
+            return;
+        }
+        if self
+            .ctx
+            .shared
+            .lock_lv(self.ctx, &self.vg, &self.pool, Some(Mode::Un), true)
+            .is_err()
+        {
+            self.ctx.warn(format!(
+                "WARNING: Failed to unlock {}/{}.",
+                self.vg.name, self.pool
+            ));
+        }
+    }
+}
+
+/// lvcreate of a thin volume or thin snapshot in a shared VG: the pool's lock ex (persistent)
+/// before anything changes - the pool must not be active on another host while its thin
+/// volumes change (LVM2's `lockd_init_lv`). "LV locked by other host" stops the command.
+pub fn lock_thin_pool<'a>(
+    ctx: &'a Context,
+    vg: &VolumeGroup,
+    pool: &str,
+) -> CmdResult<Option<ThinPoolLock<'a>>> {
+    if !crate::lockd::vg_is_shared(vg) || vg.lv(pool).is_none() {
+        return Ok(None);
+    }
+    ctx.shared
+        .lock_lv(ctx, vg, pool, Some(Mode::Ex), true)
+        .map_err(|e| {
+            CmdError::failed(format!(
+                "{}\n  Failed to lock thin pool {}/{pool}.",
+                e.message(),
+                vg.name
+            ))
+        })?;
+    Ok(Some(ThinPoolLock {
+        ctx,
+        vg: vg.clone(),
+        pool: pool.to_string(),
+    }))
 }
 
 /// Before LVs of a shared VG are removed (lvremove): each LV's lock ex - it must not be
