@@ -160,6 +160,118 @@ impl Steps {
         }
     }
 
+    /// One field of one LV (`lvs -a --noheadings -o FIELD vg/lv`), trimmed.
+    fn lv_field(&self, lv: &str, field: &str) -> String {
+        self.ok(&["lvs", "-a", "--noheadings", "--units", "m", "-o", field, lv])
+            .trim()
+            .to_string()
+    }
+
+    /// `lvs -a` of the VG with `fields` (comma-separated): one row of trimmed fields per LV.
+    fn lvs_rows(&self, vg: &str, fields: &str) -> Vec<Vec<String>> {
+        let out = self.ok(&[
+            "lvs",
+            "-a",
+            "--noheadings",
+            "--units",
+            "m",
+            "--separator",
+            "|",
+            "-o",
+            fields,
+            vg,
+        ]);
+        out.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.split('|').map(|f| f.trim().to_string()).collect())
+            .collect()
+    }
+
+    /// Writes `what` with `text` in it (for the other host to read with [`Steps::read`]).
+    fn mark_with(&self, what: &str, text: &str) {
+        let tmp = self.dir.join(format!(".{what}"));
+        fs::write(&tmp, text).expect("write a marker");
+        fs::rename(&tmp, self.dir.join(what)).expect("publish a marker");
+    }
+
+    fn read(&self, what: &str) -> String {
+        self.wait(what);
+        fs::read_to_string(self.dir.join(what)).expect("read a marker")
+    }
+
+    /// lvmlockd's view of the VG on this host: its part of `lvmlockctl -i` (from `VG <vg> `
+    /// to the next blank line), None when the VG's lockspace is not started here.
+    fn lockd_info(&self, vg: &str) -> Option<String> {
+        let out = Command::new("lvmlockctl")
+            .arg("-i")
+            .output()
+            .expect("run lvmlockctl -i");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let head = format!("VG {vg} ");
+        let start = text.lines().position(|l| l.starts_with(&head))?;
+        let lines: Vec<&str> = text
+            .lines()
+            .skip(start)
+            .take_while(|l| !l.trim().is_empty())
+            .collect();
+        Some(lines.join("\n"))
+    }
+
+    /// Waits (up to 5 s: lvmlockd drops a gone client's locks in its own time) until the
+    /// VG's part of `lvmlockctl -i` satisfies `test`; fails with the last one seen.
+    #[track_caller]
+    fn lockd_until(&self, vg: &str, what: &str, test: impl Fn(Option<&str>) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let info = self.lockd_info(vg);
+            if test(info.as_deref()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: lvmlockctl -i on host {}: {what}; VG {vg} shows:\n{}",
+                self.name,
+                host(),
+                info.as_deref().unwrap_or("(no lockspace)")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// This host's lvmlockd holds the lock of the LV with `uuid` (or not): `LK LV ex|sh UUID`.
+    #[track_caller]
+    fn lv_lock_held(&self, vg: &str, uuid: &str, held: bool) {
+        let has = |i: Option<&str>| {
+            i.is_some_and(|i| {
+                i.lines().any(|l| {
+                    (l.starts_with("LK LV ex ") || l.starts_with("LK LV sh ")) && l.ends_with(uuid)
+                })
+            })
+        };
+        self.lockd_until(
+            vg,
+            if held {
+                "the LV lock should be held"
+            } else {
+                "the LV lock should be released"
+            },
+            |i| has(i) == held,
+        );
+    }
+
+    /// No command's lock is left in the VG's lockspace here (a transient VG lock names the
+    /// pid holding it; a command that exited must not hold one), and none waits.
+    #[track_caller]
+    fn no_command_locks(&self, vg: &str) {
+        self.lockd_until(vg, "a command's VG lock is left", |i| {
+            i.is_some_and(|i| {
+                !i.lines().any(|l| {
+                    (l.starts_with("LK VG") && l.contains(" pid ")) || l.starts_with("LW ")
+                })
+            })
+        });
+    }
+
     /// The names of the VG's LVs (`lvs`), sorted.
     fn lv_names(&self, vg: &str) -> Vec<String> {
         let out = self.ok(&["lvs", "--noheadings", "-o", "lv_name", vg]);
@@ -167,6 +279,46 @@ impl Steps {
         v.sort();
         v
     }
+}
+
+/// Makes the VG's lvmlock LV (active here) look full to lvmlockd without 189 lvcreates: the
+/// lease leader of `model` (a used lease's byte offset) is copied over every 1 MiB slot from
+/// 67 MiB on that is not in `used`, so `find_free_lock` finds no "#unused" one. Only the
+/// leader sector is written; the leases in use stay as they are.
+fn fill_lvmlock(vg: &str, model: u64, used: &[u64]) -> usize {
+    use std::io::{Seek, SeekFrom};
+    let path = format!("/dev/mapper/{}-lvmlock", vg.replace('-', "--"));
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    let size = f.seek(SeekFrom::End(0)).expect("lvmlock size");
+    let mut buf = aligned(4096, 0);
+    f.read_exact_at(&mut buf.as_mut_slice()[..512], model)
+        .expect("read the model lease");
+    let mut filled = 0;
+    let mut off = 67 * MIB;
+    while off + MIB <= size {
+        if !used.contains(&off) {
+            f.write_all_at(&buf.as_slice()[..512], off)
+                .expect("write a lease leader");
+            filled += 1;
+        }
+        off += MIB;
+    }
+    f.sync_all().expect("sync lvmlock");
+    filled
+}
+
+/// The byte offsets in `lv_lock_args` ("1.0.0:N") of the VG's LVs.
+fn lease_offsets(lock_args: &str) -> Vec<u64> {
+    lock_args
+        .split_whitespace()
+        .filter_map(|a| a.strip_prefix("1.0.0:"))
+        .filter_map(|n| n.parse().ok())
+        .collect()
 }
 
 fn wait_marker(dir: &std::path::Path, what: &str, name: &str) {
@@ -283,11 +435,17 @@ fn scenario(name: &'static str, vg: &str, disk: &str, creator: Tool, other: Tool
 
         // Exclusive here; data written here is read there after the handover.
         steps.wait("started");
+        let uuid = steps.lv_field(&lv, "lv_uuid");
         steps.ok(&["lvchange", "-aey", &lv]);
+        // The activation's lock outlives the command; the command's own VG lock does not.
+        steps.lv_lock_held(vg, &uuid, true);
+        steps.no_command_locks(vg);
         write_pattern(&dev, 0xa1);
         steps.mark("ex_here");
         steps.wait("refused_there");
         steps.ok(&["lvchange", "-an", &lv]);
+        steps.lv_lock_held(vg, &uuid, false);
+        steps.no_command_locks(vg);
         steps.mark("released");
 
         // Back here after the other host wrote; then shared on both.
@@ -357,11 +515,136 @@ fn scenario(name: &'static str, vg: &str, disk: &str, creator: Tool, other: Tool
         ["lv1", "lv_h1", "lv_h2"],
         "{name}: a lost update"
     );
+    steps.mark(&format!("listed{me}"));
+    steps.wait("listed1");
+    steps.wait("listed2");
+
+    // Thin LVs lock their pool: a thin LV active on host 1 keeps host 2 from activating any
+    // thin LV of the pool and from making one in it; after host 1 deactivates, host 2 can.
+    let pool = format!("{vg}/pool");
+    let thin1 = format!("{vg}/thin1");
+    let thin_dev = format!("/dev/{vg}/thin1");
+    if me == 1 {
+        steps.ok(&["lvcreate", "-an", "-T", "-L", "8M", &pool]);
+        steps.ok(&["lvcreate", "-an", "-V", "8M", "-T", &pool, "-n", "thin1"]);
+        let pool_uuid = steps.lv_field(&pool, "lv_uuid");
+        steps.ok(&["lvchange", "-aey", &thin1]);
+        steps.lv_lock_held(vg, &pool_uuid, true);
+        write_pattern(&thin_dev, 0xc3);
+        steps.mark_with("thin_here", &pool_uuid);
+        steps.wait("thin_refused");
+        steps.ok(&["lvchange", "-an", &thin1]);
+        // The pool's lock goes with the pool's last active thin LV.
+        steps.lv_lock_held(vg, &pool_uuid, false);
+        steps.no_command_locks(vg);
+        steps.mark("thin_released");
+        steps.wait("thin_done");
+    } else {
+        let pool_uuid = steps.read("thin_here");
+        steps.refused(&["lvchange", "-aey", &thin1], "locked by other host");
+        steps.refused(
+            &["lvcreate", "-an", "-V", "8M", "-T", &pool, "-n", "thin2"],
+            "locked by other host",
+        );
+        steps.mark("thin_refused");
+        steps.wait("thin_released");
+        steps.ok(&["lvchange", "-aey", &thin1]);
+        assert!(
+            has_pattern(&thin_dev, 0xc3),
+            "{name}: host 1's thin data not seen on host 2"
+        );
+        steps.ok(&["lvcreate", "-an", "-V", "8M", "-T", &pool, "-n", "thin2"]);
+        steps.ok(&["lvchange", "-an", &thin1]);
+        // After LVM2 2.03.16's thin lvcreate and thin -an the pool's lock is still held here
+        // (the pool LV itself left active); after oxlvm's it is not. vgchange -an clears it.
+        steps.ok(&["vgchange", "-an", vg]);
+        steps.lv_lock_held(vg, &pool_uuid, false);
+        steps.no_command_locks(vg);
+        steps.mark("thin_done");
+    }
+
+    // A full lvmlock LV grows: host 1 makes every free lease slot look used, its lvcreate
+    // grows lvmlock by sanlock_lv_extend (8 MiB) and the new LV's lease lands in the new
+    // space; host 2, whose lvmlock device is still the old size, activates that LV (its lock
+    // request fails past the end until it reloads lvmlock).
+    let grow = format!("{vg}/lv_grow");
+    if me == 1 {
+        // One lvs: the leases in use, lv1's as the model, and host 2's thin LV seen here.
+        let rows = steps.lvs_rows(vg, "lv_name,lv_lock_args,pool_lv");
+        let field = |lv: &str, i: usize| {
+            rows.iter()
+                .find(|r| r[0] == lv)
+                .map(|r| r[i].clone())
+                .unwrap_or_else(|| panic!("{name}: no {lv} in {rows:?}"))
+        };
+        assert_eq!(
+            field("thin2", 2),
+            "pool",
+            "{name}: host 2's thin LV not seen on host 1"
+        );
+        let used: Vec<u64> = rows.iter().flat_map(|r| lease_offsets(&r[1])).collect();
+        let lv1_lease = lease_offsets(&field("lv1", 1))[0];
+        let filled = fill_lvmlock(vg, lv1_lease, &used);
+        assert!(
+            filled > 150,
+            "{name}: only {filled} free lease slots filled"
+        );
+        steps.ok(&[
+            "lvcreate",
+            "--config",
+            "global/sanlock_lv_extend=8",
+            "-an",
+            "-L",
+            "4M",
+            "-n",
+            "lv_grow",
+            vg,
+        ]);
+        let rows = steps.lvs_rows(vg, "lv_name,lv_size,lv_lock_args");
+        let row = |lv: &str| rows.iter().find(|r| r[0] == lv).cloned();
+        assert_eq!(
+            row("[lvmlock]").map(|r| r[1].clone()).as_deref(),
+            Some("264.00m"),
+            "{name}: the lvmlock LV did not grow by 8 MiB: {rows:?}"
+        );
+        assert_eq!(
+            row("lv_grow").map(|r| r[2].clone()),
+            Some(format!("1.0.0:{}", 256 * MIB)),
+            "{name}: the new lease is not in the new space"
+        );
+        steps.mark("grown");
+        steps.wait("grow_done");
+    } else {
+        // The lease of lv_grow lies past the end of this host's lvmlock device.
+        steps.wait("grown");
+        steps.ok(&["lvchange", "-aey", &grow]);
+        steps.ok(&["lvchange", "-an", &grow]);
+        steps.mark("grow_done");
+    }
 
     // The end: host 2 leaves the lockspace; host 1 removes the oxlvm-made VG (the LVM2-made
-    // one keeps the global lock until the VM goes).
+    // one keeps the global lock until the VM goes). On host 2 the oxlvm-stopped VG (vglv)
+    // stops first, while vgox is still started there: --lockstop VG leaves that VG's
+    // lockspace only.
     if me == 2 {
-        steps.ok(&["vgchange", "--lockstop", vg]);
+        let sync = PathBuf::from(std::env::var("OXLVM_VM_SYNC").unwrap_or_default());
+        if !lvm2_made {
+            wait_marker(&sync.join("vm_shared_vg_made_by_lvm2"), "stopped", name);
+        }
+        let out = steps.tool(&["vgchange", "--lockstop", vg]);
+        if !out.status.success() {
+            let dm = Command::new("dmsetup").args(["ls"]).output();
+            panic!(
+                "{name}: vgchange --lockstop {vg} failed: {}\nlvmlockctl -i:\n{}\ndmsetup ls: {:?}",
+                String::from_utf8_lossy(&out.stderr),
+                steps.lockd_info(vg).unwrap_or_default(),
+                dm.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            );
+        }
+        steps.lockd_until(vg, "the lockspace should be gone", |i| i.is_none());
+        if lvm2_made {
+            steps.lockd_until("vgox", "vgox's lockspace should stay", |i| i.is_some());
+        }
         steps.mark("stopped");
     } else {
         steps.wait("stopped");
