@@ -346,8 +346,8 @@ fn lv_commands_refuse_bad_input_and_leave_devices_untouched() {
                 .into_iter()
                 .map(String::from)
                 .collect(),
-            3,
-            "resizefs",
+            5,
+            "must be activated before resizing filesystem",
         ),
     ];
     for (args, code, needle) in cases {

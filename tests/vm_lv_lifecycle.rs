@@ -777,3 +777,161 @@ fn vm_a_merge_lvm2_deferred_runs_when_oxlvm_activates_the_origin() {
     ox(&["vgremove", "-f", VG]);
     assert_nothing_left();
 }
+
+/// A command that must fail with exit 5 and say `says`.
+fn ox_fails(args: &[&str], says: &str) {
+    let out = output(oxlvm_binary(), args);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "oxlvm {}: {}",
+        args.join(" "),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains(says),
+        "oxlvm {}: {:?} not in {}",
+        args.join(" "),
+        says,
+        text(&out.stderr)
+    );
+}
+
+/// (block size, block count) of the file system on `dev`, as its own tools read it.
+fn fs_geometry(dev: &str, xfs: bool) -> (u64, u64) {
+    let field = |text: &str, key: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_start_matches('=').trim().parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+    };
+    if xfs {
+        let t = run(
+            "xfs_db",
+            "xfs_db",
+            &[
+                "-r",
+                "-c",
+                "sb 0",
+                "-c",
+                "p blocksize",
+                "-c",
+                "p dblocks",
+                dev,
+            ],
+        );
+        (field(&t, "blocksize"), field(&t, "dblocks"))
+    } else {
+        let t = run("dumpe2fs", "dumpe2fs", &["-h", dev]);
+        (field(&t, "Block size:"), field(&t, "Block count:"))
+    }
+}
+
+const MNT: &str = "/tmp/vm-lv-lifecycle-fs";
+
+fn mount(dev: &str, fstype: &str) {
+    fs::create_dir_all(MNT).expect("mount point");
+    run("mount", "mount", &["-t", fstype, dev, MNT]);
+}
+
+fn umount() {
+    run("umount", "umount", &[MNT]);
+}
+
+/// The file written into each file system, read back after every resize.
+fn assert_file_kept(seed: u8) {
+    let got = fs::read(format!("{MNT}/data")).expect("read data back");
+    assert!(got == pattern(1 << 20, seed), "data changed");
+}
+
+fn lv_mib(name: &str) -> u64 {
+    size_of(&dev(name)) / MIB
+}
+
+#[test]
+fn vm_resizefs_grows_and_shrinks_ext4_and_grows_xfs_keeping_data() {
+    require_vm();
+    let _vg = fresh_vg();
+    // ext4: grown unmounted (checked, then resize2fs), grown mounted (online), shrunk
+    // unmounted (e2fsck, resize2fs before the LV); shrinking it mounted is refused.
+    ox(&["lvcreate", "-y", "-L", "16m", "-n", "fse", VG]);
+    let e = dev("fse");
+    run("mkfs.ext4", "mkfs.ext4", &["-q", "-F", &e]);
+    mount(&e, "ext4");
+    fs::write(format!("{MNT}/data"), pattern(1 << 20, 7)).expect("write");
+    umount();
+    ox(&["lvextend", "-r", "-L", "24m", &lv("fse")]);
+    let (bs, blocks) = fs_geometry(&e, false);
+    assert_eq!((lv_mib("fse"), bs * blocks), (24, 24 * MIB));
+    mount(&e, "ext4");
+    assert_file_kept(7);
+    ox(&["lvextend", "-r", "-L", "+8m", &lv("fse")]);
+    assert_eq!(lv_mib("fse"), 32);
+    let st = nix::sys::statvfs::statvfs(MNT).expect("statvfs");
+    assert!(
+        st.blocks() * st.fragment_size() > 28 * MIB,
+        "online growth seen by the mounted file system"
+    );
+    ox_fails(
+        &["lvreduce", "-r", "-L", "12m", &lv("fse")],
+        "is mounted on /tmp/vm-lv-lifecycle-fs; unmount it first",
+    );
+    assert_eq!(lv_mib("fse"), 32, "nothing changed");
+    assert_file_kept(7);
+    umount();
+    assert_eq!(
+        fs_geometry(&e, false).0 * fs_geometry(&e, false).1,
+        32 * MIB
+    );
+    ox(&["lvreduce", "-r", "-L", "12m", &lv("fse")]);
+    let (bs, blocks) = fs_geometry(&e, false);
+    assert_eq!((lv_mib("fse"), bs * blocks), (12, 12 * MIB));
+    run("e2fsck", "e2fsck", &["-f", "-n", &e]);
+    mount(&e, "ext4");
+    assert_file_kept(7);
+    umount();
+
+    // xfs: grown unmounted (mounted on a temporary directory), grown mounted; shrinking is
+    // refused before anything changes. (Small xfs file systems need mkfs's test overrides.)
+    ox(&["lvcreate", "-y", "-L", "16m", "-n", "fsx", VG]);
+    let x = dev("fsx");
+    let mkfs = Command::new("mkfs.xfs")
+        .args(["-q", "-f", &x])
+        .envs([("TEST_DIR", "1"), ("TEST_DEV", "1"), ("QA_CHECK_FS", "1")])
+        .output()
+        .expect("mkfs.xfs");
+    assert!(mkfs.status.success(), "{}", text(&mkfs.stderr));
+    mount(&x, "xfs");
+    fs::write(format!("{MNT}/data"), pattern(1 << 20, 9)).expect("write");
+    umount();
+    ox(&["lvextend", "-r", "-L", "24m", &lv("fsx")]);
+    let (bs, blocks) = fs_geometry(&x, true);
+    assert_eq!((lv_mib("fsx"), bs * blocks), (24, 24 * MIB));
+    mount(&x, "xfs");
+    assert_file_kept(9);
+    ox(&["lvextend", "-r", "-L", "+8m", &lv("fsx")]);
+    assert_file_kept(9);
+    umount();
+    let (bs, blocks) = fs_geometry(&x, true);
+    assert_eq!((lv_mib("fsx"), bs * blocks), (32, 32 * MIB));
+    // xfs shrink, no file system, an inactive LV: refused, nothing written.
+    ox(&["lvcreate", "-y", "-L", "4m", "-n", "nofs", VG]);
+    ox(&["lvchange", "-an", &lv("fse")]);
+    let seqno = lvm(&["vgs", "--noheadings", "-o", "vg_seqno", VG]);
+    ox_fails(
+        &["lvreduce", "-r", "-L", "16m", &lv("fsx")],
+        "xfs file systems cannot shrink",
+    );
+    ox_fails(
+        &["lvextend", "-r", "-L", "8m", &lv("nofs")],
+        "No ext2/3/4 or xfs file system found",
+    );
+    ox_fails(
+        &["lvextend", "-r", "-L", "+4m", &lv("fse")],
+        "must be activated before resizing filesystem",
+    );
+    assert_eq!(lvm(&["vgs", "--noheadings", "-o", "vg_seqno", VG]), seqno);
+    assert_eq!((lv_mib("fsx"), lv_mib("nofs")), (32, 4));
+    ox(&["vgremove", "-f", VG]);
+    assert_nothing_left();
+}

@@ -1375,10 +1375,10 @@ struct LvresizeArgs {
     /// Stripe size for the new extents
     #[arg(short = 'I', long = "stripesize", value_name = "SIZE")]
     stripesize: Option<String>,
-    /// Resize the file system too (not supported yet)
+    /// Resize the file system too (ext2/3/4 with resize2fs, xfs with xfs_growfs; the LV must be active)
     #[arg(short = 'r', long = "resizefs")]
     resizefs: bool,
-    /// Do not check or resize the file system
+    /// Do not check the file system before resizing it (-r)
     #[arg(short = 'n', long = "nofsck")]
     nofsck: bool,
     /// Allocation policy
@@ -1430,12 +1430,6 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     let Some(args) = parse_args::<LvresizeArgs>(argv)? else {
         return Ok(());
     };
-    if args.resizefs {
-        return Err(CmdError::usage(
-            "-r/--resizefs is not supported by oxlvm yet; resize the file system yourself (resize2fs, xfs_growfs) and run without -r.",
-        ));
-    }
-    let _ = args.nofsck;
     let explicit_alloc = alloc_arg(args.alloc.as_deref())?;
     let (vg_name, lv_name) = split_lv_arg(&args.lv, default_vg().as_deref()).map_err(usage)?;
     // Parse the size request before reading anything.
@@ -1546,6 +1540,20 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         }
         None => (lv_name, lv),
     };
+    let mut resizefs = args.resizefs;
+    if resizefs && pool_lv.is_some() {
+        ctx.say(format!(
+            "Ignoring --resizefs as volume {vg_name}/{} does not have a filesystem.",
+            pool_lv.as_deref().unwrap_or(&lv_name)
+        ));
+        resizefs = false;
+    }
+    if resizefs && is_cow(&vg, &lv_name) {
+        // The snapshot's device keeps its origin's size whatever its COW store holds.
+        return Err(failed(format!(
+            "Cannot resize the file system of snapshot {vg_name}/{lv_name}: a snapshot has its origin's size; run without -r."
+        )));
+    }
     let thin = thin_seg(&lv).is_some();
     let raid = lv_raid::read_params(&vg, &lv);
     if !thin && !is_plain(&lv) && raid.is_none() {
@@ -1860,12 +1868,13 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
             }
         }
         // LVM2 warns and asks only when the LV is active (an inactive one holds no open
-        // file system to destroy).
+        // file system to destroy), and not with -r: the file system is shrunk first.
         let kernel = Activation::new(ctx);
         let old = &l.found.metadata.vg;
         let open = old
             .lv(&lv_name)
-            .and_then(|lv| kernel.active_open_count(old, lv));
+            .and_then(|lv| kernel.active_open_count(old, lv))
+            .filter(|_| !resizefs);
         if let Some(open) = open {
             let question = format!("Do you really want to reduce {vg_name}/{lv_name}?");
             let refuse = format!(
@@ -1905,6 +1914,30 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         .unwrap_or_else(|| lock_holder(&vg, &lv_name));
     let kernel = Activation::new(ctx);
     kernel.check_resize(&l.found.metadata.vg, &lv_name)?;
+    // -r: the file system is checked, and shrunk before the LV is (grown after it).
+    let fs = if resizefs {
+        let old = &l.found.metadata.vg;
+        let label = format!("{vg_name}/{lv_name}");
+        let devno = old
+            .lv(&lv_name)
+            .and_then(|lv| kernel.active_devno(old, lv))
+            .ok_or_else(|| {
+                failed(format!(
+                    "Logical volume {label} must be activated before resizing filesystem."
+                ))
+            })?;
+        let dev = std::path::PathBuf::from(format!("/dev/{vg_name}/{lv_name}"));
+        let fs = super::lv_fs::FsResize::plan(&label, &dev, devno, target * es * 512)?;
+        if !args.nofsck {
+            fs.check()?;
+        }
+        if fs.shrinks() {
+            fs.resize()?;
+        }
+        Some(fs)
+    } else {
+        None
+    };
     kernel.update_and_reload(
         ctx,
         &l.scan,
@@ -1932,6 +1965,9 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         "Logical volume {vg_name}/{} successfully resized.",
         pool_lv.as_deref().unwrap_or(&lv_name)
     ));
+    if let Some(fs) = fs.filter(|f| !f.shrinks()) {
+        fs.resize()?;
+    }
     Ok(())
 }
 

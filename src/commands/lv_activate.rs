@@ -538,6 +538,17 @@ impl Activation {
             .is_some_and(|i| i.live_table)
     }
 
+    /// The device numbers of an active LV's own device.
+    pub fn active_devno(&self, vg: &VolumeGroup, lv: &LogicalVolume) -> Option<(u32, u32)> {
+        let control = self.control.as_ref()?;
+        control
+            .info(DevId::Uuid(&lv_uuid(vg, lv)))
+            .ok()
+            .flatten()
+            .filter(|i| i.live_table)
+            .map(|i| (i.dev.major, i.dev.minor))
+    }
+
     /// How many visible LVs of the VG are active, as LVM2 counts them for "now active".
     pub fn active_lv_count(&self, vg: &VolumeGroup) -> usize {
         vg.lvs

@@ -8,6 +8,7 @@ pub mod help;
 pub mod lv;
 pub mod lv_activate;
 pub mod lv_convert;
+pub mod lv_fs;
 pub mod lv_io;
 pub mod lv_online;
 pub mod lv_plan;
