@@ -365,3 +365,103 @@ fn lvm2_reads_oxlvms_conversions_as_the_guest_reported_its_own() {
         }
     }
 }
+
+/// The size LVM2 reports for `name` (hidden sub-LVs in brackets), in bytes.
+fn size_of(rows: &BTreeSet<String>, name: &str) -> u64 {
+    rows.iter()
+        .filter(|r| r.split('|').next() == Some(name))
+        .map(|r| r.split('|').nth(1).unwrap().parse::<u64>().unwrap())
+        .next()
+        .unwrap_or_else(|| panic!("no row for {name}: {rows:#?}"))
+}
+
+/// lvreduce of striped RAID levels as LVM2's lv_resize cuts them: raid0/4/5/6 in whole
+/// stripes (the new size rounded up toward the old one, LVM2's message), every image by the
+/// reduction over the data stripes; raid10 by an even reduction only; LVM2 reads each result
+/// cleanly. (LVM2 itself reduces RAID only with a kernel that can shrink it.)
+#[test]
+fn striped_raid_reduction_matches_lvm2s_rules_and_reads_clean() {
+    let (sb, devs) = sandbox_with("raid-reduce", &[48, 48, 48, 48, 48]);
+    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    let mut create = vec!["vgcreate", "-s", "1m", "vg"];
+    create.extend(&paths);
+    ok(sb.oxlvm(&create));
+    for cmd in [
+        "lvcreate -y -an --type raid5 -i3 -l 24 -n r5 vg",
+        "lvcreate -y -an --type raid6 -i3 -l 24 -n r6 vg",
+        "lvcreate -y -an --type raid4 -i2 -l 16 -n r4 vg",
+        "lvcreate -y -an --type raid0 -i2 -l 16 -n r0 vg",
+        "lvcreate -y -an --type raid10 -i2 -m1 -l 16 -n r10 vg",
+        "lvcreate -y -an --type raid1 -m1 -l 8 -n r1 vg",
+    ] {
+        ok(sb.oxlvm(&cmd.split(' ').collect::<Vec<_>>()));
+    }
+    let mib = 1u64 << 20;
+    // 24 -> 13 extents: rounded up to 15 (five per image).
+    let out = ok(sb.oxlvm(&["lvreduce", "-y", "-l", "13", "vg/r5"]));
+    assert!(
+        out.contains(
+            "Rounding size (13 extents) up to stripe boundary size for segment (15 extents)."
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Size of logical volume vg/r5 changed from 24.00 MiB (24 extents) to 15.00 MiB (15 extents)."),
+        "{out}"
+    );
+    ok(sb.oxlvm(&["lvreduce", "-y", "-l", "-6", "vg/r6"]));
+    ok(sb.oxlvm(&["lvresize", "-y", "-L", "10m", "vg/r4"]));
+    ok(sb.oxlvm(&["lvreduce", "-y", "-l", "-4", "vg/r0"]));
+    ok(sb.oxlvm(&["lvreduce", "-y", "-l", "-6", "vg/r10"]));
+    ok(sb.oxlvm(&["lvreduce", "-y", "-l", "-3", "vg/r1"]));
+    assert_vgck_clean(&sb, "vg");
+    let rows = lvm2_rows(&sb, "vg", &paths);
+    for (lv, size, images, image_size) in [
+        ("r5", 15, 4, 5),
+        ("r6", 18, 5, 6),
+        ("r4", 10, 3, 5),
+        ("r0", 12, 2, 6),
+        ("r10", 10, 4, 5),
+        ("r1", 5, 2, 5),
+    ] {
+        assert_eq!(size_of(&rows, lv), size * mib, "{lv}");
+        for i in 0..images {
+            assert_eq!(
+                size_of(&rows, &format!("[{lv}_rimage_{i}]")),
+                image_size * mib,
+                "{lv} image {i}"
+            );
+            if lv != "r0" {
+                assert_eq!(
+                    size_of(&rows, &format!("[{lv}_rmeta_{i}]")),
+                    mib,
+                    "{lv} meta {i}"
+                );
+            }
+        }
+    }
+    // An odd reduction of raid10 cannot be divided over its two stripes; reducing into the
+    // same size after rounding is no change. Both refused untouched.
+    let before = hashes(&devs);
+    let err = assert_refused(
+        sb.oxlvm(&["lvreduce", "-y", "-l", "-3", "vg/r10"]),
+        5,
+        &devs,
+        &before,
+    );
+    assert!(err.contains("not divisible by #stripes 4"), "{err}");
+    let err = assert_refused(
+        sb.oxlvm(&["lvreduce", "-y", "-l", "14", "vg/r5"]),
+        5,
+        &devs,
+        &before,
+    );
+    assert!(err.contains("matches existing size"), "{err}");
+    // What oxlvm reduced, oxlvm and LVM2 still extend and remove.
+    ok(sb.oxlvm(&["lvextend", "-l", "+3", "vg/r5"]));
+    assert_vgck_clean(&sb, "vg");
+    ok(sb.lvm(&[
+        "lvremove", "-y", "vg/r5", "vg/r6", "vg/r4", "vg/r0", "vg/r10", "vg/r1",
+    ]));
+    assert_vgck_clean(&sb, "vg");
+}

@@ -485,11 +485,8 @@ fn bad_raid_mirror_convert_and_pvmove_input_is_refused_untouched() {
             3,
             "different number of stripes",
         ),
-        (
-            "lvreduce -y -L -2M vg/r5",
-            5,
-            "reduces mirror and raid1 LVs only",
-        ),
+        // Rounded up to whole stripes (2 extents), 3 extents are the size it has.
+        ("lvreduce -y -l 3 vg/r5", 5, "matches existing size"),
         // LVM2's vg_validate refuses a mirror smaller than its region (2 MiB).
         ("lvreduce -y -l 1 vg/mt", 5, "below its region size"),
         (
@@ -506,8 +503,8 @@ fn bad_raid_mirror_convert_and_pvmove_input_is_refused_untouched() {
         ("lvconvert vg/lin", 3, "Need an operation"),
         (
             "lvconvert --type raid5 vg/lin",
-            3,
-            "not supported by oxlvm yet",
+            5,
+            "RAID takeover or reshape",
         ),
         (
             "lvconvert --merge --splitsnapshot vg/lin",
@@ -759,4 +756,73 @@ fn allocation_settings_for_raid_logs_and_pool_metadata() {
     let vg = model(&sb, "vg");
     assert_eq!(runs(&vg, "pool1_tmeta")[0].0, runs(&vg, "pool1_tdata")[0].0);
     assert_ne!(runs(&vg, "pool2_tmeta")[0].0, runs(&vg, "pool2_tdata")[0].0);
+}
+
+/// RAID takeover (`lvconvert --type` to another level or to striped) and reshape
+/// (`--stripes`, `--stripesize`) are not built: each is refused in one line naming the LV,
+/// its layout and the request, exit 5, every device unchanged. `--type linear` is `-m 0`.
+#[test]
+fn raid_takeover_and_reshape_are_refused_untouched() {
+    let (sb, devs) = four_pvs("raid-takeover", "1m");
+    for cmd in [
+        "lvcreate -y -an --type raid5 -i2 -l 8 -n r5 vg",
+        "lvcreate -y -an --type raid1 -m1 -l 4 -n r1 vg",
+        "lvcreate -y -an -i2 -l 4 -n st vg",
+        "lvcreate -y -an -l 4 -n lin vg",
+    ] {
+        ok(sb.oxlvm(&cmd.split(' ').collect::<Vec<_>>()));
+    }
+    let before = hashes(&devs);
+    for (cmd, says) in [
+        ("lvconvert -y --type raid6 vg/r5", "raid5 with 2 stripe(s)"),
+        (
+            "lvconvert -y --type raid5 vg/r1",
+            "(raid1) with --type raid5",
+        ),
+        ("lvconvert -y --type raid10 vg/r1", "--type raid10"),
+        (
+            "lvconvert -y --type raid0 vg/st",
+            "(striped) with --type raid0",
+        ),
+        ("lvconvert -y --type striped vg/r5", "--type striped"),
+        ("lvconvert -y --type raid5_n vg/r5", "--type raid5_n"),
+        ("lvconvert -y --type raid4 vg/lin", "(linear)"),
+        ("lvconvert -y --stripes 3 vg/r5", "--stripes 3"),
+        ("lvconvert -y -I 128k vg/r5", "--stripesize 128k"),
+        (
+            "lvconvert -y --type raid5 --stripes 3 vg/r5",
+            "--type raid5 --stripes 3",
+        ),
+    ] {
+        let err = assert_refused(
+            sb.oxlvm(&cmd.split(' ').collect::<Vec<_>>()),
+            5,
+            &devs,
+            &before,
+        );
+        assert!(err.contains("RAID takeover or reshape"), "{cmd}: {err}");
+        assert!(err.contains(says), "{cmd}: {err}");
+    }
+    let err = assert_refused(
+        sb.oxlvm(&["lvconvert", "-y", "--type", "raid5", "vg/nosuch"]),
+        5,
+        &devs,
+        &before,
+    );
+    assert!(err.contains("Failed to find logical volume"), "{err}");
+    let err = assert_refused(
+        sb.oxlvm(&["lvconvert", "-y", "--type", "linear", "-m", "1", "vg/r1"]),
+        3,
+        &devs,
+        &before,
+    );
+    assert!(err.contains("--type linear"), "{err}");
+    // --type linear on raid1: two images down to one, as -m 0.
+    ok(sb.oxlvm(&["lvconvert", "-y", "--type", "linear", "vg/r1"]));
+    let vg = model(&sb, "vg");
+    assert!(vg.lv("r1_rimage_1").is_none());
+    assert!(matches!(
+        vg.lv("r1").unwrap().segments[0].kind,
+        SegmentKind::Striped(_)
+    ));
 }

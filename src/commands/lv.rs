@@ -1556,6 +1556,14 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     }
     let thin = thin_seg(&lv).is_some();
     let raid = lv_raid::read_params(&vg, &lv);
+    if let Some(p) = &raid {
+        if p.layout.parity() == 1 && p.devices() < 3 {
+            return Err(CmdError::failed(format!(
+                "Cannot resize {} LV {vg_name}/{lv_name}. Convert to more stripes first.",
+                p.layout.name()
+            )));
+        }
+    }
     if !thin && !is_plain(&lv) && raid.is_none() {
         return Err(CmdError::failed(format!(
             "oxlvm resizes linear, striped, COW and thin LVs only; {vg_name}/{lv_name} is {}.",
@@ -1836,16 +1844,29 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
                 "Thin pool volumes {vg_name}/{pool} cannot be reduced in size yet."
             )));
         }
-        if let Some(p) = raid
-            .as_ref()
-            .filter(|p| !matches!(p.layout, Layout::Mirror | Layout::Raid(RaidLevel::Raid1)))
-        {
-            return Err(CmdError::failed(format!(
-                "oxlvm reduces mirror and raid1 LVs only; {vg_name}/{lv_name} is {}.",
-                p.layout.name()
-            )));
+        if (args.stripes.is_some() || args.stripesize.is_some()) && !thin {
+            ctx.say("Ignoring stripes, stripesize and mirrors arguments when reducing.");
         }
-        let (stripes, _) = last_stripes;
+        // Striped RAID (raid0/4/5/6) is cut in whole stripes as striped LVs are (LVM2 rounds
+        // toward the old size by the data stripes); raid10 counts as mirrored there, its
+        // reduction must divide by its stripes (lv_raid::reduce).
+        let (stripes, _) = match raid.as_ref().map(|p| p.layout) {
+            Some(Layout::Raid(level))
+                if level != RaidLevel::Raid1
+                    && !matches!(level, RaidLevel::Raid10 | RaidLevel::Raid10Near) =>
+            {
+                let p = raid.as_ref().map_or(1, |p| p.stripes.max(1));
+                let ss = raid.as_ref().map_or(0, |p| p.stripe_size);
+                let per = if ss > vg.extent_size {
+                    ss / vg.extent_size.max(1)
+                } else {
+                    1
+                };
+                (p * per, ss)
+            }
+            Some(_) => (1, 0),
+            None => last_stripes,
+        };
         let mut keep = target;
         if !thin && stripes > 1 {
             // The last segment is cut in whole stripes.

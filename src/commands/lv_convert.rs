@@ -82,6 +82,12 @@ struct LvconvertArgs {
     /// Allocation policy for new extents
     #[arg(long = "alloc", value_name = "POLICY")]
     alloc: Option<String>,
+    /// Stripes of a RAID reshape (refused: oxlvm does not reshape)
+    #[arg(long = "stripes", value_name = "NUMBER")]
+    stripes: Option<String>,
+    /// Stripe size of a RAID reshape (refused: oxlvm does not reshape)
+    #[arg(short = 'I', long = "stripesize", value_name = "SIZE")]
+    stripesize: Option<String>,
     /// Answer yes to every question
     #[arg(short = 'y', long = "yes")]
     yes: bool,
@@ -233,9 +239,15 @@ pub fn lvconvert(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         return Ok(());
     };
     let _ = (args.background, args.interval.as_deref());
+    if args.stripes.is_some()
+        || args.stripesize.is_some()
+        || args.segtype.as_deref().is_some_and(is_takeover_type)
+    {
+        return refuse_takeover(&args, argv);
+    }
     let pool = args.segtype.as_deref() == Some("thin-pool") || args.thinpool.is_some();
-    let mirrors =
-        args.mirrors.is_some() || matches!(args.segtype.as_deref(), Some("raid1" | "mirror"));
+    let mirrors = args.mirrors.is_some()
+        || matches!(args.segtype.as_deref(), Some("raid1" | "mirror" | "linear"));
     let ops = [args.merge, args.splitsnapshot, args.snapshot, pool, mirrors];
     match ops.iter().filter(|o| **o).count() {
         0 => {
@@ -274,6 +286,56 @@ pub fn lvconvert(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         return to_thin_pool(&args, argv);
     }
     change_copies(&args, argv)
+}
+
+/// Segment types `lvconvert --type` reaches only by a RAID takeover or reshape.
+fn is_takeover_type(t: &str) -> bool {
+    t == "striped" || (t != "raid1" && metadata_format::text::RaidLevel::from_name(t).is_some())
+}
+
+/// RAID takeover (`--type` to another level) and reshape (`--stripes`, `--stripesize`) are not
+/// built: one line naming the LV, what it is and what was asked, exit 5, nothing written.
+fn refuse_takeover(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
+    let [lv_text, ..] = args.args.as_slice() else {
+        return Err(usage("Give the LV to convert as VG/LV."));
+    };
+    let (vg_name, name) = lv_arg(lv_text)?;
+    let l = load(&args.common, argv, &vg_name)?;
+    let vg = &l.found.metadata.vg;
+    let lv = vg.lv(&name).ok_or_else(|| {
+        failed(format!(
+            "Failed to find logical volume \"{vg_name}/{name}\""
+        ))
+    })?;
+    let current = match lv_raid::read_params(vg, lv) {
+        Some(p) if p.layout.is_mirrored() => p.layout.name().to_string(),
+        Some(p) => format!(
+            "{} with {} stripe(s) of {}",
+            p.layout.name(),
+            p.stripes,
+            crate::commands::lv_plan::display_size(u64::from(p.stripe_size))
+        ),
+        None if lv_raid::is_linear(lv) => "linear".to_string(),
+        None => lv
+            .segments
+            .first()
+            .map_or("empty", |s| s.kind.type_name())
+            .to_string(),
+    };
+    let mut asked = Vec::new();
+    if let Some(t) = &args.segtype {
+        asked.push(format!("--type {t}"));
+    }
+    if let Some(n) = &args.stripes {
+        asked.push(format!("--stripes {n}"));
+    }
+    if let Some(n) = &args.stripesize {
+        asked.push(format!("--stripesize {n}"));
+    }
+    Err(failed(format!(
+        "Converting {vg_name}/{name} ({current}) with {} is a RAID takeover or reshape, which oxlvm does not support; nothing was changed (LVM2's lvconvert can do it).",
+        asked.join(" ")
+    )))
 }
 
 /// `lvmerge VG/SNAP...` is `lvconvert --merge VG/SNAP...`.
@@ -797,6 +859,8 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
         None => None,
         Some("raid1") => Some(Layout::Raid(RaidLevel::Raid1)),
         Some("mirror") => Some(Layout::Mirror),
+        // --type linear is -m 0 (raid1 and mirror LVs become linear).
+        Some("linear") => None,
         Some(t) => {
             return Err(usage(format!(
                 "lvconvert --type {t} is not supported by oxlvm yet; -m converts raid1, mirror and linear LVs."
@@ -808,7 +872,18 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
         More(u32),
         Fewer(u32),
     }
+    if args.segtype.as_deref() == Some("linear")
+        && args
+            .mirrors
+            .as_deref()
+            .is_some_and(|m| m.trim_start_matches('+') != "0")
+    {
+        return Err(usage(
+            "--type linear leaves one image: use it without -m, or with -m 0.",
+        ));
+    }
     let count = match args.mirrors.as_deref() {
+        None if args.segtype.as_deref() == Some("linear") => Count::Total(0),
         None => Count::Total(1),
         Some(t) => {
             let (kind, digits): (fn(u32) -> Count, &str) = match t.as_bytes().first() {

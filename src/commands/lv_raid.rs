@@ -693,13 +693,6 @@ pub fn reduce(vg: &mut VolumeGroup, name: &str, keep: u32) -> Result<(), String>
         .ok_or_else(|| format!("Logical volume {name} not found"))?
         .clone();
     let p = read_params(vg, &lv).ok_or_else(|| format!("{name} is not mirrored or RAID"))?;
-    if !matches!(p.layout, Layout::Mirror | Layout::Raid(RaidLevel::Raid1)) {
-        return Err(format!(
-            "oxlvm reduces mirror and raid1 LVs only; {}/{name} is {}.",
-            vg.name,
-            p.layout.name()
-        ));
-    }
     if p.layout == Layout::Mirror
         && u64::from(p.region_size) > u64::from(keep) * u64::from(vg.extent_size)
     {
@@ -710,9 +703,57 @@ pub fn reduce(vg: &mut VolumeGroup, name: &str, keep: u32) -> Result<(), String>
             display_size(u64::from(p.region_size))
         ));
     }
-    for image in data_images(&lv) {
-        if let Some(sub) = vg.lv_mut(&image) {
-            super::lv_plan::reduce_to(sub, keep);
+    let current = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+    let reduction = current.saturating_sub(keep);
+    // Each image loses the reduction divided by the data areas (LVM2's _lv_segment_reduce:
+    // images / copies for raid10, images - parity otherwise, 1 for mirrors and raid1).
+    let images = data_images(&lv);
+    let count = u32::try_from(images.len()).unwrap_or(u32::MAX);
+    let areas = match p.layout {
+        Layout::Mirror | Layout::Raid(RaidLevel::Raid1) => 1,
+        Layout::Raid(RaidLevel::Raid10 | RaidLevel::Raid10Near) => {
+            (count / p.mirrors.max(1)).max(1)
+        }
+        Layout::Raid(_) => count.saturating_sub(p.layout.parity()).max(1),
+    };
+    if !reduction.is_multiple_of(areas) {
+        return Err(format!(
+            "Segment extent reduction {reduction} not divisible by #stripes {count}."
+        ));
+    }
+    let per_image = reduction / areas;
+    let metas: Vec<Option<String>> = match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::Raid(r)) => r.images.iter().map(|i| i.meta.clone()).collect(),
+        _ => vec![None; images.len()],
+    };
+    for (image, meta) in images.iter().zip(metas) {
+        let Some(have) = vg
+            .lv(image)
+            .map(|l| u32::try_from(l.extent_count()).unwrap_or(0))
+        else {
+            continue;
+        };
+        let left = have.saturating_sub(per_image);
+        // The metadata LV shrinks only if the smaller image needs fewer of its extents
+        // (LVM2's raid_rmeta_extents_delta).
+        if let Some(meta) = meta {
+            let before = rmeta_extents(have, p.region_size, vg.extent_size);
+            let after = rmeta_extents(left, p.region_size, vg.extent_size);
+            let m_have = vg
+                .lv(&meta)
+                .map_or(0, |l| u32::try_from(l.extent_count()).unwrap_or(0));
+            let mut delta = before.saturating_sub(after);
+            if delta > m_have || left == 0 {
+                delta = m_have;
+            }
+            if delta > 0 && delta < m_have {
+                if let Some(m) = vg.lv_mut(&meta) {
+                    super::lv_plan::reduce_to(m, m_have - delta);
+                }
+            }
+        }
+        if let Some(sub) = vg.lv_mut(image) {
+            super::lv_plan::reduce_to(sub, left.max(1));
         }
     }
     if let Some(seg) = vg.lv_mut(name).and_then(|l| l.segments.first_mut()) {
