@@ -280,8 +280,10 @@ enum ContainerCmd {
     },
     /// Run a command in a running container
     Exec {
+        /// Pass stdin on to the command (without -i or -t its stdin is /dev/null)
         #[arg(short = 'i', long = "interactive")]
         interactive: bool,
+        /// Give the command a terminal of the container's own devpts
         #[arg(short = 't', long = "tty")]
         tty: bool,
         #[arg(short = 'e', long = "env")]
@@ -1012,8 +1014,8 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
             Ok(())
         }
         ContainerCmd::Exec {
-            interactive: _,
-            tty: _,
+            interactive,
+            tty,
             env,
             user,
             workdir,
@@ -1023,7 +1025,11 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
             let store = open_store(vg)?;
             let c = store.catalog()?;
             let (_, rec) = find(&c, &container)?;
-            let code = ctr::exec(rec, &command, &env, user.as_deref(), workdir.as_deref())?;
+            let io = runtime::ExecIo {
+                tty,
+                stdin: interactive,
+            };
+            let code = ctr::exec(rec, &command, &env, user.as_deref(), workdir.as_deref(), io)?;
             exit_with(code)
         }
         ContainerCmd::Inspect { containers } => {

@@ -923,6 +923,7 @@ pub fn exec(
     env: &[String],
     user: Option<&str>,
     workdir: Option<&str>,
+    io: runtime::ExecIo,
 ) -> CmdResult<i32> {
     let st: RunState = runtime::running(&rec.id)
         .ok_or_else(|| failed(format!("Container {} is not running.", rec.name)))?;
@@ -949,6 +950,7 @@ pub fn exec(
         &all_env,
         user.unwrap_or(&rec.config.user),
         workdir.unwrap_or(&rec.config.working_dir),
+        io,
     )
 }
 

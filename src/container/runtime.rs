@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -1593,6 +1593,14 @@ pub fn stop(id: &str, timeout: Duration, stop_signal: i32) -> CmdResult {
     Ok(())
 }
 
+/// How `exec` connects the command: `tty` gives it a terminal of the container's own devpts
+/// (relayed to ours), `stdin` passes our input on (without either, its stdin is /dev/null).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecIo {
+    pub tty: bool,
+    pub stdin: bool,
+}
+
 /// Joins the namespaces and cgroup of a running container and runs `argv` there (exec).
 pub fn exec_in(
     st: &RunState,
@@ -1601,8 +1609,42 @@ pub fn exec_in(
     env: &[String],
     user: &str,
     workdir: &str,
+    io: ExecIo,
 ) -> CmdResult<i32> {
     let pid = st.pid;
+    // -t: a pty from the container's devpts, opened here; the command gets its slave.
+    let pty: Option<(File, u32)> = if io.tty {
+        let ptmx = format!("/proc/{pid}/root/dev/pts/ptmx");
+        let master = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags_cloexec()
+            .open(&ptmx)
+            .map_err(|e| {
+                failed(format!(
+                    "Cannot open a terminal in the container ({ptmx}): {e}"
+                ))
+            })?;
+        let mut num: libc::c_uint = 0;
+        let unlock: libc::c_int = 0;
+        // SAFETY: TIOCSPTLCK reads an int, TIOCGPTN writes an unsigned int; both live here.
+        unsafe {
+            libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock);
+            libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut num);
+        }
+        // Our terminal's size, if we have one.
+        // SAFETY: TIOCGWINSZ writes a winsize, TIOCSWINSZ reads one; both live here.
+        unsafe {
+            let mut ws: libc::winsize = std::mem::zeroed();
+            if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0 {
+                libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+            }
+        }
+        Some((master, num))
+    } else {
+        None
+    };
+    let pty_num = pty.as_ref().map(|(_, n)| *n);
     let mut nsfds = Vec::new();
     for ns in ["ipc", "uts", "net", "pid", "mnt"] {
         let p = format!("/proc/{pid}/ns/{ns}");
@@ -1625,6 +1667,11 @@ pub fn exec_in(
             // SAFETY: still single-threaded.
             match unsafe { nix::unistd::fork() } {
                 Ok(nix::unistd::ForkResult::Child) => {
+                    if let Err(m) = exec_stdio(pty_num, io.stdin) {
+                        eprintln!("  {m}");
+                        // SAFETY: leave without unwinding into the parent's state.
+                        unsafe { libc::_exit(125) }
+                    }
                     let l = Launch {
                         rootfs: PathBuf::from("/"),
                         hostname: String::new(),
@@ -1660,6 +1707,9 @@ pub fn exec_in(
             }
         }
         nix::unistd::ForkResult::Parent { child } => {
+            if let Some((master, _)) = pty {
+                return Ok(exec_relay(master, child, io.stdin));
+            }
             let code = match nix::sys::wait::waitpid(child, None) {
                 Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
                 Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
@@ -1668,6 +1718,115 @@ pub fn exec_in(
             Ok(code)
         }
     }
+}
+
+/// The exec'd command's stdio, inside the container: the pty slave `/dev/pts/N` as its
+/// controlling terminal, or our stdin (`-i`) or /dev/null, with our stdout and stderr.
+fn exec_stdio(pty: Option<u32>, stdin: bool) -> Result<(), String> {
+    let _ = nix::unistd::setsid();
+    if let Some(n) = pty {
+        let path = format!("/dev/pts/{n}");
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{path}: {e}"))?;
+        // SAFETY: TIOCSCTTY takes an int argument; the descriptor is open.
+        unsafe { libc::ioctl(f.as_raw_fd(), libc::TIOCSCTTY, 0) };
+        for target in 0..3 {
+            // SAFETY: dup2 onto the standard descriptors.
+            unsafe { libc::dup2(f.as_raw_fd(), target) };
+        }
+    } else if !stdin {
+        let null = File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+        // SAFETY: dup2 onto the standard input.
+        unsafe { libc::dup2(null.as_raw_fd(), 0) };
+    }
+    Ok(())
+}
+
+/// `exec -t`: moves the pty's output to our stdout and (with `-i`) our input to it, in raw
+/// mode when our stdin is a terminal, until the command has exited and the output is read.
+/// Returns the command's exit status.
+fn exec_relay(master: File, child: nix::unistd::Pid, with_stdin: bool) -> i32 {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut master = master;
+    let mut buf = vec![0u8; 65536];
+    let mut stdin_open = with_stdin;
+    let mut exit: Option<i32> = None;
+    let raw_mode = if with_stdin {
+        nix::sys::termios::tcgetattr(std::io::stdin())
+            .ok()
+            .inspect(|orig| {
+                let mut raw = orig.clone();
+                nix::sys::termios::cfmakeraw(&mut raw);
+                let _ = nix::sys::termios::tcsetattr(
+                    std::io::stdin(),
+                    nix::sys::termios::SetArg::TCSANOW,
+                    &raw,
+                );
+            })
+    } else {
+        None
+    };
+    let mut stdout = std::io::stdout();
+    loop {
+        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        let stdin = std::io::stdin();
+        if stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        let timeout = if exit.is_some() { 200u16 } else { 500u16 };
+        let n = poll(&mut fds, PollTimeout::from(timeout)).unwrap_or(0);
+        let ready = |i: usize| {
+            fds.get(i).and_then(|p| p.revents()).is_some_and(|r| {
+                r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+            })
+        };
+        let (pty_ready, stdin_ready) = (ready(0), ready(1));
+        drop(fds);
+        if pty_ready {
+            match master.read(&mut buf) {
+                Ok(k) if k > 0 => {
+                    let _ = stdout.write_all(&buf[..k]);
+                    let _ = stdout.flush();
+                }
+                // EIO: every holder of the slave has gone.
+                _ => break,
+            }
+        }
+        if stdin_ready {
+            let k = std::io::stdin().read(&mut buf).unwrap_or(0);
+            if k == 0 {
+                stdin_open = false;
+                let _ = master.write_all(&[4]); // ^D
+            } else {
+                let _ = master.write_all(&buf[..k]);
+            }
+        }
+        if exit.is_none() {
+            match nix::sys::wait::waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+                Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => exit = Some(c),
+                Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => exit = Some(128 + s as i32),
+                _ => {}
+            }
+        } else if n == 0 {
+            // Exited, and nothing more came within the poll's wait.
+            break;
+        }
+    }
+    if let Some(orig) = raw_mode {
+        let _ = nix::sys::termios::tcsetattr(
+            std::io::stdin(),
+            nix::sys::termios::SetArg::TCSANOW,
+            &orig,
+        );
+    }
+    exit.unwrap_or_else(|| match nix::sys::wait::waitpid(child, None) {
+        Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
+        Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
+        _ => 125,
+    })
 }
 
 /// The part of child_main after the namespaces exist (exec into a running container).
