@@ -7,6 +7,10 @@
 //!
 //! Runs INSIDE the VM (`scripts/vm-test --test vm_container`); declared `test = false`. The
 //! tests share one VG on the guest's four disks and take turns (one lock).
+//!
+//! It runs 4-5 minutes on an idle machine and up to 13 under a heavily loaded one, so its VM gets
+//! more time than the default 600 s (each command is bounded on its own, see COMMAND_LIMIT).
+//! vm-run: --timeout 1500
 
 use std::collections::BTreeMap;
 use std::fs;
