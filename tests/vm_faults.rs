@@ -322,7 +322,10 @@ fn pattern(seed: u8, len: usize) -> Vec<u8> {
 /// with the same line and exit code, load the same tables (missing areas on `error` devices
 /// `<lv>-missing_<seg>_<area>`), and `lvs` reports the same; the degraded raid1 reads what was
 /// written before; `vgchange -an` leaves no device. lvchange -ay refuses a partial linear LV
-/// unless -P.
+/// unless -P. Then the PV comes back and fails under the active LVs, first its writes
+/// (dm-flakey `error_writes`), then everything (`error`): the raid1 keeps taking writes and
+/// reads, the mirror reads from its other leg, and both tools' `lvs -a` are equal - the raid1
+/// "refresh needed" (`r`) while the PV still reads, "partial" (`p`) once it does not.
 #[test]
 fn vm_activation_with_a_missing_pv_follows_the_activation_mode() {
     require_vm();
@@ -478,4 +481,70 @@ fn vm_activation_with_a_missing_pv_follows_the_activation_mode() {
     let o = m.oxlvm(&["lvchange", "-an", &format!("{VG_M}/lin")]);
     assert!(o.status.success(), "{o:?}");
     assert_eq!(vg_tables(VG_M), Vec::<String>::new());
+
+    // The PV comes back, then fails under active legs: every read and write of it errors.
+    ok(
+        "dmsetup",
+        &[
+            "create",
+            DM_M,
+            "--table",
+            &format!("0 {n} linear /dev/vdc 0"),
+        ],
+    );
+    let o = m.oxlvm(&["vgchange", "-ay", VG_M]);
+    assert!(o.status.success(), "{o:?}");
+    m.wait_synced(&format!("{VG_M}/r1"));
+    m.wait_synced(&format!("{VG_M}/mi"));
+    let mirror_data = pattern(9, 1 << 20);
+    write_direct(&format!("/dev/{VG_M}/mi"), &mirror_data);
+    let set = |table: String| {
+        ok("dmsetup", &["suspend", DM_M]);
+        ok("dmsetup", &["load", DM_M, "--table", &table]);
+        ok("dmsetup", &["resume", DM_M]);
+    };
+    let r1_line = |report: &str| -> (char, String) {
+        let line = report
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some("r1"))
+            .unwrap_or_default()
+            .to_string();
+        let health = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|a| a.chars().nth(8));
+        (health.unwrap_or(' '), line)
+    };
+    // First writes fail (the label still reads): the kernel fails the raid1 leg on the first
+    // write, the raid1 goes on with the other; LVM2 reports it "refresh needed".
+    set(format!("0 {n} flakey /dev/vdc 0 0 1 1 error_writes"));
+    let new_data = pattern(11, 1 << 20);
+    write_direct(&format!("/dev/{VG_M}/r1"), &new_data);
+    assert_eq!(
+        read_direct(&format!("/dev/{VG_M}/r1"), new_data.len()),
+        new_data
+    );
+    let (lvm2, ox) = (lvs("lvm"), lvs("oxlvm"));
+    assert_eq!(lvm2, ox, "lvs with a raid1 leg failing writes");
+    let (health, line) = r1_line(&lvm2);
+    assert!(health == 'r' && line.contains("refresh needed"), "{line}");
+    eprintln!("writes failing:\n{lvm2}");
+    // Then everything fails: the PV cannot be read any more, so both tools see it missing
+    // (partial); the raid1 still takes writes and reads, the mirror reads from its other leg.
+    set(format!("0 {n} error"));
+    let newer = pattern(13, 1 << 20);
+    write_direct(&format!("/dev/{VG_M}/r1"), &newer);
+    assert_eq!(read_direct(&format!("/dev/{VG_M}/r1"), newer.len()), newer);
+    assert_eq!(
+        read_direct(&format!("/dev/{VG_M}/mi"), mirror_data.len()),
+        mirror_data
+    );
+    let (lvm2, ox) = (lvs("lvm"), lvs("oxlvm"));
+    assert_eq!(lvm2, ox, "lvs with a dead PV under active legs");
+    let (health, line) = r1_line(&lvm2);
+    assert!(health == 'p' && line.contains("partial"), "{line}");
+    eprintln!("PV dead:\n{lvm2}");
+    set(format!("0 {n} linear /dev/vdc 0"));
+    let o = m.oxlvm(&["vgchange", "-an", VG_M]);
+    assert!(o.status.success(), "{o:?}");
 }
