@@ -310,6 +310,9 @@ fn cling_tag_list_wildcard_matches_lvm2() {
             &["pvchange", "--addtag", "rackB", "%1"],
             &["lvcreate", "-l", "15", "-n", "a", "vgx", "%0"],
             &["lvextend", "-l", "+10", "--alloc", "cling", "vgx/a"],
+            // PVs without a size: everything free on them (+100%PVS).
+            &["lvextend", "vgx/a", "%2"],
+            &["lvreduce", "-y", "vgx/a", "%2"],
             &["lvcreate", "-l", "8", "-i", "2", "-n", "s", "vgx"],
             &["lvextend", "-l", "+40", "vgx/a"],
         ],

@@ -1474,6 +1474,8 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
             let e = parse_extents(t).map_err(usage)?;
             Want::Extents(e.sign, e.value, e.percent)
         }
+        // PVs alone: as much as they hold (LVM2's +100%PVS).
+        (None, None) if !args.pvs.is_empty() => Want::Extents(Sign::Plus, 100, Percent::Pvs),
         (None, None) => {
             return Err(CmdError::usage(
                 "Please specify either size or extents (-L or -l).",
