@@ -357,31 +357,31 @@ fn restore(devs: &[LoopDev], saved: &[Vec<u8>]) {
     }
 }
 
+type Outcome = (Option<i32>, String, Vec<String>, Vec<String>);
+
 /// One command's outcome in a comparable form: exit code, stdout, stderr without LVM2's
-/// no-device-mapper line, and the VG text left on the first PV (blank if none).
-fn outcome(
-    sb: &Sandbox,
-    devs: &[LoopDev],
-    out: std::process::Output,
-) -> (Option<i32>, String, Vec<String>, String) {
-    let dump = sb.lvm(&["pvs", "--noheadings", "-o", "vg_name", devs[0].path_str()]);
-    let text = if stdout(&dump).trim().is_empty() {
-        String::new()
-    } else {
-        normalized_vg_body(&lvm2_dump(sb, &devs[0]))
-    };
-    (out.status.code(), stdout(&out), lvm_complaints(&out), text)
+/// no-device-mapper line, and the VG text left on each of `pvs` (blank if none).
+fn outcome(sb: &Sandbox, pvs: &[&LoopDev], out: std::process::Output) -> Outcome {
+    let texts = pvs
+        .iter()
+        .map(|pv| {
+            let dump = sb.lvm(&["pvs", "--noheadings", "-o", "vg_name", pv.path_str()]);
+            if stdout(&dump).trim().is_empty() {
+                String::new()
+            } else {
+                normalized_vg_body(&lvm2_dump(sb, pv))
+            }
+        })
+        .collect();
+    (out.status.code(), stdout(&out), lvm_complaints(&out), texts)
 }
 
-#[test]
-fn lvremove_and_vgremove_remove_in_lvm2s_order_with_lvm2s_messages() {
-    let (sb, devs) = sandbox_with("lv-remove-order", &[24, 24, 24]);
-    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+/// Linear, an origin with two COW snapshots, two thin pools with thin LVs and a thin
+/// snapshot, raid1 in `vg`; created in an order that puts pools after other LVs.
+fn build_every_kind(sb: &Sandbox, paths: &[&str]) {
     let mut create = vec!["vgcreate", "-s", "1m", "vg"];
-    create.extend(&paths);
+    create.extend(paths);
     ok(sb.oxlvm(&create));
-    // Linear, an origin with two COW snapshots, two thin pools with thin LVs and a thin
-    // snapshot, raid1; created in an order that puts pools after other LVs.
     for cmd in [
         "-Zn -L 4m -n lin vg",
         "-Zn -L 4m -n origin vg",
@@ -400,6 +400,13 @@ fn lvremove_and_vgremove_remove_in_lvm2s_order_with_lvm2s_messages() {
         args.extend(cmd.split(' '));
         ok(sb.oxlvm(&args));
     }
+}
+
+#[test]
+fn lvremove_and_vgremove_remove_in_lvm2s_order_with_lvm2s_messages() {
+    let (sb, devs) = sandbox_with("lv-remove-order", &[24, 24, 24]);
+    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    build_every_kind(&sb, &paths);
     let start = save(&devs);
     for cmd in [
         &["lvremove", "-f", "vg"][..],
@@ -419,11 +426,98 @@ fn lvremove_and_vgremove_remove_in_lvm2s_order_with_lvm2s_messages() {
         &["vgremove", "-f", "vg"],
     ] {
         restore(&devs, &start);
-        let lvm2 = outcome(&sb, &devs, sb.lvm(cmd));
+        let lvm2 = outcome(&sb, &[&devs[0]], sb.lvm(cmd));
         restore(&devs, &start);
-        let ours = outcome(&sb, &devs, sb.oxlvm(cmd));
+        let ours = outcome(&sb, &[&devs[0]], sb.oxlvm(cmd));
         assert_eq!(ours, lvm2, "{cmd:?}");
         assert_eq!(lvm2.0, Some(0), "{cmd:?}: {lvm2:?}");
+    }
+}
+
+#[test]
+fn select_on_lvremove_lvchange_vgchange_vgremove_picks_what_lvm2_picks() {
+    let (sb, devs) = sandbox_with("lv-select-processing", &[24, 24, 8]);
+    let paths: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    build_every_kind(&sb, &paths[..2]);
+    ok(sb.oxlvm(&["vgcreate", "--addtag", "second", "vg2", paths[2]]));
+    ok(sb.oxlvm(&[
+        "lvcreate", "-an", "-Zn", "-L", "4m", "-n", "other", "--addtag", "t1", "vg2",
+    ]));
+    let start = save(&devs);
+    let pvs = [&devs[0], &devs[2]];
+    for cmd in [
+        &["lvremove", "-f", "-S", "lv_size>4m && segtype!=thin"][..],
+        &["lvremove", "-f", "-S", "lv_name=~^lin || lv_name=~^snap"],
+        &["lvremove", "-y", "-S", "vg_name=vg2 || lv_name=r1"],
+        &[
+            "lvremove",
+            "-f",
+            "-S",
+            "lv_name=~^lin || lv_name=r1 || lv_name=pool2",
+            "vg",
+            "vg2",
+        ],
+        &["lvremove", "-f", "-S", "lv_tags=t1", "vg/lin", "vg2/other"],
+        &["lvremove", "-f", "-S", "seg_size>2m && segtype!=thin", "vg"],
+        &["lvremove", "-f", "-S", "lv_name=nothing"],
+        &["lvchange", "--addtag", "t", "-S", "lv_size<=4m"],
+        &["lvchange", "--addtag", "t", "-S", "lv_name=~^thin", "vg"],
+        &[
+            "lvchange",
+            "--deltag",
+            "t1",
+            "--addtag",
+            "x",
+            "-S",
+            "pool_lv=pool || lv_tags=t1",
+            "vg/thin1",
+            "vg/lin",
+            "vg2/other",
+        ],
+        &["lvchange", "-p", "r", "-S", "segtype=linear && lv_size<4m"],
+        &["vgchange", "--addtag", "v", "-S", "vg_name=vg2"],
+        &["vgchange", "-x", "n", "-S", "lv_count>5"],
+        &[
+            "vgchange",
+            "--deltag",
+            "second",
+            "-S",
+            "vg_tags=second",
+            "vg",
+            "vg2",
+        ],
+        &["vgremove", "-f", "-S", "vg_tags=second"],
+        &["vgremove", "-f", "-S", "pv_count=2"],
+    ] {
+        restore(&devs, &start);
+        let lvm2 = outcome(&sb, &pvs, sb.lvm(cmd));
+        restore(&devs, &start);
+        let ours = outcome(&sb, &pvs, sb.oxlvm(cmd));
+        assert_eq!(ours, lvm2, "{cmd:?}");
+        assert_eq!(lvm2.0, Some(0), "{cmd:?}: {lvm2:?}");
+    }
+    // A bad selection: one line, exit 5, every device as it was.
+    restore(&devs, &start);
+    let before = hashes(&devs);
+    for cmd in [
+        &["lvremove", "-f", "-S", "bogus=1"][..],
+        &["lvchange", "--addtag", "t", "-S", "lv_size>"],
+        &["vgchange", "--addtag", "t", "-S", "vg_name=~["],
+        &["vgremove", "-f", "-S", "(vg_name=vg"],
+    ] {
+        let lvm2 = sb.lvm(cmd);
+        assert_eq!(lvm2.status.code(), Some(5), "{cmd:?}: {lvm2:?}");
+        let err = assert_refused(sb.oxlvm(cmd), 5, &devs, &before);
+        assert!(err.contains("-S help"), "{cmd:?}: {err}");
+    }
+    // Neither names nor -S: LVM2's usage error.
+    for cmd in [
+        &["lvremove", "-f"][..],
+        &["vgremove", "-f"],
+        &["lvchange", "--addtag", "t"],
+    ] {
+        assert_eq!(sb.lvm(cmd).status.code(), Some(3), "{cmd:?}");
+        assert_refused(sb.oxlvm(cmd), 3, &devs, &before);
     }
 }
 

@@ -95,7 +95,7 @@ fn cases() -> Vec<Case> {
         c(&["lvcreate", "vg"], 3, "size"),
         c(&["lvcreate", "-L"], 3, "--size"),
         c(&["lvextend", "vg/lv"], 3, "size"),
-        c(&["lvremove"], 3, "LV"),
+        c(&["lvremove"], 3, "logical volume paths or use --select"),
         c(&["vgrename", "vg"], 3, "name"),
         c(&["vgextend", "vg"], 3, "<PV>"),
         c(&["vgreduce"], 3, "volume group name"),

@@ -8,6 +8,7 @@ use super::lv_activate::{Activation, ActivationMode};
 use super::lv_online::{lock_holder, NewLv, PLAIN_SUSPEND};
 use super::lv_plan::*;
 use super::lv_raid::{self, Layout, RaidParams};
+use super::select_objects::{Select, VgView};
 use super::vg::{alloc_arg, check_tag};
 use super::vg_plan::{add_tag, del_tag};
 use crate::alloc::{self, Policy, PvSource, Request};
@@ -15,6 +16,7 @@ use crate::cli::prompt::{confirm, Answerer};
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::names::check_new_lv_name;
+use crate::report::ReportKind;
 use crate::store::lock::LockMode;
 use crate::store::scan::{FoundVg, Scan};
 use crate::units::{parse_size, Sign};
@@ -2281,8 +2283,11 @@ struct LvremoveArgs {
     yes: bool,
     #[command(flatten)]
     common: CommonArgs,
-    /// LVs as VG/LV, or a VG to remove all its LVs
-    #[arg(value_name = "VG|LV", required = true)]
+    /// Remove only the LVs this selection picks (as `lvs -S`; `-S help` lists fields)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
+    /// LVs as VG/LV, or a VG to remove all its LVs (default with -S: every VG)
+    #[arg(value_name = "VG|LV")]
     lvs: Vec<String>,
 }
 
@@ -2290,8 +2295,24 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let Some(args) = parse_args::<LvremoveArgs>(argv)? else {
         return Ok(());
     };
-    // Group requests by VG, keeping order.
+    let select = Select::parse(ReportKind::Lv, args.select.as_deref())?;
+    if select.is_help() {
+        return Ok(());
+    }
+    if args.lvs.is_empty() && !select.is_given() {
+        return Err(usage(
+            "Please enter one or more logical volume paths or use --select for selection.".into(),
+        ));
+    }
+    // Group requests by VG, keeping order; with only -S, every VG.
     let mut by_vg: Vec<(String, Vec<String>)> = Vec::new();
+    if args.lvs.is_empty() {
+        let ctx = Context::new(&args.common, argv)?;
+        // Every VG, in LVM2's order (newest found first).
+        for vg in super::report_cmds::lvm2_vg_order(&ctx.scan()?) {
+            by_vg.push((vg, vec![String::new()]));
+        }
+    }
     for a in &args.lvs {
         let (vg, lv) = if a.trim_start_matches("/dev/").contains('/') {
             let (v, l) = split_lv_arg(a, default_vg().as_deref()).map_err(usage)?;
@@ -2336,6 +2357,11 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             if !wanted.contains(&n) {
                 wanted.push(n);
             }
+        }
+        if let Select::Some(sel) = &select {
+            let view = VgView::new(ctx, &l.scan, &l.found);
+            let facts = view.facts(&l.found);
+            wanted.retain(|n| sel.lv_matches(&facts, n));
         }
         // LVM2's order (pools first, each LV after its dependents) and its questions: an
         // active LV, a pool with thin LVs, the pool spare. `-f` or `-y` answers them all.
@@ -2509,8 +2535,11 @@ struct LvchangeArgs {
     force: u8,
     #[command(flatten)]
     common: CommonArgs,
-    /// LVs as VG/LV
-    #[arg(value_name = "LV", required = true)]
+    /// Change only the LVs this selection picks (as `lvs -S`; `-S help` lists fields)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
+    /// LVs as VG/LV, or a VG for all its LVs (default with -S: every VG)
+    #[arg(value_name = "VG|LV")]
     lvs: Vec<String>,
 }
 
@@ -2552,13 +2581,45 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         ));
     }
     let _ = (args.yes, args.force, args.ignoreactivationskip);
-    let mut targets: Vec<(String, String)> = Vec::new();
-    for a in &args.lvs {
-        targets.push(split_lv_arg(a, default_vg().as_deref()).map_err(usage)?);
+    let select = Select::parse(ReportKind::Lv, args.select.as_deref())?;
+    if select.is_help() {
+        return Ok(());
     }
-    let mut vgs: Vec<String> = targets.iter().map(|(v, _)| v.clone()).collect();
-    vgs.dedup();
-    for vg_name in vgs {
+    if args.lvs.is_empty() && !select.is_given() {
+        return Err(usage(
+            "Please give logical volume path(s) or use --select for selection.".into(),
+        ));
+    }
+    // Per VG: the LVs named (None: every visible LV of it), in argument order of VGs.
+    let mut by_vg: Vec<(String, Option<Vec<String>>)> = Vec::new();
+    if args.lvs.is_empty() {
+        let ctx = Context::new(&args.common, argv)?;
+        by_vg = super::report_cmds::lvm2_vg_order(&ctx.scan()?)
+            .into_iter()
+            .map(|v| (v, None))
+            .collect();
+    }
+    for a in &args.lvs {
+        let (vg, lv) = if a.trim_start_matches("/dev/").contains('/') {
+            let (v, l) = split_lv_arg(a, default_vg().as_deref()).map_err(usage)?;
+            (v, Some(l))
+        } else {
+            (a.trim_start_matches("/dev/").to_string(), None)
+        };
+        let i = match by_vg.iter().position(|(v, _)| *v == vg) {
+            Some(i) => i,
+            None => {
+                by_vg.push((vg, Some(Vec::new())));
+                by_vg.len() - 1
+            }
+        };
+        match (lv, &mut by_vg[i].1) {
+            (None, slot) => *slot = None,
+            (Some(lv), Some(list)) if !list.contains(&lv) => list.push(lv),
+            _ => {}
+        }
+    }
+    for (vg_name, named) in by_vg {
         // Activation alone reads the VG under a shared lock (lvmlockd's too), as LVM2.
         let mode = if metadata_change {
             LockMode::Exclusive
@@ -2574,8 +2635,36 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             None => ActivationMode::default(),
         };
         let mut vg = l.found.metadata.vg.clone();
+        let mut names: Vec<String> = match named {
+            Some(list) => {
+                if let Some(n) = list.iter().find(|n| vg.lv(n).is_none()) {
+                    return Err(failed(format!(
+                        "Failed to find logical volume \"{vg_name}/{n}\""
+                    )));
+                }
+                list
+            }
+            // A whole VG: its visible LVs; activation leaves COW snapshots to their origin.
+            None => vg
+                .lvs
+                .iter()
+                .filter(|lv| vg.is_lv_visible(lv))
+                .filter(|lv| activate.is_none() || snapshot_of_cow(&vg, &lv.name).is_none())
+                .map(|lv| lv.name.clone())
+                .collect(),
+        };
+        if let Select::Some(sel) = &select {
+            let view = VgView::new(&l.ctx, &l.scan, &l.found);
+            let facts = view.facts(&l.found);
+            names.retain(|n| sel.lv_matches(&facts, n));
+        }
+        // LVM2's processing order: VG order, thin pools first.
+        let names = processing_order(&vg, &names);
+        if names.is_empty() {
+            continue;
+        }
         let mut changed: Vec<String> = Vec::new();
-        for (_, name) in targets.iter().filter(|(v, _)| *v == vg_name) {
+        for name in &names {
             let lv = vg.lv_mut(name).ok_or_else(|| {
                 failed(format!(
                     "Failed to find logical volume \"{vg_name}/{name}\""

@@ -506,6 +506,21 @@ pub fn removal_order(vg: &VolumeGroup, chosen: &[String]) -> Vec<String> {
     removal_plan(vg, chosen, &|_| false).order
 }
 
+/// The order in which LVM2's per-LV commands (lvchange, lvremove, ...) take `chosen`: VG
+/// order, with each thin pool moved to the front of the list as it is met (so the last pool
+/// in the VG comes first).
+pub fn processing_order(vg: &VolumeGroup, chosen: &[String]) -> Vec<String> {
+    let mut list: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    for lv in vg.lvs.iter().filter(|lv| chosen.contains(&lv.name)) {
+        if thin_pool_seg(lv).is_some() {
+            list.push_front(lv.name.clone());
+        } else {
+            list.push_back(lv.name.clone());
+        }
+    }
+    list.into()
+}
+
 /// [`removal_order`] with the questions LVM2 asks on the way (unless `-f`/`-y`), in the
 /// order it asks them.
 pub struct RemovalPlan {
@@ -524,14 +539,7 @@ pub fn removal_plan(
     chosen: &[String],
     active: &dyn Fn(&str) -> bool,
 ) -> RemovalPlan {
-    let mut list: std::collections::VecDeque<&str> = std::collections::VecDeque::new();
-    for lv in vg.lvs.iter().filter(|lv| chosen.contains(&lv.name)) {
-        if thin_pool_seg(lv).is_some() {
-            list.push_front(&lv.name);
-        } else {
-            list.push_back(&lv.name);
-        }
-    }
+    let list = processing_order(vg, chosen);
     struct Walk<'a> {
         vg: &'a VolumeGroup,
         active: &'a dyn Fn(&str) -> bool,
@@ -610,7 +618,7 @@ pub fn removal_plan(
         },
         inactive: Vec::new(),
     };
-    for name in list {
+    for name in &list {
         walk.visit(name);
     }
     walk.plan

@@ -20,6 +20,7 @@ pub mod pvck;
 pub mod pvmove;
 pub mod pvmove_plan;
 pub mod report_cmds;
+pub mod select_objects;
 pub mod shared;
 pub mod thin_overcommit;
 pub mod thin_txn;

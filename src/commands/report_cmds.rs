@@ -253,25 +253,43 @@ pub fn device_facts(pv: &ScannedPv) -> DeviceFacts {
     }
 }
 
+/// Indexes of `devices` by device number: the order LVM2 scans them in.
+fn devices_in_scan_order(devices: &[DeviceFacts]) -> Vec<usize> {
+    let mut by_dev: Vec<usize> = (0..devices.len()).collect();
+    by_dev.sort_by_key(|&i| (devices[i].major, devices[i].minor));
+    by_dev
+}
+
+/// VG names in LVM2's processing order: it scans devices by device number and puts each
+/// newly found VG at the head of its list, so VGs come newest-found first.
+fn vgs_in_scan_order(scan: &Scan, by_dev: &[usize]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for &i in by_dev {
+        for m in &scan.pvs[i].mdas {
+            if let Some(t) = &m.text {
+                if !names.contains(&t.vg_name) {
+                    names.insert(0, t.vg_name.clone());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Every VG of the scan in LVM2's processing order (the order `vgs` lists them and the
+/// per-object commands take them in).
+pub fn lvm2_vg_order(scan: &Scan) -> Vec<String> {
+    let devices: Vec<DeviceFacts> = scan.pvs.iter().map(device_facts).collect();
+    vgs_in_scan_order(scan, &devices_in_scan_order(&devices))
+}
+
 impl Snapshot {
     /// Scans and reads every VG (all of them, or only `only` when given).
     pub fn take(ctx: &Context, only: Option<&[String]>) -> CmdResult<Snapshot> {
         let scan = ctx.scan()?;
         let devices: Vec<DeviceFacts> = scan.pvs.iter().map(device_facts).collect();
-        // LVM2 scans devices by device number and puts each newly found VG at the head of its
-        // list, so VGs come newest-found first.
-        let mut by_dev: Vec<usize> = (0..scan.pvs.len()).collect();
-        by_dev.sort_by_key(|&i| (devices[i].major, devices[i].minor));
-        let mut names: Vec<String> = Vec::new();
-        for &i in &by_dev {
-            for m in &scan.pvs[i].mdas {
-                if let Some(t) = &m.text {
-                    if !names.contains(&t.vg_name) {
-                        names.insert(0, t.vg_name.clone());
-                    }
-                }
-            }
-        }
+        let by_dev = devices_in_scan_order(&devices);
+        let names = vgs_in_scan_order(&scan, &by_dev);
         let mut vgs = Vec::new();
         let mut errors = Vec::new();
         let mut used = vec![false; scan.pvs.len()];

@@ -2,9 +2,11 @@
 
 use super::context::{canonical, Context};
 use super::pv::{owning_vg, plan_pv_init, write_pv_init, PvInit};
+use super::select_objects::Select;
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::names::check_vg_name;
+use crate::report::ReportKind;
 use crate::store::lock::LockMode;
 use crate::store::scan::{self, Scan, ScannedPv};
 use crate::units::{parse_size, Sign};
@@ -304,10 +306,13 @@ struct VgremoveArgs {
     /// Answer yes to every question
     #[arg(short = 'y', long = "yes")]
     yes: bool,
+    /// Remove only the VGs this selection picks (as `vgs -S`; `-S help` lists fields)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
-    /// VGs to remove
-    #[arg(value_name = "VG", required = true)]
+    /// VGs to remove (default with -S: every VG)
+    #[arg(value_name = "VG")]
     vgs: Vec<String>,
 }
 
@@ -315,9 +320,26 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let Some(args) = parse_args::<VgremoveArgs>(argv)? else {
         return Ok(());
     };
+    let select = Select::parse(ReportKind::Vg, args.select.as_deref())?;
+    if select.is_help() {
+        return Ok(());
+    }
+    if args.vgs.is_empty() && !select.is_given() {
+        return Err(CmdError::usage(
+            "Please enter one or more volume group paths or use --select for selection.",
+        ));
+    }
     let ctx = Context::new(&args.common, argv)?;
     let _global = ctx.lock_global()?;
-    for name in &args.vgs {
+    let mut names: Vec<String> = args.vgs.clone();
+    if let Select::Some(sel) = &select {
+        let scan = ctx.scan()?;
+        if names.is_empty() {
+            names = super::report_cmds::lvm2_vg_order(&scan);
+        }
+        names.retain(|n| super::vg_change::vg_selected(&ctx, &scan, n, sel));
+    }
+    for name in &names {
         let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
         let scan = ctx.scan()?;
         let found = ctx.load_vg(&scan, name)?;

@@ -6,6 +6,7 @@ use super::activate::{ActivationChange, Activator};
 use super::context::{canonical, Context, PvEdits};
 use super::lv_activate::ActivationMode;
 use super::pv::{owning_vg, plan_pv_init, write_pv_init, PvInit};
+use super::select_objects::{ObjectSelection, Select, VgView};
 use super::vg::{alloc_arg, check_tag, find_vg_or_fail, vg_pv};
 use super::vg_plan::{
     add_tag, del_tag, lvs_on_pv, missing_pv_ids, partial_lvs, pv_used_extents, remove_partial_lvs,
@@ -14,6 +15,7 @@ use super::vg_plan::{
 use crate::cli::{parse_args, CommandSpec, CommonArgs, YesNo};
 use crate::error::{CmdError, CmdResult};
 use crate::names::check_vg_name;
+use crate::report::ReportKind;
 use crate::store::lock::LockMode;
 use crate::store::scan::{self, FoundVg, Scan};
 use crate::units::{parse_size, Sign};
@@ -852,6 +854,9 @@ struct VgchangeArgs {
     /// Output format for the log report (accepted for compatibility)
     #[arg(long = "reportformat", value_name = "FORMAT")]
     reportformat: Option<String>,
+    /// Change only the VGs this selection picks (as `vgs -S`; `-S help` lists fields)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
     /// VGs (or @tags) to change; all VGs when none is given
@@ -980,13 +985,20 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         check_vg_name(strip_dev(arg)).map_err(CmdError::usage)?;
     }
 
+    let select = Select::parse(ReportKind::Vg, args.select.as_deref())?;
+    if select.is_help() {
+        return Ok(());
+    }
     let ctx = Context::new(&args.common, argv)?;
     let activation_mode = match activation {
         Some(_) => ActivationMode::from_args(&ctx, args.activationmode.as_deref(), args.partial)?,
         None => ActivationMode::default(),
     };
     let scan = ctx.scan()?;
-    let names = select_vgs(&scan, &args.vgs);
+    let mut names = select_vgs(&scan, &args.vgs);
+    if let Select::Some(sel) = &select {
+        names.retain(|name| vg_selected(&ctx, &scan, name, sel));
+    }
     let activator = Activator::new();
     let mut failures = Failures::default();
     // No VG at all is not an error for LVM2's vgchange either: nothing to do.
@@ -1083,10 +1095,22 @@ fn lock_forms(args: &VgchangeArgs, argv: &[OsString]) -> CmdResult {
     super::shared::change_lock_type(&ctx, &scan, &found, lock_type, force)
 }
 
+/// Whether the VG passes `--select` (a VG that cannot be read is left to the command, which
+/// reports it).
+pub fn vg_selected(ctx: &Context, scan: &Scan, name: &str, sel: &ObjectSelection) -> bool {
+    match scan.find_vg(name) {
+        Ok(Some(found)) => {
+            let view = VgView::new(ctx, scan, &found);
+            sel.vg_matches(&view.facts(&found))
+        }
+        _ => true,
+    }
+}
+
 /// The VGs named on the command line (`@tag` = every VG with that tag), or all VGs.
 fn select_vgs(scan: &Scan, args: &[String]) -> Vec<String> {
     if args.is_empty() {
-        return scan.vg_names();
+        return super::report_cmds::lvm2_vg_order(scan);
     }
     let mut out: Vec<String> = Vec::new();
     for arg in args {
