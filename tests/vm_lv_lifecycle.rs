@@ -935,3 +935,76 @@ fn vm_resizefs_grows_and_shrinks_ext4_and_grows_xfs_keeping_data() {
     ox(&["vgremove", "-f", VG]);
     assert_nothing_left();
 }
+
+/// blkid's low-level probe of `dev`: its TYPE, or None when it finds no signature.
+fn probed_type(dev: &str) -> Option<String> {
+    let out = output("blkid", &["-p", "-o", "value", "-s", "TYPE", dev]);
+    let t = text(&out.stdout).trim().to_string();
+    (!t.is_empty()).then_some(t)
+}
+
+#[test]
+fn vm_lvcreate_wipes_old_signatures_unless_told_not_to() {
+    require_vm();
+    let _vg = fresh_vg();
+    let place = "/dev/vdd:50-53";
+    let sig = dev("sig");
+    let make = |extra: &[&str]| {
+        let mut args = vec!["lvcreate", "-L", "4m", "-n", "sig"];
+        args.extend(extra);
+        args.extend([VG, place]);
+        output(oxlvm_binary(), &args)
+    };
+    // ext4 left where a new LV goes: found, wiped with LVM2's line (-y answers the question).
+    let out = make(&["-y"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    run("mkfs.ext4", "mkfs.ext4", &["-q", "-F", &sig]);
+    assert_eq!(probed_type(&sig).as_deref(), Some("ext4"));
+    ox(&["lvremove", "-y", &lv("sig")]);
+    // Without -y and without a terminal: refused, nothing created, the signature kept.
+    let seqno = lvm(&["vgs", "--noheadings", "-o", "vg_seqno", VG]);
+    let out = make(&[]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("add -y to wipe it"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(lvm(&["vgs", "--noheadings", "-o", "vg_seqno", VG]), seqno);
+    let out = make(&["-y"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("Wiping ext4 signature on {sig}.")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(probed_type(&sig), None, "ext4 wiped");
+    // -Wn -Zn keeps whatever was there.
+    run("mkswap", "mkswap", &[&sig]);
+    assert_eq!(probed_type(&sig).as_deref(), Some("swap"));
+    ox(&["lvremove", "-y", &lv("sig")]);
+    let out = make(&["-y", "-Wn", "-Zn"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stdout).contains("Wiping"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        probed_type(&sig).as_deref(),
+        Some("swap"),
+        "-Wn -Zn keeps it"
+    );
+    // -Wy -Zn wipes it without zeroing.
+    ox(&["lvremove", "-y", &lv("sig")]);
+    let out = make(&["-y", "-Wy", "-Zn"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("Wiping swap signature on {sig}.")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(probed_type(&sig), None, "swap wiped");
+    ox(&["vgremove", "-f", VG]);
+    assert_nothing_left();
+}

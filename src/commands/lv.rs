@@ -646,7 +646,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
     let skip = yn("-k", &args.setactivationskip)?;
     let spare = yn("--poolmetadataspare", &args.poolmetadataspare)?.unwrap_or(true);
     let zero = yn("-Z", &args.zero)?;
-    yn("-W", &args.wipe)?;
+    let wipe = yn("-W", &args.wipe)?;
     let activate = match args.activate.as_deref() {
         None => true,
         Some(a) => crate::commands::activate::ActivationChange::parse(a)
@@ -1312,10 +1312,20 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         )));
     }
     let kernel = Activation::new(ctx);
+    // LVM2's allocation/wipe_signatures_when_zeroing_new_lvs: without -W, wipe when zeroing.
+    let wipe_set = wipe == Some(true);
+    let wipe = wipe.or_else(|| {
+        ctx.config
+            .get_bool("allocation/wipe_signatures_when_zeroing_new_lvs", true)
+            .then_some(zero.unwrap_or(true))
+    });
     let new_lv = NewLv {
         name: created.first().map_or("", String::as_str),
         activate,
         zero,
+        wipe: wipe.unwrap_or(false),
+        wipe_set,
+        yes: args.yes,
         ignore_skip: args.ignoreactivationskip,
         skip_set: skip == Some(true),
     };

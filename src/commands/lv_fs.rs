@@ -92,6 +92,70 @@ pub fn detect(head: &[u8]) -> Option<FsKind> {
     })
 }
 
+/// How far into a new LV the known signatures reach (btrfs's superblock at 64 KiB).
+pub const SIGNATURE_SPAN: u64 = 68 * 1024;
+
+/// A signature found on a device: blkid's type name, the offset and length of its magic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub kind: &'static str,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// The signatures blkid would report on a device that starts with `head` (up to
+/// [`SIGNATURE_SPAN`] bytes): file systems (ext2/3/4, xfs, btrfs), swap, LUKS, an LVM2 PV
+/// label and an MD 1.1/1.2 superblock.
+pub fn signatures(head: &[u8]) -> Vec<Signature> {
+    let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
+    let mut found = Vec::new();
+    let mut add = |kind: &'static str, offset: usize, len: usize| {
+        found.push(Signature {
+            kind,
+            offset: offset as u64,
+            len: len as u64,
+        })
+    };
+    if at(0, b"XFSB") {
+        add("xfs", 0, 4);
+    }
+    if at(0, b"LUKS\xba\xbe") {
+        add("crypto_LUKS", 0, 6);
+    }
+    if at(1080, &[0x53, 0xEF]) {
+        let sb = &head[1024..];
+        let (compat, incompat, ro) = (le32(sb, 92), le32(sb, 96), le32(sb, 100));
+        // blkid's ext4 features (extents, 64bit, flex_bg; huge_file, gdt_csum, dir_nlink,
+        // extra_isize), then ext3's journal.
+        let kind = if incompat & 0x2c0 != 0 || ro & 0x78 != 0 {
+            "ext4"
+        } else if compat & 0x4 != 0 {
+            "ext3"
+        } else {
+            "ext2"
+        };
+        add(kind, 1080, 2);
+    }
+    if at(512, b"LABELONE") {
+        add("LVM2_member", 512, 8);
+    }
+    for magic in [&b"SWAPSPACE2"[..], b"SWAP-SPACE"] {
+        if at(4086, magic) {
+            add("swap", 4086, 10);
+        }
+    }
+    for off in [0usize, 4096] {
+        if at(off, &0xa92b_4efcu32.to_le_bytes()) {
+            add("linux_raid_member", off, 4);
+        }
+    }
+    if at(65536 + 64, b"_BHRfS_M") {
+        add("btrfs", 65536 + 64, 8);
+    }
+    found.sort_by_key(|s| s.offset);
+    found
+}
+
 /// Unescapes a mountinfo path (`\040` for a space, ...).
 fn unescape(field: &str) -> String {
     let b = field.as_bytes();
@@ -333,6 +397,24 @@ mod tests {
             detect(&head),
             Some(FsKind::Ext { block_size: 4096, blocks, .. }) if blocks == (1 << 32) + 16384
         ));
+    }
+
+    #[test]
+    fn signatures_are_found_where_blkid_finds_them() {
+        let mut head = vec![0u8; SIGNATURE_SPAN as usize];
+        assert!(signatures(&head).is_empty());
+        head[1080..1082].copy_from_slice(&[0x53, 0xEF]);
+        head[1024 + 96] = 0x40;
+        head[4086..4096].copy_from_slice(b"SWAPSPACE2");
+        head[65600..65608].copy_from_slice(b"_BHRfS_M");
+        let kinds: Vec<(&str, u64)> = signatures(&head)
+            .iter()
+            .map(|s| (s.kind, s.offset))
+            .collect();
+        assert_eq!(kinds, [("ext4", 1080), ("swap", 4086), ("btrfs", 65600)]);
+        head[1024 + 96] = 0;
+        head[1024 + 92] = 0x4;
+        assert_eq!(signatures(&head)[0].kind, "ext3");
     }
 
     #[test]

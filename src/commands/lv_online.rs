@@ -23,6 +23,12 @@ pub struct NewLv<'a> {
     pub activate: bool,
     /// `-Z` as given (None: LVM2's default, zero).
     pub zero: Option<bool>,
+    /// `-W` (or its default, `-Z`'s value): wipe known signatures on a new linear or striped LV.
+    pub wipe: bool,
+    /// `-Wy` given explicitly.
+    pub wipe_set: bool,
+    /// `-y`: wipe without asking.
+    pub yes: bool,
     /// `-K`.
     pub ignore_skip: bool,
     /// `-k y` given explicitly.
@@ -181,6 +187,21 @@ impl Activation {
         len: Option<u64>,
         value: u8,
     ) -> CmdResult {
+        self.on_planned_lv(scan, found, planned, name, &mut |dm_name, size| {
+            self.fill_start(dm_name, len.unwrap_or(size).min(size), value)
+        })
+    }
+
+    /// Runs `work(dm name, size in bytes)` on a temporary device over the planned extents of
+    /// LV `name` (not yet committed), taken down again afterwards.
+    fn on_planned_lv(
+        &self,
+        scan: &Scan,
+        found: &FoundVg,
+        planned: &VolumeGroup,
+        name: &str,
+        work: &mut dyn FnMut(&str, u64) -> CmdResult,
+    ) -> CmdResult {
         let Some(control) = self.live_control() else {
             return Ok(());
         };
@@ -211,7 +232,7 @@ impl Activation {
                     .add_node(n, *dev)
                     .map_err(|e| node_err(n, e))?;
             }
-            self.fill_start(&dm_name, len.unwrap_or(size).min(size), value)
+            work(&dm_name, size)
         })();
         let down = apply::deactivate(&tree, &mut kernel);
         let _ = self.dev_dir().remove_node(&dm_name);
@@ -238,7 +259,7 @@ impl Activation {
     ) -> CmdResult<Prepared> {
         let kind = lv_kind(&vg, new.name).unwrap_or("plain");
         let read_only = vg.lv(new.name).is_some_and(|l| !l.has_status("WRITE"));
-        if matches!(kind, "plain") && new.zero == Some(true) {
+        if matches!(kind, "plain") && (new.zero == Some(true) || new.wipe_set) {
             let mut why = String::new();
             if read_only {
                 why.push_str("read-only ");
@@ -308,9 +329,22 @@ impl Activation {
                 prepared.vg = vg.clone();
             }
             _ => {
+                let lv = vg.lv(new.name).cloned();
+                // LVM2's wipe_lv signature pass (blkid there): known signatures on a new
+                // linear or striped LV wiped before it is committed, asked about unless -y.
+                let linear = lv.as_ref().is_some_and(|l| {
+                    l.segments
+                        .iter()
+                        .all(|s| matches!(s.kind, SegmentKind::Striped(_)))
+                });
+                if new.wipe && new.activate && linear && !read_only {
+                    let shown = format!("/dev/{}/{}", vg.name, new.name);
+                    self.on_planned_lv(scan, found, &vg, new.name, &mut |dm_name, size| {
+                        self.wipe_signatures(ctx, dm_name, size, &shown, new.yes)
+                    })?;
+                }
                 // RAID metadata areas get their first 4 KiB zeroed, mirror logs all of it (all
                 // ones when the mirror is not to be synced), as LVM2 does before first use.
-                let lv = vg.lv(new.name).cloned();
                 for seg in lv.iter().flat_map(|l| &l.segments) {
                     match &seg.kind {
                         SegmentKind::Raid(r) => {
@@ -332,6 +366,55 @@ impl Activation {
             }
         }
         Ok(prepared)
+    }
+
+    /// Wipes the magic bytes of every known signature at the start of device `dm_name`
+    /// (`shown` in messages), each after LVM2's question unless `yes`.
+    fn wipe_signatures(
+        &self,
+        ctx: &Context,
+        dm_name: &str,
+        size: u64,
+        shown: &str,
+        yes: bool,
+    ) -> CmdResult {
+        let path = self.dev_dir().mapper_path(dm_name);
+        let len = size.min(super::lv_fs::SIGNATURE_SPAN) as usize;
+        use crate::store::device::BlockDevice;
+        let dev = crate::store::device::DiskDevice::open_write(&path)
+            .map_err(|e| CmdError::failed(format!("Cannot open {}: {e}", path.display())))?;
+        let head = dev
+            .read_owned(0, len)
+            .map_err(|e| CmdError::failed(format!("Cannot read {}: {e}", path.display())))?;
+        for sig in super::lv_fs::signatures(&head) {
+            let question = format!(
+                "WARNING: {} signature detected on {shown} at offset {}. Wipe it?",
+                sig.kind, sig.offset
+            );
+            let refusal = format!(
+                "Not wiping the {} signature on {shown} without confirmation: no terminal to ask on; add -y to wipe it, or -Wn to keep it.",
+                sig.kind
+            );
+            if !crate::cli::prompt::confirm(yes, ctx.quiet, &question, &refusal)? {
+                return Err(CmdError::failed(format!("Aborted wiping of {}.", sig.kind)));
+            }
+            ctx.say(format!("Wiping {} signature on {shown}.", sig.kind));
+            // Whole aligned blocks around the magic, with the rest of their bytes kept.
+            let start = sig.offset / 4096 * 4096;
+            let end = (sig.offset + sig.len).div_ceil(4096) * 4096;
+            let mut block = head[start as usize..(end as usize).min(head.len())].to_vec();
+            let at = (sig.offset - start) as usize;
+            block[at..at + sig.len as usize].fill(0);
+            dev.write_at(start, &block)
+                .and_then(|_| dev.flush())
+                .map_err(|e| {
+                    CmdError::failed(format!(
+                        "Failed to wipe {} signature on {shown}: {e}",
+                        sig.kind
+                    ))
+                })?;
+        }
+        Ok(())
     }
 
     /// lvcreate's kernel work after its commit: the new LV activated (unless `-an` or skipped)
