@@ -486,6 +486,8 @@ fn select_on_lvremove_lvchange_vgchange_vgremove_picks_what_lvm2_picks() {
             "vg",
             "vg2",
         ],
+        &["vgexport", "-S", "vg_tags=second"],
+        &["vgexport", "-S", "lv_count>5"],
         &["vgremove", "-f", "-S", "vg_tags=second"],
         &["vgremove", "-f", "-S", "pv_count=2"],
     ] {

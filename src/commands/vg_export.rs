@@ -3,10 +3,13 @@
 //! VG's system ID on export and sets this host's on import (none here: oxlvm has no system ID).
 
 use super::context::{Context, PvEdits};
+use super::select_objects::Select;
 use super::vg_args::{active_lvs, for_each_vg, is_exported, refuse_exported, vg_arg, EXPORTED};
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
+use crate::report::ReportKind;
 use crate::store::lock::LockMode;
+use crate::store::scan::Scan;
 use clap::{ArgAction, Parser};
 use metadata_format::text::VolumeGroup;
 use std::ffi::OsString;
@@ -17,7 +20,7 @@ struct VgexportArgs {
     /// Export every VG
     #[arg(short = 'a', long = "all")]
     all: bool,
-    /// Select VGs by a report condition (not supported yet)
+    /// Only the VGs this selection picks (as `vgs -S`; `-S help` lists fields)
     #[arg(short = 'S', long = "select", value_name = "STRING")]
     select: Option<String>,
     /// Output format of the log report (accepted for compatibility)
@@ -39,7 +42,7 @@ struct VgimportArgs {
     /// Import even a VG with missing PVs
     #[arg(short = 'f', long = "force", action = ArgAction::Count)]
     force: u8,
-    /// Select VGs by a report condition (not supported yet)
+    /// Only the VGs this selection picks (as `vgs -S`; `-S help` lists fields)
     #[arg(short = 'S', long = "select", value_name = "STRING")]
     select: Option<String>,
     /// Output format of the log report (accepted for compatibility)
@@ -52,14 +55,11 @@ struct VgimportArgs {
     vgs: Vec<String>,
 }
 
-/// LVM2's rules for naming VGs: names, or -a alone; --select is not built.
-fn which_vgs(all: bool, select: &Option<String>, vgs: &[String], usage: &str) -> CmdResult {
-    if select.is_some() {
-        return Err(CmdError::usage(
-            "--select is not built yet in oxlvm; name the VGs, or use -a.",
-        ));
-    }
-    if vgs.is_empty() && !all {
+/// LVM2's rules for naming VGs: names, -a alone, or -S (with or without names). A bad
+/// selection fails here, before anything is read.
+fn which_vgs(all: bool, select: &Option<String>, vgs: &[String], usage: &str) -> CmdResult<Select> {
+    let selection = Select::parse(ReportKind::Vg, select.as_deref())?;
+    if vgs.is_empty() && !all && select.is_none() {
         return Err(CmdError::usage(usage.to_string()));
     }
     if all && !vgs.is_empty() {
@@ -67,7 +67,18 @@ fn which_vgs(all: bool, select: &Option<String>, vgs: &[String], usage: &str) ->
             "No arguments permitted when using -a for all.",
         ));
     }
-    Ok(())
+    Ok(selection)
+}
+
+/// The VGs `-S` picks among `names` (all of them without one).
+fn selected(ctx: &Context, scan: &Scan, names: Vec<String>, sel: &Select) -> Vec<String> {
+    match sel {
+        Select::Some(sel) => names
+            .into_iter()
+            .filter(|n| super::vg_change::vg_selected(ctx, scan, n, sel))
+            .collect(),
+        _ => names,
+    }
 }
 
 /// Sets or clears EXPORTED on the VG and on each of its PVs, where LVM2 writes it (first
@@ -94,17 +105,20 @@ pub fn vgexport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let Some(args) = parse_args::<VgexportArgs>(argv)? else {
         return Ok(());
     };
-    which_vgs(
+    let sel = which_vgs(
         args.all,
         &args.select,
         &args.vgs,
         "Please supply volume groups or use --select for selection or use -a for all.",
     )?;
+    if sel.is_help() {
+        return Ok(());
+    }
     let ctx = Context::new(&args.common, argv)?;
     let _global = ctx.lock_global()?;
     let scan = ctx.scan()?;
-    let names: Vec<String> = if args.all {
-        // As LVM2: -a goes over every VG and skips the exported ones quietly.
+    let names: Vec<String> = if args.all || args.vgs.is_empty() {
+        // As LVM2: -a (or -S alone) goes over every VG and skips the exported ones quietly.
         scan.vg_names()
             .into_iter()
             .filter(|n| {
@@ -117,6 +131,7 @@ pub fn vgexport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     } else {
         args.vgs.iter().map(|a| vg_arg(a).to_string()).collect()
     };
+    let names = selected(&ctx, &scan, names, &sel);
     for_each_vg(&names, |name| {
         let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
         let scan = ctx.scan()?;
@@ -140,24 +155,28 @@ pub fn vgimport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let Some(args) = parse_args::<VgimportArgs>(argv)? else {
         return Ok(());
     };
-    which_vgs(
+    let sel = which_vgs(
         args.all,
         &args.select,
         &args.vgs,
         "Please supply volume groups or -S for selection or use -a for all.",
     )?;
+    if sel.is_help() {
+        return Ok(());
+    }
     let ctx = Context::new(&args.common, argv)?;
     if args.force > 0 {
         ctx.warn("WARNING: Volume groups with missing PVs will be imported with --force.");
     }
     let _global = ctx.lock_global()?;
     let scan = ctx.scan()?;
-    let names: Vec<String> = if args.all {
-        // As LVM2: -a tries every VG, and one that is not exported is an error.
+    let names: Vec<String> = if args.all || args.vgs.is_empty() {
+        // As LVM2: -a (or -S alone) tries every VG, and one that is not exported is an error.
         scan.vg_names()
     } else {
         args.vgs.iter().map(|a| vg_arg(a).to_string()).collect()
     };
+    let names = selected(&ctx, &scan, names, &sel);
     for_each_vg(&names, |name| {
         let _lock = ctx.lock_vg(name, LockMode::Exclusive)?;
         let scan = ctx.scan()?;
