@@ -167,32 +167,7 @@ fn oxlvm_reads_a_vg_lvm2_restored_from_the_guest_fixture() {
     // vgdemo (linear, striped, COW snapshot, thin pool, thin, raid1) restored without dm, as the
     // fixtures README describes, on three 1 GiB sparse loop devices.
     let (sb, devs) = sandbox_with("vgdemo-restore", &[1024, 1024, 1024]);
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/lvm2-2.03.16/guest/vgdemo.vg"
-    );
-    let text = std::fs::read_to_string(fixture).unwrap();
-    let pv_ids: Vec<String> = text
-        .lines()
-        .filter(|l| l.trim_start().starts_with("id = ") && l.starts_with("\t\t\t"))
-        .take(3)
-        .map(|l| l.split('"').nth(1).unwrap().to_string())
-        .collect();
-    assert_eq!(pv_ids.len(), 3);
-    for (dev, id) in devs.iter().zip(&pv_ids) {
-        // LVM2 warns here that the backup's other PVs are not found yet: expected.
-        let out = sb.lvm(&[
-            "pvcreate",
-            "--uuid",
-            id,
-            "--restorefile",
-            fixture,
-            dev.path_str(),
-        ]);
-        assert!(out.status.success(), "{out:?}");
-    }
-    let out = sb.lvm(&["vgcfgrestore", "--force", "-f", fixture, "vgdemo"]);
-    assert!(out.status.success(), "{out:?}");
+    restore_guest(&sb, &devs);
     let dumped = sb.dir.join("lvm2-metadata.txt");
     let out = sb.lvm(&[
         "pvck",
