@@ -2,5 +2,8 @@
 //! Everything here is pure so it can be unit-tested on fixtures and fuzzed.
 
 pub mod crc;
+pub mod hash;
 pub mod header;
 pub mod text;
+
+pub use hash::QuickHash;

@@ -17,7 +17,8 @@ use crate::store::scan::{FoundVg, Scan};
 use clap::Parser;
 use metadata_format::header::{find_pv_label, HeaderError, LABEL_SCAN_SIZE};
 use metadata_format::text::{SegmentKind, VolumeGroup};
-use std::collections::BTreeMap;
+use metadata_format::QuickHash;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -209,13 +210,21 @@ fn outdated_pvs(scan: &Scan, found: &FoundVg) -> Vec<(usize, u32)> {
 pub fn inconsistencies(vg: &VolumeGroup) -> Vec<String> {
     let mut out = vg.dangling_references();
     out.extend(reference_loops(vg));
+    // Duplicates are looked for in a hash set first (every write checks the whole VG, and
+    // 30,000 names in ordered maps cost more than the rest of the check); only a VG that has
+    // some walks the maps that word the messages in LVM2's order.
+    let dup_names = has_duplicates(vg.lvs.iter().map(|lv| lv.name.as_str()));
+    let dup_ids = has_duplicates(vg.lvs.iter().map(|lv| lv.id));
     let mut seen_lv: BTreeMap<&str, usize> = BTreeMap::new();
     let mut seen_lv_id = BTreeMap::new();
     for lv in &vg.lvs {
-        if *seen_lv.entry(&lv.name).and_modify(|n| *n += 1).or_insert(1) == 2 {
+        if dup_names && *seen_lv.entry(&lv.name).and_modify(|n| *n += 1).or_insert(1) == 2 {
             out.push(format!("LV name {} is used twice", lv.name));
         }
-        if let Some(other) = seen_lv_id.insert(lv.id, &lv.name) {
+        if let Some(other) = dup_ids
+            .then(|| seen_lv_id.insert(lv.id, &lv.name))
+            .flatten()
+        {
             out.push(format!(
                 "LVs {other} and {} have the same id {}",
                 lv.name, lv.id
@@ -285,6 +294,17 @@ pub fn inconsistencies(vg: &VolumeGroup) -> Vec<String> {
     out
 }
 
+/// Whether any value occurs twice.
+fn has_duplicates<T: std::hash::Hash + Eq>(values: impl ExactSizeIterator<Item = T>) -> bool {
+    let mut seen = HashSet::with_capacity_and_hasher(values.len(), QuickHash);
+    for v in values {
+        if !seen.insert(v) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The LVs a segment of `lv` stands on: areas on LVs, snapshot origin and COW, pool parts,
 /// thin pool and origin, cache pool and origin, mirror log, raid images. A thin origin's
 /// `merge` points back at its merging snapshot by design and is left out.
@@ -336,17 +356,22 @@ fn lv_references(lv: &metadata_format::text::LogicalVolume) -> Vec<&str> {
 /// origin is itself, an LV mapped onto an LV that is mapped onto it, a snapshot of itself):
 /// no kernel table can be built for them and a walk over them would not end.
 pub fn reference_loops(vg: &VolumeGroup) -> Vec<String> {
+    let references: Vec<Vec<&str>> = vg.lvs.iter().map(lv_references).collect();
+    // Plain linear and striped LVs refer to no LV: a VG of only those has no loop, and its
+    // names need no index.
+    if references.iter().all(Vec::is_empty) {
+        return Vec::new();
+    }
     let index: BTreeMap<&str, usize> = vg
         .lvs
         .iter()
         .enumerate()
         .map(|(i, lv)| (lv.name.as_str(), i))
         .collect();
-    let edges: Vec<Vec<usize>> = vg
-        .lvs
-        .iter()
-        .map(|lv| {
-            lv_references(lv)
+    let edges: Vec<Vec<usize>> = references
+        .into_iter()
+        .map(|names| {
+            names
                 .into_iter()
                 .filter_map(|n| index.get(n).copied())
                 .collect()
@@ -355,11 +380,13 @@ pub fn reference_loops(vg: &VolumeGroup) -> Vec<String> {
     // Iterative depth-first search: 0 unvisited, 1 on the current path, 2 done.
     let mut state = vec![0u8; vg.lvs.len()];
     let mut out = Vec::new();
+    let mut stack: Vec<(usize, usize)> = Vec::new();
     for start in 0..vg.lvs.len() {
         if state[start] != 0 {
             continue;
         }
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        stack.clear();
+        stack.push((start, 0));
         state[start] = 1;
         while let Some(&mut (node, ref mut next)) = stack.last_mut() {
             if let Some(&to) = edges[node].get(*next) {

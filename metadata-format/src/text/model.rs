@@ -758,8 +758,11 @@ impl VolumeGroup {
         let mut problems = Vec::new();
         // One set of names, not a scan of every LV per reference: 30,000 thin LVs each name
         // their pool.
-        let names: std::collections::HashSet<&str> =
-            self.lvs.iter().map(|lv| lv.name.as_str()).collect();
+        let mut names = std::collections::HashSet::with_capacity_and_hasher(
+            self.lvs.len(),
+            crate::hash::QuickHash,
+        );
+        names.extend(self.lvs.iter().map(|lv| lv.name.as_str()));
         let lv_exists = |name: &str| names.contains(name);
         for lv in &self.lvs {
             for (n, segment) in lv.segments.iter().enumerate() {

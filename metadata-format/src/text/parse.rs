@@ -601,9 +601,11 @@ impl<'a> Parser<'a> {
 }
 
 /// The earliest second occurrence of a key among `(key, offset)` pairs. Sorting keeps this
-/// O(n log n) whatever the keys are (a hash set could be driven quadratic by crafted names).
+/// O(n log n) whatever the keys are (a hash set could be driven quadratic by crafted names);
+/// the stable sort merges runs already in order in linear time, and LVM2 writes LVs in name
+/// order with the newest appended.
 fn first_duplicate(mut keys: Vec<(&str, usize)>) -> Option<(&str, usize)> {
-    keys.sort_unstable();
+    keys.sort();
     keys.windows(2)
         .filter(|pair| pair[0].0 == pair[1].0)
         .map(|pair| pair[1])
