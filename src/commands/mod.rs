@@ -33,3 +33,11 @@ pub mod vg_check;
 pub mod vg_export;
 pub mod vg_plan;
 pub mod vg_split;
+
+/// Leaves `value` to the process's exit instead of freeing it now. A command ends right after
+/// it reports: the VG model it read is tens of thousands of small allocations (30,000 LVs are
+/// ~300,000), and handing them back one by one costs as much as a fifth of the whole command,
+/// while the exit returns the memory at once. Only for what a command holds until it returns.
+pub(crate) fn free_at_exit<T>(value: T) {
+    std::mem::forget(value);
+}

@@ -562,6 +562,8 @@ pub fn pvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     for e in &snap.errors {
         eprintln!("  {e}");
     }
+    super::free_at_exit(facts);
+    super::free_at_exit(snap);
     if failed {
         return Err(CmdError::failed(""));
     }
@@ -644,6 +646,8 @@ pub fn vgs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     for e in &snap.errors {
         eprintln!("  {e}");
     }
+    super::free_at_exit(facts);
+    super::free_at_exit(snap);
     if failed {
         return Err(CmdError::failed(""));
     }
@@ -762,6 +766,8 @@ pub fn lvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     for e in &snap.errors {
         eprintln!("  {e}");
     }
+    super::free_at_exit(facts);
+    super::free_at_exit(snap);
     if failed {
         return Err(CmdError::failed(""));
     }
