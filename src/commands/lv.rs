@@ -284,6 +284,14 @@ struct Loaded {
     _lock: crate::store::lock::LockGuard,
 }
 
+impl Drop for Loaded {
+    /// The VG as read lives until the command ends; its LVs are left to the exit
+    /// (`free_at_exit`), the lock and the rest are released as usual.
+    fn drop(&mut self) {
+        super::free_at_exit(std::mem::take(&mut self.found.metadata.vg.lvs));
+    }
+}
+
 fn load(common: &CommonArgs, argv: &[OsString], vg: &str) -> CmdResult<Loaded> {
     load_with(common, argv, vg, LockMode::Exclusive)
 }
@@ -1329,8 +1337,15 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         ignore_skip: args.ignoreactivationskip,
         skip_set: skip == Some(true),
     };
-    let prepared = kernel.before_create(ctx, &l.scan, &l.found, vg, &new_lv)?;
-    let written = commit(&l, prepared.vg.clone())?;
+    let mut prepared = kernel.before_create(ctx, &l.scan, &l.found, vg, &new_lv)?;
+    let written = if kernel.reads_planned_vg() {
+        commit(&l, prepared.vg.clone())?
+    } else {
+        // Without a live device-mapper nothing reads the planned VG after the commit: it is
+        // moved into the commit, not copied, and an empty VG takes its place.
+        let empty = VolumeGroup::new(&vg_name, l.found.metadata.vg.id, 0);
+        commit(&l, std::mem::replace(&mut prepared.vg, empty))?
+    };
     // Only once the change is written (a refused write must say only why).
     if let Some(name) = created.last() {
         super::thin_overcommit::warn(ctx, &written.vg, name);
@@ -1357,6 +1372,8 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         }
         ctx.say(format!("Logical volume \"{name}\" created."));
     }
+    super::free_at_exit(prepared);
+    super::free_at_exit(written);
     Ok(())
 }
 
@@ -2411,7 +2428,14 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         // another host; the commit frees the removed LVs' leases.
         super::shared::lock_for_removal(ctx, &l.found.metadata.vg, &order)?;
         let vg = kernel.before_remove(ctx, &l.found, vg, &order)?;
-        commit(&l, vg.clone())?;
+        let vg = if kernel.reads_planned_vg() {
+            commit(&l, vg.clone())?;
+            vg
+        } else {
+            // `after_remove` reads nothing without a live device-mapper; the lock release
+            // below only looks LVs up by name, which the VG as written answers the same.
+            commit(&l, vg)?.vg
+        };
         kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
         super::shared::unlock_after_removal(ctx, &l.found.metadata.vg, &vg, &order);
         // LVM2 reports visible LVs only (a named pool spare goes silently).
@@ -2421,6 +2445,7 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         {
             ctx.say(format!("Logical volume \"{n}\" successfully removed."));
         }
+        super::free_at_exit(vg);
     }
     Ok(())
 }
