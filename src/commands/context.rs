@@ -175,7 +175,16 @@ impl Context {
             .find_vg(name)
             .map_err(CmdError::failed)?
             .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))?;
-        self.check_vg_access(&found)?;
+        self.vet_vg(scan, &found)?;
+        Ok(found)
+    }
+
+    /// What `load_vg` checks and reports of a VG found in `scan`: access (shared VGs, other
+    /// hosts' system IDs), a text that contradicts itself (refused), missing PVs and stale
+    /// copies (warned). For a command that already holds the VG, so it is not parsed again.
+    pub fn vet_vg(&self, scan: &Scan, found: &FoundVg) -> CmdResult {
+        let name = found.metadata.vg.name.as_str();
+        self.check_vg_access(found)?;
         // As LVM2, a VG whose metadata contradicts itself is not worked on: planning over
         // overlapping extents or a reference loop would build on the damage.
         let problems = super::vg_check::inconsistencies(&found.metadata.vg);
@@ -210,7 +219,7 @@ impl Context {
                 found.metadata.vg.seqno
             ));
         }
-        Ok(found)
+        Ok(())
     }
 
     /// Whether this command may use the VG: a shared VG needs lvmlockd (and its lock for

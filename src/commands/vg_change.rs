@@ -32,10 +32,10 @@ pub fn strip_dev(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// Reports the VG's missing PVs and stale copies as LVM2 does (`Context::load_vg`). Commands
+/// Reports the VG's missing PVs and stale copies as LVM2 does (`Context::vet_vg`). Commands
 /// call it once a request has passed its checks, so a refusal stays one line.
-pub fn report_vg_state(ctx: &Context, scan: &Scan, name: &str) -> CmdResult {
-    ctx.load_vg(scan, name).map(|_| ())
+pub fn report_vg_state(ctx: &Context, scan: &Scan, found: &FoundVg) -> CmdResult {
+    ctx.vet_vg(scan, found)
 }
 
 /// A VG name argument: `/dev/` dropped, LVM2's name rules checked (exit 5, as LVM2's
@@ -351,7 +351,7 @@ pub fn vgextend(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         }
     }
     // As LVM2, adding PVs to a VG with missing PVs is allowed (it helps repairs).
-    report_vg_state(&ctx, &scan, &vg_name)?;
+    report_vg_state(&ctx, &scan, &found)?;
     let edits = PvEdits {
         allow_missing_pvs: true,
         ..PvEdits::default()
@@ -406,7 +406,7 @@ fn restore_missing(
             notes.join("; ")
         )));
     }
-    report_vg_state(ctx, scan, &name)?;
+    report_vg_state(ctx, scan, found)?;
     for note in notes {
         ctx.warn(format!("WARNING: {note}"));
     }
@@ -631,7 +631,7 @@ fn remove_missing(
             "Volume group \"{name}\" would have no PVs left; remove it with vgremove -f instead."
         )));
     }
-    report_vg_state(ctx, scan, &name)?;
+    report_vg_state(ctx, scan, found)?;
     ctx.commit_vg(scan, Some(found), &mut metadata)?;
     for lv in &removed {
         if lv.partial && lv.visible {
@@ -994,7 +994,16 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         Some(_) => ActivationMode::from_args(&ctx, args.activationmode.as_deref(), args.partial)?,
         None => ActivationMode::default(),
     };
-    let scan = ctx.scan()?;
+    // VGs named outright need no scan before their lock (each is read under it); all VGs,
+    // `@tag` and `--select` do.
+    let needs_scan = args.vgs.is_empty()
+        || args.vgs.iter().any(|a| a.starts_with('@'))
+        || matches!(select, Select::Some(_));
+    let scan = if needs_scan {
+        ctx.scan()?
+    } else {
+        Scan::default()
+    };
     let mut names = select_vgs(&scan, &args.vgs);
     if let Select::Some(sel) = &select {
         names.retain(|name| vg_selected(&ctx, &scan, name, sel));
@@ -1016,7 +1025,7 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 change_vg(&ctx, &scan, &found, &args, alloc.as_ref(), copies)?;
             }
             if let Some(change) = activation {
-                report_vg_state(&ctx, &scan, &name)?;
+                report_vg_state(&ctx, &scan, &found)?;
                 let active = activator.apply(
                     &ctx,
                     &scan,
@@ -1029,6 +1038,7 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                     "{active} logical volume(s) in volume group \"{name}\" now active"
                 ));
             }
+            super::free_at_exit(found);
             Ok(())
         });
         if let Err(e) = result {
@@ -1267,8 +1277,9 @@ fn change_vg(
             }
         }
     }
-    report_vg_state(ctx, scan, &name)?;
+    report_vg_state(ctx, scan, found)?;
     ctx.commit_vg_with(scan, Some(found), &mut metadata, &edits)?;
     ctx.say(format!("Volume group \"{name}\" successfully changed"));
+    super::free_at_exit(metadata);
     Ok(())
 }
