@@ -1119,7 +1119,7 @@ impl<'a> Importer<'a> {
             }
             seen |= 1 << bit;
             match bit {
-                0 => lv.id = Id::parse(&fast_string(lex.scalar()?)?)?,
+                0 => lv.id = Id::parse(fast_str(&lex.scalar()?)?)?,
                 1 => lv.status = fast_strings(&mut lex, &mut self.scratch)?,
                 2 => lv.flags = fast_strings(&mut lex, &mut self.scratch)?,
                 3 => lv.tags = fast_strings(&mut lex, &mut self.scratch)?,
@@ -1190,7 +1190,7 @@ impl<'a> Importer<'a> {
                 0 => start_extent = Some(fast_u32(lex.scalar()?)?),
                 1 => extent_count = Some(fast_u32(lex.scalar()?)?),
                 2 => reshape_count = Some(fast_u32(lex.scalar()?)?),
-                3 => type_string = Some(fast_string(lex.scalar()?)?),
+                3 => type_string = Some(lex.scalar()?),
                 4 => tags = fast_strings(lex, &mut self.scratch)?,
                 5 => stripe_count = Some(fast_u32(lex.scalar()?)?),
                 6 => stripe_size = Some(fast_u32(lex.scalar()?)?),
@@ -1207,7 +1207,7 @@ impl<'a> Importer<'a> {
             return None;
         }
         let type_string = type_string?;
-        let mut parts = type_string.split('+');
+        let mut parts = fast_str(&type_string)?.split('+');
         let type_name = parts.next().unwrap_or_default();
         let type_flags = parts.map(str::to_string).collect();
         const STRIPED_KEYS: u32 = (1 << 5) | (1 << 6) | (1 << 7);
@@ -1291,6 +1291,14 @@ fn fast_u32(value: Scalar<'_>) -> Option<u32> {
 /// 0 to i64::MAX, as `Fields::u64`.
 fn fast_u64(value: Scalar<'_>) -> Option<u64> {
     u64::try_from(fast_int(value)?).ok()
+}
+
+/// A string value as read, without a copy.
+fn fast_str<'v>(value: &'v Scalar<'_>) -> Option<&'v str> {
+    match value {
+        Scalar::String(text) => Some(text),
+        _ => None,
+    }
 }
 
 fn fast_string(value: Scalar<'_>) -> Option<String> {
