@@ -84,6 +84,36 @@ fn commands_not_built_say_so_with_exit_3() {
 }
 
 #[test]
+fn lvm2_options_not_built_say_so_with_exit_3() {
+    // Options LVM2's command has (src/cli/lvm2_options.rs, checked against LVM2 by
+    // tests/compat_cli_options.rs) that oxlvm's has not: named as not built, not as typos.
+    for (cmd, opt) in [
+        ("lvconvert", "--repair"),
+        ("lvconvert", "--uncache"),
+        ("pvchange", "--select"),
+        ("lvcreate", "--vdo"),
+        ("lvchange", "--refresh"),
+    ] {
+        let out = oxlvm(&[cmd, opt, "vg/lv"]);
+        assert_eq!(out.status.code(), Some(3), "{cmd} {opt}");
+        let err = stderr_line(&out);
+        assert!(
+            err.contains(&format!("{cmd} {opt} is not built yet")),
+            "{cmd} {opt}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    // An option neither tool has stays a plain usage error.
+    let out = oxlvm(&["lvconvert", "--frobnicate", "vg/lv"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_line(&out);
+    assert!(
+        err.contains("--frobnicate") && !err.contains("not built"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unknown_commands_and_options_exit_3() {
     let out = oxlvm(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(3));

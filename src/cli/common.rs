@@ -126,6 +126,21 @@ where
 
 /// clap's message is several lines; LVM2 users get one line naming the problem and the fix.
 fn usage_error(command: &str, err: &clap::Error) -> CmdError {
+    // An option LVM2's command has and oxlvm's does not: not built yet, not a typo.
+    if err.kind() == clap::error::ErrorKind::UnknownArgument {
+        if let Some(clap::error::ContextValue::String(arg)) =
+            err.get(clap::error::ContextKind::InvalidArg)
+        {
+            let name = arg.trim_start_matches("--");
+            let name = name.split('=').next().unwrap_or(name);
+            if arg.starts_with("--") && super::lvm2_options::lvm2_has(command, name) {
+                return CmdError::usage(format!(
+                    "{command} --{name} is not built yet in oxlvm {}; use LVM2's {command} for it meanwhile.",
+                    env!("CARGO_PKG_VERSION")
+                ));
+            }
+        }
+    }
     let rendered = err.render().to_string();
     let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("invalid command line");

@@ -3,6 +3,7 @@
 
 mod common;
 pub mod docs;
+pub mod lvm2_options;
 pub mod progress;
 pub mod prompt;
 mod table;
