@@ -652,7 +652,23 @@ fn scenario(name: &'static str, vg: &str, disk: &str, creator: Tool, other: Tool
             let second = PathBuf::from(std::env::var("OXLVM_VM_SYNC").unwrap_or_default())
                 .join("vm_shared_vg_made_by_lvm2");
             wait_marker(&second, "created", name);
-            steps.ok(&["vgremove", "-y", vg]);
+            // The other host has left the lockspace, but sanlock here sees its host lease as
+            // live until its next renewal read; both tools then say "not stopped on other
+            // hosts" (LVM2's lockd_free_vg_before). Try again for a while, as a user would.
+            let until = Instant::now() + Duration::from_secs(30);
+            loop {
+                let out = steps.tool(&["vgremove", "-y", vg]);
+                let err = String::from_utf8_lossy(&out.stderr).into_owned();
+                if out.status.success() {
+                    break;
+                }
+                assert!(
+                    err.contains("not stopped on other hosts") && Instant::now() < until,
+                    "{name}: vgremove -y {vg} failed ({:?}): {err}",
+                    out.status.code()
+                );
+                std::thread::sleep(Duration::from_secs(1));
+            }
         }
     }
     steps.log("done");
