@@ -516,3 +516,28 @@ proptest! {
         }
     }
 }
+
+/// A device with room for the two metadata areas but no extent (as `pvcreate --dataalignment 4m
+/// --pvmetadatacopies 2 --metadatasize 2m` on a 5.5 MiB device makes it, with LVM2 too): the
+/// empty data area starts where the second metadata area does, and the label still parses.
+#[test]
+fn a_pv_without_room_for_extents_parses() {
+    let opts = PvLayoutOptions {
+        label_sector: 1,
+        metadata_copies: 2,
+        metadata_size_sectors: Some(4096),
+        data_alignment_sectors: Some(8192),
+        ..Default::default()
+    };
+    let layout = compute_pv_layout(5_766_656, &opts).expect("layout");
+    assert_eq!(layout.pe_start, 4 << 20);
+    assert_eq!(
+        layout.metadata_areas.last().map(|m| m.offset),
+        Some(4 << 20)
+    );
+    let label = layout.pv_label(PvUuid::from_random_bytes([7; 32]));
+    let bytes = label.to_bytes().unwrap();
+    let mut dev = vec![0u8; 2048];
+    dev[512..1024].copy_from_slice(&bytes);
+    assert_eq!(find_pv_label(&dev).unwrap(), label);
+}

@@ -257,7 +257,10 @@ impl PvHeader {
             self.check_inside_device("data area", da)?;
             for &(_, area) in &reserved {
                 let start_inside = da.offset >= area.offset && u128::from(da.offset) < area.end();
-                if start_inside || (da.size != 0 && overlaps(da, area)) {
+                // A PV with no room for extents: LVM2 starts the (empty, size 0) data area
+                // where the second metadata area starts.
+                let empty_at_start = da.size == 0 && da.offset == area.offset;
+                if (start_inside && !empty_at_start) || (da.size != 0 && overlaps(da, area)) {
                     return Err(HeaderError::AreasOverlap {
                         first: area,
                         second: da,
