@@ -10,22 +10,15 @@
 //! `thin_pool_autoextend_percent` 0) - the pools' own size. When pools would grow into enough
 //! free space, nothing is said.
 
-use metadata_format::text::{LogicalVolume, SegmentKind, VolumeGroup};
+use metadata_format::text::{LogicalVolume, VolumeGroup};
 
-use super::lv_plan::{display_size, thin_seg};
+use super::lv_plan::{display_size, thin_pool_seg, thin_seg};
 
 /// What to print: the warning for stderr and the advice lines for stdout.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Overcommit {
     pub warning: String,
     pub advice: Vec<String>,
-}
-
-fn is_pool(lv: &LogicalVolume) -> bool {
-    matches!(
-        lv.segments.first().map(|s| &s.kind),
-        Some(SegmentKind::ThinPool(_))
-    )
 }
 
 /// Sum of the virtual sizes (extents) of the thin LVs in `pool`.
@@ -41,7 +34,7 @@ fn thin_extents_in(vg: &VolumeGroup, pool: &str) -> u64 {
 /// autoextend threshold and percent from the configuration; `None` when there is nothing to say.
 pub fn check(vg: &VolumeGroup, lv: &str, threshold: i64, percent: i64) -> Option<Overcommit> {
     let own_pool = vg.lv(lv).and_then(|l| {
-        if is_pool(l) {
+        if thin_pool_seg(l).is_some() {
             Some(l.name.clone())
         } else {
             thin_seg(l).map(|t| t.thin_pool.clone())
@@ -56,7 +49,7 @@ pub fn check(vg: &VolumeGroup, lv: &str, threshold: i64, percent: i64) -> Option
         }
     }
     let mut more_pools = false;
-    for pool in vg.lvs.iter().filter(|l| is_pool(l)) {
+    for pool in vg.lvs.iter().filter(|l| thin_pool_seg(l).is_some()) {
         if own_pool.as_deref() == Some(pool.name.as_str()) {
             continue;
         }
