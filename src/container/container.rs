@@ -2,6 +2,7 @@
 //! resize2fs), with its configuration and last exit in the LV's tags. create, start, stop,
 //! kill, rm, commit (a new layer and image from the container's state), diff, export, cp, logs.
 
+use super::extract::Tree;
 use super::fs::{self as cfs, in_chroot};
 use super::image::{self, commit_image, docker_config, tree_of};
 use super::record::*;
@@ -810,11 +811,9 @@ pub fn copy_out(
     let input = File::open(&tmp).map_err(|e| failed(e.to_string()))?;
     let renamed = rename_first(input, &name.to_string_lossy());
     let result = renamed.and_then(|data| {
-        in_chroot(&dest_dir, move || {
-            cfs::apply_tar(&data[..], false)?;
-            Ok(Vec::new())
-        })
-        .map_err(failed)
+        Tree::open(&dest_dir)
+            .and_then(|t| t.apply_tar(&data[..], false))
+            .map_err(failed)
     });
     let _ = fs::remove_file(&tmp);
     result.map(|_| ())
@@ -866,9 +865,11 @@ pub fn copy_in(
     let dest = dest.to_string();
     let src = src.to_path_buf();
     with_tree(store, lv, rec, false, |dir| {
-        let root = dir.join("rootfs");
-        let target = cfs::secure_join(&root, Path::new(&dest));
-        let (into, name) = if target.is_dir() {
+        let root = Tree::open(&dir.join("rootfs")).map_err(failed)?;
+        let dest_rel = Path::new(&dest)
+            .strip_prefix("/")
+            .unwrap_or(Path::new(&dest));
+        let (into, name) = if root.open_dir(dest_rel).is_ok() {
             (
                 dest.clone(),
                 src.file_name()
@@ -906,13 +907,13 @@ pub fn copy_in(
         let data = rename_first(File::open(&tmp).map_err(|e| failed(e.to_string()))?, &name);
         let _ = fs::remove_file(&tmp);
         let data = data?;
-        let at = cfs::secure_join(&root, Path::new(&into));
-        in_chroot(&at, move || {
-            cfs::apply_tar(&data[..], false)?;
-            Ok(Vec::new())
-        })
-        .map_err(failed)
-        .map(|_| ())
+        let into_rel = Path::new(&into)
+            .strip_prefix("/")
+            .unwrap_or(Path::new(&into));
+        root.subtree(into_rel)
+            .and_then(|at| at.apply_tar(&data[..], false))
+            .map_err(|e| failed(format!("Cannot copy into {}:{dest}: {e}", rec.name)))
+            .map(|_| ())
     })
 }
 

@@ -1,8 +1,8 @@
-//! Filesystem work on mounted image and container trees: applying a tar layer (with Docker's
-//! whiteouts), listing a tree, `docker diff`'s A/C/D changes, and writing tars (a whole tree,
-//! or one layer's diff against its parent). Everything that touches a tree runs in a forked
-//! child chrooted into it, so absolute symlinks planted in an image resolve inside the image
-//! and never reach the host's files.
+//! Reading mounted image and container trees: listing a tree, `docker diff`'s A/C/D changes,
+//! and writing tars (a whole tree, or one layer's diff against its parent). Each of these runs
+//! in a forked child chrooted into the tree, so absolute symlinks planted in an image resolve
+//! inside the image and never reach the host's files. Writing into a tree (applying a tar) is
+//! `container::extract`, through directory descriptors.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -12,7 +12,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 /// Runs `work` in a forked child chrooted at `root` and returns the bytes it produced (or its
@@ -60,95 +60,8 @@ where
     }
 }
 
-/// A path of a tar entry made relative and free of `..` (None for the root itself).
-fn clean_path(path: &Path) -> Result<Option<PathBuf>, String> {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::CurDir | Component::RootDir => {}
-            Component::ParentDir => {
-                return Err(format!(
-                    "tar entry {} climbs out of the tree with '..'; refusing the archive.",
-                    path.display()
-                ))
-            }
-            Component::Prefix(_) => return Err(format!("bad tar path {}", path.display())),
-        }
-    }
-    Ok((!out.as_os_str().is_empty()).then_some(out))
-}
-
 fn cstr(path: &Path) -> Result<CString, String> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| format!("bad path {}", path.display()))
-}
-
-fn io_err<'a>(what: &str, path: &'a Path) -> impl Fn(io::Error) -> String + 'a {
-    let what = what.to_string();
-    move |e| format!("Cannot {what} /{}: {e}", path.display())
-}
-
-/// Removes whatever is at `path` (a whole tree for a directory), never following symlinks.
-fn remove_any(path: &Path) -> Result<(), String> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(path).map_err(io_err("remove", path)),
-        Ok(_) => fs::remove_file(path).map_err(io_err("remove", path)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_err("inspect", path)(e)),
-    }
-}
-
-fn ensure_parent(path: &Path) -> Result<(), String> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if fs::symlink_metadata(parent).is_err() {
-            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-        }
-    }
-    Ok(())
-}
-
-fn lchown(path: &Path, uid: u64, gid: u64) -> Result<(), String> {
-    let c = cstr(path)?;
-    // SAFETY: lchown reads the NUL-terminated path only during the call.
-    let rc = unsafe { libc::lchown(c.as_ptr(), uid as libc::uid_t, gid as libc::gid_t) };
-    if rc != 0 {
-        return Err(io_err("chown", path)(io::Error::last_os_error()));
-    }
-    Ok(())
-}
-
-fn set_times(path: &Path, mtime: i64) -> Result<(), String> {
-    let ts = nix::sys::time::TimeSpec::new(mtime, 0);
-    nix::sys::stat::utimensat(
-        None,
-        path,
-        &ts,
-        &ts,
-        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-    )
-    .map_err(|e| format!("Cannot set the times of /{}: {e}", path.display()))
-}
-
-fn set_xattr(path: &Path, name: &str, value: &[u8]) -> Result<(), String> {
-    let c = cstr(path)?;
-    let n = CString::new(name).map_err(|_| format!("bad xattr name {name}"))?;
-    // SAFETY: lsetxattr reads the two NUL-terminated strings and `value` (with its length)
-    // only during the call.
-    let rc = unsafe {
-        libc::lsetxattr(
-            c.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if rc != 0 {
-        return Err(io_err(&format!("set xattr {name} on"), path)(
-            io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
 }
 
 /// The extended attributes of `path` (not following a symlink), sorted by name.
@@ -192,210 +105,6 @@ pub struct Applied {
     pub digest: String,
     pub bytes: u64,
     pub entries: u64,
-}
-
-/// Counts and hashes what is read through it.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
-/// Applies the tar read from `input` to the current root (call it inside [`in_chroot`]).
-/// With `whiteouts`, `.wh.NAME` removes NAME and `.wh..wh..opq` empties its directory of
-/// what lower layers put there.
-pub fn apply_tar(input: impl Read, whiteouts: bool) -> Result<Applied, String> {
-    let mut hashing = Hashing {
-        inner: input,
-        hash: Sha256::new(),
-        bytes: 0,
-    };
-    let mut entries_done = 0u64;
-    let mut dir_times: Vec<(PathBuf, i64)> = Vec::new();
-    let mut created: HashSet<PathBuf> = HashSet::new();
-    {
-        let mut archive = tar::Archive::new(&mut hashing);
-        let entries = archive
-            .entries()
-            .map_err(|e| format!("Cannot read the tar: {e}"))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| format!("Cannot read the tar: {e}"))?;
-            let raw = entry
-                .path()
-                .map_err(|e| format!("Bad path in the tar: {e}"))?
-                .into_owned();
-            let Some(path) = clean_path(&raw)? else {
-                // The root directory itself: its owner and mode.
-                let h = entry.header();
-                let (uid, gid) = (h.uid().unwrap_or(0), h.gid().unwrap_or(0));
-                let mode = h.mode().unwrap_or(0o755) & 0o7777;
-                let _ = lchown(Path::new("."), uid, gid);
-                let _ = fs::set_permissions(".", fs::Permissions::from_mode(mode));
-                continue;
-            };
-            entries_done += 1;
-            let name = path
-                .file_name()
-                .map(OsStr::to_os_string)
-                .unwrap_or_default();
-            let name_bytes = name.as_bytes();
-            if whiteouts && name_bytes.starts_with(b".wh.") {
-                let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                if name_bytes == b".wh..wh..opq" {
-                    let dir = if parent.as_os_str().is_empty() {
-                        PathBuf::from(".")
-                    } else {
-                        parent.clone()
-                    };
-                    if let Ok(list) = fs::read_dir(&dir) {
-                        for child in list.flatten() {
-                            let child_path = parent.join(child.file_name());
-                            if !created.contains(&child_path) {
-                                remove_any(&child_path)?;
-                            }
-                        }
-                    }
-                } else {
-                    let target = parent.join(OsStr::from_bytes(&name_bytes[4..]));
-                    remove_any(&target)?;
-                }
-                continue;
-            }
-            let header = entry.header().clone();
-            let uid = header.uid().unwrap_or(0);
-            let gid = header.gid().unwrap_or(0);
-            let mode = header.mode().unwrap_or(0o644) & 0o7777;
-            let mtime = header.mtime().unwrap_or(0) as i64;
-            let mut xattrs: Vec<(String, Vec<u8>)> = Vec::new();
-            if let Ok(Some(exts)) = entry.pax_extensions() {
-                for ext in exts.flatten() {
-                    if let Ok(key) = ext.key() {
-                        if let Some(n) = key.strip_prefix("SCHILY.xattr.") {
-                            xattrs.push((n.to_string(), ext.value_bytes().to_vec()));
-                        }
-                    }
-                }
-            }
-            ensure_parent(&path)?;
-            let kind = header.entry_type();
-            let existing = fs::symlink_metadata(&path).ok();
-            if kind.is_dir() {
-                if !existing.as_ref().is_some_and(|m| m.is_dir()) {
-                    remove_any(&path)?;
-                    fs::create_dir(&path).map_err(io_err("create", &path))?;
-                }
-                lchown(&path, uid, gid)?;
-                fs::set_permissions(&path, fs::Permissions::from_mode(mode))
-                    .map_err(io_err("chmod", &path))?;
-                for (k, v) in &xattrs {
-                    set_xattr(&path, k, v)?;
-                }
-                dir_times.push((path.clone(), mtime));
-                created.insert(path);
-                continue;
-            }
-            if existing.is_some() {
-                remove_any(&path)?;
-            }
-            match kind {
-                tar::EntryType::Regular
-                | tar::EntryType::Continuous
-                | tar::EntryType::GNUSparse => {
-                    let mut file = fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .custom_flags(libc::O_NOFOLLOW)
-                        .mode(0o600)
-                        .open(&path)
-                        .map_err(io_err("create", &path))?;
-                    io::copy(&mut entry, &mut file).map_err(io_err("write", &path))?;
-                    nix::unistd::fchown(
-                        file.as_raw_fd(),
-                        Some(nix::unistd::Uid::from_raw(uid as u32)),
-                        Some(nix::unistd::Gid::from_raw(gid as u32)),
-                    )
-                    .map_err(|e| format!("Cannot chown /{}: {e}", path.display()))?;
-                    file.set_permissions(fs::Permissions::from_mode(mode))
-                        .map_err(io_err("chmod", &path))?;
-                }
-                tar::EntryType::Symlink => {
-                    let target = entry
-                        .link_name()
-                        .map_err(|e| format!("Bad link in the tar: {e}"))?
-                        .ok_or_else(|| format!("symlink /{} has no target", path.display()))?;
-                    std::os::unix::fs::symlink(&target, &path)
-                        .map_err(io_err("create symlink", &path))?;
-                    lchown(&path, uid, gid)?;
-                }
-                tar::EntryType::Link => {
-                    let target = entry
-                        .link_name()
-                        .map_err(|e| format!("Bad link in the tar: {e}"))?
-                        .ok_or_else(|| format!("hard link /{} has no target", path.display()))?;
-                    let target = clean_path(&target)?.ok_or_else(|| {
-                        format!("hard link /{} points at the root", path.display())
-                    })?;
-                    fs::hard_link(&target, &path).map_err(io_err("create hard link", &path))?;
-                    created.insert(path);
-                    continue;
-                }
-                tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
-                    let (sflag, major, minor) = match kind {
-                        tar::EntryType::Char => (
-                            nix::sys::stat::SFlag::S_IFCHR,
-                            header.device_major().ok().flatten().unwrap_or(0),
-                            header.device_minor().ok().flatten().unwrap_or(0),
-                        ),
-                        tar::EntryType::Block => (
-                            nix::sys::stat::SFlag::S_IFBLK,
-                            header.device_major().ok().flatten().unwrap_or(0),
-                            header.device_minor().ok().flatten().unwrap_or(0),
-                        ),
-                        _ => (nix::sys::stat::SFlag::S_IFIFO, 0, 0),
-                    };
-                    nix::sys::stat::mknod(
-                        &path,
-                        sflag,
-                        nix::sys::stat::Mode::from_bits_truncate(mode as libc::mode_t),
-                        nix::sys::stat::makedev(u64::from(major), u64::from(minor)),
-                    )
-                    .map_err(|e| format!("Cannot create /{}: {e}", path.display()))?;
-                    lchown(&path, uid, gid)?;
-                    fs::set_permissions(&path, fs::Permissions::from_mode(mode))
-                        .map_err(io_err("chmod", &path))?;
-                }
-                other => {
-                    // pax global headers and the like carry nothing to create.
-                    let _ = other;
-                    continue;
-                }
-            }
-            for (k, v) in &xattrs {
-                set_xattr(&path, k, v)?;
-            }
-            set_times(&path, mtime)?;
-            created.insert(path);
-        }
-    }
-    // Drain what follows the end-of-archive blocks, so the digest covers the whole file.
-    io::copy(&mut hashing, &mut io::sink()).map_err(|e| format!("Cannot read the tar: {e}"))?;
-    for (dir, t) in dir_times.iter().rev() {
-        set_times(dir, *t)?;
-    }
-    Ok(Applied {
-        digest: hex(&hashing.hash.finalize()),
-        bytes: hashing.bytes,
-        entries: entries_done,
-    })
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -1010,16 +719,6 @@ mod tests {
                 "A /tmp/new/f"
             ]
         );
-    }
-
-    #[test]
-    fn paths_are_cleaned() {
-        assert_eq!(
-            clean_path(Path::new("./a/b")).unwrap(),
-            Some(PathBuf::from("a/b"))
-        );
-        assert_eq!(clean_path(Path::new("/")).unwrap(), None);
-        assert!(clean_path(Path::new("a/../../etc")).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! snapshot of the parent, with the layer tar applied on it); an image is a read-only thin
 //! snapshot of its top layer carrying the image config. Layers are shared by chain id.
 
+use super::extract::Tree;
 use super::fs::{self as cfs, in_chroot};
 use super::record::*;
 use super::store::*;
@@ -260,15 +261,12 @@ pub trait LayerSource {
     fn size_hint(&self) -> u64;
 }
 
-/// Applies `src` in a forked, chrooted child and returns what it read.
+/// Applies `src` to the tree at `root`, through descriptors (container::extract).
 fn apply_in(root: &Path, src: &dyn LayerSource, whiteouts: bool) -> CmdResult<cfs::Applied> {
     let reader = src.open()?;
-    let bytes = in_chroot(root, move || {
-        let applied = cfs::apply_tar(reader, whiteouts)?;
-        serde_json::to_vec(&applied).map_err(|e| e.to_string())
-    })
-    .map_err(failed)?;
-    serde_json::from_slice(&bytes).map_err(|e| failed(format!("helper: {e}")))
+    Tree::open(root)
+        .and_then(|t| t.apply_tar(reader, whiteouts))
+        .map_err(failed)
 }
 
 /// Makes the layer LV for `chain` (parent layer `parent` or a fresh filesystem of

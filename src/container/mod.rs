@@ -6,6 +6,7 @@
 pub mod cli;
 #[allow(clippy::module_inception)]
 pub mod container;
+pub mod extract;
 pub mod fs;
 pub mod image;
 pub mod record;
