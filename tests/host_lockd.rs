@@ -52,6 +52,11 @@ struct State {
     next_lease: u64,
     /// LV uuids whose lock another host holds: lock_lv answers -EAGAIN.
     held_elsewhere: HashSet<String>,
+    /// LV uuids this host holds sh (active -asy here): a transient ex lock_lv answers
+    /// -EEXIST with SH_EXISTS, as lvmlockd does.
+    sh_here: HashSet<String>,
+    /// `refresh_lv` fails (a dlm refresh that did not reach every host).
+    refresh_fails: bool,
     /// Answer `free_vg` with -EBUSY (another host is in the lockspace).
     others_in_lockspace: bool,
     /// `find_free_lock` answers -EMSGSIZE (the lvmlock LV is full) this many times.
@@ -146,6 +151,15 @@ fn answer(st: &mut State, req: Req) -> String {
         "lock_lv" if req.get("mode") != "un" && st.held_elsewhere.contains(req.get("lv_uuid")) => {
             ok(-11, "", "")
         }
+        "lock_lv"
+            if req.get("mode") == "ex"
+                && req.get("opts") != "persistent"
+                && st.sh_here.contains(req.get("lv_uuid")) =>
+        {
+            ok(-17, "SH_EXISTS,", "")
+        }
+        // lvmlockd refreshes through dlm; with sanlock 2.03.16 answers success.
+        "refresh_lv" if st.refresh_fails => ok(-111, "", ""),
         "find_free_lock" if st.full > 0 => {
             st.full -= 1;
             ok(-90, "", "")
@@ -612,7 +626,7 @@ fn locktype_converts_a_local_vg_and_back() {
             "lock_vg mode=ex vg_name=vgt opts=none vg_lock_type=none",
             "init_vg vg_name=vgt opts=none vg_lock_type=sanlock",
             "vg_update vg_name=vgt",
-            "find_free_lock vg_name=vgt",
+            // No find_free_lock: LVM2 looks for space (and grows lvmlock) in lvcreate only.
             "init_lv vg_name=vgt lv_name=lv1 vg_lock_type=sanlock",
             "vg_update vg_name=vgt",
         ]
@@ -1115,4 +1129,347 @@ fn thin_lvs_lock_their_pool_and_creating_one_needs_the_pool_lock() {
         oxlvm(&sb, &fake, &["lvchange", "-aey", "vgt/thin1"]),
         &["LV locked by other host: vgt/pool"],
     );
+}
+
+/// Every command that changes an LV takes LVM2's LV lock first: lvextend/lvreduce/lvresize,
+/// lvrename, lvconvert, lvcreate -s (the origin's), vgexport (all) ex and transient, lvremove
+/// and pvmove ex persistent. An LV active on another host is refused with LVM2's words, exit
+/// 5, nothing written; one active here shared is "already locked with incompatible mode",
+/// unless an extend is told `--lockopt shupdate`. lvchange of properties takes no LV lock
+/// (LVM2: a VG metadata change that does not conflict with the LV active elsewhere).
+#[test]
+fn lv_changes_take_lvm2s_lv_locks() {
+    let (sb, devs) = sandbox_with("lockd-change", &[400, 64]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    let dev = &devs[0];
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--shared", "vgc", dev.path_str()],
+    ));
+    for lv in ["lv1", "data", "meta"] {
+        ok(oxlvm(
+            &sb,
+            &fake,
+            &["lvcreate", "-an", "-L", "8M", "-n", lv, "vgc"],
+        ));
+    }
+    let vg = vg_on(&sb, dev);
+    let uuid = |n: &str| vg.lv(n).unwrap().id.to_string();
+    let lv1 = uuid("lv1");
+    fake.take();
+
+    // lv1 active on another host: each change refused, nothing written.
+    fake.state
+        .lock()
+        .unwrap()
+        .held_elsewhere
+        .insert(lv1.clone());
+    let before = dev.hash();
+    let transient = "lock_lv mode=ex vg_name=vgc lv_name=lv1 opts=none vg_lock_type=sanlock";
+    let persistent = "lock_lv mode=ex vg_name=vgc lv_name=lv1 opts=persistent vg_lock_type=sanlock";
+    for (args, lines, lock) in [
+        (
+            &["lvextend", "-L", "+4M", "vgc/lv1"][..],
+            &[][..],
+            transient,
+        ),
+        (
+            &["lvreduce", "-y", "-L", "-4M", "vgc/lv1"][..],
+            &[][..],
+            transient,
+        ),
+        (
+            &["lvresize", "-L", "12M", "vgc/lv1"][..],
+            &[][..],
+            transient,
+        ),
+        (&["lvrename", "vgc", "lv1", "lvx"][..], &[][..], transient),
+        (&["lvremove", "-y", "vgc/lv1"][..], &[][..], persistent),
+        (
+            &["lvcreate", "-s", "-L", "4M", "-n", "snap", "vgc/lv1"][..],
+            &["Failed to lock origin LV vgc/lv1"][..],
+            transient,
+        ),
+        (
+            &["lvconvert", "-y", "-m", "1", "vgc/lv1"][..],
+            &[][..],
+            transient,
+        ),
+        (
+            &[
+                "lvconvert",
+                "-y",
+                "--type",
+                "thin-pool",
+                "--poolmetadata",
+                "vgc/meta",
+                "vgc/lv1",
+            ][..],
+            &[][..],
+            transient,
+        ),
+        (
+            &["vgexport", "vgc"][..],
+            &["LV vgc/vgc/lv1 must be inactive on all hosts before vgexport."][..],
+            transient,
+        ),
+        (
+            &["pvmove", "-n", "lv1", dev.path_str()][..],
+            &["pvmove in a shared VG requires exclusive lock on named LV."][..],
+            persistent,
+        ),
+    ] {
+        let out = oxlvm(&sb, &fake, args);
+        let mut want = vec!["LV locked by other host: vgc/lv1"];
+        want.extend_from_slice(lines);
+        refused(out, &want);
+        let sent = fake.take();
+        assert!(sent.iter().any(|r| r == lock), "{args:?}: {sent:?}");
+        assert!(
+            !sent
+                .iter()
+                .any(|r| r.starts_with("init_lv") || r.starts_with("vg_update")),
+            "{args:?} wrote: {sent:?}"
+        );
+        assert_eq!(dev.hash(), before, "{args:?} changed the disk");
+    }
+    // LVM2 moves nothing with lvmlockd but without lvmpolld.
+    refused(
+        oxlvm(
+            &sb,
+            &fake,
+            &[
+                "pvmove",
+                "--config",
+                "global/use_lvmpolld=0",
+                "-n",
+                "lv1",
+                dev.path_str(),
+            ],
+        ),
+        &["Enable lvmpolld when using lvmlockd."],
+    );
+    // pvmove needs a named LV in a shared VG.
+    refused(
+        oxlvm(&sb, &fake, &["pvmove", dev.path_str()]),
+        &["pvmove in a shared VG requires a named LV."],
+    );
+    // LVM2 refuses these outright in a shared VG.
+    ok(oxlvm(&sb, &fake, &["vgcreate", "vgm", devs[1].path_str()]));
+    refused(
+        oxlvm(&sb, &fake, &["vgmerge", "vgm", "vgc"]),
+        &["vgmerge not allowed for lock_type sanlock"],
+    );
+    fake.take();
+    // lvchange of properties takes no LV lock (LVM2's choice), even with lv1 active elsewhere.
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvchange", "--addtag", "t1", "vgc/lv1"],
+    ));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vgc opts=none vg_lock_type=none",
+            "vg_update vg_name=vgc"
+        ]
+    );
+
+    // Active here shared: an ex change is refused; an extend with --lockopt shupdate goes on
+    // with LVM2's warning, then asks lvmlockd to refresh the other hosts (dlm only: with
+    // sanlock the answer is a failure, and LVM2 says to refresh by hand, exit 5).
+    {
+        let mut st = fake.state.lock().unwrap();
+        st.held_elsewhere.clear();
+        st.sh_here.insert(lv1.clone());
+    }
+    let before = dev.hash();
+    refused(
+        oxlvm(&sb, &fake, &["lvextend", "-L", "+4M", "vgc/lv1"]),
+        &["LV is already locked with incompatible mode: vgc/lv1"],
+    );
+    assert_eq!(dev.hash(), before);
+    fake.take();
+    let out = ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvextend", "--lockopt", "shupdate", "-L", "+4M", "vgc/lv1"],
+    ));
+    assert!(out.contains("Logical volume vgc/lv1 successfully resized."));
+    let sent = fake.take();
+    assert!(sent.iter().any(|r| r == "refresh_lv opts=none"), "{sent:?}");
+    assert_eq!(vg_on(&sb, dev).lv("lv1").unwrap().extent_count(), 3);
+    // A refresh lvmlockd could not do: LVM2's two lines, exit 5, the resize stays.
+    fake.state.lock().unwrap().refresh_fails = true;
+    let out = oxlvm(
+        &sb,
+        &fake,
+        &["lvextend", "--lockopt", "shupdate", "-L", "+4M", "vgc/lv1"],
+    );
+    refused(
+        out.clone(),
+        &[
+            "WARNING: extending LV with a shared lock, other hosts may require LV refresh.",
+            // LVM2's dev_dir "/dev/" joined with "/vgc/lv1".
+            "Refreshing LV /dev//vgc/lv1 on other hosts...",
+            "Failed to refresh LV on all hosts.",
+            "Manual lvchange --refresh required on all hosts for /dev//vgc/lv1.",
+        ],
+    );
+    assert!(stdout(&out).contains("Logical volume vgc/lv1 successfully resized."));
+    assert_eq!(vg_on(&sb, dev).lv("lv1").unwrap().extent_count(), 4);
+    let refresh = fake
+        .log()
+        .into_iter()
+        .rev()
+        .find(|r| r.name == "refresh_lv")
+        .expect("refresh_lv sent");
+    assert_eq!(refresh.get("path"), "/dev//vgc/lv1");
+    assert_eq!(refresh.get("lv_uuid"), lv1);
+    fake.state.lock().unwrap().refresh_fails = false;
+    fake.take();
+    // norefresh: no refresh asked for, success.
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &[
+            "lvextend",
+            "--lockopt",
+            "shupdate,norefresh",
+            "-L",
+            "+4M",
+            "vgc/lv1",
+        ],
+    ));
+    assert!(!fake.take().iter().any(|r| r.starts_with("refresh_lv")));
+    fake.state.lock().unwrap().sh_here.clear();
+
+    // Free everywhere: each change takes its lock and goes on.
+    ok(oxlvm(&sb, &fake, &["lvextend", "-L", "+4M", "vgc/lv1"]));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vgc opts=none vg_lock_type=none",
+            transient,
+            "vg_update vg_name=vgc",
+        ]
+    );
+    ok(oxlvm(&sb, &fake, &["lvrename", "vgc", "lv1", "lvr"]));
+    assert_eq!(
+        fake.take(),
+        [
+            "lock_vg mode=ex vg_name=vgc opts=none vg_lock_type=none",
+            transient,
+            "vg_update vg_name=vgc",
+        ]
+    );
+    // A COW snapshot: the origin's lock; the snapshot gets no lease of its own.
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvcreate", "-an", "-s", "-L", "4M", "-n", "snap", "vgc/lvr"],
+    ));
+    let sent = fake.take();
+    assert!(
+        sent.contains(
+            &"lock_lv mode=ex vg_name=vgc lv_name=lvr opts=none vg_lock_type=sanlock".to_string()
+        ),
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|r| r.starts_with("init_lv")), "{sent:?}");
+    // Resizing the snapshot locks its origin (LVM2's lv_lock_holder).
+    ok(oxlvm(&sb, &fake, &["lvextend", "-L", "+4M", "vgc/snap"]));
+    let sent = fake.take();
+    assert!(
+        sent.contains(
+            &"lock_lv mode=ex vg_name=vgc lv_name=lvr opts=none vg_lock_type=sanlock".to_string()
+        ),
+        "{sent:?}"
+    );
+    // --splitsnapshot and -s ORIGIN COW: LVM2 refuses them in a shared VG.
+    let before = dev.hash();
+    refused(
+        oxlvm(&sb, &fake, &["lvconvert", "--splitsnapshot", "vgc/snap"]),
+        &["Unable to split snapshots in VG with lock_type sanlock."],
+    );
+    refused(
+        oxlvm(
+            &sb,
+            &fake,
+            &["lvconvert", "-y", "-s", "vgc/lvr", "vgc/data"],
+        ),
+        &["Unable to combine split snapshots in VG with lock_type sanlock"],
+    );
+    assert_eq!(dev.hash(), before);
+    ok(oxlvm(&sb, &fake, &["lvremove", "-y", "vgc/snap"]));
+    fake.take();
+
+    // lvconvert to a thin pool: both LVs locked, the pool gets a new lease, the two LVs lose
+    // theirs (unlocked and freed after the write), as LVM2 does.
+    let (data_args, meta_args) = {
+        let vg = vg_on(&sb, dev);
+        (
+            vg.lv("data").unwrap().lock_args.clone().unwrap(),
+            vg.lv("meta").unwrap().lock_args.clone().unwrap(),
+        )
+    };
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &[
+            "lvconvert",
+            "-y",
+            "--type",
+            "thin-pool",
+            "--poolmetadata",
+            "vgc/meta",
+            "vgc/data",
+        ],
+    ));
+    let sent = fake.take();
+    assert_eq!(
+        sent,
+        [
+            "lock_vg mode=ex vg_name=vgc opts=none vg_lock_type=none",
+            "lock_lv mode=ex vg_name=vgc lv_name=data opts=none vg_lock_type=sanlock",
+            "lock_lv mode=ex vg_name=vgc lv_name=meta opts=none vg_lock_type=sanlock",
+            "init_lv vg_name=vgc lv_name=data vg_lock_type=sanlock",
+            "lock_lv mode=un vg_name=vgc lv_name=data opts=persistent vg_lock_type=sanlock",
+            "free_lv vg_name=vgc lv_name=data vg_lock_type=sanlock",
+            "lock_lv mode=un vg_name=vgc lv_name=meta opts=persistent vg_lock_type=sanlock",
+            "free_lv vg_name=vgc lv_name=meta vg_lock_type=sanlock",
+            "vg_update vg_name=vgc",
+        ]
+    );
+    let freed: Vec<String> = fake
+        .log()
+        .iter()
+        .filter(|r| r.name == "free_lv")
+        .map(|r| r.get("lv_lock_args").to_string())
+        .collect();
+    drop(freed);
+    let vg = vg_on(&sb, dev);
+    assert!(vg
+        .lv("data")
+        .unwrap()
+        .lock_args
+        .as_deref()
+        .is_some_and(|a| a.starts_with("1.0.0:")));
+    assert_eq!(vg.lv("data_tdata").unwrap().lock_args, None);
+    assert_eq!(vg.lv("data_tmeta").unwrap().lock_args, None);
+    let _ = (data_args, meta_args);
+
+    // vgexport of a shared VG: every LV with a lock ex and back (transient), then exported.
+    fake.take();
+    ok(oxlvm(&sb, &fake, &["vgexport", "vgc"]));
+    let sent = fake.take();
+    for lv in ["lvr", "data"] {
+        for m in ["ex", "un"] {
+            let r =
+                format!("lock_lv mode={m} vg_name=vgc lv_name={lv} opts=none vg_lock_type=sanlock");
+            assert!(sent.contains(&r), "{r}: {sent:?}");
+        }
+    }
 }

@@ -800,6 +800,11 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         Some(pool) => super::shared::lock_thin_pool(ctx, &l.found.metadata.vg, pool)?,
         None => None,
     };
+    // A COW snapshot in a shared VG: its origin's lock ex for this command - the origin must
+    // not be active on another host (LVM2's lockd_init_lv).
+    if let Kind::Cow { origin } = &kind {
+        super::shared::lock_cow_origin(ctx, &l.found.metadata.vg, origin)?;
+    }
     let mut vg = l.found.metadata.vg.clone();
     let now = ctx.host.now;
     let host = ctx.host.node.clone();
@@ -1964,6 +1969,14 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     let holder = pool_lv
         .clone()
         .unwrap_or_else(|| lock_holder(&vg, &lv_name));
+    // A shared VG: the LV (or its origin, its pool) must not be active on another host.
+    let refresh = super::shared::lock_for_resize(
+        ctx,
+        &l.found.metadata.vg,
+        pool_lv.as_deref().unwrap_or(&lv_name),
+        extending,
+        args.common.lockopt.as_deref(),
+    )?;
     let kernel = Activation::new(ctx);
     kernel.check_resize(&l.found.metadata.vg, &lv_name)?;
     // -r: the file system is checked, and shrunk before the LV is (grown after it).
@@ -2020,7 +2033,7 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     if let Some(fs) = fs.filter(|f| !f.shrinks()) {
         fs.resize()?;
     }
-    Ok(())
+    super::shared::refresh_on_other_hosts(ctx, refresh)
 }
 
 /// `lvextend --poolmetadatasize SIZE VG/POOL` (or `VG/POOL_tmeta`) without -L/-l: the
@@ -2083,6 +2096,13 @@ fn resize_pool_metadata_only(
         explicit_alloc.as_ref(),
         MetaGrow::Only,
     )?;
+    let refresh = super::shared::lock_for_resize(
+        ctx,
+        &l.found.metadata.vg,
+        &pool,
+        true,
+        args.common.lockopt.as_deref(),
+    )?;
     let kernel = Activation::new(ctx);
     kernel.update_and_reload(
         ctx,
@@ -2097,7 +2117,7 @@ fn resize_pool_metadata_only(
     ctx.say(format!(
         "Logical volume {vg_name}/{meta_name} successfully resized."
     ));
-    Ok(())
+    super::shared::refresh_on_other_hosts(ctx, refresh)
 }
 
 /// How a thin pool's metadata is being grown.
@@ -2514,6 +2534,8 @@ pub fn lvrename(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             "Logical Volume \"{new}\" already exists in volume group \"{vg_name}\""
         )));
     }
+    // A shared VG: the LV must not be active on another host (LVM2's transient ex lock).
+    super::shared::lock_for_change(&l.ctx, &l.found.metadata.vg, &old)?;
     rename_lv(&mut vg, &old, &new);
     Activation::new(&l.ctx).update_and_reload(
         &l.ctx,

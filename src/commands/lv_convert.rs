@@ -535,6 +535,13 @@ fn split_snapshot(common: &CommonArgs, argv: &[OsString], arg: &str) -> CmdResul
     let Some(SegmentKind::Snapshot(s)) = snap.segments.first().map(|x| x.kind.clone()) else {
         return Err(failed(format!("{vg_name}/{} is not a snapshot", snap.name)));
     };
+    if crate::lockd::vg_is_shared(&vg) {
+        // LVM2 has no lease to give the LV that becomes independent.
+        return Err(failed(format!(
+            "Unable to split snapshots in VG with lock_type {}.",
+            vg.lock_type.as_deref().unwrap_or("")
+        )));
+    }
     if s.merging {
         return Err(failed(format!(
             "Unable to split off snapshot {vg_name}/{name} being merged into its origin."
@@ -587,6 +594,12 @@ fn make_snapshot(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     };
     let l = load(&args.common, argv, &vg_name)?;
     let mut vg = l.found.metadata.vg.clone();
+    if crate::lockd::vg_is_shared(&vg) && vg.lv(&cow).is_some() {
+        return Err(failed(format!(
+            "Unable to combine split snapshots in VG with lock_type {}",
+            vg.lock_type.as_deref().unwrap_or("")
+        )));
+    }
     let o = vg.lv(&origin).ok_or_else(|| {
         failed(format!(
             "Failed to find logical volume \"{vg_name}/{origin}\""
@@ -755,6 +768,9 @@ fn to_thin_pool(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
             )));
         }
     }
+    // A shared VG: neither LV may be active on another host (LVM2's transient ex locks).
+    super::shared::lock_for_change(&l.ctx, &vg, &data)?;
+    super::shared::lock_for_change(&l.ctx, &vg, &meta)?;
     l.refuse_active(&vg, &[&data, &meta])?;
     l.ctx.say(format!(
         "Thin pool volume with chunk size {} can address at most {} of data.",
@@ -788,9 +804,12 @@ fn to_thin_pool(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     let tdata = format!("{data}_tdata");
     let tmeta = format!("{data}_tmeta");
     let data_policy = vg.lv(&data).and_then(|l| l.allocation_policy.clone());
+    // In a shared VG the pool gets a lease of its own (the write allocates it); the two LVs
+    // lose theirs (freed after the write), as LVM2's lvconvert does.
     for (from, to) in [(&data, &tdata), (&meta, &tmeta)] {
         if let Some(lv) = vg.lv_mut(from) {
             lv.name = to.clone();
+            lv.lock_args = None;
             hide(lv);
         }
     }
@@ -934,6 +953,8 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
             "Cannot convert internal LV {vg_name}/{name}."
         )));
     }
+    // A shared VG: the LV must not be active on another host (LVM2's transient ex lock).
+    super::shared::lock_for_change(&l.ctx, &vg, &name)?;
     let current = lv_raid::read_params(&vg, &lv);
     let (layout, have) = match (&current, lv_raid::is_linear(&lv)) {
         (Some(p), _) if matches!(p.layout, Layout::Mirror | Layout::Raid(RaidLevel::Raid1)) => {

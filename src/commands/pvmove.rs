@@ -91,6 +91,11 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
     let _ = (args.background, args.noudevsync);
     let ctx = Context::new(&args.common, argv)?;
+    // LVM2 does not move with lvmlockd unless lvmpolld is enabled (oxlvm polls itself, but
+    // keeps LVM2's rule so that one lvm.conf gives both tools the same answer).
+    if ctx.shared.use_lvmlockd() && ctx.config.get_int("global/use_lvmpolld") == Some(0) {
+        return Err(CmdError::failed("Enable lvmpolld when using lvmlockd."));
+    }
     let Some(source) = args.source.clone() else {
         if args.name.is_some() || !args.dests.is_empty() {
             return Err(CmdError::usage(
@@ -175,6 +180,28 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             Some(l)
         }
     };
+    // A shared VG (LVM2's pvmove): only a named LV moves, under its lock ex (persistent) - it
+    // must not be active on another host, whose PEs the move would change under it.
+    if crate::lockd::vg_is_shared(vg) {
+        let Some(l) = lv.as_deref() else {
+            return Err(CmdError::failed(
+                "pvmove in a shared VG requires a named LV.",
+            ));
+        };
+        if l == crate::lockd::LVMLOCK_LV {
+            return Err(CmdError::failed(
+                "pvmove not allowed on internal sanlock LV.",
+            ));
+        }
+        ctx.shared
+            .lock_lv(&ctx, vg, l, Some(crate::lockd::Mode::Ex), true)
+            .map_err(|e| {
+                CmdError::failed(format!(
+                    "{}\n  pvmove in a shared VG requires exclusive lock on named LV.",
+                    e.message()
+                ))
+            })?;
+    }
     let policy = policy_arg
         .as_ref()
         .filter(|p| **p != AllocationPolicy::Inherit)

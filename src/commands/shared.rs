@@ -48,9 +48,6 @@ pub struct Shared {
     gl_ex: Cell<bool>,
     /// No VG locks in this command (vgchange --lockstart: the lockspaces are not there yet).
     vg_locks_disabled: Cell<bool>,
-    /// lvcreate already asked lvmlockd for a free lease ([`ensure_lease_space`]): the write
-    /// does not ask again.
-    lease_space_checked: Cell<bool>,
     local_id: OnceCell<LocalSystemId>,
 }
 
@@ -67,7 +64,6 @@ impl Shared {
             vg_states: RefCell::new(HashMap::new()),
             gl_ex: Cell::new(false),
             vg_locks_disabled: Cell::new(false),
-            lease_space_checked: Cell::new(false),
             local_id: OnceCell::new(),
         }
     }
@@ -397,8 +393,24 @@ impl Shared {
         mode: Option<Mode>,
         persistent: bool,
     ) -> CmdResult {
+        self.lock_lv_flags(ctx, vg, lv_name, mode, persistent, false)
+            .map(drop)
+    }
+
+    /// [`Shared::lock_lv`] with LVM2's `LDLV_SH_EXISTS_OK` (`sh_exists_ok`): an ex request
+    /// refused because this host holds the lock sh (-EEXIST with SH_EXISTS) goes ahead with a
+    /// warning. Ok(true) when that happened (LVM2's `lockd_lv_sh_for_ex`).
+    fn lock_lv_flags(
+        &self,
+        ctx: &Context,
+        vg: &VolumeGroup,
+        lv_name: &str,
+        mode: Option<Mode>,
+        persistent: bool,
+        sh_exists_ok: bool,
+    ) -> CmdResult<bool> {
         if !lockd::vg_is_shared(vg) {
-            return Ok(());
+            return Ok(false);
         }
         if !self.use_lvmlockd {
             return Err(CmdError::failed(format!(
@@ -408,7 +420,7 @@ impl Shared {
             )));
         }
         let Some(target) = lockd::lock_target(vg, lv_name) else {
-            return Ok(());
+            return Ok(false);
         };
         let mode = mode.unwrap_or(Mode::Ex);
         if mode == Mode::Sh && target.no_sh {
@@ -423,7 +435,7 @@ impl Shared {
         }
         let name = format!("{}/{}", vg.name, target.lv_name);
         let mut refreshed = false;
-        let r = loop {
+        let (r, sh_exists) = loop {
             let Some(out) = self
                 .lockd(ctx)
                 .and_then(|mut l| l.lock_lv(vg, &target, mode, persistent))
@@ -437,12 +449,18 @@ impl Shared {
                 refresh_lvmlock(ctx, vg);
                 continue;
             }
-            break out.result;
+            break (out.result, out.flags.sh_exists);
         };
         match -r {
-            0 | code::EALREADY => Ok(()),
-            code::ENOENT if mode == Mode::Un => Ok(()),
+            0 | code::EALREADY => Ok(false),
+            code::ENOENT if mode == Mode::Un => Ok(false),
             code::EAGAIN => Err(CmdError::failed(format!("LV locked by other host: {name}"))),
+            code::EEXIST if sh_exists && sh_exists_ok => {
+                ctx.warn(
+                    "WARNING: extending LV with a shared lock, other hosts may require LV refresh.",
+                );
+                Ok(true)
+            }
             code::EEXIST => Err(CmdError::failed(format!(
                 "LV is already locked with incompatible mode: {name}"
             ))),
@@ -494,31 +512,9 @@ impl Shared {
                 "Cannot access VG {vg_name} with lock type sanlock that requires lvmlockd."
             )));
         }
-        // handle_sanlock_lv: is there room on the lvmlock LV for another lease? (lvcreate
-        // asked already, and grew the lvmlock LV if there was none.)
-        let free = if self.lease_space_checked.replace(false) {
-            None
-        } else {
-            Some(self.lockd(ctx).and_then(|mut l| l.find_free_lock(&vg_name)))
-        };
-        match free.as_ref().map(|o| o.as_ref().map(|o| o.result)) {
-            None | Some(Some(0)) => {}
-            Some(Some(r)) if r == -code::EMSGSIZE => {
-                return Err(CmdError::failed(format!(
-                    "No sanlock space for lock for a new LV in VG {vg_name}: the lvmlock LV is full; lvcreate extends it (global/sanlock_lv_extend)."
-                )))
-            }
-            Some(Some(r)) => {
-                return Err(CmdError::failed(format!(
-                    "Cannot allocate lock for new LV in VG {vg_name}: lvmlockd result {r}."
-                )))
-            }
-            Some(None) => {
-                return Err(CmdError::failed(format!(
-                    "Cannot allocate lock for new LV in VG {vg_name}: lvmlockd gave no answer."
-                )))
-            }
-        }
+        // No look for free space here: only lvcreate does that (and grows the lvmlock LV,
+        // [`ensure_lease_space`]); for other commands a full lvmlock LV fails `init_lv`, as
+        // in LVM2's vg_write.
         let mut allocated = Vec::new();
         for i in pending {
             let (name, id) = (new.vg.lvs[i].name.clone(), new.vg.lvs[i].id);
@@ -531,18 +527,20 @@ impl Shared {
             };
             let Some(args) = args.filter(|a| a != "none") else {
                 self.free_leases(ctx, &new.vg, &allocated);
-                return Err(CmdError::failed(match out.map(|o| o.result) {
+                let why = match out.map(|o| o.result) {
                     Some(r) if r == -code::EEXIST => {
                         format!("Lock already exists for LV {vg_name}/{name}")
                     }
                     Some(r) if r == -code::EMSGSIZE => {
                         format!("No sanlock space for lock for LV {vg_name}/{name}")
                     }
-                    Some(r) => format!(
-                        "Cannot allocate lock for new LV {vg_name}/{name}: lvmlockd result {r}."
-                    ),
-                    None => format!("Cannot allocate lock for new LV {vg_name}/{name}."),
-                }));
+                    Some(r) if r < 0 => format!("_init_lv_sanlock lvmlockd result {r}"),
+                    Some(_) => "lv_lock_args not returned".to_string(),
+                    None => format!("_init_lv_sanlock lvmlockd result {}", -code::ELOCKD),
+                };
+                return Err(CmdError::failed(format!(
+                    "{why}\n  Cannot allocate lock for new LV."
+                )));
             };
             new.vg.lvs[i].lock_args = Some(args.clone());
             allocated.push((name, id, args));
@@ -579,7 +577,14 @@ impl Shared {
                 let Some(args) = lv.lock_args.as_deref() else {
                     continue;
                 };
-                if new.vg.lvs.iter().any(|l| l.id == lv.id) {
+                // Still there with its lease (an LV that lost it became part of another, as
+                // lvconvert's thin pool data and metadata do).
+                if new
+                    .vg
+                    .lvs
+                    .iter()
+                    .any(|l| l.id == lv.id && l.lock_args.is_some())
+                {
                     continue;
                 }
                 let _ = self.lock_lv(ctx, &old.vg, &lv.name, Some(Mode::Un), true);
@@ -709,7 +714,6 @@ pub fn ensure_lease_space(
         .unwrap_or(DEFAULT_SANLOCK_LV_EXTEND_MIB);
     // 0: the lvmlock LV is extended by hand; LVM2 does not look for space then.
     if extend_mib <= 0 {
-        ctx.shared.lease_space_checked.set(true);
         return Ok(None);
     }
     let (Some(meta), dev) = (lvmlock_metadata_bytes(vg), lvmlock_device_bytes(vg)) else {
@@ -723,15 +727,11 @@ pub fn ensure_lease_space(
         .lockd(ctx)
         .and_then(|mut l| l.find_free_lock(&vg.name));
     match out.map(|o| o.result) {
-        Some(0) => {
-            ctx.shared.lease_space_checked.set(true);
-            Ok(None)
-        }
+        Some(0) => Ok(None),
         Some(r) if r == -code::EMSGSIZE => {
             let grown = extend_lvmlock(ctx, scan, found, extend_mib.unsigned_abs())
                 .map_err(|e| no_space(e.message().to_string()))?;
             // lvmlockd looks in the new space first (it remembers where the old one ended).
-            ctx.shared.lease_space_checked.set(true);
             Ok(Some(grown))
         }
         Some(r) => Err(no_space(format!("find_free_lock lvmlockd result {r}"))),
@@ -1353,6 +1353,145 @@ pub fn lock_for_removal(ctx: &Context, vg: &VolumeGroup, names: &[String]) -> Cm
         ctx.shared.lock_lv(ctx, vg, name, Some(Mode::Ex), true)?;
     }
     Ok(())
+}
+
+/// The LV whose lock covers a change of `lv_name` (LVM2's `lv_lock_holder` for the LVs oxlvm
+/// makes): a COW LV changes under its origin's lock; every other LV under its own, which
+/// [`crate::lockd::lock_target`] directs to the thin pool for thin LVs and pool sub-LVs.
+pub fn change_lock_holder(vg: &VolumeGroup, lv_name: &str) -> String {
+    vg.lvs
+        .iter()
+        .flat_map(|l| &l.segments)
+        .find_map(|s| match &s.kind {
+            SegmentKind::Snapshot(snap) if snap.cow == lv_name => Some(snap.origin.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| lv_name.to_string())
+}
+
+/// Before a command changes an LV of a shared VG (lvrename, lvconvert, vgexport...): LVM2's
+/// transient `lockd_lv(lv, "ex", 0)`. An LV active here is covered by its activation's lock
+/// (lvmlockd grants the request at once; one active here shared gives "LV is already locked
+/// with incompatible mode"); an inactive one has its lease taken for this command only
+/// (released when the command's lvmlockd session ends); one active on another host is
+/// refused: "LV locked by other host: VG/LV", exit 5, before anything is written.
+pub fn lock_for_change(ctx: &Context, vg: &VolumeGroup, lv_name: &str) -> CmdResult {
+    ctx.shared.lock_lv(ctx, vg, lv_name, Some(Mode::Ex), false)
+}
+
+/// lvcreate of a COW snapshot in a shared VG: the origin's lock ex, transient (the snapshot
+/// has no lock of its own; its origin's covers both).
+pub fn lock_cow_origin(ctx: &Context, vg: &VolumeGroup, origin: &str) -> CmdResult {
+    if !crate::lockd::vg_is_shared(vg) {
+        return Ok(());
+    }
+    lock_for_change(ctx, vg, origin).map_err(|e| {
+        CmdError::failed(format!(
+            "{}\n  Failed to lock origin LV {}/{origin}",
+            e.message(),
+            vg.name
+        ))
+    })
+}
+
+/// vgexport of a shared VG (LVM2's vgexport): each LV that owns a lock is locked ex and
+/// unlocked again (transient) - none may be active on any host.
+pub fn lock_each_lv_for_export(ctx: &Context, vg: &VolumeGroup) -> CmdResult {
+    if !crate::lockd::vg_is_shared(vg) {
+        return Ok(());
+    }
+    for lv in vg.lvs.iter().filter(|lv| crate::lockd::uses_lock(vg, lv)) {
+        if let Err(e) = lock_for_change(ctx, vg, &lv.name) {
+            // LVM2 names the LV as VG/VG/LV here.
+            return Err(CmdError::failed(format!(
+                "{}\n  LV {vg}/{vg}/{lv} must be inactive on all hosts before vgexport.",
+                e.message(),
+                vg = vg.name,
+                lv = lv.name
+            )));
+        }
+        ctx.shared
+            .lock_lv(ctx, vg, &lv.name, Some(Mode::Un), false)?;
+    }
+    Ok(())
+}
+
+/// What lvresize must ask other hosts to reload once the LV was extended under a shared lock
+/// (LVM2's `lockd_lv_refresh_path` and `_uuid`).
+pub struct RemoteRefresh {
+    path: String,
+    uuid: String,
+}
+
+/// lvextend/lvreduce/lvresize of an LV in a shared VG (LVM2's `lockd_lv_resize`): the lock of
+/// the LV's lock holder (a COW LV's origin) ex, transient. An extend may go ahead under this
+/// host's shared lock - with a warning - when `--lockopt shupdate` is given or a gfs2/ocfs2
+/// file system is mounted; the LV is then refreshed on the other hosts at the end
+/// ([`refresh_on_other_hosts`]) unless `--lockopt norefresh`.
+pub fn lock_for_resize(
+    ctx: &Context,
+    vg: &VolumeGroup,
+    lv_name: &str,
+    extend: bool,
+    lockopt: Option<&str>,
+) -> CmdResult<Option<RemoteRefresh>> {
+    if !crate::lockd::vg_is_shared(vg) {
+        return Ok(None);
+    }
+    let holder = change_lock_holder(vg, lv_name);
+    let opt = |w: &str| lockopt.is_some_and(|o| o.contains(w));
+    let sh_exists_ok = extend && (opt("shupdate") || shared_fs_mounted());
+    let sh_for_ex =
+        ctx.shared
+            .lock_lv_flags(ctx, vg, &holder, Some(Mode::Ex), false, sh_exists_ok)?;
+    if !sh_for_ex || opt("norefresh") {
+        return Ok(None);
+    }
+    let Some(lv) = vg.lv(&holder) else {
+        return Ok(None);
+    };
+    Ok(Some(RemoteRefresh {
+        // LVM2 joins its dev_dir "/dev/" with "/vg/lv": the path has "//".
+        path: format!("/dev//{}/{}", vg.name, lv.name),
+        uuid: lv.id.to_string(),
+    }))
+}
+
+/// LVM2's `_shared_fs_can_resize`: any gfs2 or ocfs2 mount on this host (LVM2 does not look
+/// at which device it is on).
+fn shared_fs_mounted() -> bool {
+    std::fs::read_to_string("/etc/mtab")
+        .or_else(|_| std::fs::read_to_string("/proc/self/mounts"))
+        .is_ok_and(|t| {
+            t.lines()
+                .any(|l| matches!(l.split_whitespace().nth(2), Some("gfs2" | "ocfs2")))
+        })
+}
+
+/// After an LV was extended under a shared lock: lvmlockd is asked to have the other hosts
+/// reload it (LVM2's `lockd_lv_refresh`; lvmlockd does that through dlm - with sanlock
+/// lvmlockd 2.03.16 answers success and nothing is reloaded). A failure tells the user to
+/// refresh by hand, exit 5, as LVM2.
+pub fn refresh_on_other_hosts(ctx: &Context, refresh: Option<RemoteRefresh>) -> CmdResult {
+    let Some(r) = refresh else {
+        return Ok(());
+    };
+    ctx.warn(format!("Refreshing LV {} on other hosts...", r.path));
+    let out = ctx
+        .shared
+        .lockd(ctx)
+        .and_then(|mut l| l.refresh_lv(&r.uuid, &r.path));
+    match out.map(|o| o.result) {
+        None => Err(CmdError::failed(format!(
+            "LV refresh failed for LV {}",
+            r.path
+        ))),
+        Some(res) if res < 0 => Err(CmdError::failed(format!(
+            "Failed to refresh LV on all hosts.\n  Manual lvchange --refresh required on all hosts for {}.",
+            r.path
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// After thin LVs of a shared VG were removed: their pool's lock goes unless the pool is

@@ -142,6 +142,8 @@ pub fn vgexport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 "Volume group \"{name}\" has active logical volumes; deactivate them first (vgchange -an {name})."
             )));
         }
+        // A shared VG: no LV may be active on another host (each LV's lock ex and back).
+        super::shared::lock_each_lv_for_export(&ctx, &found.metadata.vg)?;
         let mut metadata = found.metadata.clone();
         set_exported(&mut metadata.vg, true);
         metadata.vg.system_id = None;

@@ -522,6 +522,21 @@ pub fn vgmerge(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         let s = ctx.load_vg(&scan, &src_name)?;
         (ctx.load_vg(&scan, &dst_name)?, s)
     };
+    // As LVM2: a shared VG (either one, in the order read) is not merged.
+    let read_order = if dst_name <= src_name {
+        [&dst, &src]
+    } else {
+        [&src, &dst]
+    };
+    for found in read_order {
+        let vg = &found.metadata.vg;
+        if crate::lockd::vg_is_shared(vg) {
+            return Err(CmdError::failed(format!(
+                "vgmerge not allowed for lock_type {}",
+                vg.lock_type.as_deref().unwrap_or("")
+            )));
+        }
+    }
     for vg in [&dst, &src] {
         refuse_exported(vg)?;
         refuse_partial(vg)?;

@@ -237,6 +237,16 @@ impl Lockd {
         self.send(r)
     }
 
+    /// `refresh_lv`: other hosts reload the LV at `path` (lvmlockd does it through dlm).
+    pub fn refresh_lv(&mut self, lv_uuid: &str, path: &str) -> Option<Outcome> {
+        let r = Request::new("refresh_lv")
+            .int("pid", self.pid)
+            .str("opts", "none")
+            .str("lv_uuid", lv_uuid)
+            .str("path", path);
+        self.send(r)
+    }
+
     /// `vg_update`: the VG's new seqno, kept in the VG lock's value block for other hosts.
     pub fn vg_update(&mut self, vg_name: &str, seqno: u32) -> Option<Outcome> {
         let r = Request::new("vg_update")
