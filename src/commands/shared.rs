@@ -1469,9 +1469,9 @@ fn shared_fs_mounted() -> bool {
 }
 
 /// After an LV was extended under a shared lock: lvmlockd is asked to have the other hosts
-/// reload it (LVM2's `lockd_lv_refresh`; lvmlockd does that through dlm - with sanlock
-/// lvmlockd 2.03.16 answers success and nothing is reloaded). A failure tells the user to
-/// refresh by hand, exit 5, as LVM2.
+/// reload it (LVM2's `lockd_lv_refresh`; lvmlockd does that through dlm - with sanlock,
+/// lvmlockd 2.03.16 answered success in the two-host VM). A failure tells the user to refresh
+/// by hand, exit 5, as LVM2.
 pub fn refresh_on_other_hosts(ctx: &Context, refresh: Option<RemoteRefresh>) -> CmdResult {
     let Some(r) = refresh else {
         return Ok(());
