@@ -834,7 +834,7 @@ fn host_failure(name: &'static str, vg: &str, disk: &str, survivor: Tool, holder
     steps.log("done");
 }
 
-/// Host failure for both tools at once (about 2.5 minutes under emulation: the lease takes 76 s
+/// Host failure for both tools at once (about 3 minutes under emulation: the lease takes 76 s
 /// to expire, so this is left out of the CI run). Run it alone:
 /// `scripts/vm-test --test vm_shared -- --ignored --nocapture`.
 #[test]
