@@ -1008,3 +1008,411 @@ fn vm_lvcreate_wipes_old_signatures_unless_told_not_to() {
     ox(&["vgremove", "-f", VG]);
     assert_nothing_left();
 }
+
+// ---- pvmove of active LVs through the kernel's mirror -------------------------------------
+//
+// The destination (or, moving back, the source) PV is a dm device over /dev/vdb whose data
+// area can be made to hold every I/O (dm-delay with a delay longer than the test): the copy
+// then waits at its first region (flushes pass: the tools sync their metadata writes), so
+// the move can be looked at, and the process killed, in
+// a known state; switching the delay off lets the kernel finish (suspending dm-delay sends
+// what it held on). A private LVM_SYSTEM_DIR makes both tools see only that device, /dev/vdc
+// and /dev/vdd.
+
+const SLOW: &str = "pvmvslow";
+const SLOW_PV: &str = "/dev/mapper/pvmvslow";
+/// Sectors of the slow device's data area (PEs 0-31 at 1 MiB extents).
+const SLOW_AREA: u64 = 32 * 2048;
+
+fn pvmove_system_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("oxlvm-vm-pvmove");
+    fs::create_dir_all(&dir).expect("create system dir");
+    let conf = format!(
+        "devices {{\n  filter = [ \"a|^{SLOW_PV}$|\", \"a|^/dev/vd[cd]$|\", \"r|.*|\" ]\n  \
+         obtain_device_list_from_udev = 0\n  use_devicesfile = 0\n  hints = \"none\"\n  \
+         sysfs_scan = 1\n  md_component_detection = 0\n  multipath_component_detection = 0\n}}\n\
+         activation {{\n  udev_sync = 0\n  udev_rules = 0\n  verify_udev_operations = 1\n  \
+         monitoring = 0\n}}\nbackup {{\n  backup = 0\n  archive = 0\n}}\n\
+         global {{\n  use_lvmpolld = 0\n  event_activation = 0\n  locking_dir = \"{}/lock\"\n}}\n",
+        dir.display()
+    );
+    fs::write(dir.join("lvm.conf"), conf).expect("write lvm.conf");
+    dir
+}
+
+fn mv_command(program: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(program);
+    c.args(args)
+        .env("LVM_SYSTEM_DIR", pvmove_system_dir())
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1");
+    c
+}
+
+fn mv_run(program: &str, label: &str, args: &[&str]) -> String {
+    let start = std::time::Instant::now();
+    // Bounded: a command stuck on the held device fails the test instead of hanging it.
+    let mut all = vec!["120", program];
+    all.extend(args);
+    let out = mv_command("timeout", &all)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    eprintln!(
+        "{:>7.2} s  {label} {}",
+        start.elapsed().as_secs_f64(),
+        args.join(" ")
+    );
+    assert!(
+        out.status.success(),
+        "`{label} {}` failed ({}):\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn mv_ox(args: &[&str]) -> String {
+    mv_run(oxlvm_binary(), "oxlvm", args)
+}
+
+fn mv_lvm(args: &[&str]) -> String {
+    mv_run("lvm", "lvm", args)
+}
+
+/// The slow device's table: its data area holding every I/O (`hold`) or passing it on.
+fn slow_table(hold: bool) -> String {
+    let n = size_of("/dev/vdb") / 512;
+    let area = if hold {
+        format!(
+            "2048 {SLOW_AREA} delay /dev/vdb 2048 3600000 /dev/vdb 2048 3600000 /dev/vdb 2048 0"
+        )
+    } else {
+        format!("2048 {SLOW_AREA} linear /dev/vdb 2048")
+    };
+    let end = 2048 + SLOW_AREA;
+    format!(
+        "0 2048 linear /dev/vdb 0\n{area}\n{end} {} linear /dev/vdb {end}",
+        n - end
+    )
+}
+
+fn set_slow(hold: bool) {
+    run("dmsetup", "dmsetup", &["suspend", SLOW]);
+    run(
+        "dmsetup",
+        "dmsetup",
+        &["load", SLOW, "--table", &slow_table(hold)],
+    );
+    run("dmsetup", "dmsetup", &["resume", SLOW]);
+}
+
+struct SlowPv;
+
+impl Drop for SlowPv {
+    fn drop(&mut self) {
+        let _ = mv_command("dmsetup", &["resume", SLOW]).status();
+        let _ = mv_command("lvm", &["vgremove", "-ff", "-y", VG]).output();
+        for name in sorted(&dmsetup(&["info", "-c", "--noheadings", "-o", "name"])) {
+            let _ = output("dmsetup", &["remove", "--force", name.trim()]);
+        }
+        let _ = fs::remove_dir_all(format!("/dev/{VG}"));
+        let _ = output("dmsetup", &["remove", "--force", SLOW]);
+        let _ = output("wipefs", &["-a", "/dev/vdb", "/dev/vdc", "/dev/vdd"]);
+    }
+}
+
+/// Starts `program pvmove ARGS` and waits until the kernel runs the move (the pvmove LV is
+/// a mirror); the process is left running.
+fn start_move(program: &str, args: &[&str]) -> std::process::Child {
+    let mut all = vec!["pvmove"];
+    all.extend(args);
+    let mut child = mv_command(program, &all)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if move_is_up() {
+            // The metadata went in before the devices resumed; let the command reach its
+            // polling before anyone kills it.
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+            return child;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "{program} pvmove {} ended before the mirror was up ({status}): {}{}",
+                args.join(" "),
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        if std::time::Instant::now() > until {
+            panic!(
+                "no pvmove0 mirror after 60 s:\n{}{}{}",
+                dmsetup(&["info", "-c"]),
+                dmsetup(&["table"]),
+                blocked_tasks()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The kernel stacks of tasks in uninterruptible sleep (what a stuck move waits on).
+fn blocked_tasks() -> String {
+    let mut out = String::new();
+    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
+        let p = entry.path();
+        let stat = fs::read_to_string(p.join("stat")).unwrap_or_default();
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        if after.trim_start().starts_with('D') {
+            out.push_str(&format!(
+                "{} {}:\n{}\n",
+                p.display(),
+                fs::read_to_string(p.join("cmdline"))
+                    .unwrap_or_default()
+                    .replace('\0', " "),
+                fs::read_to_string(p.join("stack")).unwrap_or_default()
+            ));
+        }
+    }
+    out
+}
+
+/// The pvmove LV runs as a mirror, an LV maps through it and no device of the VG is
+/// suspended.
+fn move_is_up() -> bool {
+    let info = dmsetup(&[
+        "info",
+        "-c",
+        "--noheadings",
+        "--separator",
+        " ",
+        "-o",
+        "name,major,minor,attr",
+    ]);
+    let mut pvmove = None;
+    for line in info.lines() {
+        let w: Vec<&str> = line.split(' ').collect();
+        if w.len() < 4 || !w[0].starts_with(VG) {
+            continue;
+        }
+        if w[3].contains('s') {
+            return false;
+        }
+        if w[0] == format!("{VG}-pvmove0") {
+            pvmove = Some(format!("{}:{}", w[1], w[2]));
+        }
+    }
+    let Some(pvmove) = pvmove else {
+        return false;
+    };
+    dmsetup(&["table", &format!("{VG}-pvmove0")]).contains(" mirror ")
+        && dmsetup(&["table", &format!("{VG}-lin")]).contains(&pvmove)
+}
+
+fn finished(child: std::process::Child, what: &str) -> String {
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Where each LV's first extents are, read from LVM2's report: (PV, byte offset).
+fn mv_devices(name: &str) -> Vec<(String, u64)> {
+    let pe_start: std::collections::HashMap<String, u64> = mv_lvm(&[
+        "pvs",
+        "--noheadings",
+        "--units",
+        "s",
+        "--nosuffix",
+        "-o",
+        "pv_name,pe_start",
+    ])
+    .lines()
+    .filter_map(|l| {
+        let mut w = l.split_whitespace();
+        Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+    })
+    .collect();
+    mv_lvm(&["lvs", "--noheadings", "-o", "devices", &lv(name)])
+        .split_whitespace()
+        .flat_map(|s| s.split(','))
+        .filter_map(|d| {
+            let (path, pe) = d.trim_end_matches(')').split_once('(')?;
+            let pe: u64 = pe.parse().ok()?;
+            Some((path.to_string(), pe_start.get(path)? * 512 + pe * MIB))
+        })
+        .collect()
+}
+
+fn lvs_all() -> (String, String) {
+    let args = ["lvs", "-a", "--noheadings", "-o", "lv_name", VG];
+    let squash = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    (squash(mv_lvm(&args)), squash(mv_ox(&args)))
+}
+
+#[test]
+fn vm_pvmove_of_active_lvs_runs_through_the_kernel_as_lvm2s() {
+    require_vm();
+    let _disks = DISK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = output("wipefs", &["-a", "/dev/vdb", "/dev/vdc", "/dev/vdd"]);
+    run(
+        "dmsetup",
+        "dmsetup",
+        &["create", SLOW, "--table", &slow_table(false)],
+    );
+    let _slow = SlowPv;
+    let pvs = ["/dev/vdc", "/dev/vdd", SLOW_PV];
+    let create = |tool: fn(&[&str]) -> String| {
+        let mut vg = vec!["vgcreate", "-y", "-s", "1m", VG];
+        vg.extend(pvs);
+        tool(&vg);
+        tool(&["lvcreate", "-y", "-L", "4m", "-n", "lin", VG, "/dev/vdc"]);
+        tool(&[
+            "lvcreate", "-y", "-i", "2", "-I", "64k", "-L", "4m", "-n", "str", VG, "/dev/vdc",
+            "/dev/vdd",
+        ]);
+    };
+
+    // LVM2 moves its active LVs: the tables while the copy runs are the reference.
+    create(mv_lvm);
+    set_slow(true);
+    let child = start_move("lvm", &["-i", "1", "/dev/vdc", SLOW_PV]);
+    let lvm2_tables = tables_by_name().0;
+    eprintln!("LVM2's tables while it moves: {lvm2_tables:#?}");
+    set_slow(false);
+    let said = finished(child, "LVM2's pvmove");
+    assert!(said.contains("/dev/vdc: Moved: 100.00%"), "{said}");
+    mv_lvm(&["vgremove", "-ff", "-y", VG]);
+
+    // oxlvm, the same: same tables while the copy runs, killed in the middle of it.
+    create(mv_ox);
+    let p1 = pattern(4 << 20, 71);
+    write(&dev("lin"), 0, &p1);
+    write(&dev("str"), 0, &p1);
+    set_slow(true);
+    let child = start_move(oxlvm_binary(), &["-i", "1", "/dev/vdc", SLOW_PV]);
+    let mut ox_tables = tables_by_name().0;
+    assert_eq!(ox_tables, lvm2_tables, "the tables while the copy runs");
+    assert!(
+        lvm2_tables
+            .iter()
+            .any(|t| t.starts_with(&format!("{VG}-pvmove0: 0 8192 mirror core 1 4096 2 "))),
+        "{lvm2_tables:#?}"
+    );
+    let mut child = child;
+    child.kill().expect("kill pvmove");
+    let _ = child.wait();
+    let (theirs, ours) = lvs_all();
+    assert!(theirs.contains("[pvmove0]"), "{theirs}");
+    assert_eq!(theirs, ours, "lvs -a mid-move");
+    // A writer while the kernel copies: its data goes to both legs.
+    let p2 = pattern(4 << 20, 72);
+    let writer = {
+        let p2 = p2.clone();
+        std::thread::spawn(move || write(&dev("str"), 0, &p2))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    set_slow(false);
+    writer.join().expect("writer");
+    // `pvmove` with no argument finds the move and finishes it.
+    let said = mv_ox(&["pvmove", "-i", "1"]);
+    assert!(said.contains("/dev/vdc: Moved: 100.00%"), "{said}");
+    let (theirs, ours) = lvs_all();
+    assert_eq!((theirs.as_str(), ours.as_str()), ("lin str", "lin str"));
+    assert_eq!(read(&dev("lin"), 0, p1.len()), p1, "lin after the move");
+    assert_eq!(read(&dev("str"), 0, p2.len()), p2, "str after the move");
+    let lin_at = mv_devices("lin");
+    assert_eq!(lin_at.len(), 1, "{lin_at:?}");
+    assert_eq!(lin_at[0].0, SLOW_PV);
+    assert_eq!(
+        read(SLOW_PV, lin_at[0].1, p1.len()),
+        p1,
+        "lin on the new PV"
+    );
+    assert_eq!(mv_devices("str")[0].0, SLOW_PV);
+    mv_lvm(&["vgck", VG]);
+    ox_tables = tables_by_name().0;
+    assert!(
+        ox_tables.iter().all(|t| !t.contains("pvmove0")),
+        "{ox_tables:#?}"
+    );
+    mv_ox(&["vgchange", "-an", VG]);
+    mv_lvm(&["vgchange", "-ay", VG]);
+    assert_eq!(
+        tables_by_name().0,
+        ox_tables,
+        "LVM2 activates the moved LVs alike"
+    );
+
+    // LVM2's --abort of oxlvm's move: lin stays on the old PV with its data.
+    set_slow(true);
+    let mut child = start_move(
+        oxlvm_binary(),
+        &["-i", "1", "-n", "lin", SLOW_PV, "/dev/vdc"],
+    );
+    child.kill().expect("kill pvmove");
+    let _ = child.wait();
+    set_slow(false);
+    mv_lvm(&["pvmove", "--abort"]);
+    let (theirs, ours) = lvs_all();
+    assert_eq!((theirs.as_str(), ours.as_str()), ("lin str", "lin str"));
+    assert_eq!(
+        mv_devices("lin")[0].0,
+        SLOW_PV,
+        "aborted: still on the old PV"
+    );
+    assert_eq!(read(&dev("lin"), 0, p1.len()), p1, "lin after the abort");
+    mv_lvm(&["vgck", VG]);
+
+    // oxlvm's --abort of its own move (the kernel still copying).
+    set_slow(true);
+    let mut child = start_move(
+        oxlvm_binary(),
+        &["-i", "1", "-n", "lin", SLOW_PV, "/dev/vdc"],
+    );
+    child.kill().expect("kill pvmove");
+    let _ = child.wait();
+    set_slow(false);
+    mv_ox(&["pvmove", "--abort", SLOW_PV]);
+    assert_eq!(lvs_all().1, "lin str");
+    assert_eq!(mv_devices("lin")[0].0, SLOW_PV);
+    assert_eq!(
+        read(&dev("lin"), 0, p1.len()),
+        p1,
+        "lin after oxlvm's abort"
+    );
+
+    // LVM2's move, interrupted, finished by oxlvm.
+    set_slow(true);
+    let mut child = start_move("lvm", &["-i", "1", "-n", "lin", SLOW_PV, "/dev/vdc"]);
+    child.kill().expect("kill LVM2's pvmove");
+    let _ = child.wait();
+    set_slow(false);
+    let said = mv_ox(&["pvmove", "-i", "1", SLOW_PV]);
+    assert!(said.contains("Detected pvmove in progress for"), "{said}");
+    let (theirs, ours) = lvs_all();
+    assert_eq!((theirs.as_str(), ours.as_str()), ("lin str", "lin str"));
+    let lin_at = mv_devices("lin");
+    assert_eq!(lin_at[0].0, "/dev/vdc", "moved back by oxlvm");
+    assert_eq!(
+        read("/dev/vdc", lin_at[0].1, p1.len()),
+        p1,
+        "lin on /dev/vdc"
+    );
+    assert_eq!(read(&dev("lin"), 0, p1.len()), p1);
+    mv_lvm(&["vgck", VG]);
+    mv_ox(&["vgremove", "-f", VG]);
+    assert_nothing_left();
+}

@@ -10,7 +10,7 @@ use super::context::Context;
 use crate::dm::apply::{self, Changes};
 use crate::dm::ioctl::{Control, DevId};
 use crate::dm::nodes::DevDir;
-use crate::dm::tables::{dm_uuid, lv_tree, DevNo, DmTree, TableOptions};
+use crate::dm::tables::{dm_uuid, lv_tree, lvs_tree, DevNo, DmTree, TableOptions};
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
 use metadata_format::text::{Id, LogicalVolume, Raid, RaidLevel, SegmentKind, VolumeGroup};
@@ -384,6 +384,106 @@ impl Activation {
             self.deactivate_lv(ctx, &now, new_name)?;
         }
         Ok(())
+    }
+
+    /// Activates the LVs `names` of `found` together (one tree: a pvmove LV and the LVs
+    /// mapped through it) and makes their /dev entries; devices already up with the same
+    /// tables are left alone.
+    pub fn activate_lvs(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        names: &[String],
+    ) -> CmdResult {
+        let vg = &found.metadata.vg;
+        let opts = Self::options(ctx, ActivateOptions::default());
+        let tree = lvs_tree(vg, names, &opts).map_err(|e| CmdError::failed(e.to_string()))?;
+        let Some(control) = self.control(ctx) else {
+            return Ok(());
+        };
+        if self.test_mode {
+            return Ok(());
+        }
+        let pvs = pv_devices(scan, found);
+        let mut kernel = KernelRef(control);
+        let changes = apply::activate(&tree, &pvs, &mut kernel).map_err(|e| {
+            CmdError::failed(format!(
+                "Failed to activate {}/{}: {e}",
+                vg.name,
+                names.join(",")
+            ))
+        })?;
+        self.make_nodes(&vg.name, &tree, &changes)
+    }
+
+    /// LVM2's reload of a pvmove LV with every LV mapped through it (its track_pvmove_deps):
+    /// the tree of the LVs `names` as `found` has them becomes their tree in `new_vg` -
+    /// new devices created and tables loaded, changed devices suspended (with a flush),
+    /// `commit` run while they are, everything resumed children first; devices the new tree
+    /// no longer has (the pvmove LV at the end) are removed. A failed commit puts the old
+    /// tables back. Without device-mapper (or with `--test`) it only commits.
+    pub fn reload_lvs(
+        &self,
+        ctx: &Context,
+        scan: &Scan,
+        found: &FoundVg,
+        new_vg: &VolumeGroup,
+        names: &[String],
+        commit: &mut dyn FnMut() -> CmdResult,
+    ) -> CmdResult {
+        let opts = Self::options(ctx, ActivateOptions::default());
+        let old_tree = lvs_tree(&found.metadata.vg, names, &opts).unwrap_or_default();
+        let control = match self.control(ctx) {
+            Some(c) if !self.test_mode => c,
+            _ => return commit(),
+        };
+        let tree = lvs_tree(new_vg, names, &opts).map_err(|e| CmdError::failed(e.to_string()))?;
+        let pvs = pv_devices(scan, found);
+        let mut kernel = KernelRef(control);
+        let mut failure: Option<CmdError> = None;
+        let mut between = || match commit() {
+            Ok(()) => true,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        };
+        let mode = apply::SuspendMode {
+            flush: true,
+            lockfs: false,
+        };
+        let changes = match apply::reload(&tree, &pvs, &mut kernel, mode, &mut between) {
+            Ok(c) => c,
+            Err(apply::ApplyError::Aborted) => {
+                return Err(failure.unwrap_or_else(|| CmdError::failed("")))
+            }
+            Err(e) => {
+                return Err(failure.unwrap_or_else(|| {
+                    CmdError::failed(format!(
+                        "Failed to reload {}/{}: {e}",
+                        new_vg.name,
+                        names.join(",")
+                    ))
+                }))
+            }
+        };
+        let removed = apply::remove_detached(&old_tree, &tree, &mut kernel)
+            .map_err(|e| CmdError::failed(e.to_string()))?;
+        for name in &removed {
+            self.dev.remove_node(name).map_err(|e| node_err(name, e))?;
+        }
+        self.make_nodes(&new_vg.name, &tree, &changes)
+    }
+
+    /// The status lines of the active device of `lv` (layer-less), if it is active.
+    pub fn lv_status(
+        &self,
+        vg: &VolumeGroup,
+        lv: &LogicalVolume,
+    ) -> Option<Vec<crate::dm::ioctl::TableLine>> {
+        let control = self.control.as_ref()?;
+        control.status(DevId::Uuid(&lv_uuid(vg, lv))).ok()
     }
 
     /// Writes `len` bytes of `value` at the start of the active device `dm_name` (LVM2's

@@ -1,9 +1,16 @@
-//! pvmove of inactive LVs: the move is recorded as LVM2 records it (the `pvmoveN` mirror LV,
-//! see pvmove_plan), then each segment's extents are copied with plain O_DIRECT reads and
-//! writes, flushed, and marked copied in a new metadata write before the next one starts; the
-//! last write collapses the map onto the destination. Every write leaves either the old map
-//! or a state `pvmove` (resume) or `pvmove --abort` finishes with the data intact: the source
-//! is never written, and a segment counts as copied only after its data is on disk.
+//! pvmove, as LVM2 records it (the `pvmoveN` mirror LV, see pvmove_plan), two ways:
+//! - LVs in use (any moved LV active, or the pvmove LV already up): LVM2's way. The moved LVs
+//!   are activated, the first write goes in while they are suspended and reloaded to map
+//!   their moved extents through the pvmove LV, whose running segment is a dm-mirror the
+//!   kernel copies ([`poll_live`] follows it, writes each finished segment and reloads, and
+//!   finally reloads the LVs onto the destination and removes the pvmove device).
+//! - Inactive LVs: each segment's extents are copied with plain O_DIRECT reads and writes,
+//!   flushed, and marked copied in a new metadata write before the next one starts; the
+//!   last write collapses the map onto the destination.
+//!
+//! Every write leaves either the old map or a state `pvmove` (resume) or `pvmove --abort`
+//! finishes with the data intact: the source is never written, and a segment counts as
+//! copied only after its data is on disk (or the kernel's mirror has it in sync).
 
 use super::context::{canonical, Context};
 use super::lv::pv_sources;
@@ -19,7 +26,7 @@ use crate::store::device::{BlockDevice, DiskDevice};
 use crate::store::lock::LockMode;
 use crate::store::scan::{FoundVg, Scan};
 use clap::Parser;
-use metadata_format::text::{AllocationPolicy, Id, Metadata, VolumeGroup};
+use metadata_format::text::{AllocationPolicy, Area, Id, Metadata, VolumeGroup};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -132,7 +139,7 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 "Physical volume {dev} is not in a volume group: it has no extents to move."
             ))
         })?;
-    let _lock = ctx.lock_vg(&vg_name, LockMode::Exclusive)?;
+    let lock = ctx.lock_vg(&vg_name, LockMode::Exclusive)?;
     let scan = ctx.scan()?;
     let found = load(&ctx, &scan, &vg_name)?;
     let vg = &found.metadata.vg;
@@ -140,16 +147,20 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         .into_iter()
         .filter(|m| pvmove_plan::pvmove_source(vg, m) == Some(pv_id))
         .collect();
-    if args.abort {
+    if args.abort || !in_progress.is_empty() {
         // Nothing in progress for this PV: nothing to abort, as LVM2 (exit 0).
-        return run_moves(&ctx, &scan, &found, &in_progress, true, interval, dev);
-    }
-    if !in_progress.is_empty() {
-        ctx.say(format!("Detected pvmove in progress for {dev}."));
-        if !args.dests.is_empty() || args.name.is_some() {
-            ctx.warn("WARNING: Ignoring remaining command line arguments.");
+        if !args.abort {
+            ctx.say(format!("Detected pvmove in progress for {dev}."));
+            if !args.dests.is_empty() || args.name.is_some() {
+                ctx.warn("WARNING: Ignoring remaining command line arguments.");
+            }
         }
-        return run_moves(&ctx, &scan, &found, &in_progress, false, interval, dev);
+        let live = run_moves(&ctx, &scan, &found, &in_progress, args.abort, interval, dev)?;
+        drop(lock);
+        for id in live {
+            poll_live(&ctx, &vg_name, id, interval, dev)?;
+        }
+        return Ok(());
     }
     // A new move.
     let source = vg
@@ -231,6 +242,34 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         &ctx.host.node,
     )
     .map_err(CmdError::failed)?;
+    let act = Activation::new(&ctx);
+    let holders = lock_holders(&started.vg, &started.pvmove);
+    let live = !ctx.test_mode
+        && act.available()
+        && holders
+            .iter()
+            .any(|h| vg.lv(h).is_some_and(|l| act.is_active(vg, l)));
+    if live {
+        // LVM2's way for active LVs: every moved LV is activated (with the old metadata),
+        // then the first write goes in while they are suspended and reloaded to map their
+        // moved extents through the pvmove LV, a mirror the kernel copies.
+        for note in &started.notes {
+            ctx.say(note);
+        }
+        act.activate_lvs(&ctx, &scan, &found, &holders)?;
+        let mut md = found.metadata.clone();
+        md.vg = started.vg.clone();
+        act.reload_lvs(&ctx, &scan, &found, &started.vg, &holders, &mut || {
+            ctx.commit_vg(&scan, Some(&found), &mut md)
+        })?;
+        let id = started
+            .vg
+            .lv(&started.pvmove)
+            .map(|l| l.id)
+            .ok_or_else(|| CmdError::failed("Internal error: the pvmove LV went missing."))?;
+        drop(lock);
+        return poll_live(&ctx, &vg_name, id, interval, dev);
+    }
     refuse_active(&ctx, vg, &started.moving)?;
     for note in &started.notes {
         ctx.say(note);
@@ -254,7 +293,7 @@ fn resume_all(ctx: &Context, _argv: &[OsString], abort: bool, interval: u64) -> 
         if !has {
             continue;
         }
-        let _lock = ctx.lock_vg(&vg_name, LockMode::Exclusive)?;
+        let lock = ctx.lock_vg(&vg_name, LockMode::Exclusive)?;
         let scan = ctx.scan()?;
         let found = load(ctx, &scan, &vg_name)?;
         let moves = pvmove_plan::moves_in_progress(&found.metadata.vg);
@@ -264,12 +303,19 @@ fn resume_all(ctx: &Context, _argv: &[OsString], abort: bool, interval: u64) -> 
             .and_then(|id| scan.pv_index_by_id(&id))
             .map(|i| scan.pvs[i].path.display().to_string())
             .unwrap_or_else(|| vg_name.clone());
-        run_moves(ctx, &scan, &found, &moves, abort, interval, &label)?;
+        let live = run_moves(ctx, &scan, &found, &moves, abort, interval, &label)?;
+        drop(lock);
+        for id in live {
+            poll_live(ctx, &vg_name, id, interval, &label)?;
+        }
     }
     Ok(())
 }
 
-/// Resumes (or aborts) the named pvmove LVs of one VG, one after the other.
+/// Resumes (or aborts) the named pvmove LVs of one VG, one after the other. Moves the
+/// kernel runs (the pvmove LV or an LV mapped through it is active) are aborted here at once,
+/// or brought up (LVM2 activates the pvmove LV and every moved LV) and returned, by pvmove LV
+/// id, for [`poll_live`] once the VG lock is let go; the others are copied here.
 fn run_moves(
     ctx: &Context,
     scan: &Scan,
@@ -278,14 +324,47 @@ fn run_moves(
     abort: bool,
     interval: u64,
     label: &str,
-) -> CmdResult {
+) -> CmdResult<Vec<Id>> {
+    let mut live = Vec::new();
     if moves.is_empty() {
-        return Ok(());
+        return Ok(live);
     }
+    let act = Activation::new(ctx);
+    let mut offline = Vec::new();
+    for m in moves {
+        let vg = &found.metadata.vg;
+        let holders = lock_holders(vg, m);
+        let running = !ctx.test_mode
+            && act.available()
+            && std::iter::once(m)
+                .chain(&holders)
+                .any(|n| vg.lv(n).is_some_and(|l| act.is_active(vg, l)));
+        let Some(id) = vg.lv(m).map(|l| l.id) else {
+            continue;
+        };
+        if !running {
+            offline.push(m.clone());
+        } else if abort {
+            let mut md = found.metadata.clone();
+            pvmove_plan::finish(&mut md.vg, m, true).map_err(CmdError::failed)?;
+            let new_vg = md.vg.clone();
+            act.reload_lvs(ctx, scan, found, &new_vg, &holders, &mut || {
+                ctx.commit_vg(scan, Some(found), &mut md)
+            })?;
+            // One abort per command: the next one re-reads the VG.
+            return Ok(live);
+        } else {
+            act.activate_lvs(ctx, scan, found, &holders)?;
+            live.push(id);
+        }
+    }
+    if offline.is_empty() {
+        return Ok(live);
+    }
+    let moves = offline;
     let mut md = found.metadata.clone();
     let mut w = Writes::new(ctx, found)?;
-    let _ = scan;
-    for m in moves {
+    for m in &moves {
         let moving: Vec<String> = md
             .vg
             .lvs
@@ -304,7 +383,142 @@ fn run_moves(
         refuse_active(ctx, &md.vg, &with_self)?;
         copy_and_finish(ctx, &mut w, &mut md, m, abort, interval, label)?;
     }
-    Ok(())
+    Ok(live)
+}
+
+/// The LVs a pvmove LV's users belong to (LVM2's lv_lock_holder of each LV mapped through
+/// it), in VG order: what is activated, suspended and reloaded with it.
+fn lock_holders(vg: &VolumeGroup, pvmove: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for lv in &vg.lvs {
+        let uses = lv.segments.iter().any(|s| {
+            s.areas()
+                .iter()
+                .any(|a| matches!(a, Area::Lv { name, .. } if name == pvmove))
+        });
+        if !uses {
+            continue;
+        }
+        let top = pvmove_plan::top_level(vg, &lv.name);
+        if !out.contains(&top) {
+            out.push(top);
+        }
+    }
+    out
+}
+
+/// How far the kernel's copy of pvmove LV `pvmove` is: (sectors copied, sectors in all,
+/// whether its running segment is complete), from the mirror line of the segment the metadata
+/// says runs. None when the device is not active as such a mirror.
+fn kernel_progress(act: &Activation, vg: &VolumeGroup, pvmove: &str) -> Option<(u64, u64, bool)> {
+    let lv = vg.lv(pvmove)?;
+    let extent = u64::from(vg.extent_size);
+    let total = lv.extent_count() * extent;
+    let running = pvmove_plan::running_segment(vg, pvmove);
+    let mut done = 0u64;
+    for (i, seg) in lv.segments.iter().enumerate() {
+        if Some(i) == running {
+            break;
+        }
+        done += u64::from(seg.extent_count) * extent;
+    }
+    let Some(i) = running else {
+        return Some((total, total, true));
+    };
+    let seg = &lv.segments[i];
+    let start = u64::from(seg.start_extent) * extent;
+    let len = u64::from(seg.extent_count) * extent;
+    let lines = act.lv_status(vg, lv)?;
+    let line = lines
+        .iter()
+        .find(|l| l.start == start && l.target_type == "mirror")?;
+    let m = crate::dm::status::parse_mirror(&line.params)?;
+    if m.total_regions == 0 {
+        return None;
+    }
+    let part = len * m.insync_regions.min(m.total_regions) / m.total_regions;
+    Some((done + part, total, m.insync_regions >= m.total_regions))
+}
+
+/// Follows the kernel's copy of the pvmove LV with id `lv_id` to its end, as LVM2's poll:
+/// the copy percent every interval, and under the VG lock, each time the running segment is
+/// in sync, the next write (the segment marked copied, the tables reloaded so that it maps
+/// its destination and the next segment mirrors) or, after the last one, the final map
+/// (the LVs reloaded onto the destination, the pvmove LV removed). The lock is let go
+/// between checks, so `pvmove --abort` (either tool's) can stop the move meanwhile.
+fn poll_live(ctx: &Context, vg_name: &str, lv_id: Id, interval: u64, label: &str) -> CmdResult {
+    let act = Activation::new(ctx);
+    let mut report = (interval > 0)
+        .then(|| Progress::new(format!("{label}: Moved"), Some(interval), ctx.quiet > 0));
+    let period = std::time::Duration::from_millis(if interval == 0 { 200 } else { 500 });
+    let mut cached: Option<VolumeGroup> = None;
+    loop {
+        // Without the lock while the running segment copies.
+        if let Some(vg) = &cached {
+            let name = vg
+                .lvs
+                .iter()
+                .find(|l| l.id == lv_id)
+                .map(|l| l.name.clone());
+            if let Some((done, total, false)) = name.and_then(|n| kernel_progress(&act, vg, &n)) {
+                if let Some(r) = report.as_mut() {
+                    r.update(done, total);
+                }
+                std::thread::sleep(period);
+                continue;
+            }
+        }
+        let lock = ctx.lock_vg(vg_name, LockMode::Exclusive)?;
+        let scan = ctx.scan()?;
+        let found = load(ctx, &scan, vg_name)?;
+        let vg = &found.metadata.vg;
+        let Some(name) = vg
+            .lvs
+            .iter()
+            .find(|l| l.id == lv_id && pvmove_plan::is_pvmove_lv(l))
+            .map(|l| l.name.clone())
+        else {
+            ctx.say(format!(
+                "{label}: No pvmove in progress - already finished or aborted."
+            ));
+            return Ok(());
+        };
+        let holders = lock_holders(vg, &name);
+        let Some((done, total, complete)) = kernel_progress(&act, vg, &name) else {
+            return Err(CmdError::failed(format!(
+                "ABORTING: Mirror percentage check failed: {vg_name}/{name} is not active as a mirror; run pvmove again to restart it, or pvmove --abort."
+            )));
+        };
+        if let Some(r) = report.as_mut() {
+            r.update(done, total);
+        }
+        if !complete {
+            cached = Some(vg.clone());
+            drop(lock);
+            std::thread::sleep(period);
+            continue;
+        }
+        let mut md = found.metadata.clone();
+        if let Some(i) = pvmove_plan::running_segment(&md.vg, &name) {
+            let count = md.vg.lv(&name).map_or(0, |l| l.segments[i].extent_count);
+            pvmove_plan::mark_moved(&mut md.vg, &name, i, count);
+        }
+        let last = pvmove_plan::running_segment(&md.vg, &name).is_none();
+        if last {
+            pvmove_plan::finish(&mut md.vg, &name, false).map_err(CmdError::failed)?;
+        }
+        let new_vg = md.vg.clone();
+        act.reload_lvs(ctx, &scan, &found, &new_vg, &holders, &mut || {
+            ctx.commit_vg(&scan, Some(&found), &mut md)
+        })?;
+        if last {
+            if let Some(r) = report.as_mut() {
+                r.finish(total, total);
+            }
+            return Ok(());
+        }
+        cached = Some(md.vg.clone());
+    }
 }
 
 /// The VG, complete and writable.
@@ -329,8 +543,8 @@ fn load(ctx: &Context, scan: &Scan, vg_name: &str) -> CmdResult<FoundVg> {
     Ok(found)
 }
 
-/// Moving the extents of an active LV needs the kernel's mirror (LVM2's way); oxlvm copies
-/// only while nothing uses the data.
+/// The user-space copy runs only while nothing uses the data: an LV activated meanwhile
+/// stops it (the next `pvmove` continues it through the kernel).
 fn refuse_active(ctx: &Context, vg: &VolumeGroup, lvs: &[String]) -> CmdResult {
     let act = Activation::new(ctx);
     if !act.available() {
@@ -342,8 +556,8 @@ fn refuse_active(ctx: &Context, vg: &VolumeGroup, lvs: &[String]) -> CmdResult {
             if let Some(lv) = vg.lv(n) {
                 if act.is_active(vg, lv) {
                     return Err(CmdError::failed(format!(
-                        "Logical volume {}/{n} is active: oxlvm moves the extents of inactive LVs only (moving active ones through the kernel is not built yet); deactivate it (lvchange -an {}/{n}) or use LVM2's pvmove.",
-                        vg.name, vg.name
+                        "Logical volume {}/{n} became active while its extents were copied without the kernel; run pvmove again (it continues the move through the kernel).",
+                        vg.name
                     )));
                 }
             }

@@ -111,6 +111,17 @@ pub fn copy_steps(vg: &VolumeGroup, pvmove: &str) -> Result<Vec<CopyStep>, Strin
     Ok(out)
 }
 
+/// The segment of a pvmove LV the kernel copies now: the first mirror segment not yet
+/// copied (LVM2 runs one at a time).
+pub fn running_segment(vg: &VolumeGroup, pvmove: &str) -> Option<usize> {
+    vg.lv(pvmove)?.segments.iter().position(|s| match &s.kind {
+        SegmentKind::Mirror(m) => {
+            m.mirrors.len() > 1 && m.extents_moved.unwrap_or(0) < s.extent_count
+        }
+        _ => false,
+    })
+}
+
 /// Extents of a pvmove LV and how many are already copied.
 pub fn progress(vg: &VolumeGroup, pvmove: &str) -> (u64, u64) {
     let Some(lv) = vg.lv(pvmove) else {
@@ -828,6 +839,120 @@ mod tests {
             ]
         );
         assert!(!a.has_status("LOCKED"));
+    }
+
+    /// The kernel tables of a move in progress, as LVM2 loads them: one tree with the pvmove
+    /// LV under every moved LV; the first segment not yet copied is a core-log mirror from
+    /// the source to the destination, copied ones map the destination, later ones the source.
+    #[test]
+    fn the_tables_of_a_move_in_progress() {
+        use crate::dm::tables::{lvs_tree, DevNo, DevResolver, TableOptions};
+        struct Devs(Vec<(String, DevNo)>);
+        impl DevResolver for Devs {
+            fn pv(&self, want: &Id) -> Option<DevNo> {
+                let n = (0..4).find(|&n| id(n) == *want)?;
+                Some(DevNo::new(252, u32::try_from(n * 16).ok()?))
+            }
+            fn dm(&self, uuid: &str) -> Option<DevNo> {
+                let i = self.0.iter().position(|(u, _)| u == uuid)?;
+                Some(self.0[i].1)
+            }
+        }
+        let mut g = vg(&[63, 63, 63, 63]);
+        g.lvs.push(lv(
+            "a",
+            0,
+            vec![
+                Segment::linear(0, 3, id(0), 0),
+                Segment::linear(3, 2, id(0), 5),
+            ],
+        ));
+        g.lvs
+            .push(lv("b", 1, vec![Segment::linear(0, 2, id(0), 3)]));
+        for l in &mut g.lvs {
+            set_status(l, "VISIBLE");
+        }
+        let req = MoveRequest {
+            source: 0,
+            source_ranges: vec![],
+            lv: None,
+            dests: vec![PvSource {
+                pv: 2,
+                ranges: vec![],
+            }],
+            policy: Policy::Normal,
+        };
+        let st = start(&g, &req, id(50), 0, "h").unwrap();
+        let tables = |vg: &VolumeGroup| -> Vec<(String, Vec<String>)> {
+            let tree = lvs_tree(vg, &st.moving, &TableOptions::default()).unwrap();
+            let devs = Devs(
+                tree.nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.uuid.clone(), DevNo::new(254, u32::try_from(i).unwrap())))
+                    .collect(),
+            );
+            tree.creation_order()
+                .into_iter()
+                .map(|i| {
+                    let n = &tree.nodes[i];
+                    let lines = tree
+                        .table(n, &devs)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(s, l, t, p)| format!("{s} {l} {t} {p}"))
+                        .collect();
+                    (n.name.clone(), lines)
+                })
+                .collect()
+        };
+        // pvmove0 is 254:1 (a is 254:0); extents are 2048 sectors, PVs start at 2048.
+        let expect = |pvmove: Vec<&str>| {
+            vec![
+                (
+                    "vg-pvmove0".to_string(),
+                    pvmove.into_iter().map(String::from).collect::<Vec<_>>(),
+                ),
+                (
+                    "vg-a".to_string(),
+                    vec![
+                        "0 6144 linear 254:1 0".to_string(),
+                        "6144 4096 linear 254:1 6144".to_string(),
+                    ],
+                ),
+                (
+                    "vg-b".to_string(),
+                    vec!["0 4096 linear 254:1 10240".to_string()],
+                ),
+            ]
+        };
+        assert_eq!(
+            tables(&st.vg),
+            expect(vec![
+                "0 6144 mirror core 1 4096 2 252:0 2048 252:32 2048",
+                "6144 4096 linear 252:0 12288",
+                "10240 4096 linear 252:0 8192",
+            ])
+        );
+        let tree = lvs_tree(&st.vg, &st.moving, &TableOptions::default()).unwrap();
+        let pm = tree.nodes.iter().find(|n| n.lv == "pvmove0").unwrap();
+        assert!(!pm.symlink && !pm.read_only);
+        let mut next = st.vg.clone();
+        mark_moved(&mut next, "pvmove0", 0, 3);
+        assert_eq!(
+            tables(&next),
+            expect(vec![
+                "0 6144 linear 252:32 2048",
+                "6144 4096 mirror core 1 4096 2 252:0 12288 252:32 8192",
+                "10240 4096 linear 252:0 8192",
+            ])
+        );
+        // The last segment runs once the others are copied.
+        mark_moved(&mut next, "pvmove0", 1, 2);
+        assert_eq!(
+            tables(&next)[0].1[2],
+            "10240 4096 mirror core 1 4096 2 252:0 8192 252:32 12288"
+        );
     }
 
     #[test]

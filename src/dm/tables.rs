@@ -296,6 +296,22 @@ struct Builder<'a> {
     roles: Roles<'a>,
     opts: &'a TableOptions,
     tree: DmTree,
+    /// A pvmove LV's segment is already mapped as the running mirror (LVM2 runs one at a
+    /// time: the first one not yet copied).
+    pvmove_running: bool,
+}
+
+/// LVM2's default mirror region size (2 MiB, in sectors), cut for a pvmove segment to the
+/// largest power of two not above the segment's size (adjusted_mirror_region_size).
+const PVMOVE_DEFAULT_REGION: u64 = 4096;
+
+fn pvmove_region_size(extent_size: u32, extents: u32) -> u64 {
+    let max = u64::from(extent_size) * u64::from(extents);
+    if max < u64::from(u32::MAX) && PVMOVE_DEFAULT_REGION > max {
+        1u64 << (63 - max.max(1).leading_zeros())
+    } else {
+        PVMOVE_DEFAULT_REGION
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -485,9 +501,11 @@ impl<'a> Builder<'a> {
             });
             self.link(index, tpool);
         } else {
+            let outer = std::mem::replace(&mut self.pvmove_running, false);
             for (segno, seg) in lv.segments.iter().enumerate() {
                 self.add_segment(index, lv, segno, seg)?;
             }
+            self.pvmove_running = outer;
         }
         Ok(index)
     }
@@ -667,10 +685,7 @@ impl<'a> Builder<'a> {
     ) -> Result<Target, TableError> {
         let length = seg.1;
         if lv.has_status("PVMOVE") {
-            return Err(TableError::Unsupported {
-                lv: lv.name.clone(),
-                what: "a pvmove mirror".into(),
-            });
+            return self.pvmove_segment(index, lv, seg, mirror, start);
         }
         if mirror.mirrors.len() < 2 {
             return Err(TableError::Unsupported {
@@ -728,6 +743,65 @@ impl<'a> Builder<'a> {
             start,
             length,
             target_type: "mirror",
+            params,
+        })
+    }
+
+    /// A segment of a pvmove LV, as LVM2's mirror target line for one: a segment already
+    /// copied maps its destination (the second area), the first one not yet copied is a
+    /// `mirror` with a core log copying the source to the destination (no `handle_errors`,
+    /// region size LVM2's default cut to the segment), and the ones after it map their source.
+    fn pvmove_segment(
+        &mut self,
+        index: usize,
+        lv: &'a LogicalVolume,
+        seg: (usize, u64),
+        mirror: &Mirror,
+        start: u64,
+    ) -> Result<Target, TableError> {
+        let length = seg.1;
+        let extents = u32::try_from(length / u64::from(self.vg.extent_size.max(1))).unwrap_or(0);
+        let copied = mirror.extents_moved.unwrap_or(0) >= extents;
+        let running = !copied && mirror.mirrors.len() > 1 && !self.pvmove_running;
+        let areas: Vec<usize> = if copied && mirror.mirrors.len() > 1 {
+            vec![1]
+        } else if running {
+            self.pvmove_running = true;
+            (0..mirror.mirrors.len()).collect()
+        } else {
+            vec![0]
+        };
+        let mut resolved = Vec::new();
+        for &s in &areas {
+            let area = mirror
+                .mirrors
+                .get(s)
+                .ok_or_else(|| TableError::Inconsistent {
+                    lv: lv.name.clone(),
+                    problem: "a pvmove segment has no areas".into(),
+                })?;
+            resolved.push(self.area(lv, seg, s, area)?);
+        }
+        let mut params = Vec::new();
+        if running {
+            let region = pvmove_region_size(self.vg.extent_size, extents);
+            params.push(Param::Text(format!("core 1 {region} {} ", resolved.len())));
+            self.tree.nodes[index].delay_resume_if_new = true;
+        }
+        for (n, (dev, offset, node)) in resolved.into_iter().enumerate() {
+            if n > 0 {
+                params.push(Param::Text(" ".into()));
+            }
+            params.push(Param::Dev(dev));
+            params.push(Param::Text(format!(" {offset}")));
+            if let Some(node) = node {
+                self.link(index, node);
+            }
+        }
+        Ok(Target {
+            start,
+            length,
+            target_type: if running { "mirror" } else { "linear" },
             params,
         })
     }
@@ -1065,8 +1139,32 @@ pub fn lv_tree(vg: &VolumeGroup, lv_name: &str, opts: &TableOptions) -> Result<D
         roles: Roles { vg },
         opts,
         tree: DmTree::default(),
+        pvmove_running: false,
     };
     builder.add_lv(lv, None)?;
+    Ok(builder.tree)
+}
+
+/// One tree for several LVs of `vg` (each with what it needs), in the order given: what LVM2
+/// builds for a pvmove LV and the LVs mapped through it, which change together.
+pub fn lvs_tree(
+    vg: &VolumeGroup,
+    names: &[String],
+    opts: &TableOptions,
+) -> Result<DmTree, TableError> {
+    let mut builder = Builder {
+        vg,
+        roles: Roles { vg },
+        opts,
+        tree: DmTree::default(),
+        pvmove_running: false,
+    };
+    for name in names {
+        let lv = vg
+            .lv(name)
+            .ok_or_else(|| TableError::NoSuchLv(format!("{}/{name}", vg.name)))?;
+        builder.add_lv(lv, None)?;
+    }
     Ok(builder.tree)
 }
 
