@@ -1473,3 +1473,70 @@ fn lv_changes_take_lvm2s_lv_locks() {
         }
     }
 }
+
+/// Snapshots and resizes of thin LVs lock the pool, as LVM2: a thin snapshot (persistent, the
+/// pool's lock as for any thin lvcreate), a COW snapshot of a thin origin and lvextend of a
+/// thin LV (transient, through the thin LV to its pool). With the pool active on another
+/// host each is refused naming the pool, nothing written.
+#[test]
+fn thin_snapshots_and_resizes_lock_the_pool() {
+    let (sb, devs) = sandbox_with("lockd-thinsnap", &[300]);
+    use_lvmlockd(&sb);
+    let fake = FakeLockd::start(&sb);
+    let dev = &devs[0];
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["vgcreate", "--shared", "vgs", dev.path_str()],
+    ));
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvcreate", "-an", "-T", "-L", "8M", "vgs/pool"],
+    ));
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &[
+            "lvcreate", "-an", "-V", "8M", "-T", "vgs/pool", "-n", "thin1",
+        ],
+    ));
+    let pool_uuid = vg_on(&sb, dev).lv("pool").unwrap().id.to_string();
+    fake.take();
+    fake.state.lock().unwrap().held_elsewhere.insert(pool_uuid);
+    let before = dev.hash();
+    let persistent =
+        "lock_lv mode=ex vg_name=vgs lv_name=pool opts=persistent vg_lock_type=sanlock";
+    let transient = "lock_lv mode=ex vg_name=vgs lv_name=pool opts=none vg_lock_type=sanlock";
+    for (args, extra, lock) in [
+        (
+            &["lvcreate", "-s", "-n", "tsnap", "vgs/thin1"][..],
+            "Failed to lock thin pool vgs/pool.",
+            persistent,
+        ),
+        (
+            &["lvcreate", "-s", "-L", "4M", "-n", "cow", "vgs/thin1"][..],
+            "Failed to lock origin LV vgs/thin1",
+            transient,
+        ),
+        (&["lvextend", "-L", "+4M", "vgs/thin1"][..], "", transient),
+        (&["lvextend", "-L", "+4M", "vgs/pool"][..], "", transient),
+    ] {
+        let out = oxlvm(&sb, &fake, args);
+        refused(out, &["LV locked by other host: vgs/pool", extra]);
+        let sent = fake.take();
+        assert!(sent.iter().any(|r| r == lock), "{args:?}: {sent:?}");
+        assert_eq!(dev.hash(), before, "{args:?} changed the disk");
+    }
+    // Free: the thin snapshot and the extend go through.
+    fake.state.lock().unwrap().held_elsewhere.clear();
+    ok(oxlvm(
+        &sb,
+        &fake,
+        &["lvcreate", "-s", "-n", "tsnap", "vgs/thin1"],
+    ));
+    ok(oxlvm(&sb, &fake, &["lvextend", "-L", "+4M", "vgs/thin1"]));
+    let vg = vg_on(&sb, dev);
+    assert_eq!(vg.lv("tsnap").unwrap().lock_args, None);
+    assert_eq!(vg.lv("thin1").unwrap().extent_count(), 3);
+}
