@@ -6,7 +6,8 @@
 //! create ... without using device-mapper kernel driver"), so those come from the guest fixture
 //! `vgdemo` (made by LVM2 with dm, restored here with vgcfgrestore) and from `lvconvert --type
 //! mirror` and `pvmove`, which LVM2 does run without dm (the conversion and the move stay
-//! pending).
+//! pending). vg2 is made by oxlvm (whose lvcreate writes LVM2's text, tests/compat_lv*.rs) with
+//! the types left: raid5, raid10, a mirror with a disk log, a COW snapshot and a thin snapshot.
 
 mod common;
 
@@ -44,6 +45,9 @@ fn setup(test: &str) -> Fixture {
     devs.push(LoopDev::new(&sb.dir, "plain", 16 * MIB));
     for i in 0..3 {
         devs.push(LoopDev::new(&sb.dir, &format!("g{i}"), 1024 * MIB));
+    }
+    for i in 0..4 {
+        devs.push(LoopDev::new(&sb.dir, &format!("r{i}"), 32 * MIB));
     }
     sb.write_lvm_conf(&devs.iter().collect::<Vec<_>>());
     let p: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
@@ -130,6 +134,30 @@ fn setup(test: &str) -> Fixture {
         assert!(out.status.success(), "{out:?}");
     }
     lvm_ok(&sb, &["vgcfgrestore", "--force", "-f", fixture, "vgdemo"]);
+
+    // vg2 by oxlvm: every RAID level and snapshot kind LVM2 cannot make here.
+    let ox_ok = |args: &[&str]| {
+        let out = sb.oxlvm(args);
+        assert!(out.status.success(), "oxlvm {args:?} failed: {}", stderr(&out));
+    };
+    ox_ok(&[
+        "vgcreate", "-s", "1m", "--addtag", "t2", "vg2", p[10], p[11], p[12], p[13],
+    ]);
+    for lv in [
+        &["--type", "raid5", "-i2", "-L", "4m", "-n", "r5", "vg2"][..],
+        &["--type", "raid10", "-i2", "-m1", "-L", "4m", "-n", "r10", "vg2"],
+        &["--type", "raid1", "-m1", "-L", "2m", "-n", "r1", "--addtag", "rt", "vg2"],
+        &["--type", "mirror", "-m1", "-L", "2m", "-n", "mir", "vg2"],
+        &["-L", "4m", "-n", "base", "vg2"],
+        &["-s", "-L", "2m", "-n", "cow", "vg2/base"],
+        &["-T", "-L", "8m", "vg2/tp"],
+        &["-V", "16m", "-T", "vg2/tp", "-n", "thin1"],
+        &["-s", "vg2/thin1", "-n", "tsnap"],
+    ] {
+        let mut args = vec!["lvcreate", "-y", "-an"];
+        args.extend_from_slice(lv);
+        ox_ok(&args);
+    }
     Fixture { sb, devs }
 }
 
@@ -235,8 +263,31 @@ fn reports_match_lvm2_byte_for_byte() {
         &["vgs", "-o", "+vg_all"],
         &["vgs", "-o", "vg_name,pv_name"],
         &["vgs", "vgdemo", "vg1"],
+        &["lvs", "-a", "-o", "all", "vg2"],
+        &["lvs", "-a", "--segments", "-o", "all", "vg2"],
+        &["lvs", "-a", "-S", "lv_layout=raid5_ls", "-o", "lv_name,lv_layout"],
+        &["lvs", "-a", "--binary", "--rows", "-o", "all", "vg2"],
+        &[
+            "lvs",
+            "-a",
+            "--nameprefixes",
+            "--unquoted",
+            "-o",
+            "lv_name,lv_attr,lv_size,lv_tags",
+        ],
+        &["lvs", "-a", "--aligned", "--separator", ":", "-O", "-seg_type,lv_name"],
+        &["pvs", "--segments", "-a", "-o", "all", "--reportformat", "json_std"],
     ] {
         same(&fx, args);
+    }
+    // Every unit, upper case = SI, on every field.
+    for cmd in ["pvs", "vgs", "lvs"] {
+        for unit in [
+            "b", "s", "k", "m", "g", "t", "p", "e", "h", "r", "B", "S", "K", "M", "G", "T", "P",
+            "E", "H", "R",
+        ] {
+            same(&fx, &[cmd, "--units", unit, "-o", "all"]);
+        }
     }
     // lvm fullreport, in the forms TopoLVM and scripts use.
     for args in [
@@ -268,6 +319,34 @@ fn reports_match_lvm2_byte_for_byte() {
             "-o,",
         ],
         &["fullreport", "vg1", "--units", "k"],
+        &["fullreport", "-a"],
+        &["fullreport", "-a", "--reportformat", "json", "vg2"],
+        &["fullreport", "--rows", "vg2"],
+        // TopoLVM's call (lvmd), with the pvseg sub-report it asks for.
+        &[
+            "fullreport",
+            "--reportformat",
+            "json",
+            "--units",
+            "b",
+            "--nosuffix",
+            "--configreport",
+            "vg",
+            "-o",
+            "vg_name,vg_uuid,vg_size,vg_free",
+            "--configreport",
+            "lv",
+            "-o",
+            "lv_uuid,lv_name,lv_full_name,lv_path,lv_size,data_percent,metadata_percent,snap_percent,lv_attr,vg_name,origin,pool_lv,lv_tags",
+            "--configreport",
+            "pv",
+            "-o",
+            "pv_name,pv_uuid",
+            "--configreport",
+            "pvseg",
+            "-o",
+            "pvseg_start",
+        ],
     ] {
         same(&fx, args);
     }
@@ -336,7 +415,19 @@ fn display_and_scan_commands_match_lvm2() {
             "vgdemo/striped",
         ],
         &["lvdisplay", "vg1/nope", "vgdemo/snap"],
+        // Maps of every segment type, hidden LVs included.
+        &["lvdisplay", "-a", "-m"],
+        &["lvdisplay", "-m", "--units", "s", "vg1", "vg2"],
+        &["vgdisplay", "-v"],
+        &["vgdisplay", "-s", "--units", "b"],
+        &["pvdisplay", "-m", "--units", "k"],
+        &["pvscan", "--units", "b"],
     ] {
         same(&fx, args);
+    }
+    for unit in ["b", "B", "s", "S", "k", "K", "m", "M", "g", "h", "H", "r", "R"] {
+        for cmd in ["pvdisplay", "vgdisplay", "lvdisplay"] {
+            same(&fx, &[cmd, "--units", unit]);
+        }
     }
 }

@@ -33,7 +33,9 @@ pub fn display_size(sectors: u64, units: Units) -> String {
         'g' => " GiB",
         'm' => " MiB",
         'k' => " KiB",
-        'b' | 'B' => " B",
+        // LVM2 names bytes and sectors as special units ("B ", "Se").
+        'b' | 'B' => " B ",
+        's' | 'S' => " Se",
         'E' => " EB",
         'P' => " PB",
         'T' => " TB",
@@ -465,6 +467,34 @@ pub fn vgdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         ));
         out.line(format!("VG UUID               {}", f.vg.id));
         out.line(" ");
+        if args.common.verbose > 0 {
+            // As LVM2: each visible LV in full, then each PV in short form.
+            for i in f.lv_order() {
+                if f.is_visible(i) {
+                    lv_full(&mut out, f, i, units);
+                }
+            }
+            out.line("--- Physical volumes ---");
+            for p in 0..f.vg.pvs.len() {
+                let pv = &f.vg.pvs[p];
+                let count = u64::from(pv.pe_count);
+                out.line(format!("PV Name               {}     ", f.pv_name(p)));
+                out.line(format!("PV UUID               {}", pv.id));
+                out.line(format!(
+                    "PV Status             {}allocatable",
+                    if pv.status.iter().any(|s| s == "ALLOCATABLE") {
+                        ""
+                    } else {
+                        "NOT "
+                    }
+                ));
+                out.line(format!(
+                    "Total PE / Free PE    {count} / {}",
+                    count.saturating_sub(f.pv_alloc(p))
+                ));
+                out.line(" ");
+            }
+        }
     }
     out.print();
     if failed {
@@ -871,8 +901,9 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
     out.line(" ");
 }
 
-/// `lvdisplay -m`: LVM2's segment maps for linear and striped segments; other types get the
-/// type line only.
+/// `lvdisplay -m`: LVM2's segment maps, per segment type as LVM2's display of each type
+/// prints it (stripes, mirror legs and log, RAID images and metadata, thin pool settings, thin
+/// device ids, cache pool settings).
 fn lv_maps(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
     let lv = f.lv(i);
     out.line("--- Segments ---");
@@ -891,45 +922,201 @@ fn lv_maps(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
             "  Type\t\t{}",
             crate::report::values::segtype_name(seg)
         ));
-        if let SegmentKind::Striped(st) = &seg.kind {
-            let area_len = crate::report::values::area_len(seg);
-            let stripe = |out: &mut Out, area: &Area, pre: &str| match area {
-                Area::Pv { pv, start } => {
-                    let name = f.pv_index(pv).map(|p| f.pv_name(p));
+        // Types dmeventd can monitor: the state of monitoring for an LV in the kernel (oxlvm
+        // registers none with dmeventd), nothing for an LV not in the kernel.
+        if matches!(
+            seg.kind,
+            SegmentKind::Mirror(_)
+                | SegmentKind::Raid(_)
+                | SegmentKind::ThinPool(_)
+                | SegmentKind::Snapshot(_)
+        ) {
+            let in_kernel = f
+                .kernel_lv(i)
+                .is_some_and(|k| k.own.is_some() || k.active);
+            let state = if in_kernel {
+                "not monitored"
+            } else {
+                ""
+            };
+            out.line(format!("  Monitoring\t\t{state}"));
+        }
+        let area_len = match &seg.kind {
+            SegmentKind::Raid(r) => raid_area_len(r, seg.extent_count),
+            _ => crate::report::values::area_len(seg),
+        };
+        let stripe = |out: &mut Out, area: &Area, pre: &str| match area {
+            Area::Pv { pv, start } => {
+                let name = f.pv_index(pv).map(|p| f.pv_name(p));
+                out.line(format!(
+                    "{pre}Physical volume\t{}",
+                    name.as_deref().unwrap_or("Missing")
+                ));
+                if name.is_some() {
                     out.line(format!(
-                        "{pre}Physical volume\t{}",
-                        name.as_deref().unwrap_or("Missing")
+                        "{pre}Physical extents\t{start} to {}",
+                        (u64::from(*start) + area_len).wrapping_sub(1) as u32
                     ));
-                    if name.is_some() {
-                        out.line(format!(
-                            "{pre}Physical extents\t{start} to {}",
-                            (u64::from(*start) + area_len).wrapping_sub(1) as u32
-                        ));
-                    }
                 }
-                Area::Lv { name, start } => {
-                    out.line(format!("{pre}Logical volume\t{name}"));
+            }
+            Area::Lv { name, start } => {
+                let found = f.lv_index(name).is_some();
+                out.line(format!(
+                    "{pre}Logical volume\t{}",
+                    if found { name.as_str() } else { "Missing" }
+                ));
+                if found {
                     out.line(format!(
                         "{pre}Logical extents\t{start} to {}",
                         (u64::from(*start) + area_len).wrapping_sub(1) as u32
                     ));
                 }
-            };
-            if st.stripes.len() == 1 {
-                stripe(out, &st.stripes[0], "  ");
-            } else {
-                out.line(format!("  Stripes\t\t{}", st.stripes.len()));
-                out.line(format!(
-                    "  Stripe size\t\t{}",
-                    display_size(u64::from(st.stripe_size.unwrap_or(0)), units)
-                ));
-                for (n, area) in st.stripes.iter().enumerate() {
-                    out.line(format!("  Stripe {n}:"));
+            }
+        };
+        match &seg.kind {
+            SegmentKind::Striped(st) => {
+                if st.stripes.len() == 1 {
+                    stripe(out, &st.stripes[0], "  ");
+                } else {
+                    out.line(format!("  Stripes\t\t{}", st.stripes.len()));
+                    out.line(format!(
+                        "  Stripe size\t\t{}",
+                        display_size(u64::from(st.stripe_size.unwrap_or(0)), units)
+                    ));
+                    for (n, area) in st.stripes.iter().enumerate() {
+                        out.line(format!("  Stripe {n}:"));
+                        stripe(out, area, "    ");
+                    }
+                }
+                out.line(" ");
+            }
+            SegmentKind::Mirror(m) => {
+                out.line(format!("  Mirrors\t\t{}", m.mirrors.len()));
+                out.line(format!("  Mirror size\t\t{area_len}"));
+                if let Some(log) = &m.mirror_log {
+                    out.line(format!("  Mirror log volume\t{log}"));
+                }
+                if let Some(region) = m.region_size.filter(|r| *r > 0) {
+                    out.line(format!(
+                        "  Mirror region size\t{}",
+                        display_size(u64::from(region), units)
+                    ));
+                }
+                out.line("  Mirror original:");
+                if let Some(first) = m.mirrors.first() {
+                    stripe(out, first, "    ");
+                }
+                out.line("  Mirror destinations:");
+                for area in m.mirrors.iter().skip(1) {
                     stripe(out, area, "    ");
                 }
+                out.line(" ");
             }
-            out.line(" ");
+            SegmentKind::Raid(r) => {
+                for (n, image) in r.images.iter().enumerate() {
+                    out.line(format!("  Raid Data LV{n:2}"));
+                    let area = Area::Lv {
+                        name: image.data.clone(),
+                        start: 0,
+                    };
+                    stripe(out, &area, "    ");
+                }
+                for (n, image) in r.images.iter().enumerate() {
+                    if let Some(meta) = image.meta.as_deref().filter(|m| f.lv_index(m).is_some()) {
+                        out.line(format!("  Raid Metadata LV{n:2}\t{meta}"));
+                    }
+                }
+                out.line(" ");
+            }
+            SegmentKind::ThinPool(p) => {
+                let thins = f
+                    .vg
+                    .lvs
+                    .iter()
+                    .flat_map(|l| &l.segments)
+                    .filter(|s| matches!(&s.kind, SegmentKind::Thin(t) if t.thin_pool == lv.name))
+                    .count();
+                out.line(format!(
+                    "  Chunk size\t\t{}",
+                    display_size(u64::from(p.chunk_size), units)
+                ));
+                out.line(format!(
+                    "  Discards\t\t{}",
+                    p.discards.as_deref().unwrap_or("ignore")
+                ));
+                out.line(format!("  Thin count\t\t{thins}"));
+                out.line(format!("  Transaction ID\t{}", p.transaction_id));
+                out.line(format!(
+                    "  Zero new blocks\t{}",
+                    if p.zero_new_blocks { "yes" } else { "no" }
+                ));
+                out.line(" ");
+            }
+            SegmentKind::Thin(t) => {
+                out.line(format!("  Device ID\t\t{}", t.device_id));
+                out.line(" ");
+            }
+            SegmentKind::CachePool(p) => cache_settings(out, p.metadata_format, &p.settings, units),
+            SegmentKind::Cache(c) => {
+                let pool = f
+                    .lv_index(&c.cache_pool)
+                    .and_then(|p| f.lv(p).segments.first());
+                match pool.map(|s| &s.kind) {
+                    Some(SegmentKind::CachePool(p)) => {
+                        cache_settings(out, p.metadata_format, &p.settings, units)
+                    }
+                    // A cache volume (cachevol): the settings are the cache segment's own.
+                    _ => cache_settings(out, c.metadata_format, &c.settings, units),
+                }
+            }
+            SegmentKind::Snapshot(_) | SegmentKind::Other(_) => {}
         }
+    }
+    out.line(" ");
+}
+
+/// The extents of each RAID image a RAID segment maps, as LVM2 counts them when it reads the
+/// metadata: the segment's extents for raid1 and raid10, divided among the stripes for raid0,
+/// and among the data stripes (rounded up) for the parity levels.
+fn raid_area_len(r: &metadata_format::text::Raid, extents: u32) -> u64 {
+    let images = r.images.len() as u64;
+    let extents = u64::from(extents);
+    let name = r.level.as_str();
+    let parity = if name.starts_with("raid6") {
+        2
+    } else if name.starts_with("raid5") || name == "raid4" {
+        1
+    } else {
+        0
+    };
+    if name.starts_with("raid0") {
+        extents / images.max(1)
+    } else if parity > 0 {
+        extents.div_ceil(images.saturating_sub(parity).max(1))
+    } else {
+        extents
+    }
+}
+
+/// LVM2's display of a cache pool's settings (a cached LV shows its pool's).
+fn cache_settings(
+    out: &mut Out,
+    metadata_format: Option<u32>,
+    settings: &metadata_format::text::CacheSettings,
+    units: Units,
+) {
+    out.line(format!(
+        "  Chunk size\t\t{}",
+        display_size(u64::from(settings.chunk_size.unwrap_or(0)), units)
+    ));
+    if let Some(fmt) = metadata_format.filter(|f| *f > 0) {
+        out.line(format!("  Metadata format\t{fmt}"));
+    }
+    if let Some(mode) = &settings.cache_mode {
+        out.line(format!("  Mode\t\t{mode}"));
+    }
+    if let Some(policy) = &settings.policy {
+        out.line(format!("  Policy\t\t{policy}"));
     }
     out.line(" ");
 }
@@ -952,9 +1139,6 @@ struct PvscanArgs {
     /// Accepted for compatibility (autoactivation needs device-mapper)
     #[arg(long = "cache")]
     cache: bool,
-    /// Units for sizes
-    #[arg(long = "units", value_name = "UNITS")]
-    units: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -966,7 +1150,8 @@ pub fn pvscan(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     if args.novolumegroup && args.exported {
         return Err(CmdError::usage("Options -e and -n are incompatible"));
     }
-    let units = units_arg(&args.units)?;
+    // LVM2's pvscan has no --units: sizes are human-readable.
+    let units = Units::default();
     let ctx = Context::new(&args.common, argv)?;
     let snap = Snapshot::take(&ctx, None)?;
     let facts = snap.facts();

@@ -160,6 +160,9 @@ struct LvsArgs {
 #[derive(Debug, Parser)]
 #[command(about = "Display full report")]
 struct FullArgs {
+    /// Also hidden LVs (in the lv and seg sub-reports)
+    #[arg(short = 'a', long = "all")]
+    all: bool,
     #[command(flatten)]
     report: ReportArgs,
     /// VGs to report (default: all)
@@ -881,7 +884,11 @@ pub fn fullreport(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                     }
                 }
                 ReportKind::Lv | ReportKind::Seg => {
-                    for i in f.lv_order().into_iter().filter(|&i| f.is_visible(i)) {
+                    for i in f
+                        .lv_order()
+                        .into_iter()
+                        .filter(|&i| args.all || f.is_visible(i))
+                    {
                         push_lv_rows(
                             spec,
                             f,

@@ -1866,6 +1866,34 @@ impl<'a> VgFacts<'a> {
             .collect()
     }
 
+    /// Whether segment `si` of LV `i` reports a reshape length, as LVM2 decides: a reshapable
+    /// RAID segment, or the first segment of a RAID image whose LV, named by the image's name
+    /// up to its first `_` (past a `_dup_`), has a reshapable RAID first segment.
+    fn reshapable_seg(&self, i: usize, si: usize) -> bool {
+        let lv = self.lv(i);
+        let reshapable = |seg: Option<&Segment>| {
+            matches!(seg.map(|s| &s.kind), Some(SegmentKind::Raid(r)) if is_reshapable(r))
+        };
+        if reshapable(lv.segments.get(si)) {
+            return true;
+        }
+        if si != 0 || !self.kind(i).has(Kind::RAID_IMAGE) {
+            return false;
+        }
+        let Some(cut) = lv.name.find('_') else {
+            return false;
+        };
+        let mut top = &lv.name[..cut];
+        if lv.name[cut..].contains("_dup_") {
+            match lv.name.get(cut + 5..).and_then(|rest| rest.find('_')) {
+                Some(c) => top = &lv.name[..cut + 5 + c],
+                None => return false,
+            }
+        }
+        self.lv_index(top)
+            .is_some_and(|t| reshapable(self.lv(t).segments.first()))
+    }
+
     /// The value of a segment field for segment `si` of LV `i`.
     pub fn seg_value(&self, i: usize, si: usize, f: FieldId) -> FieldValue {
         let lv = self.lv(i);
@@ -1886,18 +1914,15 @@ impl<'a> VgFacts<'a> {
                 }
                 FieldValue::Num(n)
             }
-            FieldId::RESHAPE_LEN => match &seg.kind {
-                SegmentKind::Raid(r) if is_reshapable(r) => FieldValue::Size(
-                    u64::from(seg.reshape_count.unwrap_or(0)) * r.images.len() as u64 * ext,
-                ),
-                _ => undefined(),
-            },
-            FieldId::RESHAPE_LEN_LE => match &seg.kind {
-                SegmentKind::Raid(r) if is_reshapable(r) => FieldValue::Num(
-                    u64::from(seg.reshape_count.unwrap_or(0)) * r.images.len() as u64,
-                ),
-                _ => undefined(),
-            },
+            FieldId::RESHAPE_LEN | FieldId::RESHAPE_LEN_LE if self.reshapable_seg(i, si) => {
+                let len = u64::from(seg.reshape_count.unwrap_or(0)) * seg_area_count(seg);
+                if f == FieldId::RESHAPE_LEN {
+                    FieldValue::Size(len * ext)
+                } else {
+                    FieldValue::Num(len)
+                }
+            }
+            FieldId::RESHAPE_LEN | FieldId::RESHAPE_LEN_LE => undefined(),
             FieldId::DATA_COPIES => FieldValue::Num(data_copies(seg)),
             FieldId::DATA_OFFSET | FieldId::NEW_DATA_OFFSET => undefined(),
             FieldId::PARITY_CHUNKS => {
@@ -2447,9 +2472,10 @@ fn raid_layout(r: &Raid) -> Vec<&'static str> {
     let sub = match name {
         "raid5_la" => Some("raid5_la"),
         "raid5_ra" => Some("raid5_ra"),
-        "raid5_ls" => Some("raid5_ls"),
+        // plain raid5 and raid6 are LVM2's aliases of raid5_ls and raid6_zr
+        "raid5_ls" | "raid5" => Some("raid5_ls"),
         "raid5_rs" => Some("raid5_rs"),
-        "raid6_zr" => Some("raid6_zr"),
+        "raid6_zr" | "raid6" => Some("raid6_zr"),
         "raid6_nr" => Some("raid6_nr"),
         "raid6_nc" => Some("raid6_nc"),
         _ => None,
