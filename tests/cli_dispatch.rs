@@ -90,7 +90,7 @@ fn lvm2_options_not_built_say_so_with_exit_3() {
     for (cmd, opt) in [
         ("lvconvert", "--repair"),
         ("lvconvert", "--uncache"),
-        ("pvchange", "--select"),
+        ("vgchange", "--refresh"),
         ("lvcreate", "--vdo"),
         ("lvchange", "--refresh"),
     ] {

@@ -490,6 +490,20 @@ fn select_on_lvremove_lvchange_vgchange_vgremove_picks_what_lvm2_picks() {
         &["vgexport", "-S", "lv_count>5"],
         &["vgremove", "-f", "-S", "vg_tags=second"],
         &["vgremove", "-f", "-S", "pv_count=2"],
+        &["pvchange", "--addtag", "p", "-S", "vg_name=vg2"],
+        &["pvchange", "-x", "n", "-S", "pv_free>1m && vg_name=vg"],
+        &["pvchange", "--addtag", "p", "-S", "pv_name=nothing"],
+        &[
+            "pvchange",
+            "--addtag",
+            "q",
+            "-S",
+            "vg_tags=second",
+            paths[0],
+            paths[2],
+        ],
+        &["pvchange", "--deltag", "q", "-S", "pv_size>1g"],
+        &["pvchange", "--addtag", "q", "-S", "lv_name=lin"],
     ] {
         restore(&devs, &start);
         let lvm2 = outcome(&sb, &pvs, sb.lvm(cmd));
@@ -506,10 +520,14 @@ fn select_on_lvremove_lvchange_vgchange_vgremove_picks_what_lvm2_picks() {
         &["lvchange", "--addtag", "t", "-S", "lv_size>"],
         &["vgchange", "--addtag", "t", "-S", "vg_name=~["],
         &["vgremove", "-f", "-S", "(vg_name=vg"],
+        &["pvchange", "-x", "n", "-S", "pv_size>"],
     ] {
         let lvm2 = sb.lvm(cmd);
         assert_eq!(lvm2.status.code(), Some(5), "{cmd:?}: {lvm2:?}");
-        let err = assert_refused(sb.oxlvm(cmd), 5, &devs, &before);
+        let ours = sb.oxlvm(cmd);
+        // pvchange, as LVM2, first says that nothing changed.
+        assert_eq!(stdout(&ours), stdout(&lvm2), "{cmd:?}");
+        let err = assert_refused(ours, 5, &devs, &before);
         assert!(err.contains("-S help"), "{cmd:?}: {err}");
     }
     // Neither names nor -S: LVM2's usage error.
@@ -517,6 +535,8 @@ fn select_on_lvremove_lvchange_vgchange_vgremove_picks_what_lvm2_picks() {
         &["lvremove", "-f"][..],
         &["vgremove", "-f"],
         &["lvchange", "--addtag", "t"],
+        &["pvchange", "--addtag", "t"],
+        &["pvchange", "-a", "--addtag", "t", "-S", "pv_size>0"],
     ] {
         assert_eq!(sb.lvm(cmd).status.code(), Some(3), "{cmd:?}");
         assert_refused(sb.oxlvm(cmd), 3, &devs, &before);

@@ -138,15 +138,23 @@ fn setup(test: &str) -> Fixture {
     // vg2 by oxlvm: every RAID level and snapshot kind LVM2 cannot make here.
     let ox_ok = |args: &[&str]| {
         let out = sb.oxlvm(args);
-        assert!(out.status.success(), "oxlvm {args:?} failed: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "oxlvm {args:?} failed: {}",
+            stderr(&out)
+        );
     };
     ox_ok(&[
         "vgcreate", "-s", "1m", "--addtag", "t2", "vg2", p[10], p[11], p[12], p[13],
     ]);
     for lv in [
         &["--type", "raid5", "-i2", "-L", "4m", "-n", "r5", "vg2"][..],
-        &["--type", "raid10", "-i2", "-m1", "-L", "4m", "-n", "r10", "vg2"],
-        &["--type", "raid1", "-m1", "-L", "2m", "-n", "r1", "--addtag", "rt", "vg2"],
+        &[
+            "--type", "raid10", "-i2", "-m1", "-L", "4m", "-n", "r10", "vg2",
+        ],
+        &[
+            "--type", "raid1", "-m1", "-L", "2m", "-n", "r1", "--addtag", "rt", "vg2",
+        ],
         &["--type", "mirror", "-m1", "-L", "2m", "-n", "mir", "vg2"],
         &["-L", "4m", "-n", "base", "vg2"],
         &["-s", "-L", "2m", "-n", "cow", "vg2/base"],
@@ -265,7 +273,14 @@ fn reports_match_lvm2_byte_for_byte() {
         &["vgs", "vgdemo", "vg1"],
         &["lvs", "-a", "-o", "all", "vg2"],
         &["lvs", "-a", "--segments", "-o", "all", "vg2"],
-        &["lvs", "-a", "-S", "lv_layout=raid5_ls", "-o", "lv_name,lv_layout"],
+        &[
+            "lvs",
+            "-a",
+            "-S",
+            "lv_layout=raid5_ls",
+            "-o",
+            "lv_name,lv_layout",
+        ],
         &["lvs", "-a", "--binary", "--rows", "-o", "all", "vg2"],
         &[
             "lvs",
@@ -275,8 +290,24 @@ fn reports_match_lvm2_byte_for_byte() {
             "-o",
             "lv_name,lv_attr,lv_size,lv_tags",
         ],
-        &["lvs", "-a", "--aligned", "--separator", ":", "-O", "-seg_type,lv_name"],
-        &["pvs", "--segments", "-a", "-o", "all", "--reportformat", "json_std"],
+        &[
+            "lvs",
+            "-a",
+            "--aligned",
+            "--separator",
+            ":",
+            "-O",
+            "-seg_type,lv_name",
+        ],
+        &[
+            "pvs",
+            "--segments",
+            "-a",
+            "-o",
+            "all",
+            "--reportformat",
+            "json_std",
+        ],
     ] {
         same(&fx, args);
     }
@@ -422,10 +453,30 @@ fn display_and_scan_commands_match_lvm2() {
         &["vgdisplay", "-s", "--units", "b"],
         &["pvdisplay", "-m", "--units", "k"],
         &["pvscan", "--units", "b"],
+        // --select on the displays.
+        &["pvdisplay", "-s", "-S", "vg_name=vg2"],
+        &["pvdisplay", "-c", "-S", "pv_free=0"],
+        &["pvdisplay", "-s", "-S", "lv_name=lin || pv_attr=~^-"],
+        &[
+            "pvdisplay",
+            "-s",
+            "-S",
+            "pv_size<40m",
+            orphan.as_str(),
+            first.as_str(),
+        ],
+        &["vgdisplay", "-s", "-S", "lv_name=r5"],
+        &["vgdisplay", "-S", "vg_tags=vt1"],
+        &["lvdisplay", "-c", "-S", "lv_name=~^r"],
+        &["lvdisplay", "-c", "-a", "-S", "lv_name=~^r", "vg2"],
+        &["lvdisplay", "-S", "seg_type=raid5", "vg2", "vg1"],
+        &["lvdisplay", "-c", "-S", "bogus=1"],
     ] {
         same(&fx, args);
     }
-    for unit in ["b", "B", "s", "S", "k", "K", "m", "M", "g", "h", "H", "r", "R"] {
+    for unit in [
+        "b", "B", "s", "S", "k", "K", "m", "M", "g", "h", "H", "r", "R",
+    ] {
         for cmd in ["pvdisplay", "vgdisplay", "lvdisplay"] {
             same(&fx, &[cmd, "--units", unit]);
         }

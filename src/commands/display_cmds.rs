@@ -6,11 +6,12 @@
 
 use super::context::Context;
 use super::report_cmds::Snapshot;
+use super::select_objects::Select;
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
 use crate::report::values::{format_time, DeviceFacts, KernelInfo, SegStatus, VgFacts};
 use crate::report::write_percent;
-use crate::report::{format_size, Units};
+use crate::report::{format_size, ReportKind, Units};
 use clap::Parser;
 use metadata_format::text::{AllocationPolicy, Area, RaidLevel, ReadAhead, SegmentKind};
 use std::ffi::OsString;
@@ -138,6 +139,9 @@ struct PvdisplayArgs {
     /// Units for sizes
     #[arg(long = "units", value_name = "UNITS")]
     units: Option<String>,
+    /// Show only the PVs this selection picks (as `pvs -S`; `-S help` lists fields)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
     #[arg(value_name = "PV")]
@@ -149,6 +153,10 @@ pub fn pvdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         return Ok(());
     };
     let units = units_arg(&args.units)?;
+    let select = Select::parse(ReportKind::Pv, args.select.as_deref())?;
+    if select.is_help() {
+        return Ok(());
+    }
     let ctx = Context::new(&args.common, argv)?;
     let snap = Snapshot::take(&ctx, None)?;
     let facts = snap.facts();
@@ -156,8 +164,16 @@ pub fn pvdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let mut out = Out::default();
     for r in pv_list(&snap, &args.names, &mut failed) {
         match r {
-            PvRef::InVg(v, p) => pv_in_vg(&mut out, &facts[v], p, &args, units),
-            PvRef::Orphan(i) => orphan_pv(&mut out, &snap.devices[i], &args, units),
+            PvRef::InVg(v, p) => {
+                if select.picks(|s| s.pv_matches(&facts[v], p)) {
+                    pv_in_vg(&mut out, &facts[v], p, &args, units);
+                }
+            }
+            PvRef::Orphan(i) => {
+                if select.picks(|s| s.orphan_pv_matches(&snap.devices[i])) {
+                    orphan_pv(&mut out, &snap.devices[i], &args, units);
+                }
+            }
         }
     }
     out.print();
@@ -328,6 +344,9 @@ struct VgdisplayArgs {
     /// Units for sizes
     #[arg(long = "units", value_name = "UNITS")]
     units: Option<String>,
+    /// Show only the VGs this selection picks (as `vgs -S`; `-S help` lists fields)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
     #[arg(value_name = "VG")]
@@ -360,12 +379,19 @@ pub fn vgdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         return Ok(());
     };
     let units = units_arg(&args.units)?;
+    let select = Select::parse(ReportKind::Vg, args.select.as_deref())?;
+    if select.is_help() {
+        return Ok(());
+    }
     let ctx = Context::new(&args.common, argv)?;
     let snap = Snapshot::take(&ctx, None)?;
     let facts = snap.facts();
     let mut failed = false;
     let mut out = Out::default();
     for v in vg_list(&facts, &args.names, &mut failed) {
+        if !select.picks(|s| s.vg_matches(&facts[v])) {
+            continue;
+        }
         if args.active {
             // Nothing is active without device-mapper.
             continue;
@@ -518,6 +544,9 @@ struct LvdisplayArgs {
     /// Units for sizes
     #[arg(long = "units", value_name = "UNITS")]
     units: Option<String>,
+    /// Show only the LVs this selection picks (as `lvs -S`; `-S help` lists fields)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
     #[arg(value_name = "VG|VG/LV")]
@@ -599,6 +628,10 @@ pub fn lvdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         return Ok(());
     };
     let units = units_arg(&args.units)?;
+    let select = Select::parse(ReportKind::Lv, args.select.as_deref())?;
+    if select.is_help() {
+        return Ok(());
+    }
     let ctx = Context::new(&args.common, argv)?;
     let snap = Snapshot::take(&ctx, None)?;
     let facts = snap.facts();
@@ -609,6 +642,9 @@ pub fn lvdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         for i in lvs {
             // Hidden LVs are shown only with -a, even when named.
             if !args.all && !f.is_visible(i) {
+                continue;
+            }
+            if !select.picks(|s| s.lv_matches(f, &f.lv(i).name)) {
                 continue;
             }
             if args.colon {
@@ -931,14 +967,8 @@ fn lv_maps(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
                 | SegmentKind::ThinPool(_)
                 | SegmentKind::Snapshot(_)
         ) {
-            let in_kernel = f
-                .kernel_lv(i)
-                .is_some_and(|k| k.own.is_some() || k.active);
-            let state = if in_kernel {
-                "not monitored"
-            } else {
-                ""
-            };
+            let in_kernel = f.kernel_lv(i).is_some_and(|k| k.own.is_some() || k.active);
+            let state = if in_kernel { "not monitored" } else { "" };
             out.line(format!("  Monitoring\t\t{state}"));
         }
         let area_len = match &seg.kind {

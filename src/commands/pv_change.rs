@@ -4,11 +4,14 @@
 
 use super::context::{write_label_in_vg, Context, PvEdits};
 use super::pv::owning_vg;
+use super::report_cmds::device_facts;
+use super::select_objects::{ObjectSelection, Select, VgView};
 use super::vg::{check_tag, find_vg_or_fail};
 use super::vg_change::{check_complete, check_writable, confirm, Failures};
 use super::vg_plan::{add_tag, del_tag, pv_used_beyond, pv_used_extents, rename_pv};
 use crate::cli::{parse_args, CommandSpec, CommonArgs, YesNo};
 use crate::error::{CmdError, CmdResult};
+use crate::report::ReportKind;
 use crate::store::lock::LockMode;
 use crate::store::scan::{self, FoundVg, MdaCopy, Scan};
 use crate::units::{parse_size, Sign};
@@ -204,11 +207,40 @@ struct PvchangeArgs {
     /// Output format for the log report (accepted for compatibility)
     #[arg(long = "reportformat", value_name = "FORMAT")]
     reportformat: Option<String>,
+    /// Change only the PVs this selection picks (as `pvs -S`; all PVs when none are named)
+    #[arg(short = 'S', long = "select", value_name = "STRING")]
+    select: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
     /// PVs to change
     #[arg(value_name = "PV")]
     pvs: Vec<String>,
+}
+
+/// Keeps the targets `select` picks: PVs of a VG on the VG's report values, orphans on
+/// theirs, as `pvs -S` evaluates them.
+fn select_targets(ctx: &Context, scan: &Scan, sel: &ObjectSelection, targets: &mut Targets) {
+    for (owner, pvs) in &mut targets.groups {
+        match owner {
+            Some(vg_name) => {
+                // A VG that cannot be read keeps its PVs: changing them fails as without -S.
+                let Ok(found) = find_vg_or_fail(scan, vg_name) else {
+                    continue;
+                };
+                let view = VgView::new(ctx, scan, &found);
+                let facts = view.facts(&found);
+                pvs.retain(|(_, i)| {
+                    found
+                        .pv_devices
+                        .iter()
+                        .position(|d| *d == Some(*i))
+                        .is_some_and(|p| sel.pv_matches(&facts, p))
+                });
+            }
+            None => pvs.retain(|(_, i)| sel.orphan_pv_matches(&device_facts(&scan.pvs[*i]))),
+        }
+    }
+    targets.groups.retain(|(_, pvs)| !pvs.is_empty());
 }
 
 pub fn pvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
@@ -225,7 +257,10 @@ pub fn pvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             "Please give one or more of -x, -uuid, --addtag, --deltag or --metadataignore",
         ));
     }
-    if !args.all && args.pvs.is_empty() {
+    if args.all && args.select.is_some() {
+        return Err(CmdError::usage("Command does not accept option: --select."));
+    }
+    if !args.all && args.pvs.is_empty() && args.select.is_none() {
         return Err(CmdError::usage(
             "Please give a physical volume path or use --all.",
         ));
@@ -239,10 +274,33 @@ pub fn pvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         check_tag(tag)?;
     }
     let ctx = Context::new(&args.common, argv)?;
+    let summary = |done: usize, not_done: usize| {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        format!(
+            "{done} physical volume{} changed / {not_done} physical volume{} not changed",
+            plural(done),
+            plural(not_done)
+        )
+    };
+    // A bad selection: LVM2 reports nothing changed, then the selection's error.
+    let select = match Select::parse(ReportKind::Pv, args.select.as_deref()) {
+        Ok(select) => select,
+        Err(e) => {
+            ctx.say(summary(0, 0));
+            return Err(e);
+        }
+    };
+    if select.is_help() {
+        return Ok(());
+    }
     let _global = ctx.lock_global()?;
     let _orphans = ctx.lock_orphans()?;
     let scan = ctx.scan()?;
-    let targets = collect_targets(&ctx, &scan, args.all, &args.pvs)?;
+    let every = args.all || (args.pvs.is_empty() && select.is_given());
+    let mut targets = collect_targets(&ctx, &scan, every, &args.pvs)?;
+    if let Select::Some(sel) = &select {
+        select_targets(&ctx, &scan, sel, &mut targets);
+    }
     let (done, not_done, failures) = run_groups(
         &ctx,
         targets,
@@ -251,12 +309,7 @@ pub fn pvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         |name| format!("Physical volume \"{name}\" changed"),
         |name| format!("Physical volume {name} not changed"),
     )?;
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
-    ctx.say(format!(
-        "{done} physical volume{} changed / {not_done} physical volume{} not changed",
-        plural(done),
-        plural(not_done)
-    ));
+    ctx.say(summary(done, not_done));
     failures.finish()
 }
 

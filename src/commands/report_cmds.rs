@@ -377,7 +377,7 @@ fn vg_row(spec: &ReportSpec, facts: &VgFacts, cache: &VgCache, r: RowRef) -> Row
         .collect()
 }
 
-fn orphan_row(spec: &ReportSpec, d: &DeviceFacts, seg: bool) -> Row {
+pub fn orphan_row(spec: &ReportSpec, d: &DeviceFacts, seg: bool) -> Row {
     spec.columns()
         .iter()
         .map(|&f| {

@@ -58,6 +58,14 @@ impl Select {
         matches!(self, Select::Help)
     }
 
+    /// Whether an object passes: always without a selection, else as `test` says.
+    pub fn picks(&self, test: impl FnOnce(&ObjectSelection) -> bool) -> bool {
+        match self {
+            Select::Some(sel) => test(sel),
+            _ => true,
+        }
+    }
+
     /// Whether selection narrows anything (the commands then may run without names).
     pub fn is_given(&self) -> bool {
         !matches!(self, Select::Everything)
@@ -130,8 +138,26 @@ impl ObjectSelection {
         }
     }
 
-    /// Whether the PV at index `p` of the VG passes.
+    /// Whether a PV in no VG passes (on the values `pvs` shows for it). A selection that
+    /// looks at PV segments (LV or segment fields) passes none, as in LVM2's pvchange and
+    /// pvdisplay.
+    pub fn orphan_pv_matches(&self, d: &DeviceFacts) -> bool {
+        self.per != ReportKind::PvSeg
+            && self
+                .spec
+                .selects(&super::report_cmds::orphan_row(&self.spec, d, false))
+    }
+
+    /// Whether the PV at index `p` of the VG passes (with LV or segment fields: when one of
+    /// its PV segments does, as `pvs -S` then looks at each).
     pub fn pv_matches(&self, facts: &VgFacts, p: usize) -> bool {
-        self.row_matches(facts, RowRef::Pv(p))
+        if self.per == ReportKind::PvSeg {
+            facts
+                .pv_segments(p)
+                .into_iter()
+                .any(|seg| self.row_matches(facts, RowRef::PvSeg(p, seg)))
+        } else {
+            self.row_matches(facts, RowRef::Pv(p))
+        }
     }
 }
