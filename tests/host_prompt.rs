@@ -118,3 +118,120 @@ fn host_prompt_yes_proceeds_and_qq_answers_no() {
     let o = sb.oxlvm(&["pvs", "--noheadings", "-o", "pv_name", b.path_str()]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Runs oxlvm with a terminal on stdin (a pty) that has `answers` typed ahead.
+fn oxlvm_on_terminal(sb: &Sandbox, args: &[&str], answers: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let mut master = std::fs::File::from(pty.master);
+    master
+        .write_all(answers.as_bytes())
+        .expect("type the answers");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxlvm"))
+        .args(args)
+        .env("LVM_SYSTEM_DIR", sb.system_dir())
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+        .stdin(std::process::Stdio::from(pty.slave))
+        .output()
+        .expect("run oxlvm");
+    drop(master);
+    out
+}
+
+/// stderr without the warning a machine without device-mapper adds.
+fn questions(o: &std::process::Output) -> String {
+    stderr(o).replace(
+        "  WARNING: Activation disabled. No device-mapper interaction will be attempted.\n",
+        "",
+    )
+}
+
+/// A recognisable pattern over the PV's data area (after the first MiB), read back later to
+/// see which extents were discarded.
+fn fill_data_area(dev: &LoopDev) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&dev.path)
+        .unwrap();
+    let chunk = vec![0xa5u8; MIB as usize];
+    for mib in 1..39 {
+        f.write_all_at(&chunk, mib * MIB).unwrap();
+    }
+    f.sync_all().unwrap();
+}
+
+/// Which of the 4 MiB extents after pe_start (1 MiB) read as zeros.
+fn zero_extents(dev: &LoopDev, count: u64) -> Vec<bool> {
+    (0..count)
+        .map(|e| {
+            dev.read(MIB + e * 4 * MIB, (4 * MIB) as usize)
+                .iter()
+                .all(|&b| b == 0)
+        })
+        .collect()
+}
+
+#[test]
+fn host_prompt_discards_are_asked_and_done_as_lvm2() {
+    let (sb, a, b) = vg_with_lv("prompt-discard");
+    let devs = [&a, &b];
+    let conf = "devices/issue_discards=1";
+    // The LV is inactive: without issue_discards nothing is asked; with it LVM2 asks to
+    // "remove and DISCARD" - refused without a terminal, answered no by -qq.
+    assert_refused_naming_y(&sb, &devs, &["lvremove", "--config", conf, "vg0/lv0"]);
+    let before = a.hash();
+    let o = sb.oxlvm(&["lvremove", "-qq", "--config", conf, "vg0/lv0"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "Do you really want to remove and DISCARD logical volume vg0/lv0? [y/n]: [n]\n  Logical volume vg0/lv0 not removed.\n"
+    );
+    assert_eq!(before, a.hash());
+    // Answered yes on a terminal: removed, and its two extents (only) read back as zeros.
+    fill_data_area(&a);
+    let o = oxlvm_on_terminal(&sb, &["lvremove", "--config", conf, "vg0/lv0"], "y\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        questions(&o),
+        "Do you really want to remove and DISCARD logical volume vg0/lv0? [y/n]: "
+    );
+    assert_eq!(zero_extents(&a, 4), [true, true, false, false]);
+
+    // vgremove: the VG's question, then lvremove's for each LV; a no to one removes nothing.
+    for args in [
+        vec!["lvcreate", "-an", "-Zn", "-L", "4m", "-n", "x", "vg0"],
+        vec!["lvcreate", "-an", "-Zn", "-L", "4m", "-n", "y", "vg0"],
+    ] {
+        let o = sb.oxlvm(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    fill_data_area(&a);
+    let before = a.hash();
+    let o = oxlvm_on_terminal(&sb, &["vgremove", "--config", conf, "vg0"], "y\ny\nn\n");
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert_eq!(
+        questions(&o),
+        "Do you really want to remove volume group \"vg0\" containing 2 logical volumes? [y/n]: \
+         Do you really want to remove and DISCARD logical volume vg0/x? [y/n]: \
+         Do you really want to remove and DISCARD logical volume vg0/y? [y/n]:   \
+         Logical volume vg0/y not removed.\n"
+    );
+    assert_eq!(before, a.hash());
+    let o = oxlvm_on_terminal(&sb, &["vgremove", "--config", conf, "vg0"], "y\ny\ny\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "  Logical volume \"x\" successfully removed.\n  Logical volume \"y\" successfully removed.\n  Volume group \"vg0\" successfully removed\n"
+    );
+    assert_eq!(zero_extents(&a, 4), [true, true, false, false]);
+    // Without issue_discards, -y: nothing is discarded.
+    let o = sb.oxlvm(&["vgcreate", "vg1", a.path_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sb.oxlvm(&["lvcreate", "-an", "-Zn", "-L", "4m", "-n", "z", "vg1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fill_data_area(&a);
+    let o = sb.oxlvm(&["vgremove", "-y", "vg1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(zero_extents(&a, 2), [false, false]);
+}

@@ -2415,7 +2415,8 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         let kernel = Activation::new(ctx);
         let old = &l.found.metadata.vg;
         let is_active = |n: &str| old.lv(n).is_some_and(|lv| kernel.is_active(old, lv));
-        let plan = removal_plan(&vg, &wanted, &is_active);
+        let issue_discards = ctx.config.get_bool("devices/issue_discards", false);
+        let plan = removal_plan_with(&vg, &wanted, &is_active, issue_discards);
         let order = plan.order;
         if order.is_empty() {
             continue;
@@ -2457,6 +2458,9 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             commit(&l, vg)?.vg
         };
         kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
+        if issue_discards && !ctx.test_mode {
+            discard_freed_extents(ctx, &l.scan, &l.found, old, &vg);
+        }
         super::shared::unlock_after_removal(ctx, &l.found.metadata.vg, &vg, &order);
         // LVM2 reports visible LVs only (a named pool spare goes silently).
         for n in order
@@ -2468,6 +2472,90 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         super::free_at_exit(vg);
     }
     Ok(())
+}
+
+nix::ioctl_write_ptr_bad!(
+    /// BLKDISCARD (`_IO(0x12, 119)`): discards the byte range `[start, length]` of a block
+    /// device.
+    blkdiscard,
+    0x1277,
+    [u64; 2]
+);
+
+/// `devices/issue_discards`: the extents the removal freed are discarded on their PVs, as
+/// LVM2 discards released PV segments. After the commit, so a failed write loses nothing;
+/// a device that cannot discard (or a failed discard) only warns.
+pub(crate) fn discard_freed_extents(
+    ctx: &Context,
+    scan: &crate::store::scan::Scan,
+    found: &crate::store::scan::FoundVg,
+    before: &VolumeGroup,
+    after: &VolumeGroup,
+) {
+    use std::os::fd::AsRawFd;
+    let free_before = alloc::free_runs(before);
+    let free_after = alloc::free_runs(after);
+    let ext_bytes = u64::from(before.extent_size) * 512;
+    for (p, pv) in before.pvs.iter().enumerate() {
+        let Some(path) = found
+            .pv_devices
+            .get(p)
+            .copied()
+            .flatten()
+            .and_then(|i| scan.pvs.get(i))
+            .map(|d| d.path.clone())
+        else {
+            continue;
+        };
+        let was_free = |pe: u32| {
+            free_before
+                .get(p)
+                .is_some_and(|runs| runs.iter().any(|&(s, n)| pe >= s && pe - s < n))
+        };
+        // Runs free now that were in use before, split where they were already free.
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        for &(start, len) in free_after.get(p).map(Vec::as_slice).unwrap_or(&[]) {
+            for pe in start..start.saturating_add(len) {
+                if was_free(pe) {
+                    continue;
+                }
+                match ranges.last_mut() {
+                    Some((s, n)) if *s + *n == pe => *n += 1,
+                    _ => ranges.push((pe, 1)),
+                }
+            }
+        }
+        if ranges.is_empty() {
+            continue;
+        }
+        let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                ctx.warn(format!(
+                    "WARNING: Failed to discard the freed extents of {}: {e}.",
+                    path.display()
+                ));
+                continue;
+            }
+        };
+        for (start, len) in ranges {
+            let range = [
+                pv.pe_start * 512 + u64::from(start) * ext_bytes,
+                u64::from(len) * ext_bytes,
+            ];
+            // SAFETY: BLKDISCARD reads two u64s from the pointer, which points at `range`,
+            // alive for the call; the descriptor is open for writing.
+            let done = unsafe { blkdiscard(file.as_raw_fd(), &range) };
+            if let Err(e) = done {
+                ctx.warn(format!(
+                    "WARNING: Failed to discard extents {start}-{} of {}: {e}.",
+                    start + len - 1,
+                    path.display()
+                ));
+                break;
+            }
+        }
+    }
 }
 
 // ---- lvrename ----

@@ -539,20 +539,51 @@ pub fn removal_plan(
     chosen: &[String],
     active: &dyn Fn(&str) -> bool,
 ) -> RemovalPlan {
+    removal_plan_with(vg, chosen, active, false)
+}
+
+/// [`removal_plan`] with `devices/issue_discards`: LVM2 then also asks before removing an
+/// inactive LV whose extents it discards (any but thin volumes and virtual origins), and says
+/// "remove and DISCARD" in each question about such an LV.
+pub fn removal_plan_with(
+    vg: &VolumeGroup,
+    chosen: &[String],
+    active: &dyn Fn(&str) -> bool,
+    issue_discards: bool,
+) -> RemovalPlan {
     let list = processing_order(vg, chosen);
     struct Walk<'a> {
         vg: &'a VolumeGroup,
         active: &'a dyn Fn(&str) -> bool,
+        issue_discards: bool,
         plan: RemovalPlan,
         /// LVs taken down on the way (an origin's snapshots go down with it).
         inactive: Vec<String>,
     }
     impl Walk<'_> {
         fn ask_if_active(&mut self, name: &str, kind: &str, tail: &str) {
-            let visible = self.vg.lv(name).is_some_and(|lv| self.vg.is_lv_visible(lv));
-            if visible && !self.inactive.iter().any(|n| n == name) && (self.active)(name) {
+            let Some(lv) = self.vg.lv(name) else { return };
+            let visible = self.vg.is_lv_visible(lv);
+            let active = !self.inactive.iter().any(|n| n == name) && (self.active)(name);
+            let virtual_lv = !lv.segments.is_empty()
+                && lv.segments.iter().all(|s| match &s.kind {
+                    SegmentKind::Thin(_) => true,
+                    SegmentKind::Other(o) => o.type_name == "zero" || o.type_name == "error",
+                    _ => false,
+                });
+            let discards = self.issue_discards && !virtual_lv;
+            // As LVM2: an active LV is asked about when visible, an inactive one only when
+            // its extents are to be discarded.
+            let ask = if active { visible } else { discards };
+            if ask {
                 let q = format!(
-                    "Do you really want to remove active{kind} logical volume {}/{name}{tail}?",
+                    "Do you really want to remove{}{} logical volume {}/{name}{tail}?",
+                    if discards { " and DISCARD" } else { "" },
+                    if active {
+                        format!(" active{kind}")
+                    } else {
+                        kind.to_string()
+                    },
                     self.vg.name
                 );
                 self.plan.questions.push((name.to_string(), q));
@@ -612,6 +643,7 @@ pub fn removal_plan(
     let mut walk = Walk {
         vg,
         active,
+        issue_discards,
         plan: RemovalPlan {
             order: Vec::new(),
             questions: Vec::new(),
@@ -833,6 +865,29 @@ mod tests {
             names(&["thin1", "thinsnap", "pool", "lvol0_pmspare"])
         );
         assert_eq!(plan.questions.len(), 1, "{:?}", plan.questions);
+        // devices/issue_discards: every LV with extents is asked about, inactive or not
+        // ("and DISCARD"), thin volumes only when active; the origin once more after its
+        // snapshot went, as LVM2 checks it again when removing it.
+        let plan = removal_plan_with(&vg, &names(&["linear", "pool"]), &|_| true, true);
+        let asked: Vec<&str> = plan.questions.iter().map(|(_, q)| q.as_str()).collect();
+        assert_eq!(
+            asked,
+            [
+                "Removing pool vgdemo/pool will remove 2 dependent volume(s). Proceed?",
+                "Do you really want to remove active logical volume vgdemo/thin1?",
+                "Do you really want to remove active logical volume vgdemo/thinsnap?",
+                "Do you really want to remove and DISCARD active logical volume vgdemo/pool?",
+                "Do you really want to remove and DISCARD active origin logical volume vgdemo/linear with 1 snapshots(s)?",
+                "Do you really want to remove and DISCARD logical volume vgdemo/snap?",
+                "Do you really want to remove and DISCARD logical volume vgdemo/linear?",
+            ]
+        );
+        let plan = removal_plan_with(&vg, &names(&["striped", "thin1"]), &|_| false, true);
+        let asked: Vec<&str> = plan.questions.iter().map(|(_, q)| q.as_str()).collect();
+        assert_eq!(
+            asked,
+            ["Do you really want to remove and DISCARD logical volume vgdemo/striped?"]
+        );
     }
 
     #[test]

@@ -370,11 +370,35 @@ pub fn vgremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                     "Volume group \"{name}\" not removed"
                 )));
             }
+            // Then, as LVM2 removes each LV as lvremove would, lvremove's questions: each
+            // active LV, a pool with thin LVs, and with devices/issue_discards every LV whose
+            // extents are discarded. (oxlvm asks them all first: a no removes nothing.)
+            let kernel = crate::commands::lv_activate::Activation::new(&ctx);
+            let is_active = |n: &str| vg.lv(n).is_some_and(|lv| kernel.is_active(vg, lv));
+            let discards = ctx.config.get_bool("devices/issue_discards", false);
+            let plan = super::lv_plan::removal_plan_with(vg, &visible, &is_active, discards);
+            for (lv, question) in &plan.questions {
+                let refusal = format!(
+                    "Not removing {name}/{lv} without confirmation (\"{question}\"): no terminal to ask on; add -y (or -f)."
+                );
+                if !crate::cli::prompt::confirm(args.yes, ctx.quiet, question, &refusal)? {
+                    return Err(CmdError::failed(format!(
+                        "Logical volume {name}/{lv} not removed."
+                    )));
+                }
+            }
         }
         crate::commands::lv_activate::Activation::new(&ctx).deactivate_vg(&ctx, &found)?;
         // A shared VG: inactive everywhere, its lockspace left by every other host.
         super::shared::before_vgremove(&ctx, &found)?;
         ctx.remove_vg(&scan, &found)?;
+        // devices/issue_discards: the LVs' extents are discarded as LVM2 discards each
+        // removed LV's.
+        if ctx.config.get_bool("devices/issue_discards", false) && !ctx.test_mode {
+            let mut emptied = vg.clone();
+            emptied.lvs.clear();
+            super::lv::discard_freed_extents(&ctx, &scan, &found, vg, &emptied);
+        }
         // In the order LVM2 removes them: pools first, dependents before what they use.
         for lv in super::lv_plan::removal_order(vg, &visible) {
             ctx.say(format!("Logical volume \"{lv}\" successfully removed."));
