@@ -304,7 +304,7 @@ impl fmt::Display for AllocError {
             ),
             AllocError::TooFewPvs => write!(
                 f,
-                "Not enough PVs with free space available for parallel allocation; consider --alloc anywhere."
+                "Not enough PVs with free space available for parallel allocation.\n  Consider --alloc anywhere if desperate."
             ),
             AllocError::LogSpace => write!(
                 f,

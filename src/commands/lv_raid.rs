@@ -530,10 +530,11 @@ pub fn add_mirror_log(
     let got = alloc::allocate(vg, None, sources, &req).map_err(|e| match e {
         alloc::AllocError::LogSpace
         | alloc::AllocError::Unsuitable { .. }
-        | alloc::AllocError::Insufficient { .. } => format!(
-            "Insufficient free space for the log of mirror {}/{name}: it needs {len} extent(s) on a PV none of its legs uses; add a PV or use --mirrorlog core.",
-            vg.name
-        ),
+        // LVM2's two lines: the log is allocated on its own, for no LV yet (hence the empty
+        // name).
+        | alloc::AllocError::Insufficient { .. } => {
+            "Insufficient free space for log allocation for logical volume .\n  Unable to allocate extents for mirror log.".to_string()
+        }
         other => alloc_error(other, vg),
     })?;
     let ids = alloc::pv_ids(vg);
