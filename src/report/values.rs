@@ -1871,9 +1871,7 @@ impl<'a> VgFacts<'a> {
     /// up to its first `_` (past a `_dup_`), has a reshapable RAID first segment.
     fn reshapable_seg(&self, i: usize, si: usize) -> bool {
         let lv = self.lv(i);
-        let reshapable = |seg: Option<&Segment>| {
-            matches!(seg.map(|s| &s.kind), Some(SegmentKind::Raid(r)) if is_reshapable(r))
-        };
+        let reshapable = |seg: Option<&Segment>| matches!(seg.map(|s| &s.kind), Some(SegmentKind::Raid(r)) if is_reshapable(r));
         if reshapable(lv.segments.get(si)) {
             return true;
         }
