@@ -453,6 +453,7 @@ fn display_and_scan_commands_match_lvm2() {
         &["vgdisplay", "-s", "--units", "b"],
         &["pvdisplay", "-m", "--units", "k"],
         &["pvscan", "--units", "b"],
+        &["lvscan", "--units", "b"],
         // --select on the displays.
         &["pvdisplay", "-s", "-S", "vg_name=vg2"],
         &["pvdisplay", "-c", "-S", "pv_free=0"],

@@ -1330,9 +1330,6 @@ struct LvscanArgs {
     /// Also hidden LVs
     #[arg(short = 'a', long = "all")]
     all: bool,
-    /// Units for sizes
-    #[arg(long = "units", value_name = "UNITS")]
-    units: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -1341,7 +1338,8 @@ pub fn lvscan(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let Some(args) = parse_args::<LvscanArgs>(argv)? else {
         return Ok(());
     };
-    let units = units_arg(&args.units)?;
+    // LVM2's lvscan has no --units: sizes are human-readable.
+    let units = Units::default();
     let ctx = Context::new(&args.common, argv)?;
     let snap = Snapshot::take(&ctx, None)?;
     let facts = snap.facts();
