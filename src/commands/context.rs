@@ -93,7 +93,10 @@ impl Context {
     }
 
     pub fn warn(&self, line: impl AsRef<str>) {
-        eprintln!("  {}", line.as_ref());
+        // One write per line (stderr is unbuffered: `eprintln!` made three).
+        use std::io::Write;
+        let line = format!("  {}\n", line.as_ref());
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 
     /// Block devices that may be PVs: sysfs, then lvm.conf's filters, then `--devices`.
@@ -102,11 +105,12 @@ impl Context {
         let global = self.filter("devices/global_filter")?;
         let restrict: Vec<PathBuf> = self.restrict.iter().map(|p| canonical(p)).collect();
         Ok(
-            list_block_devices(Path::new("/sys/class/block"), Path::new("/dev"))
-                .into_iter()
-                .filter(|c| global.accepts(&c.path) && filter.accepts(&c.path))
-                .filter(|c| restrict.is_empty() || restrict.contains(&canonical(&c.path)))
-                .collect(),
+            list_block_devices(Path::new("/sys/class/block"), Path::new("/dev"), |path| {
+                global.accepts(path) && filter.accepts(path)
+            })
+            .into_iter()
+            .filter(|c| restrict.is_empty() || restrict.contains(&canonical(&c.path)))
+            .collect(),
         )
     }
 

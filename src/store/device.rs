@@ -7,7 +7,8 @@ use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// Alignment that satisfies O_DIRECT on every logical block size we meet (512 or 4096).
+/// Alignment that satisfies O_DIRECT on every logical block size we meet (512 or 4096): the
+/// buffers' addresses always, and the I/O of files, whose file system decides.
 const DIRECT_ALIGN: usize = 4096;
 
 pub trait BlockDevice {
@@ -28,6 +29,10 @@ pub struct DiskDevice {
     size: u64,
     direct: bool,
     writable: bool,
+    /// The unit direct I/O is done in: a block device's logical block size (512 on most), so
+    /// a sector-sized write (a label, an area header, a text padded to its sector) goes out
+    /// as it is instead of as a read-modify-write of a 4 KiB window; DIRECT_ALIGN for files.
+    align: u64,
 }
 
 impl DiskDevice {
@@ -55,14 +60,37 @@ impl DiskDevice {
             Err(e) => return Err(e),
         };
         let size = file.seek(SeekFrom::End(0))?;
+        let align = if direct {
+            logical_block_size(&file).unwrap_or(DIRECT_ALIGN as u64)
+        } else {
+            1
+        };
         Ok(DiskDevice {
             path: path.to_path_buf(),
             file,
             size,
             direct,
             writable,
+            align,
         })
     }
+}
+
+/// A block device's logical block size (BLKSSZGET), when it is a block device and the size is
+/// one direct I/O can use (a power of two from 512 to DIRECT_ALIGN).
+fn logical_block_size(file: &File) -> Option<u64> {
+    use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::io::AsRawFd;
+    if !file.metadata().ok()?.file_type().is_block_device() {
+        return None;
+    }
+    let mut size: libc::c_int = 0;
+    // SAFETY: BLKSSZGET writes one int through the pointer, which points at `size`, valid and
+    // writable for the call; the descriptor is open for as long as `file` lives.
+    let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::BLKSSZGET, &mut size) };
+    let size = u64::try_from(size).ok()?;
+    (rc == 0 && size.is_power_of_two() && (512..=DIRECT_ALIGN as u64).contains(&size))
+        .then_some(size)
 }
 
 /// A zeroed buffer of `len` bytes whose start is aligned for O_DIRECT, without unsafe code:
@@ -96,18 +124,18 @@ impl AlignedBuf {
     }
 }
 
-fn align_down(v: u64) -> u64 {
-    v - v % DIRECT_ALIGN as u64
-}
-
-fn align_up(v: u64) -> u64 {
-    v.div_ceil(DIRECT_ALIGN as u64) * DIRECT_ALIGN as u64
-}
-
 impl DiskDevice {
+    fn align_down(&self, v: u64) -> u64 {
+        v - v % self.align
+    }
+
+    fn align_up(&self, v: u64) -> u64 {
+        v.div_ceil(self.align) * self.align
+    }
+
     /// Reads the aligned window covering [offset, offset+len), clipped to the device end.
     fn read_window(&self, start: u64, end: u64) -> io::Result<AlignedBuf> {
-        let end = end.min(align_up(self.size));
+        let end = end.min(self.align_up(self.size));
         let mut buf = AlignedBuf::new((end - start) as usize);
         let mut done = 0usize;
         let want = buf.len;
@@ -144,7 +172,10 @@ impl DiskDevice {
                     ),
                 )
             })?;
-        let (start, stop) = (align_down(offset), align_up(end).min(align_up(self.size)));
+        let (start, stop) = (
+            self.align_down(offset),
+            self.align_up(end).min(self.align_up(self.size)),
+        );
         let window = (stop - start) as usize;
         // Over-allocate so an aligned window fits, read into it, then move the wanted bytes
         // to the front of the same buffer.
@@ -190,11 +221,7 @@ impl BlockDevice for DiskDevice {
                     ),
                 )
             })?;
-        let (start, stop) = if self.direct {
-            (align_down(offset), align_up(end))
-        } else {
-            (offset, end)
-        };
+        let (start, stop) = (self.align_down(offset), self.align_up(end));
         let window = self.read_window(start, stop)?;
         let skip = (offset - start) as usize;
         Ok(window.as_slice()[skip..skip + len].to_vec())
@@ -223,7 +250,7 @@ impl BlockDevice for DiskDevice {
         if !self.direct {
             return self.file.write_all_at(data, offset);
         }
-        let (start, stop) = (align_down(offset), align_up(end));
+        let (start, stop) = (self.align_down(offset), self.align_up(end));
         // Read-modify-write only when the caller's range is not already aligned.
         let mut window = if start == offset && stop == end {
             AlignedBuf::new(data.len())

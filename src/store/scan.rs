@@ -255,34 +255,31 @@ fn read_all(candidates: &[Candidate]) -> Vec<std::io::Result<Option<ScannedPv>>>
         return candidates.iter().map(|c| scan_device(&c.path)).collect();
     }
     let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(cand) = candidates.get(i) else {
+                break;
+            };
+            done.push((i, scan_device(&cand.path)));
+        }
+        done
+    };
+    // The calling thread is one of the readers: one thread fewer to start and join.
     let mut parts: Vec<Vec<(usize, std::io::Result<Option<ScannedPv>>)>> =
         std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(cand) = candidates.get(i) else {
-                                break;
-                            };
-                            done.push((i, scan_device(&cand.path)));
-                        }
-                        done
-                    })
+            let workers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+            let mut parts = vec![work()];
+            parts.extend(workers.into_iter().map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
+                        Err(std::io::Error::other("a scan thread panicked")),
+                    )]
                 })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join().unwrap_or_else(|_| {
-                        vec![(
-                            usize::MAX,
-                            Err(std::io::Error::other("a scan thread panicked")),
-                        )]
-                    })
-                })
-                .collect()
+            }));
+            parts
         });
     let mut results: Vec<Option<std::io::Result<Option<ScannedPv>>>> =
         (0..candidates.len()).map(|_| None).collect();
