@@ -414,7 +414,8 @@ impl Context {
             let write_err = |e: commit::CommitError| {
                 CmdError::failed(format!("Failed to write VG {}: {e}", new.vg.name))
             };
-            let pre = commit::precommit_text(w, &targets, &text).map_err(write_err)?;
+            let pre = commit::precommit_text_with(w, &targets, &text, &edits.new_pvs)
+                .map_err(write_err)?;
             // Edited labels land between precommit and commit: a label and the texts that name
             // its PV cannot change in one write, and here a crash leaves them apart at one
             // write only (the first commit) instead of across the whole text write.
@@ -510,6 +511,9 @@ pub struct PvEdits {
     pub ignore: Vec<(usize, usize, bool)>,
     /// The command may write a VG that keeps missing PVs (they are written flagged MISSING).
     pub allow_missing_pvs: bool,
+    /// Devices this write makes PVs (vgcreate): their wipes and headers go out with the text,
+    /// their labels with the precommit (`commit::RideAlong`). The scan holds them as planned.
+    pub new_pvs: commit::RideAlong,
 }
 
 /// One metadata area of a VG write: its header to build on and whether it is ignored on disk

@@ -3,6 +3,7 @@
 use super::context::{canonical, Context};
 use crate::cli::{parse_args, CommandSpec, CommonArgs, YesNo};
 use crate::error::{CmdError, CmdResult};
+use crate::store::commit::RawWrite;
 use crate::store::device::{BlockDevice, DiskDevice};
 use crate::store::scan::Scan;
 use crate::store::signatures::{detect_signatures, SIGNATURE_SCAN_BYTES};
@@ -198,9 +199,14 @@ pub fn plan_pv_init(
                 "Device {arg} is given twice; name each device once."
             )));
         }
-        check_overwrite(scan, path, arg, init.force, init.yes)?;
         let dev = DiskDevice::open_read(path)
             .map_err(|e| CmdError::failed(format!("Cannot open {arg}: {e}")))?;
+        // One read of the device's start serves the signature check and the wipe.
+        let head_len = (SIGNATURE_SCAN_BYTES as u64).min(dev.size()) as usize;
+        let head = dev
+            .read_at(0, head_len)
+            .map_err(|e| CmdError::failed(format!("Cannot read {arg}: {e}")))?;
+        check_overwrite(scan, path, arg, init.force, init.yes, &head)?;
         let size = match init.set_size_sectors {
             Some(s) => s * 512,
             None => dev.size(),
@@ -210,10 +216,6 @@ pub fn plan_pv_init(
         let uuid = init
             .uuid
             .unwrap_or_else(|| PvUuid::from_random_bytes(crate::host::random_bytes32()));
-        let head_len = (SIGNATURE_SCAN_BYTES as u64).min(dev.size()) as usize;
-        let head = dev
-            .read_at(0, head_len)
-            .map_err(|e| CmdError::failed(format!("Cannot read {arg}: {e}")))?;
         plans.push(PvInitPlan {
             arg: arg.clone(),
             path: path.clone(),
@@ -257,38 +259,56 @@ pub fn write_pv_init(ctx: &Context, plan: &PvInitPlan) -> CmdResult {
     if ctx.test_mode {
         return Ok(());
     }
-    let PvInitPlan {
-        arg,
-        path,
-        layout,
-        uuid,
-        head,
-        zero,
-    } = plan;
+    let PvInitPlan { arg, path, .. } = plan;
+    let (body, label) = plan.writes()?;
     ctx.with_writer(|w| -> CmdResult {
         let werr = |e: std::io::Error| CmdError::failed(format!("Failed to write {arg}: {e}"));
+        for r in &body {
+            w.write_at(path, r.offset, &r.data).map_err(werr)?;
+        }
+        w.flush(path).map_err(werr)?;
+        w.write_at(path, label.offset, &label.data).map_err(werr)?;
+        w.flush(path).map_err(werr)
+    })
+}
+
+impl PvInitPlan {
+    /// What makes the device a PV: the wipes (other signatures, the label sectors unless
+    /// `-Zn`, the start of each metadata area) and the empty area headers, in write order;
+    /// then the label, which must land only after them.
+    pub fn writes(&self) -> CmdResult<(Vec<RawWrite>, RawWrite)> {
+        let PvInitPlan {
+            arg,
+            path,
+            layout,
+            uuid,
+            head,
+            zero,
+        } = self;
+        let raw = |offset: u64, data: Vec<u8>| RawWrite {
+            path: path.clone(),
+            offset,
+            data,
+        };
+        let mut body = Vec::new();
         if !detect_signatures(head).is_empty() {
-            w.write_at(path, 0, &vec![0u8; head.len()]).map_err(werr)?;
+            body.push(raw(0, vec![0u8; head.len()]));
         }
         for r in layout.wipe_ranges(*zero) {
             if r.offset < LABEL_SCAN_SIZE && !zero {
                 continue;
             }
-            w.write_at(path, r.offset, &vec![0u8; r.size as usize])
-                .map_err(werr)?;
+            body.push(raw(r.offset, vec![0u8; r.size as usize]));
         }
         for h in layout.mda_headers() {
-            w.write_at(path, h.start, &h.to_bytes()).map_err(werr)?;
+            body.push(raw(h.start, h.to_bytes().to_vec()));
         }
-        w.flush(path).map_err(werr)?;
-        let label = layout.pv_label(*uuid);
-        let bytes = label
+        let bytes = layout
+            .pv_label(*uuid)
             .to_bytes()
             .map_err(|e| CmdError::failed(format!("Cannot build the label for {arg}: {e}")))?;
-        w.write_at(path, layout.label_sector * 512, &bytes)
-            .map_err(werr)?;
-        w.flush(path).map_err(werr)
-    })
+        Ok((body, raw(layout.label_sector * 512, bytes.to_vec())))
+    }
 }
 
 /// The VG (by name) whose metadata lists the PV with this id, if any.
@@ -301,13 +321,15 @@ pub fn owning_vg(scan: &Scan, id: &metadata_format::text::Id) -> Option<String> 
     })
 }
 
-/// Refuses to overwrite a PV in a VG (without -ff) or another signature (without -f/-y).
+/// Refuses to overwrite a PV in a VG (without -ff) or another signature (without -f/-y);
+/// `head` is the device's first SIGNATURE_SCAN_BYTES.
 fn check_overwrite(
     scan: &Scan,
     path: &std::path::Path,
     arg: &str,
     force: u8,
     yes: bool,
+    head: &[u8],
 ) -> CmdResult {
     if let Some(i) = scan.pv_index_by_path(path) {
         if let Some(vg) = owning_vg(scan, &scan.pvs[i].id()) {
@@ -329,12 +351,7 @@ fn check_overwrite(
         }
         return Ok(());
     }
-    let dev = DiskDevice::open_read(path)
-        .map_err(|e| CmdError::failed(format!("Cannot open {arg}: {e}")))?;
-    let head = dev
-        .read_at(0, (SIGNATURE_SCAN_BYTES as u64).min(dev.size()) as usize)
-        .map_err(|e| CmdError::failed(format!("Cannot read {arg}: {e}")))?;
-    let found = detect_signatures(&head);
+    let found = detect_signatures(head);
     if let Some(sig) = found.first() {
         if force == 0 && !yes {
             return Err(CmdError::failed(format!(

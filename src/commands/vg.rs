@@ -1,7 +1,7 @@
 //! VG lifecycle commands: vgcreate and vgremove.
 
-use super::context::{canonical, Context};
-use super::pv::{owning_vg, plan_pv_init, write_pv_init, PvInit};
+use super::context::{canonical, Context, PvEdits};
+use super::pv::{owning_vg, plan_pv_init, PvInit};
 use super::select_objects::Select;
 use crate::cli::{parse_args, CommandSpec, CommonArgs};
 use crate::error::{CmdError, CmdResult};
@@ -174,15 +174,23 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             .ok_or_else(|| CmdError::failed(format!("{arg} is not a PV")))?;
         vg.pvs.push(vg_pv(&scan.pvs[i], extent, arg)?);
     }
+    // New PVs are written with the VG's first commit: wipes and area headers with the text,
+    // labels with the precommit (PvEdits::new_pvs) - the states a crash can leave are those of
+    // pvcreate then vgcreate, with two flushes per device fewer.
+    let mut edits = PvEdits::default();
     for plan in &plans {
-        write_pv_init(&ctx, plan)?;
+        let (body, label) = plan.writes()?;
+        edits.new_pvs.with_text.extend(body);
+        edits.new_pvs.with_precommit.push(label);
+    }
+    let mut metadata = Metadata::new(vg, ctx_header(&ctx));
+    ctx.commit_vg_with(&scan, None, &mut metadata, &edits)?;
+    for plan in &plans {
         ctx.say(format!(
             "Physical volume \"{}\" successfully created.",
             plan.arg
         ));
     }
-    let mut metadata = Metadata::new(vg, ctx_header(&ctx));
-    ctx.commit_vg(&scan, None, &mut metadata)?;
     if !shared {
         ctx.say(format!("Volume group \"{}\" successfully created", args.vg));
         return Ok(());

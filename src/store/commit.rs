@@ -186,6 +186,35 @@ pub fn check_fits(targets: &[AreaTarget], text_len: u64) -> Result<(), CommitErr
     Ok(())
 }
 
+/// One write of whole sectors at a byte offset of a device.
+#[derive(Debug, Clone)]
+pub struct RawWrite {
+    pub path: PathBuf,
+    pub offset: u64,
+    pub data: Vec<u8>,
+}
+
+/// Writes that go out with the first two phases, under their flushes: for a device that
+/// becomes a PV in this write (vgcreate), its wipes and empty area headers before the text and
+/// its label with the precommit. Until its label lands nothing claims the device, so a crash
+/// leaves it as it was, or an orphan PV whose areas hold no committed text - the states of a
+/// pvcreate followed by a separate commit, two flushes fewer.
+#[derive(Debug, Default, Clone)]
+pub struct RideAlong {
+    /// Written before the texts, flushed with them.
+    pub with_text: Vec<RawWrite>,
+    /// Written before the precommitted headers, flushed with them.
+    pub with_precommit: Vec<RawWrite>,
+}
+
+fn raw_writes(w: &mut dyn DeviceWriter, writes: &[RawWrite]) -> Result<(), CommitError> {
+    for r in writes {
+        w.write_at(&r.path, r.offset, &r.data)
+            .map_err(io_err(&r.path))?;
+    }
+    Ok(())
+}
+
 /// Phases 1 and 2: writes `text` (which must end in NUL) into every area and precommits it.
 /// Returns the precommitted headers, to be passed to `commit_text` after the kernel step.
 pub fn precommit_text(
@@ -193,9 +222,20 @@ pub fn precommit_text(
     targets: &[AreaTarget],
     text: &[u8],
 ) -> Result<Vec<(AreaTarget, MdaHeader)>, CommitError> {
+    precommit_text_with(w, targets, text, &RideAlong::default())
+}
+
+/// [`precommit_text`] with `ride`'s writes in its two phases.
+pub fn precommit_text_with(
+    w: &mut dyn DeviceWriter,
+    targets: &[AreaTarget],
+    text: &[u8],
+    ride: &RideAlong,
+) -> Result<Vec<(AreaTarget, MdaHeader)>, CommitError> {
     if targets.is_empty() {
         return Err(CommitError::NoArea);
     }
+    raw_writes(w, &ride.with_text)?;
     let checksum = lvm_crc(text);
     let mut placed = Vec::new();
     for t in targets {
@@ -218,8 +258,18 @@ pub fn precommit_text(
             locn: placement.raw_locn(checksum),
         });
     }
-    let paths: Vec<&Path> = targets.iter().map(|t| t.path.as_path()).collect();
+    let paths: Vec<&Path> = targets
+        .iter()
+        .map(|t| t.path.as_path())
+        .chain(ride.with_text.iter().map(|r| r.path.as_path()))
+        .collect();
     flush_all(w, &paths)?;
+    raw_writes(w, &ride.with_precommit)?;
+    let paths: Vec<&Path> = targets
+        .iter()
+        .map(|t| t.path.as_path())
+        .chain(ride.with_precommit.iter().map(|r| r.path.as_path()))
+        .collect();
     let mut out = Vec::new();
     for (t, p) in targets.iter().zip(&placed) {
         let pre = t.header.with_precommitted(&p.locn, t.ignored);
@@ -396,6 +446,58 @@ mod tests {
         };
         let again = write_text(&mut w, &[next], text).unwrap();
         assert_eq!(again[0].committed().offset, 1024);
+    }
+
+    #[test]
+    fn ride_along_writes_go_out_in_their_phases() {
+        /// Logs writes and flushes in order.
+        #[derive(Default)]
+        struct LogWriter(Vec<String>);
+        impl DeviceWriter for LogWriter {
+            fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()> {
+                self.0
+                    .push(format!("w {} {offset} {}", path.display(), data.len()));
+                Ok(())
+            }
+            fn flush(&mut self, path: &Path) -> io::Result<()> {
+                self.0.push(format!("f {}", path.display()));
+                Ok(())
+            }
+        }
+        let target = AreaTarget {
+            path: PathBuf::from("/dev/x"),
+            header: MdaHeader::new(4096, 1044480, false),
+            ignored: false,
+        };
+        let raw = |offset: u64, len: usize| RawWrite {
+            path: PathBuf::from("/dev/x"),
+            offset,
+            data: vec![0; len],
+        };
+        let ride = RideAlong {
+            with_text: vec![raw(0, 2048), raw(4096, 512)],
+            with_precommit: vec![raw(512, 512)],
+        };
+        let mut w = LogWriter::default();
+        let text = b"vg {\nid = \"x\"\nseqno = 1\n}\n\0";
+        let pre = precommit_text_with(&mut w, &[target], text, &ride).unwrap();
+        commit_text(&mut w, &pre).unwrap();
+        // Wipes and the fresh header, then the text, one flush; the label, then the
+        // precommit, one flush; the commit, one flush.
+        assert_eq!(
+            w.0,
+            [
+                "w /dev/x 0 2048",
+                "w /dev/x 4096 512",
+                "w /dev/x 4608 512",
+                "f /dev/x",
+                "w /dev/x 512 512",
+                "w /dev/x 4096 512",
+                "f /dev/x",
+                "w /dev/x 4096 512",
+                "f /dev/x",
+            ]
+        );
     }
 
     #[test]
