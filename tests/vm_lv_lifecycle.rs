@@ -1317,6 +1317,12 @@ fn vm_pvmove_of_active_lvs_runs_through_the_kernel_as_lvm2s() {
     let (theirs, ours) = lvs_all();
     assert!(theirs.contains("[pvmove0]"), "{theirs}");
     assert_eq!(theirs, ours, "lvs -a mid-move");
+    let full = ["lvs", "-a", VG];
+    assert_eq!(
+        mv_ox(&full),
+        mv_lvm(&full),
+        "lvs -a mid-move (Cpy%Sync of pvmove0)"
+    );
     // A writer while the kernel copies: its data goes to both legs.
     let p2 = pattern(4 << 20, 72);
     let writer = {
@@ -1326,6 +1332,11 @@ fn vm_pvmove_of_active_lvs_runs_through_the_kernel_as_lvm2s() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     set_slow(false);
     writer.join().expect("writer");
+    // A reboot: the next activation brings the move back up in the kernel, as LVM2's.
+    mv_ox(&["vgchange", "-an", VG]);
+    assert!(tables_by_name().0.is_empty(), "deactivated");
+    mv_ox(&["vgchange", "-ay", VG]);
+    assert_eq!(tables_by_name().0, lvm2_tables, "the move back up");
     // `pvmove` with no argument finds the move and finishes it.
     let said = mv_ox(&["pvmove", "-i", "1"]);
     assert!(said.contains("/dev/vdc: Moved: 100.00%"), "{said}");

@@ -207,10 +207,16 @@ impl Reader<'_> {
             match &seg.kind {
                 SegmentKind::Mirror(m) if m.mirrors.len() > 1 => {
                     let start = u64::from(seg.start_extent) * extent;
-                    let status = lines
+                    let line = lines
                         .iter()
-                        .find(|l| l.start == start && l.target_type == "mirror")
-                        .and_then(|l| parse_mirror(&l.params))?;
+                        .find(|l| l.start == start && l.target_type == "mirror");
+                    // A pvmove LV runs one segment as a mirror; the others map one area
+                    // and count what the metadata says they have copied.
+                    if line.is_none() && lv.has_status("PVMOVE") {
+                        copied += u64::from(m.extents_moved.unwrap_or(0)).min(area_len);
+                        continue;
+                    }
+                    let status = line.and_then(|l| parse_mirror(&l.params))?;
                     if status.total_regions == 0 {
                         return None;
                     }

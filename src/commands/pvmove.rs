@@ -409,7 +409,7 @@ fn lock_holders(vg: &VolumeGroup, pvmove: &str) -> Vec<String> {
 
 /// How far the kernel's copy of pvmove LV `pvmove` is: (sectors copied, sectors in all,
 /// whether its running segment is complete), from the mirror line of the segment the metadata
-/// says runs. None when the device is not active as such a mirror.
+/// says runs. None when the device is not active as such a mirror or a leg failed.
 fn kernel_progress(act: &Activation, vg: &VolumeGroup, pvmove: &str) -> Option<(u64, u64, bool)> {
     let lv = vg.lv(pvmove)?;
     let extent = u64::from(vg.extent_size);
@@ -433,7 +433,8 @@ fn kernel_progress(act: &Activation, vg: &VolumeGroup, pvmove: &str) -> Option<(
         .iter()
         .find(|l| l.start == start && l.target_type == "mirror")?;
     let m = crate::dm::status::parse_mirror(&line.params)?;
-    if m.total_regions == 0 {
+    if m.total_regions == 0 || m.dev_health.chars().any(|c| c != 'A') {
+        // A failed leg (the kernel's health letters other than A): the copy cannot end.
         return None;
     }
     let part = len * m.insync_regions.min(m.total_regions) / m.total_regions;
@@ -486,7 +487,7 @@ fn poll_live(ctx: &Context, vg_name: &str, lv_id: Id, interval: u64, label: &str
         let holders = lock_holders(vg, &name);
         let Some((done, total, complete)) = kernel_progress(&act, vg, &name) else {
             return Err(CmdError::failed(format!(
-                "ABORTING: Mirror percentage check failed: {vg_name}/{name} is not active as a mirror; run pvmove again to restart it, or pvmove --abort."
+                "ABORTING: Mirror percentage check failed: {vg_name}/{name} is not active as a healthy mirror (dmsetup status shows it); run pvmove again to restart it, or pvmove --abort to go back to the source."
             )));
         };
         if let Some(r) = report.as_mut() {
