@@ -483,3 +483,29 @@ fn display_and_scan_commands_match_lvm2() {
         }
     }
 }
+
+#[test]
+fn exported_vgs_report_as_lvm2() {
+    let fx = setup("report-cmds-exported");
+    lvm_ok(&fx.sb, &["vgexport", "vg2"]);
+    for args in [
+        &["pvs"][..],
+        &["vgs", "-o", "+vg_attr"],
+        &["lvs", "-a"],
+        &["lvscan", "-a"],
+        &["lvdisplay", "-c"],
+        &["pvscan"],
+        &["pvscan", "-e"],
+        &["vgdisplay", "-c"],
+        &["fullreport", "vg2"],
+    ] {
+        same(&fx, args);
+    }
+    // Named: LVM2's message, exit 5.
+    for args in [&["lvs", "vg2"][..], &["lvdisplay", "vg2/r5"]] {
+        same(&fx, args);
+        let out = fx.sb.oxlvm(args);
+        assert_eq!(out.status.code(), Some(5), "{args:?}");
+        assert_eq!(stderr(&out), "  Volume group vg2 is exported\n", "{args:?}");
+    }
+}

@@ -597,6 +597,18 @@ fn lv_plan(
             *failed = true;
         }
     }
+    // As LVM2, LVs of an exported VG are not shown: silently unless the VG was named.
+    plan.retain(|(v, _)| {
+        let f = &facts[*v];
+        if !f.is_exported() {
+            return true;
+        }
+        if !names.is_empty() {
+            eprintln!("  Volume group {} is exported", f.vg.name);
+            *failed = true;
+        }
+        false
+    });
     let mut out = Vec::new();
     for (v, named) in plan {
         let f = &facts[v];
@@ -1344,7 +1356,8 @@ pub fn lvscan(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let snap = Snapshot::take(&ctx, None)?;
     let facts = snap.facts();
     let mut out = Out::default();
-    for f in &facts {
+    // LVs of exported VGs are not listed, as LVM2.
+    for f in facts.iter().filter(|f| !f.is_exported()) {
         for i in f.lv_order() {
             if !args.all && !f.is_visible(i) {
                 continue;

@@ -742,6 +742,18 @@ pub fn lvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             failed = true;
         }
     }
+    // As LVM2, LVs of an exported VG are not reported: silently unless the VG was named.
+    plan.retain(|(v, _)| {
+        let f = &facts[*v];
+        if !f.is_exported() {
+            return true;
+        }
+        if !args.names.is_empty() {
+            eprintln!("  Volume group {} is exported", f.vg.name);
+            failed = true;
+        }
+        false
+    });
     let mut rows = ReportRows::new(&spec);
     for (v, named) in &plan {
         let f = &facts[*v];
