@@ -88,7 +88,7 @@ fn lvm2_options_not_built_say_so_with_exit_3() {
     // Options LVM2's command has (src/cli/lvm2_options.rs, checked against LVM2 by
     // tests/compat_cli_options.rs) that oxlvm's has not: named as not built, not as typos.
     for (cmd, opt) in [
-        ("lvconvert", "--repair"),
+        ("lvconvert", "--splitmirrors"),
         ("lvconvert", "--uncache"),
         ("vgchange", "--refresh"),
         ("lvcreate", "--vdo"),

@@ -585,6 +585,35 @@ fn bad_raid_mirror_convert_and_pvmove_input_is_refused_untouched() {
             "not found in Volume Group",
         ),
         ("pvmove -n lin", 3, "needs the source PV"),
+        // lvconvert --repair: without device-mapper nothing is active (LVM2 replaces images
+        // of active RAID LVs only); other LV types; a lone --usepolicies.
+        (
+            "lvconvert --repair -y vg/r1",
+            5,
+            "Logical volume vg/r1 must be active to perform this operation.",
+        ),
+        (
+            "lvconvert --repair -y vg/lin",
+            5,
+            "Unsupported volume type for repair of volume vg/lin.",
+        ),
+        (
+            "lvconvert --repair -y vg/r1_rimage_0",
+            5,
+            "Unsupported volume type for repair",
+        ),
+        (
+            "lvconvert --repair -y vg/nosuch",
+            5,
+            "Failed to find logical volume",
+        ),
+        ("lvconvert --repair", 3, "Give the LV to repair"),
+        (
+            "lvconvert --usepolicies vg/r1",
+            3,
+            "--usepolicies goes with --repair",
+        ),
+        ("lvconvert --repair -m1 vg/r1", 3, "one operation at a time"),
     ];
     for (cmd, code, piece) in cases {
         let before = hashes(&devs);

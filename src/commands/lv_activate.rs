@@ -10,7 +10,7 @@ use super::context::Context;
 use crate::dm::apply::{self, Changes};
 use crate::dm::ioctl::{Control, DevId};
 use crate::dm::nodes::DevDir;
-use crate::dm::tables::{dm_uuid, lv_tree, lvs_tree, DevNo, DmTree, TableOptions};
+use crate::dm::tables::{dm_layer_name, dm_uuid, lv_tree, lvs_tree, DevNo, DmTree, TableOptions};
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
 use metadata_format::text::{Id, LogicalVolume, Raid, RaidLevel, SegmentKind, VolumeGroup};
@@ -232,18 +232,8 @@ impl Activation {
     }
 
     /// The device tree of `lv_name`, with LVM2's decision whether a pending snapshot merge can
-    /// start (not while the origin or the merging snapshot is open, unless it already runs).
-    pub(crate) fn tree_for(
-        &self,
-        ctx: &Context,
-        vg: &VolumeGroup,
-        lv_name: &str,
-        opts: ActivateOptions,
-    ) -> CmdResult<DmTree> {
-        self.tree_for_missing(ctx, vg, lv_name, opts, Vec::new())
-    }
-
-    /// [`Self::tree_for`] with the areas on the PVs `missing` mapped to error devices.
+    /// start (not while the origin or the merging snapshot is open, unless it already runs),
+    /// and the areas on the PVs `missing` mapped to error devices.
     fn tree_for_missing(
         &self,
         ctx: &Context,
@@ -309,12 +299,12 @@ impl Activation {
         commit: &mut dyn FnMut() -> CmdResult,
     ) -> CmdResult {
         let old_vg = &found.metadata.vg;
-        let old_tree = lv_tree(
-            old_vg,
-            old_name,
-            &Self::options(ctx, ActivateOptions::default()),
-        )
-        .unwrap_or_default();
+        // Areas on PVs without a device are error devices in the kernel (partial or degraded
+        // activation): both trees map them so, or they could not be rendered at all.
+        let missing = super::vg_plan::missing_pv_ids(found);
+        let mut old_options = Self::options(ctx, ActivateOptions::default());
+        old_options.missing_pvs = missing.clone();
+        let old_tree = lv_tree(old_vg, old_name, &old_options).unwrap_or_default();
         let control = match self.control(ctx) {
             Some(c) if !self.test_mode => c,
             _ => return commit(),
@@ -334,7 +324,8 @@ impl Activation {
         if !top_active && !tpool_only {
             return commit();
         }
-        let tree = self.tree_for(ctx, new_vg, new_name, ActivateOptions::default())?;
+        let tree =
+            self.tree_for_missing(ctx, new_vg, new_name, ActivateOptions::default(), missing)?;
         let pvs = pv_devices(scan, found);
         let mut kernel = KernelRef(control);
         let mut failure: Option<CmdError> = None;
@@ -484,6 +475,55 @@ impl Activation {
     ) -> Option<Vec<crate::dm::ioctl::TableLine>> {
         let control = self.control.as_ref()?;
         control.status(DevId::Uuid(&lv_uuid(vg, lv))).ok()
+    }
+
+    /// The dm-raid status of an active RAID LV (None when inactive or without device-mapper).
+    pub fn raid_status(
+        &self,
+        vg: &VolumeGroup,
+        lv: &LogicalVolume,
+    ) -> Option<crate::dm::status::RaidStatus> {
+        let control = self.control.as_ref()?;
+        let lines = control.status(DevId::Uuid(&lv_uuid(vg, lv))).ok()?;
+        lines
+            .iter()
+            .find(|l| l.target_type == "raid")
+            .and_then(|l| crate::dm::status::parse_raid(&l.params))
+    }
+
+    /// The device health letters of an active mirror (`A` alive, `D` dead, ...).
+    pub fn mirror_health(&self, vg: &VolumeGroup, lv: &LogicalVolume) -> Option<String> {
+        let control = self.control.as_ref()?;
+        let lines = control.status(DevId::Uuid(&lv_uuid(vg, lv))).ok()?;
+        lines
+            .iter()
+            .find(|l| l.target_type == "mirror")
+            .and_then(|l| crate::dm::status::parse_mirror(&l.params))
+            .map(|m| m.dev_health)
+    }
+
+    /// Renames the active device of `lv` (a sub-LV about to be replaced by a new LV of the
+    /// same name) to the device name of `aside`, as LVM2 renames extracted images
+    /// `*_extracted` before their replacements are loaded; its /dev/mapper node goes.
+    pub fn rename_aside(&self, vg: &VolumeGroup, lv: &LogicalVolume, aside: &str) -> CmdResult {
+        let Some(control) = self.live_control() else {
+            return Ok(());
+        };
+        let Some(info) = control.info(DevId::Uuid(&lv_uuid(vg, lv))).map_err(|e| {
+            CmdError::failed(format!("Failed to look up {}/{}: {e}", vg.name, lv.name))
+        })?
+        else {
+            return Ok(());
+        };
+        let new_name = dm_layer_name(&vg.name, aside, None);
+        control
+            .rename(DevId::Name(&info.name), &new_name)
+            .map_err(|e| {
+                CmdError::failed(format!("Failed to rename {} to {new_name}: {e}", info.name))
+            })?;
+        self.dev
+            .remove_node(&info.name)
+            .map_err(|e| node_err(&info.name, e))
     }
 
     /// Writes `len` bytes of `value` at the start of the active device `dm_name` (LVM2's

@@ -6,9 +6,11 @@
 //! does through the kernel for active ones is not built here.
 
 use super::context::Context;
+use super::context::PvEdits;
 use super::lv::pv_sources;
 use super::lv_activate::Activation;
 use super::lv_io::{zero_lv_start, WIPE_BYTES};
+use super::lv_online::PLAIN_SUSPEND;
 use super::lv_plan::{
     add_cow_snapshot, display_size, extend_plain, generate_lv_name, hide, name_in_use, new_lv,
     pmspare, rename_lv, snapshot_of_cow, snapshots_of, split_lv_arg, sub_lvs, thin_pool_max_data,
@@ -88,6 +90,14 @@ struct LvconvertArgs {
     /// Stripe size of a RAID reshape (refused: oxlvm does not reshape)
     #[arg(short = 'I', long = "stripesize", value_name = "SIZE")]
     stripesize: Option<String>,
+    /// Replace the failed images of a RAID LV (on missing PVs or failed in the kernel) with new
+    /// ones from other PVs (or the PVs given)
+    #[arg(long = "repair")]
+    repair: bool,
+    /// With --repair: do what activation/raid_fault_policy says (replace only when it is
+    /// "allocate") instead of asking
+    #[arg(long = "usepolicies", alias = "use-policies")]
+    usepolicies: bool,
     /// Answer yes to every question
     #[arg(short = 'y', long = "yes")]
     yes: bool,
@@ -248,7 +258,17 @@ pub fn lvconvert(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let pool = args.segtype.as_deref() == Some("thin-pool") || args.thinpool.is_some();
     let mirrors = args.mirrors.is_some()
         || matches!(args.segtype.as_deref(), Some("raid1" | "mirror" | "linear"));
-    let ops = [args.merge, args.splitsnapshot, args.snapshot, pool, mirrors];
+    if args.usepolicies && !args.repair {
+        return Err(usage("--usepolicies goes with --repair."));
+    }
+    let ops = [
+        args.merge,
+        args.splitsnapshot,
+        args.snapshot,
+        pool,
+        mirrors,
+        args.repair,
+    ];
     match ops.iter().filter(|o| **o).count() {
         0 => {
             if let Some(t) = args.segtype.as_deref() {
@@ -257,12 +277,12 @@ pub fn lvconvert(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 )));
             }
             return Err(usage(
-                "Need an operation: --merge, --splitsnapshot, -s ORIGIN COW, -m N or --type thin-pool --poolmetadata META DATA.",
+                "Need an operation: --merge, --splitsnapshot, -s ORIGIN COW, -m N, --repair or --type thin-pool --poolmetadata META DATA.",
             ));
         }
         1 => {}
         _ => return Err(usage(
-            "Give one operation at a time (--merge, --splitsnapshot, -s, -m or --type thin-pool).",
+            "Give one operation at a time (--merge, --splitsnapshot, -s, -m, --repair or --type thin-pool).",
         )),
     }
     if args.merge {
@@ -281,6 +301,9 @@ pub fn lvconvert(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
     if args.snapshot {
         return make_snapshot(&args, argv);
+    }
+    if args.repair {
+        return repair(&args, argv);
     }
     if pool {
         return to_thin_pool(&args, argv);
@@ -1102,4 +1125,248 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
             .say(format!("Logical volume {vg_name}/{name} converted."));
     }
     Ok(())
+}
+
+// ---- --repair ----
+
+/// `lvconvert --repair VG/LV [PV...]` as LVM2's _lvconvert_repair_pvs_raid: an active RAID LV
+/// gets new images for those on failed PVs (or dead in the kernel), rebuilt by dm-raid; the
+/// metadata is committed while the LV is suspended for its new table, then the REBUILD flags
+/// are cleared with a second commit and reload, as LVM2's lv_raid_replace does.
+fn repair(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
+    let Some((lv_text, pv_args)) = args.args.split_first() else {
+        return Err(usage("Give the LV to repair as VG/LV."));
+    };
+    let (vg_name, name) = lv_arg(lv_text)?;
+    let policy_arg = alloc_arg(args.alloc.as_deref())?;
+    let ctx = Context::new(&args.common, argv)?;
+    let _lock = ctx.lock_vg(&vg_name, LockMode::Exclusive)?;
+    let scan = ctx.scan()?;
+    let found = ctx.load_vg(&scan, &vg_name)?;
+    if !found.metadata.vg.status.iter().any(|s| s == "WRITE") {
+        return Err(failed(format!(
+            "Volume group {vg_name} is read-only; change it with vgchange -p rw first."
+        )));
+    }
+    let vg = found.metadata.vg.clone();
+    let display = format!("{vg_name}/{name}");
+    let lv = vg
+        .lv(&name)
+        .ok_or_else(|| failed(format!("Failed to find logical volume \"{display}\"")))?
+        .clone();
+    let act = Activation::new(&ctx);
+    match lv.segments.first().map(|s| &s.kind) {
+        Some(SegmentKind::Raid(_)) => {}
+        Some(SegmentKind::Mirror(_)) if vg.is_lv_visible(&lv) => {
+            return repair_mirror(&ctx, &found, &act, &display);
+        }
+        _ => {
+            return Err(failed(format!(
+                "Unsupported volume type for repair of volume {display}."
+            )))
+        }
+    }
+    if !act.is_active(&vg, &lv) {
+        return Err(failed(format!(
+            "Logical volume {display} must be active to perform this operation."
+        )));
+    }
+    if args.usepolicies {
+        let policy = ctx
+            .config
+            .get_str("activation/raid_fault_policy")
+            .unwrap_or("warn");
+        if policy != "allocate" && policy != "replace" {
+            ctx.warn(format!(
+                "Use 'lvconvert --repair {display}' to replace failed device."
+            ));
+            return Ok(());
+        }
+    } else if !confirm(
+        args.yes,
+        ctx.quiet,
+        "Attempt to replace failed RAID images (requires full device resync)?",
+        &format!(
+            "Not replacing the failed images of {display} without confirmation: no terminal to ask on; add -y to replace them."
+        ),
+    )? {
+        return Ok(());
+    }
+    let status = act.raid_status(&vg, &lv);
+    if let Some(st) = &status {
+        if st.total_regions > 0 && st.insync_regions < st.total_regions {
+            return Err(failed(format!(
+                "Unable to replace devices in {display} while it is not in-sync."
+            )));
+        }
+    }
+    // LVM2's _failed_pv_list: missing PVs that hold extents.
+    let failed_pvs: Vec<metadata_format::text::Id> = super::vg_plan::missing_pv_ids(&found)
+        .into_iter()
+        .filter(|id| super::vg_plan::pv_used_extents(&vg, id) > 0)
+        .collect();
+    let images = lv_raid::failed_images(
+        &vg,
+        &lv,
+        &failed_pvs,
+        status.as_ref().map(|s| s.dev_health.as_str()),
+    );
+    if images.is_empty() {
+        if !failed_pvs.is_empty() {
+            return Err(failed(format!(
+                "Logical volume {display} does not contain devices specified to replace."
+            )));
+        }
+        ctx.say(format!(
+            "{display} does not contain devices specified to replace."
+        ));
+        ctx.say(format!(
+            "Faulty devices in {display} successfully replaced."
+        ));
+        return Ok(());
+    }
+    lv_raid::check_replace(&vg, &lv, &images).map_err(failed)?;
+    let missing = super::vg_plan::missing_pv_ids(&found);
+    let sources: Vec<alloc::PvSource> = pv_sources(&ctx, &scan, &vg, pv_args)?
+        .into_iter()
+        .filter(|s| !missing.contains(&vg.pvs[s.pv].id))
+        .collect();
+    let policy = policy_arg
+        .as_ref()
+        .or(lv.allocation_policy.as_ref())
+        .filter(|p| **p != AllocationPolicy::Inherit)
+        .or(vg.allocation_policy.as_ref())
+        .and_then(|p| Policy::from_name(p.as_str()))
+        .unwrap_or(Policy::Normal);
+    let c = ConvertCtx {
+        sources: &sources,
+        policy,
+        now: ctx.host.now,
+        host: &ctx.host.node,
+    };
+    let mut planned = vg.clone();
+    let mut ids = crate::host::new_id;
+    let removed = lv_raid::replace_raid_images(&mut planned, &name, &images, &[], &c, &mut ids)
+        .map_err(|e| {
+            failed(format!(
+                "Failed to allocate replacement images for {display}: {e}"
+            ))
+        })?;
+    if let Some(p) = planned.dangling_references().first() {
+        return Err(failed(format!(
+            "Internal error: planned metadata is inconsistent: {p}"
+        )));
+    }
+    // The failed images' devices make room for their replacements' names.
+    let mut renamed: Vec<&metadata_format::text::LogicalVolume> = Vec::new();
+    let mut result: CmdResult = Ok(());
+    for old in &removed {
+        match act.rename_aside(&vg, old, &format!("{}_extracted", old.name)) {
+            Ok(()) => renamed.push(old),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let allow_missing = PvEdits {
+        allow_missing_pvs: true,
+        ..PvEdits::default()
+    };
+    if result.is_ok() {
+        let mut commit = || {
+            let mut md = found.metadata.clone();
+            md.vg = planned.clone();
+            ctx.commit_vg_with(&scan, Some(&found), &mut md, &allow_missing)
+        };
+        result = act.update_and_reload(
+            &ctx,
+            &scan,
+            &found,
+            &planned,
+            &name,
+            &name,
+            PLAIN_SUSPEND,
+            &mut commit,
+        );
+    }
+    if let Err(e) = result {
+        // Nothing was committed: the old devices get their names back.
+        for old in renamed {
+            let aside = crate::dm::tables::dm_layer_name(
+                &vg.name,
+                &format!("{}_extracted", old.name),
+                None,
+            );
+            if let Some(control) = act.live_control() {
+                let _ = control.rename(
+                    crate::dm::ioctl::DevId::Name(&aside),
+                    &crate::dm::tables::dm_layer_name(&vg.name, &old.name, None),
+                );
+            }
+        }
+        return Err(e);
+    }
+    // The rebuild is under way: the REBUILD flags go, with a reload so the table no longer
+    // asks for it (LVM2's second lv_update_and_reload_origin).
+    let scan2 = ctx.scan()?;
+    let found2 = scan2
+        .find_vg(&vg_name)
+        .map_err(CmdError::failed)?
+        .ok_or_else(|| failed(format!("Volume group \"{vg_name}\" not found")))?;
+    let mut cleared = found2.metadata.vg.clone();
+    if let Some(SegmentKind::Raid(r)) = cleared
+        .lv(&name)
+        .and_then(|l| l.segments.first())
+        .map(|s| s.kind.clone())
+    {
+        for image in &r.images {
+            for sub in std::iter::once(&image.data).chain(image.meta.iter()) {
+                if let Some(l) = cleared.lv_mut(sub) {
+                    lv_raid::clear_status(l, "REBUILD");
+                }
+            }
+        }
+    }
+    let mut commit = || {
+        let mut md = found2.metadata.clone();
+        md.vg = cleared.clone();
+        ctx.commit_vg_with(&scan2, Some(&found2), &mut md, &allow_missing)
+    };
+    act.update_and_reload(
+        &ctx,
+        &scan2,
+        &found2,
+        &cleared,
+        &name,
+        &name,
+        PLAIN_SUSPEND,
+        &mut commit,
+    )?;
+    ctx.say(format!(
+        "Faulty devices in {display} successfully replaced."
+    ));
+    Ok(())
+}
+
+/// `lvconvert --repair` of a mirror: LVM2 drops the failed legs and log and converts back up
+/// through a temporary mirror layer; oxlvm answers a consistent mirror as LVM2 does and does
+/// not rebuild a broken one yet.
+fn repair_mirror(ctx: &Context, found: &FoundVg, act: &Activation, display: &str) -> CmdResult {
+    let vg = &found.metadata.vg;
+    let name = display.rsplit('/').next().unwrap_or(display);
+    let missing = super::vg_plan::missing_pv_ids(found);
+    let partial = super::vg_plan::partial_lvs(vg, &missing);
+    let kernel_failed = vg
+        .lv(name)
+        .is_some_and(|lv| act.mirror_health(vg, lv).is_some_and(|h| h.contains('D')));
+    if !partial.iter().any(|n| n == name) && !kernel_failed {
+        ctx.say(format!(
+            "Volume {display} is consistent. Nothing to repair."
+        ));
+        return Ok(());
+    }
+    Err(failed(format!(
+        "Repairing mirror {display} is not built in oxlvm yet; run LVM2's lvconvert --repair {display} meanwhile."
+    )))
 }

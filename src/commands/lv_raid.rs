@@ -834,6 +834,7 @@ fn alloc_raid_images(
     raid1_type: bool,
     c: &ConvertCtx<'_>,
     new_id: &mut dyn FnMut() -> Id,
+    avoid_extra: &[usize],
 ) -> Result<Vec<(String, String)>, String> {
     let lv = vg
         .lv(name)
@@ -859,10 +860,16 @@ fn alloc_raid_images(
     req.log_len = meta_len;
     req.split_meta = meta_len > 0;
     let total = u32::try_from(lv.extent_count()).unwrap_or(u32::MAX);
+    let mut avoid = data_pvs(vg, name);
+    for pv in avoid_extra {
+        if !avoid.contains(pv) {
+            avoid.push(*pv);
+        }
+    }
     req.parallel = vec![ParallelArea {
         le: 0,
         len: total.max(1),
-        pvs: data_pvs(vg, name),
+        pvs: avoid,
     }];
     let got = alloc::allocate(vg, None, c.sources, &req).map_err(|e| alloc_error(e, vg))?;
     let ids = alloc::pv_ids(vg);
@@ -921,7 +928,17 @@ pub fn add_raid1_images(
         .first()
         .and_then(|n| vg.lv(n))
         .map_or(0, |l| u32::try_from(l.extent_count()).unwrap_or(u32::MAX));
-    let made = alloc_raid_images(vg, name, count, image_len, p.region_size, false, c, new_id)?;
+    let made = alloc_raid_images(
+        vg,
+        name,
+        count,
+        image_len,
+        p.region_size,
+        false,
+        c,
+        new_id,
+        &[],
+    )?;
     if let Some(Segment {
         kind: SegmentKind::Raid(r),
         ..
@@ -992,6 +1009,7 @@ pub fn linear_to_raid1(
         true,
         c,
         new_id,
+        &[],
     )?;
     let data0 = image_name(name, "rimage", 0);
     let mut d0 = sub_lv(&data0, new_id(), c.now, c.host, policy);
@@ -1027,6 +1045,156 @@ pub fn linear_to_raid1(
         )];
     }
     Ok(metas)
+}
+
+/// The images of a RAID LV that `lvconvert --repair` replaces (LVM2's _raid_leg_degraded or
+/// on a failed PV): those whose data or metadata sub-LV has extents on a PV in `failed`, or
+/// whose device the kernel reports dead (`D` in `health`).
+pub fn failed_images(
+    vg: &VolumeGroup,
+    lv: &LogicalVolume,
+    failed: &[Id],
+    health: Option<&str>,
+) -> Vec<usize> {
+    let Some(SegmentKind::Raid(r)) = lv.segments.first().map(|s| &s.kind) else {
+        return Vec::new();
+    };
+    let on_failed = |name: &str| {
+        vg.lv(name).is_some_and(|l| {
+            l.segments.iter().any(|seg| {
+                seg.areas().iter().any(|a| match a {
+                    Area::Pv { pv, .. } => failed.contains(pv),
+                    Area::Lv { .. } => false,
+                }) || seg.kind.type_name() == "error"
+            })
+        })
+    };
+    r.images
+        .iter()
+        .enumerate()
+        .filter(|(s, image)| {
+            health.is_some_and(|h| h.as_bytes().get(*s) == Some(&b'D'))
+                || on_failed(&image.data)
+                || image.meta.as_deref().is_some_and(on_failed)
+        })
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// LVM2's checks before replacing `count` of a RAID LV's images: not all of them, no more than
+/// its parity devices can rebuild, never both copies of a raid10 mirror group.
+pub fn check_replace(vg: &VolumeGroup, lv: &LogicalVolume, images: &[usize]) -> Result<(), String> {
+    let Some(SegmentKind::Raid(r)) = lv.segments.first().map(|s| &s.kind) else {
+        return Err(format!("{}/{} is not a RAID LV.", vg.name, lv.name));
+    };
+    let display = format!("{}/{}", vg.name, lv.name);
+    if r.level.is_raid0() {
+        return Err(format!(
+            "Can't replace any devices in {} LV {display}.",
+            r.level.as_str()
+        ));
+    }
+    if images.len() >= r.images.len() {
+        return Err(format!("Unable to replace all PVs from {display} at once."));
+    }
+    let parity = alloc::raid_parity(r.level) as usize;
+    if parity > 0 && images.len() > parity {
+        return Err(format!(
+            "Unable to replace more than {parity} PVs from ({}) {display}.",
+            r.level.as_str()
+        ));
+    }
+    if matches!(r.level, RaidLevel::Raid10 | RaidLevel::Raid10Near) {
+        // Two copies per group, adjacent devices (LVM2 supports 2 data copies only).
+        let pairs = r.images.len() / 2;
+        for g in 0..pairs {
+            if images.contains(&(2 * g)) && images.contains(&(2 * g + 1)) {
+                return Err("Unable to replace all the devices in a RAID10 mirror group.".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `lvconvert --repair` of a RAID LV (LVM2's lv_raid_replace): new `_rmeta_N`/`_rimage_N`
+/// pairs for `images`, allocated away from every PV the LV's images use (and `avoid`), take
+/// the failed pairs' places and names, flagged REBUILD so the kernel rebuilds them; the failed
+/// sub-LVs leave the VG. Returns the sub-LVs removed (their kernel devices are renamed aside
+/// and removed around the reload).
+pub fn replace_raid_images(
+    vg: &mut VolumeGroup,
+    name: &str,
+    images: &[usize],
+    avoid: &[usize],
+    c: &ConvertCtx<'_>,
+    new_id: &mut dyn FnMut() -> Id,
+) -> Result<Vec<LogicalVolume>, String> {
+    let lv = vg
+        .lv(name)
+        .ok_or_else(|| format!("Logical volume {name} not found"))?
+        .clone();
+    let Some(SegmentKind::Raid(r)) = lv.segments.first().map(|s| s.kind.clone()) else {
+        return Err(format!("{}/{name} is not a RAID LV.", vg.name));
+    };
+    let healthy = (0..r.images.len())
+        .find(|s| !images.contains(s))
+        .ok_or_else(|| format!("Unable to replace all PVs from {}/{name} at once.", vg.name))?;
+    let image_len = vg
+        .lv(&r.images[healthy].data)
+        .map_or(0, |l| u32::try_from(l.extent_count()).unwrap_or(u32::MAX));
+    let mut avoid_all: Vec<usize> = avoid.to_vec();
+    for image in &r.images {
+        for sub in std::iter::once(&image.data).chain(image.meta.iter()) {
+            if let Some(l) = vg.lv(sub) {
+                for pv in lv_pvs_in_order(vg, l) {
+                    if !avoid_all.contains(&pv) {
+                        avoid_all.push(pv);
+                    }
+                }
+            }
+        }
+    }
+    let count = u32::try_from(images.len()).unwrap_or(u32::MAX);
+    let made = alloc_raid_images(
+        vg,
+        name,
+        count,
+        image_len,
+        r.region_size.unwrap_or(0),
+        false,
+        c,
+        new_id,
+        &avoid_all,
+    )?;
+    let mut removed = Vec::new();
+    let mut new_images = r.images.clone();
+    for (&s, (meta, data)) in images.iter().zip(&made) {
+        let old = &r.images[s];
+        let mut names = vec![old.data.clone()];
+        names.extend(old.meta.clone());
+        removed.extend(vg.lvs.iter().filter(|l| names.contains(&l.name)).cloned());
+        vg.lvs.retain(|l| !names.contains(&l.name));
+        if let Some(l) = vg.lv_mut(data) {
+            l.name = old.data.clone();
+        }
+        if let (Some(old_meta), Some(l)) = (old.meta.as_ref(), vg.lv_mut(meta)) {
+            l.name = old_meta.clone();
+        }
+        new_images[s] = RaidImage {
+            meta: old.meta.clone(),
+            data: old.data.clone(),
+        };
+    }
+    // As in LVM2's VG the new sub-LVs come last in the LV list (each metadata LV before its
+    // image), where the allocation appended them.
+    if let Some(Segment {
+        kind: SegmentKind::Raid(rr),
+        ..
+    }) = vg.lv_mut(name).and_then(|l| l.segments.first_mut())
+    {
+        rr.images = new_images;
+    }
+    Ok(removed)
 }
 
 /// Which `remove` of the legs go: those with extents on `on_pvs` (highest index first) or,
