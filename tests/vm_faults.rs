@@ -6,7 +6,7 @@
 //! and one write leaves LVM2's vgck clean.
 //!
 //! Runs INSIDE the VM (`scripts/vm-test --test vm_faults`); declared `test = false`.
-//! vm-run: --disks 10
+//! vm-run: --disks 10 --timeout 900
 
 use std::process::{Command, Output};
 
@@ -550,13 +550,13 @@ fn vm_activation_with_a_missing_pv_follows_the_activation_mode() {
     assert!(o.status.success(), "{o:?}");
 }
 
-const VG_R: &str = "vgrepair";
-
 /// One tool's run of the repair scenario: PVs A and B are dm devices over their own disks (so
 /// they can fail), C a plain disk; only those three are visible.
 struct RepairRun {
     dir: std::path::PathBuf,
     tool: &'static str,
+    /// `vgrepl` for LVM2's run, `vgrepo` for oxlvm's: the runs go side by side.
+    vg: String,
     dm_a: String,
     dm_b: String,
     disks: [&'static str; 3],
@@ -581,6 +581,7 @@ impl RepairRun {
         RepairRun {
             dir,
             tool,
+            vg: format!("vgrep{}", &tool[..1]),
             dm_a,
             dm_b,
             disks,
@@ -626,23 +627,28 @@ impl RepairRun {
             .replace(&format!("/dev/mapper/{}", self.dm_b), "B")
             .replace(&format!("/dev/{}", self.disks[2]), "C")
             .replace("[unknown]", "A")
+            .replace(&self.vg, "VG")
     }
 
     fn wait_synced(&self) {
+        self.wait_synced_lv("r1");
+    }
+
+    fn wait_synced_lv(&self, name: &str) {
         for _ in 0..1200 {
             let pct = self.lvm_ok(&[
                 "lvs",
                 "--noheadings",
                 "-o",
                 "sync_percent",
-                &format!("{VG_R}/r1"),
+                &format!("{}/{name}", self.vg),
             ]);
             if pct.trim() == "100.00" {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("{}: {VG_R}/r1 did not sync", self.tool);
+        panic!("{}: {}/{name} did not sync", self.tool, self.vg);
     }
 
     /// A fingerprint of what the tools write on the three disks: each one's first MiB, the
@@ -673,7 +679,7 @@ impl Drop for RepairRun {
                 .status();
             let _ = Command::new("dmsetup").args(["resume", dm]).status();
         }
-        let _ = run_in(&self.dir, "lvm", &["vgchange", "-an", "-P", VG_R]);
+        let _ = run_in(&self.dir, "lvm", &["vgchange", "-an", "-P", &self.vg]);
         for dm in [&self.dm_a, &self.dm_b] {
             let _ = Command::new("dmsetup").args(["remove", "-f", dm]).status();
         }
@@ -692,11 +698,12 @@ struct RepairSeen {
     no_space_exit: Option<i32>,
     repaired: (Option<i32>, Vec<String>),
     lvs: String,
-    vgreduce_exit: Option<i32>,
+    vgreduce: (Option<i32>, Vec<String>),
+    reduced_lvs: String,
 }
 
 /// The lines of a command's output that are its own (not the missing-PV warnings).
-fn own_lines(out: &Output) -> Vec<String> {
+fn own_lines(r: &RepairRun, out: &Output) -> Vec<String> {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -712,7 +719,7 @@ fn own_lines(out: &Output) -> Vec<String> {
                 // LVM2's note when backup = 0 (oxlvm does not print it).
                 && !l.contains("metadata update is NOT backed up")
         })
-        .map(str::to_string)
+        .map(|l| r.roles(l))
         .collect()
 }
 
@@ -738,26 +745,26 @@ fn repair_scenario(r: &RepairRun) -> RepairSeen {
         format!("/dev/mapper/{}", r.dm_b),
         format!("/dev/{}", r.disks[2]),
     );
-    r.lvm_ok(&["vgcreate", "-s", "1m", VG_R, &a, &b, &c]);
+    r.lvm_ok(&["vgcreate", "-s", "1m", &r.vg, &a, &b, &c]);
     r.lvm_ok(&[
-        "lvcreate", "-y", "--type", "raid1", "-m1", "-L", "4m", "-n", "r1", VG_R, &a, &b,
+        "lvcreate", "-y", "--type", "raid1", "-m1", "-L", "4m", "-n", "r1", &r.vg, &a, &b,
     ]);
     r.wait_synced();
-    let lv = format!("/dev/{VG_R}/r1");
+    let lv = format!("/dev/{}/r1", r.vg);
     let first = pattern(21, 1 << 20);
     write_direct(&lv, &first);
 
     step("healthy repair");
     // A healthy, active raid1: nothing to replace, nothing written.
     let before = r.disk_hashes();
-    let healthy = r.tool(&["lvconvert", "--repair", "-y", &format!("{VG_R}/r1")]);
+    let healthy = r.tool(&["lvconvert", "--repair", "-y", &format!("{}/r1", r.vg)]);
     assert_eq!(
         r.disk_hashes(),
         before,
         "{}: repair of a healthy LV wrote",
         r.tool
     );
-    let healthy = (healthy.status.code(), own_lines(&healthy));
+    let healthy = (healthy.status.code(), own_lines(r, &healthy));
 
     step("A fails");
     // A's PV dies under the active LV; a write makes the kernel drop that leg.
@@ -769,16 +776,16 @@ fn repair_scenario(r: &RepairRun) -> RepairSeen {
     step("no room");
     // Only B given for the new leg (it holds the other one): no room, nothing written.
     let before = r.disk_hashes();
-    let no_space = r.tool(&["lvconvert", "--repair", "-y", &format!("{VG_R}/r1"), &b]);
+    let no_space = r.tool(&["lvconvert", "--repair", "-y", &format!("{}/r1", r.vg), &b]);
     assert_eq!(r.disk_hashes(), before, "{}: a failed repair wrote", r.tool);
     if r.tool != "lvm" {
-        let lines = own_lines(&no_space);
+        let lines = own_lines(r, &no_space);
         assert_eq!(lines.len(), 1, "one line: {lines:?}");
         assert!(lines[0].contains("r1"), "{lines:?}");
     }
 
     step("repair");
-    let repaired = r.tool(&["lvconvert", "--repair", "-y", &format!("{VG_R}/r1")]);
+    let repaired = r.tool(&["lvconvert", "--repair", "-y", &format!("{}/r1", r.vg)]);
     assert!(repaired.status.success(), "{}: {repaired:?}", r.tool);
     step("rebuild");
     r.wait_synced();
@@ -795,7 +802,7 @@ fn repair_scenario(r: &RepairRun) -> RepairSeen {
             "--noheadings",
             "-o",
             "lv_name,lv_attr,segtype,devices,sync_percent,health_status,lv_size",
-            VG_R,
+            &r.vg,
         ];
         let out = if program == "lvm" {
             run_in(&r.dir, "lvm", &args)
@@ -806,19 +813,28 @@ fn repair_scenario(r: &RepairRun) -> RepairSeen {
     };
     let lvs = report("lvm");
     assert_eq!(report("oxlvm"), lvs, "{}: lvs of the two tools", r.tool);
+    let r1_rows: Vec<&str> = lvs.lines().filter(|l| l.contains("r1_r")).collect();
     assert!(
-        !lvs.contains(" A(") && lvs.contains(" C("),
+        !r1_rows.iter().any(|l| l.contains(" A(")) && r1_rows.iter().any(|l| l.contains(" C(")),
         "{}: the new leg is on C: {lvs}",
         r.tool
     );
 
     step("vgreduce");
     // The dead PV holds nothing now: vgreduce --removemissing drops it; LVM2's vgck is clean.
-    let reduced = r.tool(&["vgreduce", "--removemissing", VG_R]);
-    let vgck = run_in(&r.dir, "lvm", &["vgck", VG_R]);
+    let reduced = r.tool(&["vgreduce", "--removemissing", &r.vg]);
+    assert!(reduced.status.success(), "{}: {reduced:?}", r.tool);
+    let vgck = run_in(&r.dir, "lvm", &["vgck", &r.vg]);
     assert!(
         vgck.status.success() && String::from_utf8_lossy(&vgck.stderr).trim().is_empty(),
         "{}: vgck after vgreduce: {vgck:?}",
+        r.tool
+    );
+    let reduced_lvs = report("lvm");
+    assert_eq!(
+        report("oxlvm"),
+        reduced_lvs,
+        "{}: lvs after vgreduce",
         r.tool
     );
     step("B fails");
@@ -836,9 +852,10 @@ fn repair_scenario(r: &RepairRun) -> RepairSeen {
     RepairSeen {
         healthy,
         no_space_exit: no_space.status.code(),
-        repaired: (repaired.status.code(), own_lines(&repaired)),
+        repaired: (repaired.status.code(), own_lines(r, &repaired)),
         lvs,
-        vgreduce_exit: reduced.status.code(),
+        vgreduce: (reduced.status.code(), own_lines(r, &reduced)),
+        reduced_lvs,
     }
 }
 
@@ -850,15 +867,13 @@ fn repair_scenario(r: &RepairRun) -> RepairSeen {
 #[test]
 fn vm_repair_replaces_a_failed_raid1_leg_as_lvm2_does() {
     require_vm();
-    let lvm2 = {
-        let r = RepairRun::new("lvm", ["vde", "vdf", "vdg"]);
-        repair_scenario(&r)
-    };
-    let ox = {
-        // Tool names of one length keep the report columns alike once paths become roles.
-        let r = RepairRun::new("oxl", ["vdh", "vdi", "vdj"]);
-        repair_scenario(&r)
-    };
+    // Each tool on its own disks and VG, both at once.
+    let lvm2 =
+        std::thread::spawn(|| repair_scenario(&RepairRun::new("lvm", ["vde", "vdf", "vdg"])));
+    // Tool names of one length keep the report columns alike once paths become roles.
+    let ox = std::thread::spawn(|| repair_scenario(&RepairRun::new("oxl", ["vdh", "vdi", "vdj"])));
+    let lvm2 = lvm2.join().expect("LVM2's run");
+    let ox = ox.join().expect("oxlvm's run");
     eprintln!("LVM2: {lvm2:#?}");
     assert_eq!(lvm2, ox, "LVM2 (left) and oxlvm (right) differ");
 }
