@@ -32,7 +32,12 @@ fn runs(vg: &VolumeGroup, name: &str) -> Vec<(usize, u32, u32)> {
 }
 
 fn status(vg: &VolumeGroup, name: &str) -> Vec<String> {
-    vg.lv(name).unwrap().status.clone()
+    vg.lv(name)
+        .unwrap()
+        .status
+        .iter()
+        .map(|w| w.to_string())
+        .collect()
 }
 
 fn four_pvs(test: &str, extent: &str) -> (Sandbox, Vec<LoopDev>) {

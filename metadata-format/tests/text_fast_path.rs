@@ -75,7 +75,7 @@ fn sample() -> Metadata {
     pool.segments.push(Segment::new(
         0,
         4,
-        SegmentKind::ThinPool(ThinPool {
+        SegmentKind::ThinPool(Box::new(ThinPool {
             metadata: "pool_tmeta".into(),
             pool: "pool_tdata".into(),
             transaction_id: 2,
@@ -84,7 +84,7 @@ fn sample() -> Metadata {
             zero_new_blocks: true,
             crop_metadata: None,
             messages: Vec::new(),
-        }),
+        })),
     ));
     vg.lvs.push(pool);
     for (name, n, pv) in [("pool_tmeta", 23, pv0), ("pool_tdata", 24, pv1)] {
@@ -97,28 +97,28 @@ fn sample() -> Metadata {
     thin.segments.push(Segment::new(
         0,
         16,
-        SegmentKind::Thin(Thin {
+        SegmentKind::Thin(Box::new(Thin {
             thin_pool: "pool".into(),
             transaction_id: 1,
             device_id: 1,
             external_origin: None,
             origin: None,
             merge: None,
-        }),
+        })),
     ));
     vg.lvs.push(thin);
     let mut snap = LogicalVolume::new("thinsnap", id(26));
     snap.segments.push(Segment::new(
         0,
         16,
-        SegmentKind::Thin(Thin {
+        SegmentKind::Thin(Box::new(Thin {
             thin_pool: "pool".into(),
             transaction_id: 2,
             device_id: 2,
             external_origin: Some("ext".into()),
             origin: Some("thin".into()),
             merge: Some("m".into()),
-        }),
+        })),
     ));
     vg.lvs.push(snap);
     let mut ext = LogicalVolume::new("ext", id(27));

@@ -527,7 +527,7 @@ fn cache_pool_type_flags_and_policy_settings_survive() {
     let mut segment = Segment::new(
         0,
         8,
-        SegmentKind::CachePool(CachePool {
+        SegmentKind::CachePool(Box::new(CachePool {
             data: "cpool_cdata".into(),
             metadata: "cpool_cmeta".into(),
             metadata_format: Some(2),
@@ -537,7 +537,7 @@ fn cache_pool_type_flags_and_policy_settings_survive() {
                 policy: Some("smq".into()),
                 policy_settings: Some(settings),
             },
-        }),
+        })),
     );
     segment.type_flags.push("METADATA_FORMAT".into());
     pool.segments.push(segment);
@@ -545,11 +545,11 @@ fn cache_pool_type_flags_and_policy_settings_survive() {
     cached.segments.push(Segment::new(
         0,
         16,
-        SegmentKind::Cache(Cache {
+        SegmentKind::Cache(Box::new(Cache {
             cache_pool: "cpool".into(),
             origin: "cached_corig".into(),
             ..Cache::default()
-        }),
+        })),
     ));
     // In LVM2's order: the visible cache LV before the hidden pool.
     vg.lvs.push(cached);

@@ -187,7 +187,7 @@ fn kind(pvs: Vec<Id>) -> impl Strategy<Value = SegmentKind> {
                     mirrors,
                 })
             }),
-        raid().prop_map(SegmentKind::Raid),
+        raid().prop_map(|raid| SegmentKind::Raid(Box::new(raid))),
         (any::<u32>(), text(), text(), any::<bool>()).prop_map(
             |(chunk_size, origin, cow, merging)| {
                 SegmentKind::Snapshot(Snapshot {
@@ -215,7 +215,7 @@ fn kind(pvs: Vec<Id>) -> impl Strategy<Value = SegmentKind> {
                     (discards, zero, crop),
                     messages,
                 )| {
-                    SegmentKind::ThinPool(ThinPool {
+                    SegmentKind::ThinPool(Box::new(ThinPool {
                         metadata,
                         pool,
                         transaction_id,
@@ -224,7 +224,7 @@ fn kind(pvs: Vec<Id>) -> impl Strategy<Value = SegmentKind> {
                         zero_new_blocks: zero,
                         crop_metadata: crop,
                         messages,
-                    })
+                    }))
                 }
             ),
         (
@@ -237,23 +237,25 @@ fn kind(pvs: Vec<Id>) -> impl Strategy<Value = SegmentKind> {
         )
             .prop_map(
                 |(thin_pool, transaction_id, device_id, external_origin, origin, merge)| {
-                    SegmentKind::Thin(Thin {
+                    SegmentKind::Thin(Box::new(Thin {
                         thin_pool,
                         transaction_id,
                         device_id,
                         external_origin,
                         origin,
                         merge,
-                    })
+                    }))
                 }
             ),
         (text(), text(), of(any::<u32>()), cache_settings()).prop_map(
-            |(data, metadata, metadata_format, settings)| SegmentKind::CachePool(CachePool {
-                data,
-                metadata,
-                metadata_format,
-                settings,
-            })
+            |(data, metadata, metadata_format, settings)| SegmentKind::CachePool(Box::new(
+                CachePool {
+                    data,
+                    metadata,
+                    metadata_format,
+                    settings,
+                }
+            ))
         ),
         (
             (
@@ -272,7 +274,7 @@ fn kind(pvs: Vec<Id>) -> impl Strategy<Value = SegmentKind> {
                     spans,
                     (metadata_id, data_id),
                 )| {
-                    SegmentKind::Cache(Cache {
+                    SegmentKind::Cache(Box::new(Cache {
                         cache_pool,
                         origin,
                         cleaner,
@@ -284,7 +286,7 @@ fn kind(pvs: Vec<Id>) -> impl Strategy<Value = SegmentKind> {
                         data_len: spans[3],
                         metadata_id,
                         data_id,
-                    })
+                    }))
                 }
             ),
         (name("x-"), unknown_items(true)).prop_map(|(type_name, items)| {
@@ -385,8 +387,8 @@ fn logical_volume(pvs: Vec<Id>) -> impl Strategy<Value = LogicalVolume> {
                 LogicalVolume {
                     name: String::new(),
                     id,
-                    status,
-                    flags,
+                    status: words(status),
+                    flags: words(flags),
                     tags,
                     creation_time,
                     creation_host,
@@ -429,8 +431,8 @@ fn physical_volume() -> impl Strategy<Value = PhysicalVolume> {
                 device,
                 device_id_type,
                 device_id,
-                status,
-                flags,
+                status: words(status),
+                flags: words(flags),
                 tags,
                 dev_size,
                 pe_start,
@@ -505,8 +507,8 @@ fn volume_group() -> impl Strategy<Value = VolumeGroup> {
                     id,
                     seqno,
                     format,
-                    status,
-                    flags,
+                    status: words(status),
+                    flags: words(flags),
                     tags,
                     system_id,
                     lock_type,
@@ -630,4 +632,8 @@ proptest! {
         let read = parse_config(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(read, section);
     }
+}
+
+fn words(list: Vec<String>) -> Vec<Word> {
+    list.into_iter().map(Word::from).collect()
 }

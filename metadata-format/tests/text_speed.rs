@@ -36,7 +36,7 @@ fn big_metadata(lv_count: u64) -> Metadata {
     pool.segments.push(Segment::new(
         0,
         1024,
-        SegmentKind::ThinPool(ThinPool {
+        SegmentKind::ThinPool(Box::new(ThinPool {
             metadata: "pool_tmeta".into(),
             pool: "pool_tdata".into(),
             transaction_id: lv_count,
@@ -45,7 +45,7 @@ fn big_metadata(lv_count: u64) -> Metadata {
             zero_new_blocks: true,
             crop_metadata: None,
             messages: Vec::new(),
-        }),
+        })),
     ));
     vg.lvs.push(pool);
     for n in 0..lv_count {
@@ -72,14 +72,14 @@ fn big_metadata(lv_count: u64) -> Metadata {
             1 | 2 => Segment::new(
                 0,
                 256,
-                SegmentKind::Thin(Thin {
+                SegmentKind::Thin(Box::new(Thin {
                     thin_pool: "pool".into(),
                     transaction_id: n,
                     device_id: n as u32 + 1,
                     external_origin: None,
                     origin: None,
                     merge: None,
-                }),
+                })),
             ),
             _ => Segment::linear(0, 16, pv, (n * 16 % 500_000) as u32),
         };

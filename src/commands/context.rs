@@ -332,7 +332,7 @@ impl Context {
                 None => {
                     pv.device = Some("[unknown]".to_string());
                     if !pv.flags.iter().any(|f| f == MISSING) {
-                        pv.flags.push(MISSING.to_string());
+                        pv.flags.push(MISSING.into());
                     }
                 }
             }

@@ -1201,7 +1201,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             pool.segments.push(Segment::new(
                 0,
                 got.extents,
-                SegmentKind::ThinPool(ThinPool {
+                SegmentKind::ThinPool(Box::new(ThinPool {
                     metadata: tmeta.clone(),
                     pool: tdata.clone(),
                     transaction_id: 0,
@@ -1210,7 +1210,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
                     zero_new_blocks: zero.unwrap_or(true),
                     crop_metadata: None,
                     messages: Vec::new(),
-                }),
+                })),
             ));
             if let Some(p) = &policy_arg {
                 if *p != AllocationPolicy::Inherit {
@@ -1294,7 +1294,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             // Thin snapshots are skipped at activation unless told otherwise, as LVM2 does.
             if skip != Some(false) {
                 if let Some(lv) = vg.lv_mut(&name) {
-                    lv.flags.push(ACTIVATION_SKIP.to_string());
+                    lv.flags.push(ACTIVATION_SKIP.into());
                 }
             }
             created.push(name);
@@ -1312,7 +1312,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             lv.status.retain(|s| s != "WRITE");
         }
         if skip == Some(true) && !lv.flags.iter().any(|f| f == ACTIVATION_SKIP) {
-            lv.flags.push(ACTIVATION_SKIP.to_string());
+            lv.flags.push(ACTIVATION_SKIP.into());
         }
         if matches!(kind, Kind::Raid(_)) {
             lv_raid::copy_tags_to_metadata(&mut vg, name);
@@ -2829,7 +2829,7 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                         .iter()
                         .position(|s| s == "READ")
                         .map_or(0, |p| p + 1);
-                    lv.status.insert(at, "WRITE".to_string());
+                    lv.status.insert(at, "WRITE".into());
                 } else {
                     lv.status.retain(|s| s != "WRITE");
                 }
@@ -2842,7 +2842,7 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
             match skip {
                 Some(true) if !lv.flags.iter().any(|f| f == ACTIVATION_SKIP) => {
-                    lv.flags.push(ACTIVATION_SKIP.to_string())
+                    lv.flags.push(ACTIVATION_SKIP.into())
                 }
                 Some(false) => lv.flags.retain(|f| f != ACTIVATION_SKIP),
                 _ => {}

@@ -841,7 +841,7 @@ fn to_thin_pool(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     pool.segments.push(Segment::new(
         0,
         data_extents,
-        SegmentKind::ThinPool(ThinPool {
+        SegmentKind::ThinPool(Box::new(ThinPool {
             metadata: tmeta.clone(),
             pool: tdata,
             transaction_id: 0,
@@ -854,7 +854,7 @@ fn to_thin_pool(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
             zero_new_blocks: zero.unwrap_or(true),
             crop_metadata: None,
             messages: Vec::new(),
-        }),
+        })),
     ));
     vg.lvs.push(pool);
     let meta_len = u32::try_from(meta_extents).unwrap_or(u32::MAX);

@@ -451,14 +451,14 @@ pub fn add_thin(
     lv.segments.push(Segment::new(
         0,
         extents,
-        SegmentKind::Thin(Thin {
+        SegmentKind::Thin(Box::new(Thin {
             thin_pool: pool.to_string(),
             transaction_id: tx,
             device_id,
             external_origin: None,
             origin: origin.map(str::to_string),
             merge: None,
-        }),
+        })),
     ));
     vg.lvs.push(lv);
     Ok(())
@@ -956,7 +956,7 @@ mod tests {
         pool.segments.push(Segment::new(
             0,
             32,
-            SegmentKind::ThinPool(ThinPool {
+            SegmentKind::ThinPool(Box::new(ThinPool {
                 metadata: "pool_tmeta".into(),
                 pool: "pool_tdata".into(),
                 transaction_id: 0,
@@ -965,7 +965,7 @@ mod tests {
                 zero_new_blocks: true,
                 crop_metadata: None,
                 messages: Vec::new(),
-            }),
+            })),
         ));
         vg.lvs.push(pool);
         let id = |c: char| Id::parse(&c.to_string().repeat(32)).unwrap();
@@ -1012,7 +1012,7 @@ mod tests {
         pool.segments.push(Segment::new(
             0,
             1,
-            SegmentKind::ThinPool(ThinPool {
+            SegmentKind::ThinPool(Box::new(ThinPool {
                 metadata: "pool_tmeta".into(),
                 pool: "pool_tdata".into(),
                 transaction_id: 0,
@@ -1021,7 +1021,7 @@ mod tests {
                 zero_new_blocks: true,
                 crop_metadata: None,
                 messages: Vec::new(),
-            }),
+            })),
         ));
         vg.lvs.push(pool);
         rename_lv(&mut vg, "pool", "tank");

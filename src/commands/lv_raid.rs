@@ -54,7 +54,7 @@ pub fn set_status(lv: &mut LogicalVolume, flag: &str) {
         .iter()
         .position(|f| rank(f) > mine)
         .unwrap_or(lv.status.len());
-    lv.status.insert(at, flag.to_string());
+    lv.status.insert(at, flag.into());
 }
 
 pub fn clear_status(lv: &mut LogicalVolume, flag: &str) {
@@ -451,7 +451,7 @@ pub fn create(
                 images.push(RaidImage { meta, data });
             }
             let striped = !matches!(level, RaidLevel::Raid1);
-            SegmentKind::Raid(Raid {
+            SegmentKind::Raid(Box::new(Raid {
                 level,
                 data_copies: matches!(level, RaidLevel::Raid10 | RaidLevel::Raid10Near)
                     .then_some(params.mirrors),
@@ -462,7 +462,7 @@ pub fn create(
                 max_recovery_rate: None,
                 data_offset: None,
                 images,
-            })
+            }))
         }
     };
     top.segments.push(Segment::new(0, extents, kind));
@@ -1031,7 +1031,7 @@ pub fn linear_to_raid1(
         top.segments = vec![Segment::new(
             0,
             extents,
-            SegmentKind::Raid(Raid {
+            SegmentKind::Raid(Box::new(Raid {
                 level: RaidLevel::Raid1,
                 data_copies: None,
                 region_size: Some(region),
@@ -1041,7 +1041,7 @@ pub fn linear_to_raid1(
                 max_recovery_rate: None,
                 data_offset: None,
                 images,
-            }),
+            })),
         )];
     }
     Ok(metas)

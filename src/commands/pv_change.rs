@@ -409,7 +409,7 @@ fn pvchange_one(
                 if now { "allocatable" } else { "unallocatable" }
             ));
         } else if want.is_yes() {
-            pv.status.insert(0, "ALLOCATABLE".to_string());
+            pv.status.insert(0, "ALLOCATABLE".into());
             done = true;
         } else {
             pv.status.retain(|s| s != "ALLOCATABLE");

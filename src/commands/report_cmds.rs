@@ -289,7 +289,7 @@ pub fn lvm2_vg_order(scan: &Scan) -> Vec<String> {
 impl Snapshot {
     /// Scans and reads every VG (all of them, or only `only` when given).
     pub fn take(ctx: &Context, only: Option<&[String]>) -> CmdResult<Snapshot> {
-        let scan = ctx.scan()?;
+        let mut scan = ctx.scan()?;
         let devices: Vec<DeviceFacts> = scan.pvs.iter().map(device_facts).collect();
         let by_dev = devices_in_scan_order(&devices);
         let names = vgs_in_scan_order(&scan, &by_dev);
@@ -314,6 +314,14 @@ impl Snapshot {
                 }
                 Ok(None) => {}
                 Err(e) => errors.push(e),
+            }
+        }
+        // Every VG is parsed and the device facts are taken: the texts (each as large as its
+        // VG's metadata) are not read again, so a report does not hold them while it builds
+        // its rows.
+        for pv in &mut scan.pvs {
+            for text in pv.mdas.iter_mut().filter_map(|m| m.text.as_mut()) {
+                text.text = Default::default();
             }
         }
         let orphans = by_dev.into_iter().filter(|&i| !used[i]).collect();
@@ -367,14 +375,22 @@ impl VgCache {
 }
 
 fn vg_row(spec: &ReportSpec, facts: &VgFacts, cache: &VgCache, r: RowRef) -> Row {
-    spec.columns()
-        .iter()
-        .enumerate()
-        .map(|(c, &f)| match cache.values.get(c) {
-            Some(Some(v)) => v.clone(),
-            _ => facts.value(r, f),
-        })
-        .collect()
+    let mut row = Row::with_capacity(spec.columns().len());
+    vg_row_into(spec, facts, cache, r, &mut row);
+    row
+}
+
+/// [`vg_row`] into `row` (empty), for [`ReportRows::push_with`].
+fn vg_row_into(spec: &ReportSpec, facts: &VgFacts, cache: &VgCache, r: RowRef, row: &mut Row) {
+    row.extend(
+        spec.columns()
+            .iter()
+            .enumerate()
+            .map(|(c, &f)| match cache.values.get(c) {
+                Some(Some(v)) => v.clone(),
+                _ => facts.value(r, f),
+            }),
+    );
 }
 
 pub fn orphan_row(spec: &ReportSpec, d: &DeviceFacts, seg: bool) -> Row {
@@ -667,10 +683,10 @@ fn push_lv_rows(
 ) {
     if segments {
         for si in 0..f.vg.lvs[i].segments.len() {
-            rows.push(vg_row(spec, f, cache, RowRef::Seg(i, si)));
+            rows.push_with(|row| vg_row_into(spec, f, cache, RowRef::Seg(i, si), row));
         }
     } else {
-        rows.push(vg_row(spec, f, cache, RowRef::Lv(i)));
+        rows.push_with(|row| vg_row_into(spec, f, cache, RowRef::Lv(i), row));
     }
 }
 

@@ -109,7 +109,7 @@ fn with_current_devices(found: &FoundVg, scan: &Scan) -> Metadata {
             None => {
                 pv.device = Some("[unknown]".to_string());
                 if !pv.flags.iter().any(|f| f == MISSING) {
-                    pv.flags.push(MISSING.to_string());
+                    pv.flags.push(MISSING.into());
                 }
             }
         }

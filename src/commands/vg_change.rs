@@ -1207,7 +1207,7 @@ fn change_vg(
         }
         if want.is_yes() {
             // LVM2 writes RESIZEABLE first.
-            vg.status.insert(0, "RESIZEABLE".to_string());
+            vg.status.insert(0, "RESIZEABLE".into());
         } else {
             vg.status.retain(|s| s != "RESIZEABLE");
         }
@@ -1223,7 +1223,7 @@ fn change_vg(
         if want.is_yes() {
             vg.flags.retain(|f| f != "NOAUTOACTIVATE");
         } else {
-            vg.flags.push("NOAUTOACTIVATE".to_string());
+            vg.flags.push("NOAUTOACTIVATE".into());
         }
     }
     for tag in &args.deltag {

@@ -86,7 +86,7 @@ fn selected(ctx: &Context, scan: &Scan, names: Vec<String>, sel: &Select) -> Vec
 pub fn set_exported(vg: &mut VolumeGroup, exported: bool) {
     vg.status.retain(|s| s != EXPORTED);
     if exported {
-        vg.status.insert(0, EXPORTED.to_string());
+        vg.status.insert(0, EXPORTED.into());
     }
     for pv in &mut vg.pvs {
         pv.status.retain(|s| s != EXPORTED);
@@ -96,7 +96,7 @@ pub fn set_exported(vg: &mut VolumeGroup, exported: bool) {
                 .iter()
                 .position(|s| s == "ALLOCATABLE")
                 .map_or(0, |i| i + 1);
-            pv.status.insert(at, EXPORTED.to_string());
+            pv.status.insert(at, EXPORTED.into());
         }
     }
 }

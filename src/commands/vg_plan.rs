@@ -400,7 +400,7 @@ mod tests {
         pool.segments.push(Segment::new(
             0,
             4,
-            SegmentKind::ThinPool(ThinPool {
+            SegmentKind::ThinPool(Box::new(ThinPool {
                 metadata: "pool_tmeta".into(),
                 pool: "pool_tdata".into(),
                 transaction_id: 1,
@@ -409,20 +409,20 @@ mod tests {
                 zero_new_blocks: true,
                 crop_metadata: None,
                 messages: Vec::new(),
-            }),
+            })),
         ));
         let mut thin = LogicalVolume::new("thin", id('t'));
         thin.segments.push(Segment::new(
             0,
             8,
-            SegmentKind::Thin(Thin {
+            SegmentKind::Thin(Box::new(Thin {
                 thin_pool: "pool".into(),
                 transaction_id: 1,
                 device_id: 1,
                 external_origin: None,
                 origin: None,
                 merge: None,
-            }),
+            })),
         ));
         vg.lvs.extend([pool, thin, tdata, tmeta]);
         vg.lvs.push(linear("keep", id('b'), 1, 1));

@@ -246,7 +246,7 @@ fn has_metadata_area(scan: &Scan, ids: impl Iterator<Item = Id>) -> bool {
 fn mark_vg_exported(vg: &mut VolumeGroup, exported: bool) {
     vg.status.retain(|s| s != EXPORTED);
     if exported {
-        vg.status.insert(0, EXPORTED.to_string());
+        vg.status.insert(0, EXPORTED.into());
     }
 }
 

@@ -245,7 +245,7 @@ impl<'a> Roles<'a> {
 
     fn pool_segment(lv: &LogicalVolume) -> Option<&ThinPool> {
         lv.segments.first().and_then(|s| match &s.kind {
-            SegmentKind::ThinPool(p) => Some(p),
+            SegmentKind::ThinPool(p) => Some(p.as_ref()),
             _ => None,
         })
     }
@@ -1124,7 +1124,7 @@ impl<'a> Builder<'a> {
 
 fn thin_segment(lv: &LogicalVolume) -> Option<&Thin> {
     lv.segments.first().and_then(|s| match &s.kind {
-        SegmentKind::Thin(t) => Some(t),
+        SegmentKind::Thin(t) => Some(t.as_ref()),
         _ => None,
     })
 }
@@ -1614,7 +1614,7 @@ mod tests {
         vg.lvs.push(lv_with(
             "r",
             'z',
-            Segment::new(0, 4, SegmentKind::Raid(raid)),
+            Segment::new(0, 4, SegmentKind::Raid(Box::new(raid))),
         ));
         vg.lvs.extend(lvs);
         vg
@@ -1706,11 +1706,8 @@ mod tests {
     fn unsupported_types_say_so() {
         let mut vg = test_vg();
         let mut lv = LogicalVolume::new("c", Id::parse(&"c".repeat(32)).unwrap());
-        lv.segments.push(Segment::new(
-            0,
-            1,
-            SegmentKind::Cache(metadata_format::text::Cache::default()),
-        ));
+        lv.segments
+            .push(Segment::new(0, 1, SegmentKind::Cache(Box::default())));
         vg.lvs.push(lv);
         let err = lv_tree(&vg, "c", &TableOptions::default()).unwrap_err();
         assert!(matches!(err, TableError::Unsupported { .. }), "{err}");

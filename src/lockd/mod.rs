@@ -9,7 +9,7 @@
 pub mod client;
 pub mod protocol;
 
-use metadata_format::text::{Id, LogicalVolume, SegmentKind, VolumeGroup};
+use metadata_format::text::{Id, LogicalVolume, SegmentKind, VolumeGroup, Word};
 use protocol::{Reply, Request, ResultFlags};
 use std::io;
 
@@ -356,7 +356,7 @@ pub fn flag_write_locked(vg: &VolumeGroup) -> bool {
 }
 
 /// Where WRITE goes back in a status list: after READ (LVM2's flag table order).
-fn insert_write(status: &mut Vec<String>, before_read: &[&str]) {
+fn insert_write(status: &mut Vec<Word>, before_read: &[&str]) {
     if status.iter().any(|s| s == "WRITE") {
         return;
     }
@@ -367,7 +367,7 @@ fn insert_write(status: &mut Vec<String>, before_read: &[&str]) {
             .rposition(|s| before_read.contains(&s.as_str()))
             .map_or(0, |p| p + 1),
     };
-    status.insert(at, "WRITE".to_string());
+    status.insert(at, "WRITE".into());
 }
 
 /// As LVM2 reads metadata: WRITE_LOCKED in `flags` means WRITE, for the VG and each LV.
@@ -389,16 +389,16 @@ pub fn export_write_locked(vg: &mut VolumeGroup) {
         return;
     }
     if take_flag(&mut vg.status, "WRITE") && !vg.flags.iter().any(|f| f == WRITE_LOCKED) {
-        vg.flags.insert(0, WRITE_LOCKED.to_string());
+        vg.flags.insert(0, WRITE_LOCKED.into());
     }
     for lv in &mut vg.lvs {
         if take_flag(&mut lv.status, "WRITE") && !lv.flags.iter().any(|f| f == WRITE_LOCKED) {
-            lv.flags.insert(0, WRITE_LOCKED.to_string());
+            lv.flags.insert(0, WRITE_LOCKED.into());
         }
     }
 }
 
-fn take_flag(list: &mut Vec<String>, flag: &str) -> bool {
+fn take_flag(list: &mut Vec<Word>, flag: &str) -> bool {
     let before = list.len();
     list.retain(|f| f != flag);
     list.len() != before

@@ -112,6 +112,8 @@ pub struct ReportRows<'s> {
     nrows: usize,
     /// Per column: the field's definition, looked up once.
     defs: Vec<&'static super::registry::FieldDef>,
+    /// The row buffer of `push_with`.
+    scratch: Row,
 }
 
 impl<'s> ReportRows<'s> {
@@ -133,20 +135,36 @@ impl<'s> ReportRows<'s> {
             },
             nrows: 0,
             defs: spec.columns.iter().map(|f| f.def()).collect(),
+            scratch: Row::new(),
         }
     }
 
     /// Adds a row, unless the spec's selection drops it (LVM2 sizes columns by the selected
     /// rows only) or the spec only asked for help (no rows are shown then).
     pub fn push(&mut self, row: Row) {
+        self.push_ref(&row);
+    }
+
+    /// [`ReportRows::push`] of a row that `fill` writes into a buffer kept between rows, so
+    /// a report of 30,000 LVs does not allocate (and free) a row vector per LV.
+    pub fn push_with(&mut self, fill: impl FnOnce(&mut Row)) {
+        let mut row = std::mem::take(&mut self.scratch);
+        row.clear();
+        fill(&mut row);
+        self.push_ref(&row);
+        row.clear();
+        self.scratch = row;
+    }
+
+    fn push_ref(&mut self, row: &[FieldValue]) {
         let spec = self.spec;
         if spec.help || spec.selection_help {
             return;
         }
-        if spec.selection.is_some() && !spec.selects(&row) {
+        if spec.selection.is_some() && !spec.selects(row) {
             return;
         }
-        self.format(&row);
+        self.format(row);
         self.nrows += 1;
     }
 

@@ -15,7 +15,7 @@ use super::size::PERCENT_INVALID;
 use super::{FieldId, FieldType, FieldValue, ObjType};
 use metadata_format::text::{
     AllocationPolicy, Area, Id, LogicalVolume, Raid, ReadAhead, Segment, SegmentKind, Snapshot,
-    Thin, ThinPool, VolumeGroup,
+    Thin, ThinPool, VolumeGroup, Word,
 };
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -195,7 +195,7 @@ pub struct VgFacts<'a> {
     pub vg: &'a VolumeGroup,
     /// Per PV of the VG (same order): its device, or None when missing.
     pub devices: Vec<Option<&'a DeviceFacts>>,
-    lv_by_name: HashMap<&'a str, usize>,
+    lv_by_name: HashMap<&'a str, usize, metadata_format::QuickHash>,
     pv_by_id: HashMap<Id, usize>,
     lvs: Vec<LvDerived>,
     /// Allocated extents per PV.
@@ -228,7 +228,7 @@ pub struct PvSeg {
     pub owner: Option<(usize, usize)>,
 }
 
-fn has_flag(status: &[String], flags: &[String], name: &str) -> bool {
+fn has_flag(status: &[Word], flags: &[Word], name: &str) -> bool {
     status.iter().chain(flags).any(|s| s == name)
 }
 
@@ -323,7 +323,7 @@ pub fn dm_name(vg: &str, lv: &str) -> String {
 
 impl<'a> VgFacts<'a> {
     pub fn new(vg: &'a VolumeGroup, devices: Vec<Option<&'a DeviceFacts>>) -> VgFacts<'a> {
-        let lv_by_name: HashMap<&str, usize> = vg
+        let lv_by_name: HashMap<&str, usize, metadata_format::QuickHash> = vg
             .lvs
             .iter()
             .enumerate()

@@ -11,6 +11,7 @@ use super::format::offset_from_timestamp_comment;
 use super::model::*;
 use super::parse::{as_text, After, Cursor, Entry, Lex};
 use super::tree::{line_at, Item, Node, Scalar, Section, Value};
+use super::word::Word;
 
 /// Anchor name of the VG section among the top-level keys.
 pub(crate) const VG_ANCHOR: &str = "<volume group>";
@@ -25,10 +26,11 @@ pub fn parse_metadata(input: &[u8]) -> Result<Metadata, TextError> {
     let text = as_text(input)?;
     let mut importer = Importer {
         src: text.as_bytes(),
-        pv_keys: HashMap::new(),
+        pv_keys: HashMap::default(),
         utc_offset: None,
         fast: true,
         scratch: Vec::new(),
+        word_scratch: Vec::new(),
     };
     importer.metadata(&mut Cursor::new(text))
 }
@@ -39,10 +41,11 @@ pub fn parse_metadata_without_fast_path(input: &[u8]) -> Result<Metadata, TextEr
     let text = as_text(input)?;
     let mut importer = Importer {
         src: text.as_bytes(),
-        pv_keys: HashMap::new(),
+        pv_keys: HashMap::default(),
         utc_offset: None,
         fast: false,
         scratch: Vec::new(),
+        word_scratch: Vec::new(),
     };
     importer.metadata(&mut Cursor::new(text))
 }
@@ -50,12 +53,14 @@ pub fn parse_metadata_without_fast_path(input: &[u8]) -> Result<Metadata, TextEr
 struct Importer<'a> {
     src: &'a [u8],
     /// `pvN` key -> PV id, for resolving segment areas.
-    pv_keys: HashMap<Cow<'a, str>, Id>,
+    pv_keys: HashMap<Cow<'a, str>, Id, crate::hash::QuickHash>,
     utc_offset: Option<i32>,
     /// Read plain LV sections with `fast_lv` (off only in tests comparing the two paths).
     fast: bool,
     /// The fast path's list being read, reused so each list is allocated once at its size.
     scratch: Vec<String>,
+    /// The same for `status` and `flags` lists.
+    word_scratch: Vec<Word>,
 }
 
 enum Slot<'a> {
@@ -280,7 +285,10 @@ impl<'a, 'l> Fields<'a, 'l> {
         }
     }
 
-    fn strings(&mut self, key: &'static str) -> Result<Option<Vec<String>>, TextError> {
+    fn strings<T: for<'x> From<&'x str>>(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<Vec<T>>, TextError> {
         let Some(item) = self.take(key) else {
             return Ok(None);
         };
@@ -290,7 +298,7 @@ impl<'a, 'l> Fields<'a, 'l> {
         let mut strings = Vec::with_capacity(array.elements.len());
         for element in &array.elements {
             match element {
-                Scalar::String(text) => strings.push(text.to_string()),
+                Scalar::String(text) => strings.push(T::from(text)),
                 _ => return Err(self.wrong_type(&item, "an array of strings")),
             }
         }
@@ -337,7 +345,7 @@ impl<'a, 'l> Fields<'a, 'l> {
         self.required(value, key)
     }
 
-    fn list(&mut self, key: &'static str) -> Result<Vec<String>, TextError> {
+    fn list<T: for<'x> From<&'x str>>(&mut self, key: &'static str) -> Result<Vec<T>, TextError> {
         Ok(self.strings(key)?.unwrap_or_default())
     }
 
@@ -767,7 +775,7 @@ impl<'a> Importer<'a> {
         let type_flags = parts.map(str::to_string).collect();
         let tags = f.list("tags")?;
         let kind = if let Some(level) = RaidLevel::from_name(&type_name) {
-            SegmentKind::Raid(self.raid(&mut f, level)?)
+            SegmentKind::Raid(Box::new(self.raid(&mut f, level)?))
         } else {
             match type_name.as_str() {
                 "striped" => {
@@ -810,22 +818,22 @@ impl<'a> Importer<'a> {
                         merging,
                     })
                 }
-                "thin-pool" => SegmentKind::ThinPool(self.thin_pool(&mut f)?),
-                "thin" => SegmentKind::Thin(Thin {
+                "thin-pool" => SegmentKind::ThinPool(Box::new(self.thin_pool(&mut f)?)),
+                "thin" => SegmentKind::Thin(Box::new(Thin {
                     thin_pool: f.req_string("thin_pool")?,
                     transaction_id: f.req_u64("transaction_id")?,
                     device_id: f.req_u32("device_id")?,
                     external_origin: f.string("external_origin")?,
                     origin: f.string("origin")?,
                     merge: f.string("merge")?,
-                }),
-                "cache-pool" => SegmentKind::CachePool(CachePool {
+                })),
+                "cache-pool" => SegmentKind::CachePool(Box::new(CachePool {
                     data: f.req_string("data")?,
                     metadata: f.req_string("metadata")?,
                     metadata_format: f.u32("metadata_format")?,
                     settings: self.cache_settings(&mut f)?,
-                }),
-                "cache" => SegmentKind::Cache(Cache {
+                })),
+                "cache" => SegmentKind::Cache(Box::new(Cache {
                     cache_pool: f.req_string("cache_pool")?,
                     origin: f.req_string("origin")?,
                     cleaner: f.bool("cleaner")?.unwrap_or(false),
@@ -837,7 +845,7 @@ impl<'a> Importer<'a> {
                     data_len: f.u64("data_len")?,
                     metadata_id: f.id("metadata_id")?,
                     data_id: f.id("data_id")?,
-                }),
+                })),
                 _ => SegmentKind::Other(OtherSegment {
                     type_name,
                     items: f.take_rest(),
@@ -1120,8 +1128,8 @@ impl<'a> Importer<'a> {
             seen |= 1 << bit;
             match bit {
                 0 => lv.id = Id::parse(fast_str(&lex.scalar()?)?)?,
-                1 => lv.status = fast_strings(&mut lex, &mut self.scratch)?,
-                2 => lv.flags = fast_strings(&mut lex, &mut self.scratch)?,
+                1 => lv.status = fast_strings(&mut lex, &mut self.word_scratch)?,
+                2 => lv.flags = fast_strings(&mut lex, &mut self.word_scratch)?,
                 3 => lv.tags = fast_strings(&mut lex, &mut self.scratch)?,
                 4 => lv.creation_time = Some(fast_u64(lex.scalar()?)?),
                 5 => lv.creation_host = Some(fast_string(lex.scalar()?)?),
@@ -1223,14 +1231,14 @@ impl<'a> Importer<'a> {
                     stripes,
                 })
             }
-            "thin" if seen & STRIPED_KEYS == 0 => SegmentKind::Thin(Thin {
+            "thin" if seen & STRIPED_KEYS == 0 => SegmentKind::Thin(Box::new(Thin {
                 thin_pool: thin_pool?,
                 transaction_id: transaction_id?,
                 device_id: device_id?,
                 external_origin,
                 origin,
                 merge,
-            }),
+            })),
             _ => return None,
         };
         Some(Segment {
@@ -1308,15 +1316,18 @@ fn fast_string(value: Scalar<'_>) -> Option<String> {
     }
 }
 
-/// A list of strings, allocated at its exact size as the full path's lists are (30,000 LVs
-/// would keep every spare slot).
-fn fast_strings(lex: &mut Lex<'_>, scratch: &mut Vec<String>) -> Option<Vec<String>> {
+/// A list of strings (or words), allocated at its exact size as the full path's lists are
+/// (30,000 LVs would keep every spare slot).
+fn fast_strings<T: for<'x> From<&'x str>>(
+    lex: &mut Lex<'_>,
+    scratch: &mut Vec<T>,
+) -> Option<Vec<T>> {
     if !lex.array_start() {
         return None;
     }
     scratch.clear();
     while let Some(element) = lex.element()? {
-        scratch.push(fast_string(element)?);
+        scratch.push(T::from(fast_str(&element)?));
     }
     let mut strings = Vec::with_capacity(scratch.len());
     strings.append(scratch);

@@ -29,6 +29,7 @@ mod import;
 mod model;
 mod parse;
 mod tree;
+mod word;
 
 pub use emit::{emit_backup, emit_config, emit_ondisk};
 pub use error::TextError;
@@ -42,3 +43,4 @@ pub use model::{
 };
 pub use parse::{parse_config, MAX_DEPTH};
 pub use tree::{line_at, Array, Comments, Item, Node, Scalar, Section, Value};
+pub use word::Word;

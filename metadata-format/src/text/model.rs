@@ -8,11 +8,15 @@ use std::str::FromStr;
 
 use super::format::ctime_text;
 use super::tree::{Item, Section};
+use super::word::Word;
 
 /// A 32-character LVM2 identifier (VG, PV or LV UUID), stored without dashes and written
 /// in LVM2's 6-4-4-4-4-4-6 grouping.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id([u8; 32]);
+
+/// Where the dashes of an identifier's text form are.
+const DASHES: [usize; 6] = [6, 11, 16, 21, 26, 31];
 
 /// Characters LVM2 accepts in an identifier.
 fn is_id_char(byte: u8) -> bool {
@@ -27,6 +31,20 @@ impl Id {
 
     /// Parses the text form; dashes anywhere are ignored, as LVM2 does.
     pub fn parse(text: &str) -> Option<Id> {
+        // LVM2's own form (6-4-4-4-4-4-6 with dashes), one copy per group.
+        let src = text.as_bytes();
+        if src.len() == 38 && DASHES.iter().all(|&at| src[at] == b'-') {
+            let mut bytes = [0u8; 32];
+            let mut from = 0;
+            let mut to = 0;
+            for &dash in DASHES.iter().chain(&[38]) {
+                let group = &src[from..dash];
+                bytes[to..to + group.len()].copy_from_slice(group);
+                to += group.len();
+                from = dash + 1;
+            }
+            return bytes.iter().all(|&b| is_id_char(b)).then_some(Id(bytes));
+        }
         let mut bytes = [0u8; 32];
         let mut len = 0;
         for byte in text.bytes().filter(|&b| b != b'-') {
@@ -224,8 +242,8 @@ pub struct VolumeGroup {
     pub seqno: u32,
     /// `"lvm2"`; LVM2 marks it `# informational`.
     pub format: Option<String>,
-    pub status: Vec<String>,
-    pub flags: Vec<String>,
+    pub status: Vec<Word>,
+    pub flags: Vec<Word>,
     pub tags: Vec<String>,
     pub system_id: Option<String>,
     pub lock_type: Option<String>,
@@ -254,8 +272,8 @@ pub struct PhysicalVolume {
     pub device: Option<String>,
     pub device_id_type: Option<String>,
     pub device_id: Option<String>,
-    pub status: Vec<String>,
-    pub flags: Vec<String>,
+    pub status: Vec<Word>,
+    pub flags: Vec<Word>,
     pub tags: Vec<String>,
     /// Device size in sectors.
     pub dev_size: Option<u64>,
@@ -273,8 +291,8 @@ pub struct PhysicalVolume {
 pub struct LogicalVolume {
     pub name: String,
     pub id: Id,
-    pub status: Vec<String>,
-    pub flags: Vec<String>,
+    pub status: Vec<Word>,
+    pub flags: Vec<Word>,
     pub tags: Vec<String>,
     /// Seconds since the epoch.
     pub creation_time: Option<u64>,
@@ -326,7 +344,9 @@ pub enum Area {
     Lv { name: String, start: u32 },
 }
 
-/// The segment type and what only that type has.
+/// The segment type and what only that type has. The larger variants are boxed: every
+/// segment of a linear or striped LV (most of a large VG) is as large as the largest variant,
+/// and a cache segment's settings would triple it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SegmentKind {
     /// `striped`; one area is a linear mapping.
@@ -334,13 +354,13 @@ pub enum SegmentKind {
     /// `mirror`, including the temporary `pvmove` mirror.
     Mirror(Mirror),
     /// `raid0`, `raid1`, `raid4`, `raid5*`, `raid6*`, `raid10`.
-    Raid(Raid),
+    Raid(Box<Raid>),
     /// `snapshot` (the internal `snapshotN` LV of a COW snapshot).
     Snapshot(Snapshot),
-    ThinPool(ThinPool),
-    Thin(Thin),
-    CachePool(CachePool),
-    Cache(Cache),
+    ThinPool(Box<ThinPool>),
+    Thin(Box<Thin>),
+    CachePool(Box<CachePool>),
+    Cache(Box<Cache>),
     /// A type the model does not know, kept verbatim.
     Other(OtherSegment),
 }
@@ -640,7 +660,7 @@ impl PhysicalVolume {
             device: Some(device.to_string()),
             device_id_type: None,
             device_id: None,
-            status: vec!["ALLOCATABLE".to_string()],
+            status: vec!["ALLOCATABLE".into()],
             flags: Vec::new(),
             tags: Vec::new(),
             dev_size: Some(dev_size),
@@ -862,8 +882,25 @@ mod tests {
             "dashes are optional"
         );
         assert_eq!(Id::parse("mT8IXf-FfBg"), None);
+        assert_eq!(
+            Id::parse("mT8IX-fFfBg-RXup-WFHz-wYNw-QgHC-AaEnDE"),
+            Some(id),
+            "dashes elsewhere too"
+        );
         assert_eq!(Id::parse("mT8IXf-FfBg-RXup-WFHz-wYNw-QgHC-AaEnD?"), None);
         assert_eq!(Id::parse("mT8IXf-FfBg-RXup-WFHz-wYNw-QgHC-AaEnDEx"), None);
+    }
+
+    #[test]
+    fn segments_stay_small() {
+        // Every LV of a large VG has a segment; the rare types are boxed so that a linear
+        // one is not as large as a cache segment (360 bytes before they were).
+        assert!(
+            std::mem::size_of::<Segment>() <= 176,
+            "{}",
+            std::mem::size_of::<Segment>()
+        );
+        assert!(std::mem::size_of::<SegmentKind>() <= 72);
     }
 
     #[test]

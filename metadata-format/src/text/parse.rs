@@ -842,6 +842,20 @@ impl<'a> Lex<'a> {
                     return Some(Scalar::Int(value));
                 }
             }
+            b'"' => {
+                // The usual string: short, no backslash. Anything else takes the full reader.
+                let bytes = &rest.as_bytes()[1..];
+                for (n, &b) in bytes.iter().enumerate().take(64) {
+                    match b {
+                        b'"' => {
+                            self.at += n + 2;
+                            return Some(Scalar::String(Cow::Borrowed(&rest[1..n + 1])));
+                        }
+                        b'\\' => break,
+                        _ => {}
+                    }
+                }
+            }
             _ => {}
         }
         let (after, value) = scalar(rest, "a value").ok()?;
