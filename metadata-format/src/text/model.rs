@@ -15,9 +15,6 @@ use super::word::Word;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id([u8; 32]);
 
-/// Where the dashes of an identifier's text form are.
-const DASHES: [usize; 6] = [6, 11, 16, 21, 26, 31];
-
 /// Characters LVM2 accepts in an identifier.
 fn is_id_char(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'!' || byte == b'#'
@@ -31,19 +28,24 @@ impl Id {
 
     /// Parses the text form; dashes anywhere are ignored, as LVM2 does.
     pub fn parse(text: &str) -> Option<Id> {
-        // LVM2's own form (6-4-4-4-4-4-6 with dashes), one copy per group.
+        // LVM2's own form (6-4-4-4-4-4-6 with dashes) in one pass; other forms below.
         let src = text.as_bytes();
-        if src.len() == 38 && DASHES.iter().all(|&at| src[at] == b'-') {
+        if src.len() == 38 {
             let mut bytes = [0u8; 32];
-            let mut from = 0;
+            let mut good = true;
             let mut to = 0;
-            for &dash in DASHES.iter().chain(&[38]) {
-                let group = &src[from..dash];
-                bytes[to..to + group.len()].copy_from_slice(group);
-                to += group.len();
-                from = dash + 1;
+            for (at, &byte) in src.iter().enumerate() {
+                if matches!(at, 6 | 11 | 16 | 21 | 26 | 31) {
+                    good &= byte == b'-';
+                } else if let Some(slot) = bytes.get_mut(to) {
+                    good &= is_id_char(byte);
+                    *slot = byte;
+                    to += 1;
+                }
             }
-            return bytes.iter().all(|&b| is_id_char(b)).then_some(Id(bytes));
+            if good {
+                return Some(Id(bytes));
+            }
         }
         let mut bytes = [0u8; 32];
         let mut len = 0;
