@@ -493,3 +493,199 @@ fn vm_lvchange_and_vgmknodes() {
     oxlvm(&["lvchange", "-an", &format!("{VG}/striped")]);
     assert_nothing_active();
 }
+
+/// A distinct, random-looking LVM2 id for each `n` (splitmix64 per character).
+fn bench_id(n: u64) -> metadata_format::text::Id {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut bytes = [b'0'; 32];
+    let mut state = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for b in bytes.iter_mut() {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        *b = ALPHABET[((z ^ (z >> 31)) % 62) as usize];
+    }
+    metadata_format::text::Id::from_bytes(bytes).expect("alphabet characters")
+}
+
+/// Seconds one command took (it must succeed; its output is not echoed).
+fn seconds(program: &str, args: &[&str]) -> f64 {
+    let start = std::time::Instant::now();
+    run(program, args);
+    start.elapsed().as_secs_f64()
+}
+
+fn bench_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The number of dm devices whose name starts with `prefix`.
+fn dm_count(prefix: &str) -> usize {
+    run("dmsetup", &["info", "-c", "--noheadings", "-o", "name"])
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .count()
+}
+
+/// The benchmark row line `scripts/bench vm` prints: both times and LVM2's over oxlvm's.
+fn bench_row(row: &str, ox: f64, lvm2: f64) {
+    eprintln!(
+        "BENCH | {row} | {ox:.2} s | {lvm2:.2} s | {:.1}x |",
+        lvm2 / ox.max(1e-9)
+    );
+}
+
+/// Issue 5's and 9's benchmark in the guest: `scripts/bench vm` (or by hand: `scripts/vm-test
+/// --test vm_activate -- --ignored --nocapture vm_bench`). One VG of OXLVM_BENCH_LVS (1,000)
+/// linear one-extent LVs (64 KiB extents) made from a generated text with LVM2's vgcfgrestore,
+/// activated and deactivated with `vgchange` by LVM2 then by oxlvm (OXLVM_BENCH_ROUNDS rounds,
+/// each tool's total); in a second VG a thin pool with one active thin LV, of which
+/// OXLVM_BENCH_SNAPS (200) snapshots are made with one `lvcreate -s` each, the two tools
+/// taking turns so each meets the same VG size. Prints `BENCH |` table rows.
+#[test]
+#[ignore]
+fn vm_bench_activation_and_thin_snapshots() {
+    use metadata_format::text::{
+        emit_backup, parse_metadata, Area, LogicalVolume, Segment, SegmentKind, Striped,
+    };
+    require_vm();
+    let lvs = bench_env("OXLVM_BENCH_LVS", 1000);
+    let snaps = bench_env("OXLVM_BENCH_SNAPS", 200);
+    let rounds = bench_env("OXLVM_BENCH_ROUNDS", 1).max(1);
+    let vg = "vgbench";
+    let ox = oxlvm_binary();
+
+    // The linear VG: two PVs, 64 KiB extents, LVs spread over both, from a generated text.
+    lvm(&[
+        "pvcreate",
+        "-y",
+        "-ff",
+        "--metadatasize",
+        "4m",
+        DISKS[0],
+        DISKS[1],
+    ]);
+    lvm(&["vgcreate", "-s", "64k", vg, DISKS[0], DISKS[1]]);
+    let empty = "/tmp/vgbench-empty.vg";
+    lvm(&["vgcfgbackup", "-f", empty, vg]);
+    let mut m = parse_metadata(&fs::read(empty).expect("the backup")).expect("LVM2's backup");
+    let pv_ids: Vec<_> = m.vg.pvs.iter().map(|p| p.id).collect();
+    let room: u32 = m.vg.pvs.iter().map(|p| p.pe_count).min().unwrap_or(0);
+    assert!(
+        room as usize * pv_ids.len() >= lvs,
+        "{lvs} LVs need more extents than the PVs' {room} each: use larger disks (VM_RUN_OPTS=--disk-size ...)"
+    );
+    for n in 0..lvs {
+        let mut lv = LogicalVolume::new(&format!("lv{n:05}"), bench_id(1000 + n as u64));
+        lv.creation_time = Some(1_795_929_501 + n as u64);
+        lv.creation_host = Some("bench".to_string());
+        lv.segments.push(Segment::new(
+            0,
+            1,
+            SegmentKind::Striped(Striped {
+                stripe_size: None,
+                stripes: vec![Area::Pv {
+                    pv: pv_ids[n % pv_ids.len()],
+                    start: (n / pv_ids.len()) as u32,
+                }],
+            }),
+        ));
+        m.vg.lvs.push(lv);
+    }
+    m.vg.seqno += 1;
+    let text = "/tmp/vgbench.vg";
+    fs::write(text, emit_backup(&m)).expect("write the text");
+    lvm(&["vgcfgrestore", "-f", text, vg]);
+    assert_eq!(dm_count(vg), 0);
+
+    let (mut ox_up, mut ox_down, mut lvm_up, mut lvm_down) = (0.0, 0.0, 0.0, 0.0);
+    let mut reference = None;
+    for _ in 0..rounds {
+        lvm_up += seconds("lvm", &["vgchange", "-ay", vg]);
+        assert_eq!(dm_count(vg), lvs, "LVM2 activated every LV");
+        if reference.is_none() {
+            reference = Some(run("dmsetup", &["table"]));
+        }
+        lvm_down += seconds("lvm", &["vgchange", "-an", vg]);
+        assert_eq!(dm_count(vg), 0, "LVM2 deactivated every LV");
+        ox_up += seconds(ox, &["vgchange", "-ay", vg]);
+        assert_eq!(dm_count(vg), lvs, "oxlvm activated every LV");
+        assert_eq!(
+            sorted_lines(&run("dmsetup", &["table"]), |l| l.starts_with(vg)),
+            sorted_lines(reference.as_deref().unwrap_or(""), |l| l.starts_with(vg)),
+            "oxlvm loads LVM2's tables"
+        );
+        assert_eq!(
+            fs::read_dir(format!("/dev/{vg}")).map_or(0, |d| d.count()),
+            lvs,
+            "/dev/{vg} links"
+        );
+        ox_down += seconds(ox, &["vgchange", "-an", vg]);
+        assert_eq!(dm_count(vg), 0, "oxlvm deactivated every LV");
+        assert!(!Path::new(&format!("/dev/{vg}")).exists());
+    }
+
+    // Thin snapshots: one pool, one active thin LV, the tools taking turns.
+    let tvg = "vgthinb";
+    lvm(&["pvcreate", "-y", "-ff", DISKS[2], DISKS[3]]);
+    lvm(&["vgcreate", "-s", "1m", tvg, DISKS[2], DISKS[3]]);
+    lvm(&[
+        "lvcreate",
+        "-y",
+        "-L",
+        "16m",
+        "--type",
+        "thin-pool",
+        "-n",
+        "pool",
+        tvg,
+    ]);
+    lvm(&[
+        "lvcreate",
+        "-y",
+        "-V",
+        "4m",
+        "-n",
+        "thin",
+        "--thinpool",
+        "pool",
+        tvg,
+    ]);
+    let origin = format!("{tvg}/thin");
+    let (mut ox_snap, mut lvm_snap) = (0.0, 0.0);
+    for i in 0..snaps {
+        lvm_snap += seconds(
+            "lvm",
+            &["lvcreate", "-y", "-s", "-n", &format!("l{i}"), &origin],
+        );
+        ox_snap += seconds(
+            ox,
+            &["lvcreate", "-y", "-s", "-n", &format!("o{i}"), &origin],
+        );
+    }
+    let thin_lvs = run("lvm", &["lvs", "--noheadings", "-o", "lv_name", tvg]);
+    assert_eq!(thin_lvs.lines().count(), 2 + 2 * snaps, "{thin_lvs}");
+    let status = run("dmsetup", &["status", &format!("{tvg}-pool-tpool")]);
+    let tid: u64 = status
+        .split_whitespace()
+        .nth(3)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("pool status: {status}"));
+    assert_eq!(tid as usize, 1 + 2 * snaps, "the pool's transaction id");
+
+    eprintln!(
+        "BENCH guest: {lvs} linear LVs ({rounds} round(s)), {snaps} thin snapshots per tool, oxlvm {ox}"
+    );
+    eprintln!("BENCH | row | oxlvm | LVM2 | LVM2/oxlvm |");
+    bench_row(&format!("vgchange -ay, {lvs} LVs"), ox_up, lvm_up);
+    bench_row(&format!("vgchange -an, {lvs} LVs"), ox_down, lvm_down);
+    bench_row(
+        &format!("lvcreate -s (thin), {snaps} snapshots"),
+        ox_snap,
+        lvm_snap,
+    );
+}

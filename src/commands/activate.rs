@@ -5,6 +5,7 @@
 
 use super::context::Context;
 use super::lv_activate::{ActivateOptions, Activation, ActivationMode};
+use crate::dm::tables::VgIndex;
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
 use metadata_format::text::{LogicalVolume, SegmentKind, VolumeGroup};
@@ -64,7 +65,7 @@ pub fn lvs_to_change(
     let flagged = |lv: &LogicalVolume, flag: &str| {
         lv.flags.iter().any(|f| f == flag) || lv.status.iter().any(|f| f == flag)
     };
-    let cows: Vec<&str> = vg
+    let cows: std::collections::HashSet<&str> = vg
         .lvs
         .iter()
         .flat_map(|lv| lv.segments.iter())
@@ -73,9 +74,10 @@ pub fn lvs_to_change(
             _ => None,
         })
         .collect();
+    let index = VgIndex::new(vg);
     vg.lvs
         .iter()
-        .filter(|lv| vg.is_lv_visible(lv) && !cows.contains(&lv.name.as_str()))
+        .filter(|lv| index.is_lv_visible(lv) && !cows.contains(lv.name.as_str()))
         .filter(|lv| !change.is_activating() || ignore_skip || !flagged(lv, "ACTIVATION_SKIP"))
         .filter(|lv| change != ActivationChange::Auto || !flagged(lv, "NOAUTOACTIVATE"))
         .collect()
@@ -144,33 +146,44 @@ impl Activator {
             };
         }
         let mut failed = false;
-        for lv in lvs {
+        // One index, PV list and missing-PV check for all the LVs, not one per LV.
+        let prep = kernel.prepare(Some(scan), found);
+        if !change.is_activating() {
+            // All at once: the kernel removals overlap (see deactivate_many).
+            let names: Vec<&str> = lvs.iter().map(|lv| lv.name.as_str()).collect();
+            let results = kernel.deactivate_many(ctx, found, &prep, &names);
+            for (name, result) in names.iter().zip(results) {
+                match result {
+                    Ok(()) => super::shared::unlock_after_deactivation(ctx, kernel, vg, name),
+                    Err(e) => {
+                        ctx.warn(e.message());
+                        failed = true;
+                    }
+                }
+            }
+        }
+        for lv in lvs.iter().filter(|_| change.is_activating()) {
             // In a shared VG each LV's lock comes first and goes last (lvmlockd; a no-op
             // for local VGs): "LV locked by other host" stops this LV only.
-            let result = if change.is_activating() {
+            let result =
                 super::shared::lock_for_activation(ctx, vg, &lv.name, change).and_then(|_| {
-                    kernel.activate_lv(
+                    kernel.activate_lv_prepared(
                         ctx,
-                        scan,
                         found,
+                        &prep,
                         &lv.name,
                         ActivateOptions {
                             mode,
                             ..ActivateOptions::default()
                         },
                     )
-                })
-            } else {
-                kernel
-                    .deactivate_lv(ctx, found, &lv.name)
-                    .map(|_| super::shared::unlock_after_deactivation(ctx, kernel, vg, &lv.name))
-            };
+                });
             if let Err(e) = result {
                 ctx.warn(e.message());
                 failed = true;
             }
         }
-        let active = kernel.active_lv_count(vg);
+        let active = kernel.active_lv_count_indexed(vg, prep.index());
         if failed {
             ctx.say(format!(
                 "{active} logical volume(s) in volume group \"{}\" now active",

@@ -10,7 +10,10 @@ use super::context::Context;
 use crate::dm::apply::{self, Changes};
 use crate::dm::ioctl::{Control, DevId};
 use crate::dm::nodes::DevDir;
-use crate::dm::tables::{dm_layer_name, dm_uuid, lv_tree, lvs_tree, DevNo, DmTree, TableOptions};
+use crate::dm::tables::{
+    dm_layer_name, dm_uuid, lv_tree, lv_tree_indexed, lvs_tree, DevNo, DmTree, TableOptions,
+    VgIndex,
+};
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
 use metadata_format::text::{Id, LogicalVolume, Raid, RaidLevel, SegmentKind, VolumeGroup};
@@ -151,6 +154,21 @@ fn check_partial(
         _ => Err(CmdError::failed(format!(
             "Refusing activation of partial LV {display}.  Use '--activationmode partial' to override."
         ))),
+    }
+}
+
+/// What the activation of many LVs of one VG shares (see [`Activation::prepare`]).
+pub(crate) struct VgPrep<'a> {
+    index: VgIndex<'a>,
+    missing: Vec<Id>,
+    pvs: HashMap<Id, DevNo>,
+    /// Some snapshot of the VG is merging (else no LV needs merge_postponed's look).
+    merging: bool,
+}
+
+impl<'a> VgPrep<'a> {
+    pub(crate) fn index(&self) -> &VgIndex<'a> {
+        &self.index
     }
 }
 
@@ -538,6 +556,38 @@ impl Activation {
         })
     }
 
+    /// What activating or deactivating many LVs of `found` shares, computed once (vgchange of
+    /// a whole VG): the VG's role index, its missing PVs, its PVs' device numbers.
+    pub(crate) fn prepare<'a>(&self, scan: Option<&Scan>, found: &'a FoundVg) -> VgPrep<'a> {
+        let vg = &found.metadata.vg;
+        VgPrep {
+            index: VgIndex::new(vg),
+            missing: super::vg_plan::missing_pv_ids(found),
+            pvs: scan.map(|scan| pv_devices(scan, found)).unwrap_or_default(),
+            merging: vg
+                .lvs
+                .iter()
+                .flat_map(|l| &l.segments)
+                .any(|s| matches!(&s.kind, SegmentKind::Snapshot(sn) if sn.merging)),
+        }
+    }
+
+    /// The tree of `lv_name` with the lookups of `prep`.
+    fn tree_prepared(
+        &self,
+        ctx: &Context,
+        vg: &VolumeGroup,
+        prep: &VgPrep<'_>,
+        lv_name: &str,
+        opts: ActivateOptions,
+    ) -> CmdResult<DmTree> {
+        let mut options = Self::options(ctx, opts);
+        options.no_merging = prep.merging && self.merge_postponed(vg, lv_name);
+        options.missing_pvs = prep.missing.clone();
+        lv_tree_indexed(vg, &prep.index, lv_name, &options)
+            .map_err(|e| CmdError::failed(e.to_string()))
+    }
+
     /// Activates `lv_name` of `found` (with everything it needs) and makes its /dev entries.
     /// Already-active devices with the same tables are left alone.
     pub fn activate_lv(
@@ -548,19 +598,30 @@ impl Activation {
         lv_name: &str,
         opts: ActivateOptions,
     ) -> CmdResult {
+        let prep = self.prepare(Some(scan), found);
+        self.activate_lv_prepared(ctx, found, &prep, lv_name, opts)
+    }
+
+    /// [`Self::activate_lv`] with what [`Self::prepare`] computed for the VG.
+    pub(crate) fn activate_lv_prepared(
+        &self,
+        ctx: &Context,
+        found: &FoundVg,
+        prep: &VgPrep<'_>,
+        lv_name: &str,
+        opts: ActivateOptions,
+    ) -> CmdResult {
         let vg = &found.metadata.vg;
-        let missing = super::vg_plan::missing_pv_ids(found);
-        check_partial(vg, lv_name, &missing, opts.mode)?;
-        let tree = self.tree_for_missing(ctx, vg, lv_name, opts, missing)?;
+        check_partial(vg, lv_name, &prep.missing, opts.mode)?;
+        let tree = self.tree_prepared(ctx, vg, prep, lv_name, opts)?;
         let Some(control) = self.control(ctx) else {
             return Ok(());
         };
         if self.test_mode {
             return Ok(());
         }
-        let pvs = pv_devices(scan, found);
         let mut kernel = KernelRef(control);
-        let changes = apply::activate(&tree, &pvs, &mut kernel).map_err(|e| {
+        let changes = apply::activate(&tree, &prep.pvs, &mut kernel).map_err(|e| {
             CmdError::failed(format!("Failed to activate {}/{lv_name}: {e}", vg.name))
         })?;
         self.make_nodes(&vg.name, &tree, &changes)
@@ -568,10 +629,21 @@ impl Activation {
 
     /// Deactivates `lv_name` and what only it used; refuses while it is open.
     pub fn deactivate_lv(&self, ctx: &Context, found: &FoundVg, lv_name: &str) -> CmdResult {
+        let prep = self.prepare(None, found);
+        self.deactivate_lv_prepared(ctx, found, &prep, lv_name)
+    }
+
+    /// [`Self::deactivate_lv`] with what [`Self::prepare`] computed for the VG.
+    pub(crate) fn deactivate_lv_prepared(
+        &self,
+        ctx: &Context,
+        found: &FoundVg,
+        prep: &VgPrep<'_>,
+        lv_name: &str,
+    ) -> CmdResult {
         let vg = &found.metadata.vg;
         // The error devices standing in for missing PVs go too.
-        let missing = super::vg_plan::missing_pv_ids(found);
-        let tree = self.tree_for_missing(ctx, vg, lv_name, ActivateOptions::default(), missing)?;
+        let tree = self.tree_prepared(ctx, vg, prep, lv_name, ActivateOptions::default())?;
         let Some(control) = self.control(ctx) else {
             return Ok(());
         };
@@ -579,27 +651,119 @@ impl Activation {
             return Ok(());
         }
         let mut kernel = KernelRef(control);
-        let changes = apply::deactivate(&tree, &mut kernel).map_err(|e| match e {
-            // LVM2's lv_check_not_in_use wording.
+        let changes = apply::deactivate(&tree, &mut kernel)
+            .map_err(|e| self.deactivation_error(control, &vg.name, lv_name, e))?;
+        self.remove_nodes(&vg.name, &tree, &changes)
+    }
+
+    /// Deactivates the LVs `names` of one VG and returns one result per name, as
+    /// [`Self::deactivate_lv_prepared`] would one by one. The trees are built in turn; then the
+    /// kernel removals of the trees that share no device with another tree run on several
+    /// threads at once (a device removal waits in the kernel, for an RCU grace period, far
+    /// longer than it works, so a whole VG goes quickly only when those waits overlap), the
+    /// others after them in turn; /dev follows in the order of `names`.
+    pub(crate) fn deactivate_many(
+        &self,
+        ctx: &Context,
+        found: &FoundVg,
+        prep: &VgPrep<'_>,
+        names: &[&str],
+    ) -> Vec<CmdResult> {
+        let vg = &found.metadata.vg;
+        let trees: Vec<CmdResult<DmTree>> = names
+            .iter()
+            .map(|name| self.tree_prepared(ctx, vg, prep, name, ActivateOptions::default()))
+            .collect();
+        let control = match self.control(ctx) {
+            Some(control) if !self.test_mode => control,
+            _ => return trees.into_iter().map(|t| t.map(|_| ())).collect(),
+        };
+        // A device in two trees (a thin pool under two thin LVs) is left to the serial pass.
+        let mut uses: HashMap<&str, usize> = HashMap::new();
+        for tree in trees.iter().flatten() {
+            for node in &tree.nodes {
+                *uses.entry(node.uuid.as_str()).or_default() += 1;
+            }
+        }
+        let (alone, shared): (Vec<usize>, Vec<usize>) = (0..trees.len())
+            .filter(|&i| trees[i].is_ok())
+            .partition(|&i| {
+                trees[i]
+                    .as_ref()
+                    .is_ok_and(|t| t.nodes.iter().all(|n| uses[n.uuid.as_str()] == 1))
+            });
+        let outcomes: Vec<std::sync::Mutex<Option<Result<Changes, apply::ApplyError>>>> = (0
+            ..trees.len())
+            .map(|_| std::sync::Mutex::new(None))
+            .collect();
+        let run = |i: usize| {
+            if let Ok(tree) = &trees[i] {
+                let outcome = apply::deactivate(tree, &mut KernelRef(control));
+                *outcomes[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+            }
+        };
+        let threads = (alone.len() / 8).clamp(1, 16);
+        if threads > 1 {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = alone.get(k) else { break };
+                        run(i);
+                    });
+                }
+            });
+        } else {
+            alone.iter().for_each(|&i| run(i));
+        }
+        shared.iter().for_each(|&i| run(i));
+
+        let mut results = Vec::with_capacity(names.len());
+        for ((name, tree), outcome) in names.iter().zip(trees).zip(outcomes) {
+            let outcome = outcome.into_inner().unwrap_or_else(|e| e.into_inner());
+            let result = tree.and_then(|tree| match outcome {
+                Some(Ok(changes)) => self.remove_nodes(&vg.name, &tree, &changes),
+                Some(Err(e)) => Err(self.deactivation_error(control, &vg.name, name, e)),
+                None => Ok(()),
+            });
+            results.push(result);
+        }
+        results
+    }
+
+    /// The message for a failed deactivation (LVM2's lv_check_not_in_use wording for an open
+    /// device).
+    fn deactivation_error(
+        &self,
+        control: &Control,
+        vg: &str,
+        lv_name: &str,
+        e: apply::ApplyError,
+    ) -> CmdError {
+        match e {
             apply::ApplyError::InUse { lv, name, .. } => {
                 let dev = control
                     .info(DevId::Name(&name))
                     .ok()
                     .flatten()
                     .map_or(DevNo::new(0, 0), |i| i.dev);
-                super::lv_online::in_use_error(&vg.name, &lv, dev)
+                super::lv_online::in_use_error(vg, &lv, dev)
             }
-            e => CmdError::failed(format!("Failed to deactivate {}/{lv_name}: {e}", vg.name)),
-        })?;
+            e => CmdError::failed(format!("Failed to deactivate {vg}/{lv_name}: {e}")),
+        }
+    }
+
+    /// /dev after a deactivation: the removed devices' nodes, and the links of removed LV
+    /// devices (also one made while the LV was visible: a snapshot that is now merging).
+    fn remove_nodes(&self, vg: &str, tree: &DmTree, changes: &Changes) -> CmdResult {
         for name in &changes.removed {
             self.dev.remove_node(name).map_err(|e| node_err(name, e))?;
         }
-        // Every removed LV device loses its link, also one made while the LV was visible (a
-        // snapshot that is now merging).
         for node in tree.nodes.iter().filter(|n| n.layer.is_none()) {
             if changes.removed.contains(&node.name) {
                 self.dev
-                    .remove_lv_link(&vg.name, &node.lv)
+                    .remove_lv_link(vg, &node.lv)
                     .map_err(|e| node_err(&node.name, e))?;
             }
         }
@@ -691,9 +855,24 @@ impl Activation {
 
     /// How many visible LVs of the VG are active, as LVM2 counts them for "now active".
     pub fn active_lv_count(&self, vg: &VolumeGroup) -> usize {
+        self.active_lv_count_indexed(vg, &VgIndex::new(vg))
+    }
+
+    /// [`Self::active_lv_count`] with the VG's role index built once.
+    pub(crate) fn active_lv_count_indexed(&self, vg: &VolumeGroup, index: &VgIndex<'_>) -> usize {
+        let Some(control) = &self.control else {
+            return 0;
+        };
         vg.lvs
             .iter()
-            .filter(|lv| vg.is_lv_visible(lv) && self.is_active(vg, lv))
+            .filter(|lv| {
+                index.is_lv_visible(lv)
+                    && control
+                        .info(DevId::Uuid(&lv_uuid_indexed(vg, index, lv)))
+                        .ok()
+                        .flatten()
+                        .is_some_and(|i| i.live_table)
+            })
             .count()
     }
 
@@ -777,21 +956,45 @@ pub(crate) fn node_err(name: &str, e: std::io::Error) -> CmdError {
 
 /// The dm UUID of the LV's own (top) device.
 pub fn lv_uuid(vg: &VolumeGroup, lv: &LogicalVolume) -> String {
-    let pool = lv.segments.first().and_then(|s| match &s.kind {
-        SegmentKind::ThinPool(p) => Some(p.transaction_id),
-        _ => None,
-    });
     let used_as = |f: &dyn Fn(&metadata_format::text::ThinPool) -> &str| {
         vg.lvs
             .iter()
             .flat_map(|l| &l.segments)
             .any(|s| matches!(&s.kind, SegmentKind::ThinPool(p) if f(p) == lv.name))
     };
+    uuid_with_roles(
+        vg,
+        lv,
+        || used_as(&|p| p.pool.as_str()),
+        || used_as(&|p| p.metadata.as_str()),
+    )
+}
+
+/// [`lv_uuid`] with the VG's role index.
+pub(crate) fn lv_uuid_indexed(vg: &VolumeGroup, index: &VgIndex<'_>, lv: &LogicalVolume) -> String {
+    uuid_with_roles(
+        vg,
+        lv,
+        || index.is_thin_pool_data(&lv.name),
+        || index.is_thin_pool_metadata(&lv.name),
+    )
+}
+
+fn uuid_with_roles(
+    vg: &VolumeGroup,
+    lv: &LogicalVolume,
+    pool_data: impl Fn() -> bool,
+    pool_meta: impl Fn() -> bool,
+) -> String {
+    let pool = lv.segments.first().and_then(|s| match &s.kind {
+        SegmentKind::ThinPool(p) => Some(p.transaction_id),
+        _ => None,
+    });
     let layer = match pool {
         Some(0) => Some("tpool"),
         Some(_) => Some("pool"),
-        None if used_as(&|p| p.pool.as_str()) => Some("tdata"),
-        None if used_as(&|p| p.metadata.as_str()) => Some("tmeta"),
+        None if pool_data() => Some("tdata"),
+        None if pool_meta() => Some("tmeta"),
         None => None,
     };
     dm_uuid(&vg.id, &lv.id, layer)

@@ -1263,6 +1263,10 @@ pub fn unlock_after_deactivation(
     vg: &VolumeGroup,
     lv_name: &str,
 ) {
+    // Local VGs have no LV locks (and lock_target scans the VG: quadratic over a whole VG).
+    if !crate::lockd::vg_is_shared(vg) {
+        return;
+    }
     let Some(target) = crate::lockd::lock_target(vg, lv_name) else {
         return;
     };

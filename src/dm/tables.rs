@@ -8,6 +8,7 @@ use metadata_format::text::{
     Area, Id, LogicalVolume, Mirror, Raid, RaidLevel, Segment, SegmentKind, Striped, Thin,
     ThinMessage, ThinPool, VolumeGroup,
 };
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// A block device number.
@@ -212,6 +213,92 @@ pub fn dm_layer_name(vg: &str, lv: &str, layer: Option<&str>) -> String {
 /// What an LV is to the rest of the VG, as LVM2's `lv_is_*` tests see it.
 struct Roles<'a> {
     vg: &'a VolumeGroup,
+    /// Hash lookups instead of scans, when the caller built them once for many trees.
+    index: Option<&'a VgIndex<'a>>,
+}
+
+/// Who uses whom in a VG, in hash maps: built once by a command that builds the trees of many
+/// LVs (vgchange of 1,000 LVs), so that each question is a lookup instead of a scan of every
+/// LV (which made activating a whole VG quadratic in its LV count).
+pub struct VgIndex<'a> {
+    by_name: HashMap<&'a str, &'a LogicalVolume>,
+    /// Snapshot segments by origin, in VG order.
+    snapshots: HashMap<&'a str, Vec<&'a metadata_format::text::Snapshot>>,
+    /// The first snapshot segment (and its LV) naming each COW.
+    by_cow: HashMap<&'a str, (&'a LogicalVolume, &'a metadata_format::text::Snapshot)>,
+    pool_data: HashSet<&'a str>,
+    pool_meta: HashSet<&'a str>,
+    raid_sub: HashSet<&'a str>,
+}
+
+impl<'a> VgIndex<'a> {
+    pub fn new(vg: &'a VolumeGroup) -> VgIndex<'a> {
+        let mut ix = VgIndex {
+            by_name: HashMap::with_capacity(vg.lvs.len()),
+            snapshots: HashMap::new(),
+            by_cow: HashMap::new(),
+            pool_data: HashSet::new(),
+            pool_meta: HashSet::new(),
+            raid_sub: HashSet::new(),
+        };
+        for lv in &vg.lvs {
+            ix.by_name.entry(lv.name.as_str()).or_insert(lv);
+            for seg in &lv.segments {
+                match &seg.kind {
+                    SegmentKind::Snapshot(snap) => {
+                        ix.snapshots
+                            .entry(snap.origin.as_str())
+                            .or_default()
+                            .push(snap);
+                        ix.by_cow.entry(snap.cow.as_str()).or_insert((lv, snap));
+                    }
+                    SegmentKind::ThinPool(p) => {
+                        ix.pool_data.insert(p.pool.as_str());
+                        ix.pool_meta.insert(p.metadata.as_str());
+                    }
+                    SegmentKind::Raid(r) => {
+                        for image in &r.images {
+                            ix.raid_sub.insert(image.data.as_str());
+                            if let Some(meta) = image.meta.as_deref() {
+                                ix.raid_sub.insert(meta);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        ix
+    }
+
+    pub fn lv(&self, name: &str) -> Option<&'a LogicalVolume> {
+        self.by_name.get(name).copied()
+    }
+
+    /// `VolumeGroup::is_lv_visible`, without its scan.
+    pub fn is_lv_visible(&self, lv: &LogicalVolume) -> bool {
+        if lv
+            .segments
+            .iter()
+            .any(|s| matches!(s.kind, SegmentKind::Snapshot(_)))
+        {
+            return false;
+        }
+        match self.by_cow.get(lv.name.as_str()) {
+            Some((_, snap)) => !snap.merging,
+            None => lv.has_status("VISIBLE"),
+        }
+    }
+
+    /// Whether `lv` is the data LV of a thin pool.
+    pub fn is_thin_pool_data(&self, lv: &str) -> bool {
+        self.pool_data.contains(lv)
+    }
+
+    /// Whether `lv` is the metadata LV of a thin pool.
+    pub fn is_thin_pool_metadata(&self, lv: &str) -> bool {
+        self.pool_meta.contains(lv)
+    }
 }
 
 impl<'a> Roles<'a> {
@@ -222,8 +309,25 @@ impl<'a> Roles<'a> {
             .flat_map(|lv| lv.segments.iter().map(move |s| (lv, s)))
     }
 
+    fn lv(&self, name: &str) -> Option<&'a LogicalVolume> {
+        match self.index {
+            Some(ix) => ix.lv(name),
+            None => self.vg.lv(name),
+        }
+    }
+
+    fn is_lv_visible(&self, lv: &LogicalVolume) -> bool {
+        match self.index {
+            Some(ix) => ix.is_lv_visible(lv),
+            None => self.vg.is_lv_visible(lv),
+        }
+    }
+
     /// The internal snapshot segments whose origin is `lv`, in VG order.
     fn snapshots_of(&self, lv: &str) -> Vec<&'a metadata_format::text::Snapshot> {
+        if let Some(ix) = self.index {
+            return ix.snapshots.get(lv).cloned().unwrap_or_default();
+        }
         self.segments()
             .filter_map(|(_, s)| match &s.kind {
                 SegmentKind::Snapshot(snap) if snap.origin == lv => Some(snap),
@@ -237,6 +341,9 @@ impl<'a> Roles<'a> {
         &self,
         lv: &str,
     ) -> Option<(&'a LogicalVolume, &'a metadata_format::text::Snapshot)> {
+        if let Some(ix) = self.index {
+            return ix.by_cow.get(lv).copied();
+        }
         self.segments().find_map(|(owner, s)| match &s.kind {
             SegmentKind::Snapshot(snap) if snap.cow == lv => Some((owner, snap)),
             _ => None,
@@ -251,16 +358,25 @@ impl<'a> Roles<'a> {
     }
 
     fn is_thin_pool_data(&self, lv: &str) -> bool {
+        if let Some(ix) = self.index {
+            return ix.is_thin_pool_data(lv);
+        }
         self.segments()
             .any(|(_, s)| matches!(&s.kind, SegmentKind::ThinPool(p) if p.pool == lv))
     }
 
     fn is_thin_pool_metadata(&self, lv: &str) -> bool {
+        if let Some(ix) = self.index {
+            return ix.is_thin_pool_metadata(lv);
+        }
         self.segments()
             .any(|(_, s)| matches!(&s.kind, SegmentKind::ThinPool(p) if p.metadata == lv))
     }
 
     fn is_raid_sub_lv(&self, lv: &str) -> bool {
+        if let Some(ix) = self.index {
+            return ix.raid_sub.contains(lv);
+        }
         self.segments().any(|(_, s)| match &s.kind {
             SegmentKind::Raid(r) => r
                 .images
@@ -316,7 +432,7 @@ fn pvmove_region_size(extent_size: u32, extents: u32) -> u64 {
 
 impl<'a> Builder<'a> {
     fn lv(&self, name: &str, user: &str) -> Result<&'a LogicalVolume, TableError> {
-        self.vg.lv(name).ok_or_else(|| TableError::Inconsistent {
+        self.roles.lv(name).ok_or_else(|| TableError::Inconsistent {
             lv: user.to_string(),
             problem: format!("it refers to LV {name}, which does not exist"),
         })
@@ -377,7 +493,7 @@ impl<'a> Builder<'a> {
             return Ok(existing);
         }
         let symlink = layer.is_none()
-            && self.vg.is_lv_visible(lv)
+            && self.roles.is_lv_visible(lv)
             && (Roles::pool_segment(lv).is_none() || is_new_thin_pool(lv));
         let index = self.tree.nodes.len();
         self.tree.nodes.push(Node {
@@ -955,7 +1071,7 @@ impl<'a> Builder<'a> {
         let mut params = vec![Param::Text(text)];
         for (meta, data, data_lv) in pairs {
             // An image split off with --trackchanges (visible, not writable) is "- -".
-            if self.vg.is_lv_visible(data_lv) && !data_lv.has_status("WRITE") {
+            if self.roles.is_lv_visible(data_lv) && !data_lv.has_status("WRITE") {
                 params.push(Param::Text(" - -".into()));
                 continue;
             }
@@ -1131,12 +1247,32 @@ fn thin_segment(lv: &LogicalVolume) -> Option<&Thin> {
 
 /// The device tree LVM2 builds to activate `lv_name` of `vg`.
 pub fn lv_tree(vg: &VolumeGroup, lv_name: &str, opts: &TableOptions) -> Result<DmTree, TableError> {
-    let lv = vg
+    build_tree(vg, None, lv_name, opts)
+}
+
+/// [`lv_tree`] with the VG's roles looked up in `index` (built once for many trees).
+pub fn lv_tree_indexed(
+    vg: &VolumeGroup,
+    index: &VgIndex<'_>,
+    lv_name: &str,
+    opts: &TableOptions,
+) -> Result<DmTree, TableError> {
+    build_tree(vg, Some(index), lv_name, opts)
+}
+
+fn build_tree(
+    vg: &VolumeGroup,
+    index: Option<&VgIndex<'_>>,
+    lv_name: &str,
+    opts: &TableOptions,
+) -> Result<DmTree, TableError> {
+    let roles = Roles { vg, index };
+    let lv = roles
         .lv(lv_name)
         .ok_or_else(|| TableError::NoSuchLv(format!("{}/{lv_name}", vg.name)))?;
     let mut builder = Builder {
         vg,
-        roles: Roles { vg },
+        roles,
         opts,
         tree: DmTree::default(),
         pvmove_running: false,
