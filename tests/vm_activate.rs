@@ -540,7 +540,8 @@ fn bench_row(row: &str, ox: f64, lvm2: f64) {
 }
 
 /// Issue 5's and 9's benchmark in the guest: `scripts/bench vm` (or by hand: `scripts/vm-test
-/// --test vm_activate -- --ignored --nocapture vm_bench`). One VG of OXLVM_BENCH_LVS (1,000)
+/// --test vm_activate -- --ignored --nocapture vm_bench`, which times the debug build; the
+/// script sets OXLVM_BENCH_BIN to a release build). One VG of OXLVM_BENCH_LVS (1,000)
 /// linear one-extent LVs (64 KiB extents) made from a generated text with LVM2's vgcfgrestore,
 /// activated and deactivated with `vgchange` by LVM2 then by oxlvm (OXLVM_BENCH_ROUNDS rounds,
 /// each tool's total); in a second VG a thin pool with one active thin LV, of which
@@ -557,7 +558,14 @@ fn vm_bench_activation_and_thin_snapshots() {
     let snaps = bench_env("OXLVM_BENCH_SNAPS", 200);
     let rounds = bench_env("OXLVM_BENCH_ROUNDS", 1).max(1);
     let vg = "vgbench";
-    let ox = oxlvm_binary();
+    // scripts/bench vm times a release build: OXLVM_BENCH_BIN, copied to tmpfs as the other.
+    let ox = match std::env::var("OXLVM_BENCH_BIN") {
+        Ok(bin) => {
+            fs::copy(&bin, "/run/oxlvm-bench").unwrap_or_else(|e| panic!("copy {bin}: {e}"));
+            "/run/oxlvm-bench"
+        }
+        Err(_) => oxlvm_binary(),
+    };
 
     // The linear VG: two PVs, 64 KiB extents, LVs spread over both, from a generated text.
     lvm(&[
