@@ -1290,7 +1290,7 @@ pub fn lvs_tree(
 ) -> Result<DmTree, TableError> {
     let mut builder = Builder {
         vg,
-        roles: Roles { vg },
+        roles: Roles { vg, index: None },
         opts,
         tree: DmTree::default(),
         pvmove_running: false,
