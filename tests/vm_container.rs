@@ -35,14 +35,20 @@ fn require_vm() {
     );
 }
 
-/// The oxlvm binary copied to the guest's tmpfs (9p page-ins are slow under emulation).
+/// The oxlvm binary copied to the guest's tmpfs (9p page-ins are slow under emulation):
+/// `OXLVM_BIN` when set (scripts/bench containers passes a release build), else the one cargo
+/// built with this test.
 fn oxlvm_binary() -> &'static str {
     static COPY: OnceLock<String> = OnceLock::new();
     COPY.get_or_init(|| {
+        let from = std::env::var("OXLVM_BIN")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_oxlvm").to_string());
         let to = "/run/oxlvm-vm-container";
-        match fs::copy(env!("CARGO_BIN_EXE_oxlvm"), to) {
+        match fs::copy(&from, to) {
             Ok(_) => to.to_string(),
-            Err(_) => env!("CARGO_BIN_EXE_oxlvm").to_string(),
+            Err(_) => from,
         }
     })
 }
@@ -1320,6 +1326,56 @@ fn vm_container_bench_create_and_start() {
         names.push(name);
     }
     let created = data_percent();
+    // Calibration in the same guest: the steps Docker's devicemapper driver takes per
+    // container (a thin snapshot of the image's device: the pool message and its metadata),
+    // done by LVM2 (`lvcreate -s` of the image LV: activation skipped, as thin snapshots are by
+    // default, and with `-kn -ay` activated) and by oxlvm's own lvcreate; plus one
+    // read-only command of each tool (no device-mapper work) against the host's native run.
+    let image_lv = format!(
+        "oxi_{}",
+        &inspect("image", "bb:1")["Id"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")[..12]
+    );
+    let refs = n.clamp(1, 10);
+    let timed = |cmd: &str| {
+        let t = Instant::now();
+        sh(cmd);
+        t.elapsed().as_secs_f64()
+    };
+    let mut lvm_snap = Vec::new();
+    let mut lvm_snap_active = Vec::new();
+    let mut ox_snap = Vec::new();
+    let mut lvm_lvs = Vec::new();
+    let mut ox_lvs = Vec::new();
+    let ox_bin = oxlvm_binary();
+    for i in 0..refs {
+        lvm_snap.push(timed(&format!(
+            "lvm lvcreate -qq -s -n ref{i} {VG}/{image_lv}"
+        )));
+        lvm_snap_active.push(timed(&format!(
+            "lvm lvcreate -qq -s -kn -ay -n refa{i} {VG}/{image_lv}"
+        )));
+        ox_snap.push(timed(&format!(
+            "{ox_bin} lvcreate -qq -s -n refo{i} {VG}/{image_lv}"
+        )));
+        lvm_lvs.push(timed(&format!("lvm lvs {VG} >/dev/null")));
+        ox_lvs.push(timed(&format!("{ox_bin} lvs {VG} >/dev/null")));
+    }
+    let t = Instant::now();
+    sh(&format!(
+        "lvm lvremove -qq -y {}",
+        (0..refs)
+            .flat_map(|i| [
+                format!("{VG}/ref{i}"),
+                format!("{VG}/refa{i}"),
+                format!("{VG}/refo{i}")
+            ])
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    let ref_rm = t.elapsed().as_secs_f64();
     for name in &names {
         let up = uptime();
         let t = Instant::now();
@@ -1364,6 +1420,11 @@ fn vm_container_bench_create_and_start() {
         (mean, v[v.len() / 2], v[0], v[v.len() - 1])
     };
     let mib = |pct: f64| pct / 100.0 * pool_mib;
+    let (_, lsnap, _, _) = stats(&mut lvm_snap);
+    let (_, lsnapa, _, _) = stats(&mut lvm_snap_active);
+    let (_, osnap, _, _) = stats(&mut ox_snap);
+    let (_, llvs, _, _) = stats(&mut lvm_lvs);
+    let (_, olvs, _, _) = stats(&mut ox_lvs);
     let (cm, cmed, cmin, cmax) = stats(&mut creates);
     let (fm, fmed, fmin, fmax) = stats(&mut firsts);
     let (sm, smed, _, _) = stats(&mut starts);
@@ -1379,6 +1440,16 @@ fn vm_container_bench_create_and_start() {
         batch_s / n as f64
     );
     eprintln!("BENCH rm of all {}: {rm:.2} s", names.len());
+    eprintln!(
+        "BENCH calibration (median of {refs}): LVM2 lvcreate -s (thin snapshot of the image LV, activation skipped) {lsnap:.3} s; with -kn -ay (activated) {lsnapa:.3} s; oxlvm lvcreate -s {osnap:.3} s; lvremove of the {} in one command {ref_rm:.2} s; lvs: LVM2 {llvs:.3} s, oxlvm {olvs:.3} s",
+        3 * refs
+    );
+    eprintln!(
+        "BENCH ratios: oxlvm container create / LVM2 lvcreate -s = {:.2} (median {cmed:.3} / {lsnap:.3}); / LVM2 lvcreate -s -kn -ay = {:.2}; create --count per container / LVM2 lvcreate -s = {:.3}",
+        cmed / lsnap,
+        cmed / lsnapa,
+        batch_s / n as f64 / lsnap
+    );
     eprintln!(
         "BENCH pool data: {before:.2}% -> {created:.2}% after {n} creates (+{:.2} MiB) -> {started:.2}% after their runs (+{:.2} MiB, {:.0} KiB per container) -> {batched:.2}% after the batch (+{:.2} MiB) -> {after:.2}% after rm",
         mib(created - before),
@@ -1569,6 +1640,18 @@ fn vm_container_hardening_escapes_fail() {
             Some(vda_minor)
         )
     );
+    // `container cp` into the container through its planted links stays inside it too.
+    let src = write("cp-src", b"copied in\n");
+    ox(&["container", "create", "--name", "cpesc", "esc:1", "true"]);
+    ox(&["container", "cp", &src, "cpesc:/esc/cp-abs"]);
+    ox(&["container", "cp", &src, "cpesc:/bin/up/run/ctr-test/cp-up"]);
+    for f in ["cp-abs", "cp-up"] {
+        assert!(!marker.join(f).exists(), "{f} escaped onto the host");
+        let back = format!("{WORK}/back-{f}");
+        ox(&["container", "cp", &format!("cpesc:/run/ctr-test/{f}"), &back]);
+        assert_eq!(fs::read(&back).unwrap(), b"copied in\n");
+    }
+    ox(&["container", "rm", "cpesc"]);
     // The image's LV, active (read-only) while the container tries to write it.
     let image_lv = inspect("image", "esc:1")["GraphDriver"]["Data"]["LV"]
         .as_str()

@@ -1,7 +1,8 @@
 //! Thin LV transactions for clients of the core (the container store today): one locked VG
 //! session that plans a VG edit, commits it with the thin pool's pending messages, sends them
 //! to the kernel, and commits again with the messages cleared, as LVM2's update_pool_lv does.
-//! Every commit is followed by a fresh scan, so the next write lands after the one before it.
+//! The disks are read again after a commit before anything else is done with them, so the
+//! next write lands after the one before it; a command that ends with a commit skips that read.
 
 use super::context::Context;
 use super::lv_activate::{ActivateOptions, Activation};
@@ -28,12 +29,18 @@ pub enum ThinOp {
 }
 
 /// A VG held under its exclusive lock: read, changed and re-read as one command's session.
+/// After a commit the VG in memory is the one written; the disks are read again (for the
+/// metadata areas' new positions) only when something follows that needs them: the next
+/// commit, an activation or a deactivation. A command whose last step is a commit reads
+/// the disks no more.
 pub struct VgSession<'c> {
     pub ctx: &'c Context,
-    pub scan: Scan,
-    pub found: FoundVg,
+    scan: Scan,
+    found: FoundVg,
     pub kernel: Activation,
     name: String,
+    /// A commit happened since `scan`/`found` were read from the disks.
+    stale: bool,
     _lock: LockGuard,
 }
 
@@ -42,6 +49,17 @@ impl<'c> VgSession<'c> {
     pub fn open(ctx: &'c Context, vg_name: &str) -> CmdResult<VgSession<'c>> {
         let lock = ctx.lock_vg(vg_name, LockMode::Exclusive)?;
         let scan = ctx.scan()?;
+        VgSession::with_lock(ctx, vg_name, lock, scan)
+    }
+
+    /// The session of `vg_name` from its exclusive `lock` and a `scan` made while holding it
+    /// (a caller that scanned under the lock already need not scan again).
+    pub fn with_lock(
+        ctx: &'c Context,
+        vg_name: &str,
+        lock: LockGuard,
+        scan: Scan,
+    ) -> CmdResult<VgSession<'c>> {
         let found = ctx.load_vg(&scan, vg_name)?;
         if found.is_partial() {
             return Err(CmdError::failed(format!(
@@ -59,6 +77,7 @@ impl<'c> VgSession<'c> {
             found,
             kernel: Activation::new(ctx),
             name: vg_name.to_string(),
+            stale: false,
             _lock: lock,
         })
     }
@@ -67,23 +86,35 @@ impl<'c> VgSession<'c> {
         &self.found.metadata.vg
     }
 
-    /// Writes `vg` as the VG's next version, then reads the VG back from the disks.
+    /// Reads the disks again if a commit happened since they were read.
+    fn refresh(&mut self) -> CmdResult {
+        if self.stale {
+            self.scan = self.ctx.scan()?;
+            self.found = self.ctx.load_vg(&self.scan, &self.name)?;
+            self.stale = false;
+        }
+        Ok(())
+    }
+
+    /// Writes `vg` as the VG's next version (the VG in memory becomes it).
     pub fn commit(&mut self, vg: VolumeGroup) -> CmdResult {
         if let Some(p) = vg.dangling_references().first() {
             return Err(CmdError::failed(format!(
                 "Internal error: planned metadata is inconsistent: {p}"
             )));
         }
+        self.refresh()?;
         let mut md = self.found.metadata.clone();
         md.vg = vg;
         self.ctx.commit_vg(&self.scan, Some(&self.found), &mut md)?;
-        self.scan = self.ctx.scan()?;
-        self.found = self.ctx.load_vg(&self.scan, &self.name)?;
+        self.found.metadata = md;
+        self.stale = true;
         Ok(())
     }
 
     /// Activates `lv` (and what it needs) as the VG now says.
-    pub fn activate(&self, lv: &str) -> CmdResult {
+    pub fn activate(&mut self, lv: &str) -> CmdResult {
+        self.refresh()?;
         self.kernel.activate_lv(
             self.ctx,
             &self.scan,
@@ -94,7 +125,8 @@ impl<'c> VgSession<'c> {
     }
 
     /// Deactivates `lv` if it is active (refused while open).
-    pub fn deactivate(&self, lv: &str) -> CmdResult {
+    pub fn deactivate(&mut self, lv: &str) -> CmdResult {
+        self.refresh()?;
         match self.vg().lv(lv) {
             Some(l) if self.kernel.is_active(self.vg(), l) => {
                 self.kernel.deactivate_lv(self.ctx, &self.found, lv)
@@ -203,6 +235,7 @@ impl<'c> VgSession<'c> {
         }
         edit(&mut vg)?;
         self.commit(vg)?;
+        self.refresh()?;
         // The kernel follows: a pool coming up sends them on activation, a live one now.
         let opts = ActivateOptions {
             send_messages: true,

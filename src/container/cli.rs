@@ -340,6 +340,11 @@ fn open_store(vg: Option<&str>) -> CmdResult<Store> {
     Store::open(&CommonArgs::default(), &argv, vg)
 }
 
+fn open_store_to_write(vg: Option<&str>) -> CmdResult<Store> {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    Store::open_to_write(&CommonArgs::default(), &argv, vg)
+}
+
 /// Docker's byte sizes: `16m`, `1g`, `512k`, `100b`, plain bytes.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
@@ -771,11 +776,8 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
     match cli.cmd {
         ContainerCmd::Create { count, create: a } => {
             let opts = create_options(&a)?;
-            let store = open_store(vg)?;
-            let made = ctr::create_many(&store, &a.image, &opts, count as usize)?;
-            if let Some((lv, _)) = made.first() {
-                store.deactivate_quietly(lv);
-            }
+            let store = open_store_to_write(vg)?;
+            let made = ctr::create_many(&store, &a.image, &opts, count as usize, false)?;
             for (_, rec) in &made {
                 println!("{}", rec.id);
             }
@@ -788,7 +790,7 @@ pub fn container_cmd(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResul
                     "-d with -it: a detached container has no terminal to attach; drop -it or -d.",
                 ));
             }
-            let store = open_store(vg)?;
+            let store = open_store_to_write(vg)?;
             let (lv, rec) = ctr::create(&store, &create.image, &opts)?;
             if detach {
                 ctr::start_detached(&store, &rec)?;

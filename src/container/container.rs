@@ -75,19 +75,21 @@ pub fn create(
     image_ref: &str,
     opts: &CreateOptions,
 ) -> CmdResult<(String, ContainerRecord)> {
-    let mut made = create_many(store, image_ref, opts, 1)?;
+    let mut made = create_many(store, image_ref, opts, 1, true)?;
     made.pop()
         .ok_or_else(|| failed("no container was created".to_string()))
 }
 
 /// Creates `count` containers with the same options in one pool transaction (`create
-/// --count`); with `--name NAME` they are NAME-1 ... NAME-count. The first container's LV is
-/// left active (`run` mounts it next); the others are not activated.
+/// --count`); with `--name NAME` they are NAME-1 ... NAME-count. With `activate_first` the
+/// first container's LV is left active (`run` mounts it next); otherwise none is activated
+/// (`create`: `start` activates).
 pub fn create_many(
     store: &Store,
     image_ref: &str,
     opts: &CreateOptions,
     count: usize,
+    activate_first: bool,
 ) -> CmdResult<Vec<(String, ContainerRecord)>> {
     let vg = store.read_vg()?;
     let catalog = Catalog::read(&vg);
@@ -157,7 +159,8 @@ pub fn create_many(
         new_volumes.push(vlv);
     }
     // The first is made active at once: `run` mounts it next (one lock and scan for both).
-    store.transact_and_activate(&ops, &mut |_| Ok(()), &lvs[..1.min(lvs.len())])?;
+    let first = usize::from(activate_first).min(lvs.len());
+    store.transact_and_activate(&ops, &mut |_| Ok(()), &lvs[..first])?;
     let prepared = (|| -> CmdResult {
         for v in &new_volumes {
             store.activate(v)?;

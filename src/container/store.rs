@@ -8,7 +8,8 @@ use crate::commands::context::Context;
 use crate::commands::lv_activate::Activation;
 use crate::commands::thin_txn::{ThinOp, VgSession};
 use crate::error::{CmdError, CmdResult};
-use crate::store::lock::LockMode;
+use crate::store::lock::{LockGuard, LockMode};
+use crate::store::scan::Scan;
 use metadata_format::text::VolumeGroup;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -27,16 +28,59 @@ pub struct Store {
     pub pool: String,
     /// The VG as last read or written by this process (each scan costs a pass over the disks).
     cache: std::cell::RefCell<Option<VolumeGroup>>,
+    /// [`Store::open_to_write`]: the VG's exclusive lock and the scan made under it, for the
+    /// first session to use instead of locking and scanning again.
+    held: std::cell::RefCell<Option<(LockGuard, Scan)>>,
 }
 
 impl Store {
     /// The store of `vg` (or of `OXLVM_VG`, or of the one VG whose pool is tagged
     /// `oxlvm_pool`).
     pub fn open(common: &CommonArgs, argv: &[OsString], vg: Option<&str>) -> CmdResult<Store> {
+        Store::open_mode(common, argv, vg, false)
+    }
+
+    /// [`Store::open`] for a command whose next step is a write (`container create`): with
+    /// the VG named (`--vg`, `OXLVM_VG`) its exclusive lock is taken at once and the one scan
+    /// made under it serves the first transaction too. Any later lock is taken after that
+    /// transaction, so nothing waits for this process's own lock.
+    pub fn open_to_write(
+        common: &CommonArgs,
+        argv: &[OsString],
+        vg: Option<&str>,
+    ) -> CmdResult<Store> {
+        Store::open_mode(common, argv, vg, true)
+    }
+
+    fn open_mode(
+        common: &CommonArgs,
+        argv: &[OsString],
+        vg: Option<&str>,
+        write: bool,
+    ) -> CmdResult<Store> {
         let ctx = Context::new(common, argv)?;
         let wanted = vg
             .map(str::to_string)
             .or_else(|| std::env::var("OXLVM_VG").ok().filter(|v| !v.is_empty()));
+        if let (true, Some(name)) = (write, &wanted) {
+            let lock = ctx.lock_vg(name, LockMode::Exclusive)?;
+            let scan = ctx.scan()?;
+            let found = ctx
+                .load_vg(&scan, name)
+                .map_err(|_| failed(format!("Volume group \"{name}\" not found")))?;
+            let pool = Catalog::read(&found.metadata.vg).pool.ok_or_else(|| {
+                failed(format!(
+                    "Volume group {name} holds no image store; make one with 'oxlvm image init {name}'."
+                ))
+            })?;
+            return Ok(Store {
+                vg: name.clone(),
+                pool,
+                cache: std::cell::RefCell::new(Some(found.metadata.vg)),
+                held: std::cell::RefCell::new(Some((lock, scan))),
+                ctx,
+            });
+        }
         let scan = ctx.scan()?;
         let names = match &wanted {
             Some(v) => vec![v.clone()],
@@ -63,6 +107,7 @@ impl Store {
                     vg,
                     pool,
                     cache: std::cell::RefCell::new(Some(read)),
+                    held: std::cell::RefCell::new(None),
                 })
             }
             0 => Err(failed(match wanted {
@@ -91,6 +136,8 @@ impl Store {
 
     /// The VG as it is on disk now (shared lock for the read).
     pub fn reread_vg(&self) -> CmdResult<VolumeGroup> {
+        // A lock still held from open_to_write is let go first (flock does not nest).
+        drop(self.held.borrow_mut().take());
         let _lock = self.ctx.lock_vg(&self.vg, LockMode::Shared)?;
         let scan = self.ctx.scan()?;
         let vg = self.ctx.load_vg(&scan, &self.vg)?.metadata.vg;
@@ -102,8 +149,18 @@ impl Store {
         Ok(Catalog::read(&self.read_vg()?))
     }
 
+    /// The VG's session: with the lock and scan held since open_to_write, else locked and
+    /// read now.
+    fn any_session(&self) -> CmdResult<VgSession<'_>> {
+        let held = self.held.borrow_mut().take();
+        match held {
+            Some((lock, scan)) => VgSession::with_lock(&self.ctx, &self.vg, lock, scan),
+            None => VgSession::open(&self.ctx, &self.vg),
+        }
+    }
+
     pub fn session(&self) -> CmdResult<VgSession<'_>> {
-        let s = VgSession::open(&self.ctx, &self.vg)?;
+        let s = self.any_session()?;
         if !s.kernel.available() {
             return Err(failed(
                 "Images and containers need device-mapper (the kernel has none here, or --driverloaded n).",
@@ -151,7 +208,7 @@ impl Store {
         if self.is_active(lv) {
             return Ok(());
         }
-        let s = self.session()?;
+        let mut s = self.session()?;
         s.activate(lv)?;
         *self.cache.borrow_mut() = Some(s.vg().clone());
         Ok(())
@@ -167,7 +224,7 @@ impl Store {
         if !lvs.iter().any(|l| self.is_active(l)) {
             return;
         }
-        if let Ok(s) = VgSession::open(&self.ctx, &self.vg) {
+        if let Ok(mut s) = self.any_session() {
             for lv in lvs {
                 let _ = s.deactivate(lv);
             }
