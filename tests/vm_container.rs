@@ -1348,6 +1348,7 @@ fn vm_container_bench_create_and_start() {
     let mut lvm_snap_active = Vec::new();
     let mut ox_snap = Vec::new();
     let mut lvm_lvs = Vec::new();
+    let mut lvm_version = Vec::new();
     let mut ox_lvs = Vec::new();
     let ox_bin = oxlvm_binary();
     for i in 0..refs {
@@ -1361,6 +1362,7 @@ fn vm_container_bench_create_and_start() {
             "{ox_bin} lvcreate -qq -s -n refo{i} {VG}/{image_lv}"
         )));
         lvm_lvs.push(timed(&format!("lvm lvs {VG} >/dev/null")));
+        lvm_version.push(timed("lvm version >/dev/null"));
         ox_lvs.push(timed(&format!("{ox_bin} lvs {VG} >/dev/null")));
     }
     let t = Instant::now();
@@ -1425,6 +1427,7 @@ fn vm_container_bench_create_and_start() {
     let (_, osnap, _, _) = stats(&mut ox_snap);
     let (_, llvs, _, _) = stats(&mut lvm_lvs);
     let (_, olvs, _, _) = stats(&mut ox_lvs);
+    let (_, lver, _, _) = stats(&mut lvm_version);
     let (cm, cmed, cmin, cmax) = stats(&mut creates);
     let (fm, fmed, fmin, fmax) = stats(&mut firsts);
     let (sm, smed, _, _) = stats(&mut starts);
@@ -1441,7 +1444,7 @@ fn vm_container_bench_create_and_start() {
     );
     eprintln!("BENCH rm of all {}: {rm:.2} s", names.len());
     eprintln!(
-        "BENCH calibration (median of {refs}): LVM2 lvcreate -s (thin snapshot of the image LV, activation skipped) {lsnap:.3} s; with -kn -ay (activated) {lsnapa:.3} s; oxlvm lvcreate -s {osnap:.3} s; lvremove of the {} in one command {ref_rm:.2} s; lvs: LVM2 {llvs:.3} s, oxlvm {olvs:.3} s",
+        "BENCH calibration (median of {refs}): LVM2 lvcreate -s (thin snapshot of the image LV, activation skipped) {lsnap:.3} s; with -kn -ay (activated) {lsnapa:.3} s; oxlvm lvcreate -s {osnap:.3} s; lvremove of the {} in one command {ref_rm:.2} s; lvs: LVM2 {llvs:.3} s, oxlvm {olvs:.3} s; lvm version {lver:.3} s",
         3 * refs
     );
     eprintln!(
@@ -1648,7 +1651,12 @@ fn vm_container_hardening_escapes_fail() {
     for f in ["cp-abs", "cp-up"] {
         assert!(!marker.join(f).exists(), "{f} escaped onto the host");
         let back = format!("{WORK}/back-{f}");
-        ox(&["container", "cp", &format!("cpesc:/run/ctr-test/{f}"), &back]);
+        ox(&[
+            "container",
+            "cp",
+            &format!("cpesc:/run/ctr-test/{f}"),
+            &back,
+        ]);
         assert_eq!(fs::read(&back).unwrap(), b"copied in\n");
     }
     ox(&["container", "rm", "cpesc"]);

@@ -405,24 +405,6 @@ pub fn stop(rec: &ContainerRecord, timeout: u64) -> CmdResult {
     runtime::stop(&rec.id, Duration::from_secs(timeout), sig)
 }
 
-/// `rm`: refused while running unless `force` (then killed first).
-pub fn remove(store: &Store, lv: &str, rec: &ContainerRecord, force: bool) -> CmdResult {
-    if runtime::running(&rec.id).is_some() {
-        if !force {
-            return Err(failed(format!(
-                "You cannot remove a running container {}. Stop the container before attempting removal or force remove (-f).",
-                short_id(&rec.id)
-            )));
-        }
-        runtime::stop(&rec.id, Duration::from_secs(0), libc::SIGKILL)?;
-        // An --rm container removed itself.
-        if !store.read_vg()?.lvs.iter().any(|l| l.name == lv) {
-            return Ok(());
-        }
-    }
-    remove_lv(store, lv)
-}
-
 /// `rm` of several containers: each is checked (and with `force` stopped) on its own, then
 /// the LVs of all that may go are deleted in ONE pool transaction. Returns each container's
 /// outcome in order.

@@ -1316,21 +1316,7 @@ fn relay(
     let mut exit: Option<i32> = None;
     let mut exited_at: Option<Instant> = None;
     let mut buf = vec![0u8; 65536];
-    let raw_mode = if foreground && pty.is_some() {
-        nix::sys::termios::tcgetattr(std::io::stdin())
-            .ok()
-            .inspect(|orig| {
-                let mut raw = orig.clone();
-                nix::sys::termios::cfmakeraw(&mut raw);
-                let _ = nix::sys::termios::tcsetattr(
-                    std::io::stdin(),
-                    nix::sys::termios::SetArg::TCSANOW,
-                    &raw,
-                );
-            })
-    } else {
-        None
-    };
+    let raw_mode = raw_stdin(foreground && pty.is_some());
     loop {
         if let Some(at) = exited_at {
             let drained = out.is_none() && errs.is_none() && pty.is_none();
@@ -1483,13 +1469,7 @@ fn relay(
             }
         }
     }
-    if let Some(orig) = raw_mode {
-        let _ = nix::sys::termios::tcsetattr(
-            std::io::stdin(),
-            nix::sys::termios::SetArg::TCSANOW,
-            &orig,
-        );
-    }
+    restore_stdin(raw_mode);
     exit.unwrap_or(137)
 }
 
@@ -1745,6 +1725,31 @@ fn exec_stdio(pty: Option<u32>, stdin: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// With `on`, puts our stdin (when it is a terminal) in raw mode and returns its settings
+/// before, for [`restore_stdin`].
+fn raw_stdin(on: bool) -> Option<nix::sys::termios::Termios> {
+    if !on {
+        return None;
+    }
+    let orig = nix::sys::termios::tcgetattr(std::io::stdin()).ok()?;
+    let mut raw = orig.clone();
+    nix::sys::termios::cfmakeraw(&mut raw);
+    let _ =
+        nix::sys::termios::tcsetattr(std::io::stdin(), nix::sys::termios::SetArg::TCSANOW, &raw);
+    Some(orig)
+}
+
+/// Gives our stdin back the settings [`raw_stdin`] saved.
+fn restore_stdin(orig: Option<nix::sys::termios::Termios>) {
+    if let Some(orig) = orig {
+        let _ = nix::sys::termios::tcsetattr(
+            std::io::stdin(),
+            nix::sys::termios::SetArg::TCSANOW,
+            &orig,
+        );
+    }
+}
+
 /// `exec -t`: moves the pty's output to our stdout and (with `-i`) our input to it, in raw
 /// mode when our stdin is a terminal, until the command has exited and the output is read.
 /// Returns the command's exit status.
@@ -1754,21 +1759,7 @@ fn exec_relay(master: File, child: nix::unistd::Pid, with_stdin: bool) -> i32 {
     let mut buf = vec![0u8; 65536];
     let mut stdin_open = with_stdin;
     let mut exit: Option<i32> = None;
-    let raw_mode = if with_stdin {
-        nix::sys::termios::tcgetattr(std::io::stdin())
-            .ok()
-            .inspect(|orig| {
-                let mut raw = orig.clone();
-                nix::sys::termios::cfmakeraw(&mut raw);
-                let _ = nix::sys::termios::tcsetattr(
-                    std::io::stdin(),
-                    nix::sys::termios::SetArg::TCSANOW,
-                    &raw,
-                );
-            })
-    } else {
-        None
-    };
+    let raw_mode = raw_stdin(with_stdin);
     let mut stdout = std::io::stdout();
     loop {
         let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
@@ -1815,13 +1806,7 @@ fn exec_relay(master: File, child: nix::unistd::Pid, with_stdin: bool) -> i32 {
             break;
         }
     }
-    if let Some(orig) = raw_mode {
-        let _ = nix::sys::termios::tcsetattr(
-            std::io::stdin(),
-            nix::sys::termios::SetArg::TCSANOW,
-            &orig,
-        );
-    }
+    restore_stdin(raw_mode);
     exit.unwrap_or_else(|| match nix::sys::wait::waitpid(child, None) {
         Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
         Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
