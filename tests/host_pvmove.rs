@@ -193,6 +193,42 @@ fn pvmove_moves_data_where_lvm2_moves_it() {
 }
 
 #[test]
+fn pvmove_b_leaves_the_copy_to_a_detached_process() {
+    let (sb, devs) = sandbox_with("pvmove-bg", &[64, 64, 64]);
+    setup(&sb, &devs);
+    let before = fingerprints(&sb, &devs, "vg");
+    let d: Vec<&str> = devs.iter().map(LoopDev::path_str).collect();
+    // In the foreground `-i 1` ends with the 100% line (test above); with -b the command
+    // returns once the move is recorded and prints no progress, as LVM2's -b.
+    let out = ok(sb.oxlvm(&["pvmove", "-b", "-i", "1", d[0], d[2]]));
+    assert!(!out.contains("Moved"), "{out}");
+    // The detached process finishes it: the pvmove LV goes, the maps end on the third PV.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let vg = model(&sb, "vg");
+        let moving: Vec<&str> = vg
+            .lvs
+            .iter()
+            .filter(|l| l.name.starts_with("pvmove"))
+            .map(|l| l.name.as_str())
+            .collect();
+        if moving.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background move never finished: {moving:?} still in the VG"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(placement(&sb, &devs, "vg", "a"), vec![(2, 0, 5)]);
+    assert_eq!(placement(&sb, &devs, "vg", "b"), vec![(2, 5, 2)]);
+    assert_eq!(placement(&sb, &devs, "vg", "s"), vec![(2, 7, 2), (1, 0, 2)]);
+    assert_eq!(fingerprints(&sb, &devs, "vg"), before);
+    assert_vgck_clean(&sb, "vg");
+}
+
+#[test]
 fn oxlvm_resumes_lvm2s_pvmove_and_lvm2_reads_oxlvms() {
     // LVM2 without device-mapper writes the pvmove LV and stops there (as the host fixture
     // vgvar_pvmove_in_progress shows); oxlvm finishes the copy.

@@ -30,6 +30,10 @@ use metadata_format::text::{AllocationPolicy, Area, Id, Metadata, VolumeGroup};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+/// Set in the environment of the detached process `pvmove -b` leaves the copy to, so that it
+/// follows the move instead of detaching again.
+const POLLER_ENV: &str = "OXLVM_PVMOVE_POLLER";
+
 /// Bytes copied per read/write pair: big enough to stream, small enough to keep memory flat.
 const COPY_CHUNK: u64 = 4 << 20;
 /// LVM2's activation/polling_interval default, in seconds.
@@ -51,7 +55,7 @@ struct PvmoveArgs {
     /// Report progress every this many seconds (0: no progress lines)
     #[arg(short = 'i', long = "interval", value_name = "SECONDS")]
     interval: Option<String>,
-    /// Run in the background (accepted; the copy runs in the foreground)
+    /// Run in the background: start the move, leave the copy to a detached process and exit
     #[arg(short = 'b', long = "background")]
     background: bool,
     /// Allocation policy for the destination
@@ -96,7 +100,10 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             return Err(CmdError::usage(format!("-A {a}: use y or n.")));
         }
     }
-    let _ = (args.background, args.noudevsync);
+    let _ = args.noudevsync;
+    // -b: the move is started (or found in progress) here, then followed by a detached copy of
+    // this command, as LVM2 hands it to its poller; --abort is done in the foreground.
+    let background = args.background && !args.abort && std::env::var_os(POLLER_ENV).is_none();
     let ctx = Context::new(&args.common, argv)?;
     // LVM2 does not move with lvmlockd unless lvmpolld is enabled (oxlvm polls itself, but
     // keeps LVM2's rule so that one lvm.conf gives both tools the same answer).
@@ -109,7 +116,7 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 "pvmove needs the source PV first: pvmove [-n LV] SOURCE [DEST...].",
             ));
         }
-        return resume_all(&ctx, argv, args.abort, interval);
+        return resume_all(&ctx, argv, args.abort, background, interval);
     };
     let (dev, ranges) = alloc::parse_pv_arg(&source);
     let scan = ctx.scan()?;
@@ -148,6 +155,10 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         .filter(|m| pvmove_plan::pvmove_source(vg, m) == Some(pv_id))
         .collect();
     if args.abort || !in_progress.is_empty() {
+        if background {
+            drop(lock);
+            return detach(argv);
+        }
         // Nothing in progress for this PV: nothing to abort, as LVM2 (exit 0).
         if !args.abort {
             ctx.say(format!("Detected pvmove in progress for {dev}."));
@@ -268,6 +279,9 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             .map(|l| l.id)
             .ok_or_else(|| CmdError::failed("Internal error: the pvmove LV went missing."))?;
         drop(lock);
+        if background {
+            return detach(argv);
+        }
         return poll_live(&ctx, &vg_name, id, interval, dev);
     }
     refuse_active(&ctx, vg, &started.moving)?;
@@ -278,11 +292,50 @@ pub fn pvmove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     md.vg = started.vg;
     let mut w = Writes::new(&ctx, &found)?;
     w.commit(&mut md)?;
+    if background {
+        drop(w);
+        drop(lock);
+        return detach(argv);
+    }
     copy_and_finish(&ctx, &mut w, &mut md, &started.pvmove, false, interval, dev)
 }
 
+/// `pvmove -b`: the same command line, run again as a detached process (own process group,
+/// no terminal, output discarded) that finds the move in progress and follows it to its end;
+/// this one returns at once. `pvmove` (or `lvs` for progress) shows how it goes.
+fn detach(argv: &[OsString]) -> CmdResult {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().map_err(|e| {
+        CmdError::failed(format!(
+            "Cannot find oxlvm itself to poll the move in the background ({e}); run pvmove without -b to follow it."
+        ))
+    })?;
+    Command::new(exe)
+        .arg("pvmove")
+        .args(argv.iter().skip(1))
+        .env(POLLER_ENV, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            CmdError::failed(format!(
+                "Cannot start the background poller ({e}); the move is recorded: run pvmove without -b to finish it."
+            ))
+        })?;
+    Ok(())
+}
+
 /// Every VG's moves in progress (`pvmove` or `pvmove --abort` with no PV).
-fn resume_all(ctx: &Context, _argv: &[OsString], abort: bool, interval: u64) -> CmdResult {
+fn resume_all(
+    ctx: &Context,
+    argv: &[OsString],
+    abort: bool,
+    background: bool,
+    interval: u64,
+) -> CmdResult {
     let scan = ctx.scan()?;
     for vg_name in scan.vg_names() {
         let has = scan
@@ -292,6 +345,10 @@ fn resume_all(ctx: &Context, _argv: &[OsString], abort: bool, interval: u64) -> 
             .is_some_and(|f| !pvmove_plan::moves_in_progress(&f.metadata.vg).is_empty());
         if !has {
             continue;
+        }
+        if background {
+            // The detached process resumes every VG's moves.
+            return detach(argv);
         }
         let lock = ctx.lock_vg(&vg_name, LockMode::Exclusive)?;
         let scan = ctx.scan()?;
