@@ -185,16 +185,37 @@ impl Activation {
     /// has none (no /dev/mapper/control, or it does not answer).
     pub fn new(ctx: &Context) -> Activation {
         let wanted = ctx.driver_loaded && ctx.config.get_bool("global/activation", true);
-        let control = if wanted {
+        let mut control = if wanted {
             Control::open().ok().filter(|c| c.version().is_ok())
         } else {
             None
         };
+        let mut dev = DevDir::default();
+        // With udev running, its rules make /dev (libdm's udev_sync and udev_rules, both on
+        // by default; DM_DISABLE_UDEV or activation/udev_sync = 0 turn it off).
+        if let Some(control) = control.as_mut() {
+            if crate::dm::udev::udev_running() && ctx.config.get_bool("activation/udev_sync", true)
+            {
+                let rules = ctx.config.get_bool("activation/udev_rules", true);
+                control.sync_with_udev(rules);
+                dev.udev_makes_nodes = rules;
+            }
+        }
         Activation {
             control,
             warned: Cell::new(false),
-            dev: DevDir::default(),
+            dev,
             test_mode: ctx.test_mode,
+        }
+    }
+
+    /// Waits until udev has made (or removed) the /dev entries of what this command changed
+    /// so far; at once without udev. Before opening a device by its /dev path.
+    pub fn settle(&self) {
+        if let Some(control) = &self.control {
+            if let Err(e) = control.udev_wait() {
+                eprintln!("  WARNING: {e}");
+            }
         }
     }
 
@@ -547,6 +568,7 @@ impl Activation {
     /// Writes `len` bytes of `value` at the start of the active device `dm_name` (LVM2's
     /// wipe_lv: 4 KiB of zeros for a new LV), with direct I/O so no page cache holds them.
     pub fn fill_start(&self, dm_name: &str, len: u64, value: u8) -> CmdResult {
+        self.settle();
         let path = self.dev.mapper_path(dm_name);
         fill_device(&path, len, value).map_err(|e| {
             CmdError::failed(format!(
@@ -1061,6 +1083,17 @@ impl apply::Kernel for KernelRef<'_> {
     }
     fn clear(&mut self, name: &str) -> std::io::Result<()> {
         self.0.clear(DevId::Name(name))
+    }
+    fn resume_udev(&mut self, name: &str, udev_flags: u16) -> std::io::Result<()> {
+        self.0
+            .resume_udev(DevId::Name(name), udev_flags)
+            .map(|_| ())
+    }
+    fn remove_udev(&mut self, name: &str, udev_flags: u16) -> std::io::Result<()> {
+        self.0.remove_udev(DevId::Name(name), udev_flags)
+    }
+    fn rename_udev(&mut self, name: &str, new_name: &str, udev_flags: u16) -> std::io::Result<()> {
+        self.0.rename_udev(DevId::Name(name), new_name, udev_flags)
     }
 }
 

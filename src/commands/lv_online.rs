@@ -232,6 +232,7 @@ impl Activation {
                     .add_node(n, *dev)
                     .map_err(|e| node_err(n, e))?;
             }
+            self.settle();
             work(&dm_name, size)
         })();
         let down = apply::deactivate(&tree, &mut kernel);
@@ -389,6 +390,7 @@ impl Activation {
         shown: &str,
         yes: bool,
     ) -> CmdResult {
+        self.settle();
         let path = self.dev_dir().mapper_path(dm_name);
         let len = size.min(super::lv_fs::SIGNATURE_SPAN) as usize;
         use crate::store::device::BlockDevice;

@@ -26,6 +26,35 @@ pub trait Kernel {
     fn rename(&mut self, name: &str, new_name: &str) -> io::Result<()>;
     /// Drops a loaded inactive table.
     fn clear(&mut self, name: &str) -> io::Result<()>;
+    /// [`Kernel::resume`] with the device's udev flags (`udev::DISABLE_*`, for udev's rules).
+    fn resume_udev(&mut self, name: &str, _udev_flags: u16) -> io::Result<()> {
+        self.resume(name)
+    }
+    /// [`Kernel::remove`] with the device's udev flags.
+    fn remove_udev(&mut self, name: &str, _udev_flags: u16) -> io::Result<()> {
+        self.remove(name)
+    }
+    /// [`Kernel::rename`] with the device's udev flags.
+    fn rename_udev(&mut self, name: &str, new_name: &str, _udev_flags: u16) -> io::Result<()> {
+        self.rename(name, new_name)
+    }
+}
+
+/// The udev flags of a device, as LVM2 gives them: a device that is not an LV's visible
+/// top-level device gets no /dev/<vg>/<lv> link and no /dev/disk entries from udev's rules
+/// (only its /dev/mapper entry); a snapshot's COW yields to its origin.
+pub fn udev_flags(node: &Node) -> u16 {
+    use super::udev::{
+        DISABLE_DISK_RULES, DISABLE_OTHER_RULES, DISABLE_SUBSYSTEM_RULES, LOW_PRIORITY,
+    };
+    let mut flags = 0;
+    if !node.symlink {
+        flags |= DISABLE_SUBSYSTEM_RULES | DISABLE_DISK_RULES | DISABLE_OTHER_RULES;
+    }
+    if node.layer == Some("cow") {
+        flags |= LOW_PRIORITY;
+    }
+    flags
 }
 
 impl Kernel for Control {
@@ -61,6 +90,15 @@ impl Kernel for Control {
     }
     fn clear(&mut self, name: &str) -> io::Result<()> {
         Control::clear(self, DevId::Name(name))
+    }
+    fn resume_udev(&mut self, name: &str, udev_flags: u16) -> io::Result<()> {
+        Control::resume_udev(self, DevId::Name(name), udev_flags).map(|_| ())
+    }
+    fn remove_udev(&mut self, name: &str, udev_flags: u16) -> io::Result<()> {
+        Control::remove_udev(self, DevId::Name(name), udev_flags)
+    }
+    fn rename_udev(&mut self, name: &str, new_name: &str, udev_flags: u16) -> io::Result<()> {
+        Control::rename_udev(self, DevId::Name(name), new_name, udev_flags)
     }
 }
 
@@ -269,8 +307,9 @@ impl Run<'_> {
 
     fn resume(&mut self, i: usize) -> Result<(), ApplyError> {
         let name = self.names[i].clone();
+        let flags = udev_flags(self.node(i));
         self.kernel
-            .resume(&name)
+            .resume_udev(&name, flags)
             .map_err(kernel_err("resume", &name))?;
         self.pending[i] = false;
         self.suspended.retain(|&n| n != i);
@@ -290,8 +329,9 @@ impl Run<'_> {
             return Ok(());
         }
         let old = self.names[i].clone();
+        let flags = udev_flags(self.node(i));
         self.kernel
-            .rename(&old, &want)
+            .rename_udev(&old, &want, flags)
             .map_err(kernel_err("rename", &old))?;
         self.renamed.push((old, want.clone()));
         self.names[i] = want;
@@ -344,7 +384,9 @@ impl Run<'_> {
     /// with the table they had.
     fn roll_back(&mut self) {
         for &i in self.created.clone().iter().rev() {
-            let _ = self.kernel.remove(&self.names[i]);
+            let _ = self
+                .kernel
+                .remove_udev(&self.names[i], udev_flags(&self.tree.nodes[i]));
         }
         for i in 0..self.tree.nodes.len() {
             if self.pending[i] && !self.created.contains(&i) {
@@ -352,7 +394,9 @@ impl Run<'_> {
             }
         }
         for &i in self.suspended.clone().iter().rev() {
-            let _ = self.kernel.resume(&self.names[i]);
+            let _ = self
+                .kernel
+                .resume_udev(&self.names[i], udev_flags(&self.tree.nodes[i]));
         }
     }
 
@@ -601,7 +645,7 @@ pub fn remove_detached(
             continue;
         }
         kernel
-            .remove(&info.name)
+            .remove_udev(&info.name, udev_flags(node))
             .map_err(kernel_err("remove", &info.name))?;
         removed.push(info.name);
     }
@@ -674,7 +718,7 @@ pub fn deactivate(tree: &DmTree, kernel: &mut dyn Kernel) -> Result<Changes, App
                 continue;
             }
             kernel
-                .remove(&info.name)
+                .remove_udev(&info.name, udev_flags(node))
                 .map_err(kernel_err("remove", &info.name))?;
             changes.removed.push(info.name);
             progress = true;
@@ -713,7 +757,7 @@ fn remove_level(
                 continue; // still used by something outside this tree
             }
             kernel
-                .remove(&node.name)
+                .remove_udev(&node.name, udev_flags(node))
                 .map_err(kernel_err("remove", &node.name))?;
             changes.removed.push(node.name.clone());
         }

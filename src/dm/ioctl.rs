@@ -4,6 +4,7 @@
 //! one, as libdm does.
 
 use super::tables::DevNo;
+use super::udev;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -79,6 +80,15 @@ pub enum DevId<'a> {
 /// An open `/dev/mapper/control`.
 pub struct Control {
     file: File,
+    /// Set when udev runs: the cookie of this control's events, and whether udev's rules make
+    /// the /dev entries (`activation/udev_rules`).
+    udev: Option<UdevSync>,
+}
+
+struct UdevSync {
+    rules: bool,
+    /// Created on the first event, waited for (and removed) by `udev_wait` or on drop.
+    cookie: std::sync::Mutex<Option<udev::Cookie>>,
 }
 
 fn get_u32(buf: &[u8], at: usize) -> u32 {
@@ -207,7 +217,69 @@ impl Control {
 
     pub fn open_at(path: &Path) -> io::Result<Control> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
-        Ok(Control { file })
+        Ok(Control { file, udev: None })
+    }
+
+    /// Synchronises with udev from now on (libdm's udev_sync): resume, remove and rename
+    /// carry this control's cookie and [`Control::udev_wait`] waits until udev has handled
+    /// them. `rules`: udev's rules make the /dev entries (else the caller does, as without
+    /// udev, and the rules are told to keep away).
+    pub fn sync_with_udev(&mut self, rules: bool) {
+        self.udev = Some(UdevSync {
+            rules,
+            cookie: std::sync::Mutex::new(None),
+        });
+    }
+
+    /// Whether udev makes /dev/mapper and /dev/<vg>/<lv> for this control's devices.
+    pub fn udev_makes_nodes(&self) -> bool {
+        self.udev.as_ref().is_some_and(|u| u.rules)
+    }
+
+    /// Waits until udev has handled every event sent with the cookie so far, then removes the
+    /// cookie (the next event makes a new one). Nothing to do without udev sync.
+    pub fn udev_wait(&self) -> io::Result<()> {
+        let Some(sync) = &self.udev else {
+            return Ok(());
+        };
+        let cookie = sync.cookie.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match cookie {
+            Some(cookie) => cookie.wait(),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a request that makes the kernel send a uevent (resume, remove, rename) with the
+    /// udev flags in its event_nr, as libdm does: always PRIMARY_SOURCE; with udev sync the
+    /// cookie (raised first, lowered here when the ioctl fails or sends no uevent); without,
+    /// the rules told that the caller makes the nodes.
+    fn event_ioctl(&self, cmd: u8, req: &mut Request, flags: u16) -> io::Result<()> {
+        let mut flags = flags | udev::PRIMARY_SOURCE;
+        let Some(sync) = &self.udev else {
+            flags |= udev::DISABLE_DM_RULES | udev::DISABLE_SUBSYSTEM_RULES;
+            put_u32(req.bytes_mut(), 32, udev::event_nr(0, flags));
+            return self.ioctl(cmd, req);
+        };
+        if sync.rules {
+            flags |= udev::DISABLE_LIBRARY_FALLBACK;
+        } else {
+            flags |= udev::DISABLE_DM_RULES | udev::DISABLE_SUBSYSTEM_RULES;
+        }
+        let cookie = {
+            let mut slot = sync.cookie.lock().unwrap_or_else(|e| e.into_inner());
+            match *slot {
+                Some(cookie) => cookie,
+                None => *slot.insert(udev::Cookie::create()?),
+            }
+        };
+        cookie.raise()?;
+        put_u32(req.bytes_mut(), 32, udev::event_nr(cookie.value, flags));
+        let result = self.ioctl(cmd, req);
+        if result.is_err() || req.flags() & udev::UEVENT_GENERATED_FLAG == 0 {
+            // Nobody else will confirm this event.
+            let _ = cookie.complete();
+        }
+        result
     }
 
     fn ioctl(&self, cmd: u8, req: &mut Request) -> io::Result<()> {
@@ -348,8 +420,13 @@ impl Control {
 
     /// Resumes the device, swapping in an inactive table if one is loaded.
     pub fn resume(&self, id: DevId<'_>) -> io::Result<DmInfo> {
+        self.resume_udev(id, 0)
+    }
+
+    /// [`Control::resume`] with the device's udev flags (`udev::DISABLE_*`).
+    pub fn resume_udev(&self, id: DevId<'_>, udev_flags: u16) -> io::Result<DmInfo> {
         let mut req = Request::new(HEADER, Some(id), 0)?;
-        self.ioctl(CMD_DEV_SUSPEND, &mut req)?;
+        self.event_ioctl(CMD_DEV_SUSPEND, &mut req, udev_flags)?;
         Ok(req.info())
     }
 
@@ -376,6 +453,11 @@ impl Control {
 
     /// Renames the device (DM_DEV_RENAME): the new name follows the header.
     pub fn rename(&self, id: DevId<'_>, new_name: &str) -> io::Result<()> {
+        self.rename_udev(id, new_name, 0)
+    }
+
+    /// [`Control::rename`] with the device's udev flags.
+    pub fn rename_udev(&self, id: DevId<'_>, new_name: &str, udev_flags: u16) -> io::Result<()> {
         if new_name.is_empty() || new_name.len() >= NAME_LEN {
             return Err(invalid(format!(
                 "dm name \"{new_name}\" must have 1 to {} bytes",
@@ -384,12 +466,17 @@ impl Control {
         }
         let mut req = Request::new(HEADER + new_name.len() + 1, Some(id), 0)?;
         req.bytes_mut()[HEADER..HEADER + new_name.len()].copy_from_slice(new_name.as_bytes());
-        self.ioctl(CMD_DEV_RENAME, &mut req)
+        self.event_ioctl(CMD_DEV_RENAME, &mut req, udev_flags)
     }
 
     pub fn remove(&self, id: DevId<'_>) -> io::Result<()> {
+        self.remove_udev(id, 0)
+    }
+
+    /// [`Control::remove`] with the device's udev flags.
+    pub fn remove_udev(&self, id: DevId<'_>, udev_flags: u16) -> io::Result<()> {
         let mut req = Request::new(HEADER, Some(id), 0)?;
-        self.ioctl(CMD_DEV_REMOVE, &mut req)
+        self.event_ioctl(CMD_DEV_REMOVE, &mut req, udev_flags)
     }
 
     fn table_status(&self, id: DevId<'_>, flags: u32) -> io::Result<Vec<TableLine>> {
@@ -453,6 +540,15 @@ impl Control {
         put_u64(buf, HEADER, sector);
         buf[HEADER + 8..HEADER + 8 + message.len()].copy_from_slice(message.as_bytes());
         self.ioctl(CMD_TARGET_MSG, &mut req)
+    }
+}
+
+impl Drop for Control {
+    /// Nothing is left for udev to confirm, and no cookie semaphore stays behind.
+    fn drop(&mut self) {
+        if let Err(e) = self.udev_wait() {
+            eprintln!("  WARNING: {e}");
+        }
     }
 }
 

@@ -19,12 +19,16 @@ const NODE_MODE: u32 = 0o660;
 #[derive(Debug, Clone)]
 pub struct DevDir {
     pub root: PathBuf,
+    /// udev makes and removes the entries (its rules run, synchronised through a cookie): every
+    /// step here is then left to it.
+    pub udev_makes_nodes: bool,
 }
 
 impl Default for DevDir {
     fn default() -> Self {
         DevDir {
             root: PathBuf::from("/dev"),
+            udev_makes_nodes: false,
         }
     }
 }
@@ -44,6 +48,9 @@ impl DevDir {
 
     /// `/dev/mapper/<name>` as a block node for `dev` (replacing a stale one).
     pub fn add_node(&self, name: &str, dev: DevNo) -> io::Result<()> {
+        if self.udev_makes_nodes {
+            return Ok(());
+        }
         let path = self.mapper_path(name);
         if let Some(meta) = mode_of(&path) {
             if meta.file_type().is_block_device() && meta.rdev() == dev.to_dev_t() {
@@ -69,6 +76,9 @@ impl DevDir {
     }
 
     pub fn remove_node(&self, name: &str) -> io::Result<()> {
+        if self.udev_makes_nodes {
+            return Ok(());
+        }
         match fs::remove_file(self.mapper_path(name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -77,6 +87,9 @@ impl DevDir {
 
     /// `/dev/<vg>/<lv>` -> `/dev/mapper/<name>`.
     pub fn add_lv_link(&self, vg: &str, lv: &str, name: &str) -> io::Result<()> {
+        if self.udev_makes_nodes {
+            return Ok(());
+        }
         let link = self.lv_link_path(vg, lv);
         let target = self.mapper_path(name);
         if let Ok(existing) = fs::read_link(&link) {
@@ -93,6 +106,9 @@ impl DevDir {
 
     /// Removes `/dev/<vg>/<lv>`, and `/dev/<vg>` once it is empty.
     pub fn remove_lv_link(&self, vg: &str, lv: &str) -> io::Result<()> {
+        if self.udev_makes_nodes {
+            return Ok(());
+        }
         let link = self.lv_link_path(vg, lv);
         if mode_of(&link).is_some_and(|m| m.file_type().is_symlink()) {
             fs::remove_file(&link)?;
@@ -114,6 +130,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dev = DevDir {
             root: dir.path().to_path_buf(),
+            udev_makes_nodes: false,
         };
         dev.add_lv_link("vg", "lv", "vg-lv").unwrap();
         dev.add_lv_link("vg", "lv", "vg-lv").unwrap();
