@@ -20,6 +20,18 @@ fn is_id_char(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'!' || byte == b'#'
 }
 
+/// [`is_id_char`] as a table, for the 32 checks of every parsed id.
+const ID_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut n = 0;
+    while n < 256 {
+        let b = n as u8;
+        table[n] = b.is_ascii_alphanumeric() || b == b'!' || b == b'#';
+        n += 1;
+    }
+    table
+};
+
 impl Id {
     /// An id from its 32 characters (no dashes), e.g. as stored in a pv_header.
     pub fn from_bytes(bytes: [u8; 32]) -> Option<Id> {
@@ -28,24 +40,21 @@ impl Id {
 
     /// Parses the text form; dashes anywhere are ignored, as LVM2 does.
     pub fn parse(text: &str) -> Option<Id> {
-        // LVM2's own form (6-4-4-4-4-4-6 with dashes) in one pass; other forms below.
+        // LVM2's own form (6-4-4-4-4-4-6 with dashes): fixed copies, one table check.
         let src = text.as_bytes();
-        if src.len() == 38 {
+        if src.len() == 38 && [6, 11, 16, 21, 26, 31].iter().all(|&at| src[at] == b'-') {
             let mut bytes = [0u8; 32];
-            let mut good = true;
-            let mut to = 0;
-            for (at, &byte) in src.iter().enumerate() {
-                if matches!(at, 6 | 11 | 16 | 21 | 26 | 31) {
-                    good &= byte == b'-';
-                } else if let Some(slot) = bytes.get_mut(to) {
-                    good &= is_id_char(byte);
-                    *slot = byte;
-                    to += 1;
-                }
-            }
-            if good {
-                return Some(Id(bytes));
-            }
+            bytes[0..6].copy_from_slice(&src[0..6]);
+            bytes[6..10].copy_from_slice(&src[7..11]);
+            bytes[10..14].copy_from_slice(&src[12..16]);
+            bytes[14..18].copy_from_slice(&src[17..21]);
+            bytes[18..22].copy_from_slice(&src[22..26]);
+            bytes[22..26].copy_from_slice(&src[27..31]);
+            bytes[26..32].copy_from_slice(&src[32..38]);
+            return bytes
+                .iter()
+                .all(|&b| ID_CHARS[b as usize])
+                .then_some(Id(bytes));
         }
         let mut bytes = [0u8; 32];
         let mut len = 0;
