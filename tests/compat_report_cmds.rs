@@ -433,6 +433,10 @@ fn display_and_scan_commands_match_lvm2() {
         &["vgdisplay", "-c"],
         &["vgdisplay", "-s"],
         &["vgdisplay", "vgdemo", "nope"],
+        // -A: only VGs with active LVs (none without device-mapper); not with names.
+        &["vgdisplay", "-A"],
+        &["vgdisplay", "-A", "-c"],
+        &["vgdisplay", "-A", "vgdemo"],
         &["lvdisplay"],
         &["lvdisplay", "-a"],
         &["lvdisplay", "-c"],

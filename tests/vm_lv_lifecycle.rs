@@ -342,7 +342,8 @@ fn assert_same_output(args: &[&str], when: &str) {
     );
 }
 
-/// `lvdisplay` (full, `-a`, `-c`) and `lvscan` (`-a`) by both tools on the same state.
+/// `lvdisplay` (full, `-a`, `-c`), `lvscan` (`-a`) and `vgdisplay` (full, `-c`, `-A`: only VGs
+/// with active LVs, and the open LV count) by both tools on the same state.
 fn assert_displays_equal(when: &str) {
     wait_for_sync();
     for args in [
@@ -350,6 +351,10 @@ fn assert_displays_equal(when: &str) {
         &["lvdisplay", "-a", VG],
         &["lvdisplay", "-c", "-a", VG],
         &["lvscan", "-a"],
+        &["vgdisplay", VG],
+        &["vgdisplay", "-c", VG],
+        &["vgdisplay", "-A"],
+        &["vgdisplay", "-A", "-s"],
     ] {
         assert_same_output(args, when);
     }
@@ -462,6 +467,10 @@ fn vm_lvcreate_makes_the_devices_lvm2_makes_and_lvs_reports_them_alike() {
     let holder = fs::File::open(dev("r5")).expect("open r5");
     assert_displays_equal("every type active, r5 open");
     let r5 = ox(&["lvdisplay", &lv("r5")]);
+    assert!(
+        ox(&["vgdisplay", "-A"]).contains("  Open LV               1\n"),
+        "vgdisplay -A lists the VG with r5 open"
+    );
     for line in [
         "  LV Status              available\n",
         "  # open                 1\n",

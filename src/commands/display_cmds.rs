@@ -353,6 +353,28 @@ struct VgdisplayArgs {
     names: Vec<String>,
 }
 
+/// (active, open) counts of a VG's visible LVs as LVM2's vgdisplay counts them: an LV is
+/// active when its own device is in the kernel, open when that device is held open.
+fn visible_lvs_in_kernel(f: &VgFacts) -> (usize, usize) {
+    let mut active = 0;
+    let mut open = 0;
+    for (i, lv) in f.vg.lvs.iter().enumerate() {
+        if !f.vg.is_lv_visible(lv) {
+            continue;
+        }
+        let Some(k) = f.kernel_lv(i) else {
+            continue;
+        };
+        if k.active {
+            active += 1;
+        }
+        if k.own.as_ref().is_some_and(|o| o.open_count > 0) {
+            open += 1;
+        }
+    }
+    (active, open)
+}
+
 /// VGs by name in argument order (all when none), with LVM2's not-found messages.
 fn vg_list(facts: &[VgFacts], names: &[String], failed: &mut bool) -> Vec<usize> {
     if names.is_empty() {
@@ -383,6 +405,11 @@ pub fn vgdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     if select.is_help() {
         return Ok(());
     }
+    if args.active && !args.names.is_empty() {
+        return Err(CmdError::usage(
+            "Option -A is not allowed with volume group names: give either -A (every VG with active LVs) or the VG names.",
+        ));
+    }
     let ctx = Context::new(&args.common, argv)?;
     let snap = Snapshot::take(&ctx, None)?;
     let facts = snap.facts();
@@ -392,11 +419,13 @@ pub fn vgdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         if !select.picks(|s| s.vg_matches(&facts[v])) {
             continue;
         }
-        if args.active {
-            // Nothing is active without device-mapper.
+        let f = &facts[v];
+        // LVM2's lvs_in_vg_activated / lvs_in_vg_opened: visible LVs whose own device is in
+        // the kernel, and those of them held open (none without device-mapper).
+        let (active_lvs, open_lvs) = visible_lvs_in_kernel(f);
+        if args.active && active_lvs == 0 {
             continue;
         }
-        let f = &facts[v];
         let ext = f.extent_size();
         let total = f.extent_count();
         let free = f.free_count();
@@ -426,7 +455,7 @@ pub fn vgdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 status |= 0x2;
             }
             out.line(format!(
-                "{}:{access}:{status}:-1:{}:{}:0:-1:{}:{pv_count}:{active_pvs}:{}:{}:{total}:{alloc}:{free}:{}",
+                "{}:{access}:{status}:-1:{}:{}:{open_lvs}:-1:{}:{pv_count}:{active_pvs}:{}:{}:{total}:{alloc}:{free}:{}",
                 f.vg.name,
                 f.vg.max_lv,
                 f.lv_count(),
@@ -470,7 +499,7 @@ pub fn vgdisplay(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         ));
         out.line(format!("MAX LV                {}", f.vg.max_lv));
         out.line(format!("Cur LV                {}", f.lv_count()));
-        out.line("Open LV               0");
+        out.line(format!("Open LV               {open_lvs}"));
         out.line(format!("Max PV                {}", f.vg.max_pv));
         out.line(format!("Cur PV                {pv_count}"));
         out.line(format!("Act PV                {active_pvs}"));
