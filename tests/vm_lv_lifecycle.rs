@@ -1014,6 +1014,62 @@ fn vm_lvcreate_wipes_old_signatures_unless_told_not_to() {
         text(&out.stdout)
     );
     assert_eq!(probed_type(&sig), None, "swap wiped");
+    ox(&["lvremove", "-y", &lv("sig")]);
+    // Mirror and RAID LVs are probed through the kernel once active (LVM2's wipe_lv on the new
+    // LV): swap left at the start of both legs' data (a raid1 image starts after its 1-extent
+    // metadata LV), found and wiped; refused without -y, the new LV is removed again.
+    for (kind, first) in [("mirror", 20), ("raid1", 30)] {
+        let data = |d: &str| format!("/dev/{d}:{}-{}", first, first + 3);
+        for d in ["vdc", "vdd"] {
+            ox(&[
+                "lvcreate",
+                "-y",
+                "-Zn",
+                "-L",
+                "4m",
+                "-n",
+                "old",
+                VG,
+                &data(d),
+            ]);
+            run("mkswap", "mkswap", &[&dev("old")]);
+            ox(&["lvremove", "-y", &lv("old")]);
+        }
+        let start = if kind == "raid1" { first - 1 } else { first };
+        let places = [
+            format!("/dev/vdd:{start}-{}", first + 3),
+            format!("/dev/vdc:{start}-{}", first + 3),
+        ];
+        let mut args = vec![
+            "lvcreate", "-Wy", "-Zn", "-L", "4m", "-n", "sig", "--type", kind, "-m1",
+        ];
+        if kind == "mirror" {
+            args.extend(["--mirrorlog", "core"]);
+        }
+        args.push(VG);
+        args.extend(places.iter().map(String::as_str));
+        let out = output(oxlvm_binary(), &args);
+        assert_eq!(out.status.code(), Some(5), "{kind}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("add -y to wipe it"),
+            "{kind}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !lvm(&["lvs", "-a", "--noheadings", "-o", "lv_name", VG]).contains("sig"),
+            "{kind}: the refused LV is gone"
+        );
+        args.insert(1, "-y");
+        let out = output(oxlvm_binary(), &args);
+        assert!(out.status.success(), "{kind}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains(&format!("Wiping swap signature on {sig}.")),
+            "{kind}: {}",
+            text(&out.stdout)
+        );
+        assert_eq!(probed_type(&sig), None, "{kind}: swap wiped");
+        ox(&["lvremove", "-y", &lv("sig")]);
+    }
     ox(&["vgremove", "-f", VG]);
     assert_nothing_left();
 }

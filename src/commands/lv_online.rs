@@ -23,7 +23,7 @@ pub struct NewLv<'a> {
     pub activate: bool,
     /// `-Z` as given (None: LVM2's default, zero).
     pub zero: Option<bool>,
-    /// `-W` (or its default, `-Z`'s value): wipe known signatures on a new linear or striped LV.
+    /// `-W` (or its default, `-Z`'s value): wipe known signatures on the new LV.
     pub wipe: bool,
     /// `-Wy` given explicitly.
     pub wipe_set: bool,
@@ -543,6 +543,35 @@ impl Activation {
                 if activate {
                     self.activate_lv(ctx, scan, &committed, new.name, ActivateOptions::default())?;
                 }
+            }
+        }
+        // LVM2's wipe_lv signature pass on what could only be probed through the kernel: a
+        // RAID or mirror LV (its first leg's old bytes) and a thin LV of a pool that does not
+        // zero (linear and striped LVs were probed before the commit). Refused, the new LV is
+        // taken down and removed again, as LVM2 reverts it.
+        let direct = lv
+            .segments
+            .iter()
+            .all(|s| matches!(s.kind, SegmentKind::Striped(_)));
+        if new.wipe && activate && writable && !direct {
+            let size = lv.extent_count() * u64::from(vg.extent_size) * 512;
+            let dm = dm_layer_name(&vg.name, new.name, None);
+            let shown = format!("/dev/{}/{}", vg.name, new.name);
+            if let Err(e) = self.wipe_signatures(ctx, &dm, size, &shown, new.yes) {
+                let latest = match ctx.scan().and_then(|s| {
+                    let f = ctx.load_vg(&s, &vg.name)?;
+                    Ok((s, f))
+                }) {
+                    Ok(v) => v,
+                    Err(_) => return Err(e),
+                };
+                let _ = self.deactivate_lv(ctx, &latest.1, new.name);
+                let mut doomed = super::lv_plan::sub_lvs(vg, new.name);
+                doomed.push(new.name.to_string());
+                let _ = recommit(ctx, &vg.name, |v| {
+                    v.lvs.retain(|l| !doomed.contains(&l.name));
+                });
+                return Err(e);
             }
         }
         // LVM2's _should_wipe_lv and wipe_lv: 4 KiB of zeros through the new device.
