@@ -815,6 +815,11 @@ fn udev_entries() -> (Vec<String>, Vec<String>) {
     if let Ok(dir) = fs::read_dir(format!("/dev/{VG}")) {
         for entry in dir.flatten() {
             let lv = entry.file_name().to_string_lossy().into_owned();
+            // `.#NAME<hash>`: udev replacing a link atomically (a change event, e.g. from its
+            // inotify watch after lvcreate's zeroing closed the device) - not an entry.
+            if lv.starts_with(".#") {
+                continue;
+            }
             let dm = format!("{VG}-{}", lv.replace('-', "--"));
             assert_eq!(
                 Some(&number(&entry.path())),
