@@ -459,6 +459,26 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Appends `dev offset` pairs, space-separated, to a linear/striped/mirror table line,
+    /// linking each area's node under `index`.
+    fn push_areas(
+        &mut self,
+        index: usize,
+        params: &mut Vec<Param>,
+        areas: Vec<(DevRef, u64, Option<usize>)>,
+    ) {
+        for (n, (dev, offset, node)) in areas.into_iter().enumerate() {
+            if n > 0 {
+                params.push(Param::Text(" ".into()));
+            }
+            params.push(Param::Dev(dev));
+            params.push(Param::Text(format!(" {offset}")));
+            if let Some(node) = node {
+                self.link(index, node);
+            }
+        }
+    }
+
     fn read_only(&self, lv: &LogicalVolume, layer: Option<&str>) -> bool {
         if layer.is_some() && self.roles.snapshot_with_cow(&lv.name).is_some() {
             return false; // a snapshot's COW device stays writable
@@ -769,16 +789,7 @@ impl<'a> Builder<'a> {
                 striped.stripe_size.unwrap_or(0)
             )));
         }
-        for (n, (dev, offset, node)) in areas.into_iter().enumerate() {
-            if n > 0 {
-                params.push(Param::Text(" ".into()));
-            }
-            params.push(Param::Dev(dev));
-            params.push(Param::Text(format!(" {offset}")));
-            if let Some(node) = node {
-                self.link(index, node);
-            }
-        }
+        self.push_areas(index, &mut params, areas);
         Ok(Target {
             start,
             length,
@@ -842,16 +853,7 @@ impl<'a> Builder<'a> {
             }
         }
         params.push(Param::Text(format!(" {} ", areas.len())));
-        for (n, (dev, offset, node)) in areas.into_iter().enumerate() {
-            if n > 0 {
-                params.push(Param::Text(" ".into()));
-            }
-            params.push(Param::Dev(dev));
-            params.push(Param::Text(format!(" {offset}")));
-            if let Some(node) = node {
-                self.link(index, node);
-            }
-        }
+        self.push_areas(index, &mut params, areas);
         if self.opts.monitoring {
             params.push(Param::Text(" 1 handle_errors".into()));
         }
@@ -904,16 +906,7 @@ impl<'a> Builder<'a> {
             params.push(Param::Text(format!("core 1 {region} {} ", resolved.len())));
             self.tree.nodes[index].delay_resume_if_new = true;
         }
-        for (n, (dev, offset, node)) in resolved.into_iter().enumerate() {
-            if n > 0 {
-                params.push(Param::Text(" ".into()));
-            }
-            params.push(Param::Dev(dev));
-            params.push(Param::Text(format!(" {offset}")));
-            if let Some(node) = node {
-                self.link(index, node);
-            }
-        }
+        self.push_areas(index, &mut params, resolved);
         Ok(Target {
             start,
             length,
