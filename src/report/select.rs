@@ -1371,6 +1371,8 @@ fn parse_date_time(text: &str) -> Result<(i64, Option<i64>), Option<&'static str
         let (mut h, l1) = number_at(s, at);
         let mut end = at + l1;
         let mut m = -1i64;
+        // Lengths are differences from the standard "HH" / "MM"; positions are signed because a
+        // ':' with no minutes after it leaves the end one byte before the minutes' start.
         let mut len: i64 = 0;
         if s.get(end) == Some(&b':') {
             len = 2 - l1 as i64;
@@ -1381,7 +1383,7 @@ fn parse_date_time(text: &str) -> Result<(i64, Option<i64>), Option<&'static str
                 len = 2 - l as i64;
                 end = at2 + l;
             }
-            len += (end - at2) as i64;
+            len += end as i64 - at2 as i64;
         } else {
             len += (end - at) as i64;
         }
@@ -1590,6 +1592,20 @@ mod tests {
         let (s, _) = bound("lv_time since @1000");
         assert!(s.matches(&[FieldValue::TextNum("x".into(), 1000)]));
         assert!(!s.matches(&[FieldValue::TextNum("x".into(), 999)]));
+    }
+
+    #[test]
+    fn zone_with_colon_and_no_minutes_is_not_a_zone() {
+        // Found by the select fuzz target: "+01:" once underflowed a length.
+        for text in [
+            "2024-05-06 10:20 +01:",
+            "2024-05-06 +:",
+            "2024-05-06 -0130:",
+        ] {
+            assert_eq!(parse_date_time(text), Err(None), "{text}");
+        }
+        assert!(parse_date_time("2024-05-06 10:20 +0130").is_ok());
+        assert!(parse_date_time("2024-05-06 10:20 -01:30").is_ok());
     }
 
     #[test]
