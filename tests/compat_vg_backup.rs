@@ -565,3 +565,54 @@ fn what_one_tool_splits_merges_or_exports_the_other_reads_and_changes() {
     lvm_clean(&sb, &["vgck"]);
     lvm_state(&sb);
 }
+
+#[test]
+fn with_backups_off_each_write_warns_once_as_lvm2() {
+    // lvm.conf `backup/backup = 0`: LVM2 warns "This metadata update is NOT backed up." once
+    // per command that writes a VG (also in test mode), not on vgcfgrestore nor on removing an
+    // empty VG. Each tool runs the same commands on its own device.
+    let (sb, devs) = sandbox_with("backup-off", &[16, 16]);
+    let conf = std::fs::read_to_string(sb.dir.join("etc/lvm.conf")).expect("read lvm.conf");
+    assert!(conf.contains("backup = 1"), "{conf}");
+    std::fs::write(
+        sb.dir.join("etc/lvm.conf"),
+        conf.replace("backup = 1", "backup = 0"),
+    )
+    .expect("write lvm.conf");
+    let note = "WARNING: This metadata update is NOT backed up.";
+    let counts = |tool: &str, dev: &LoopDev, vg: &str| -> Vec<(String, usize)> {
+        let file = sb.dir.join(format!("{vg}.vg"));
+        let file = file.to_str().expect("path");
+        let lv = format!("{vg}/l1");
+        let steps: Vec<Vec<&str>> = vec![
+            vec!["vgcreate", vg, dev.path_str()],
+            vec!["lvcreate", "-an", "-Zn", "-L", "4m", "-n", "l1", vg],
+            vec!["lvcreate", "-t", "-an", "-Zn", "-L", "4m", "-n", "l2", vg],
+            vec!["lvextend", "-L", "8m", &lv],
+            vec!["vgchange", "--addtag", "t1", vg],
+            vec!["vgcfgbackup", "-f", file, vg],
+            vec!["vgcfgrestore", "-f", file, vg],
+            vec!["vgremove", "-y", vg],
+            vec!["vgcreate", vg, dev.path_str()],
+            vec!["vgremove", vg],
+        ];
+        steps
+            .iter()
+            .map(|args| {
+                let out = if tool == "lvm" {
+                    sb.lvm(args)
+                } else {
+                    sb.oxlvm(args)
+                };
+                assert!(out.status.success(), "{tool} {args:?}: {out:?}");
+                let n = stderr(&out).lines().filter(|l| l.trim() == note).count();
+                (args[0].to_string(), n)
+            })
+            .collect()
+    };
+    let lvm2 = counts("lvm", &devs[0], "vgbk2");
+    let ox = counts("oxlvm", &devs[1], "vgbkox");
+    // The warning must be there at all (LVM2 prints it on the first command).
+    assert_eq!(lvm2[0].1, 1, "{lvm2:?}");
+    assert_eq!(ox, lvm2);
+}

@@ -716,7 +716,7 @@ fn own_lines(r: &RepairRun, out: &Output) -> Vec<String> {
                 && !l.starts_with("WARNING: Couldn't find")
                 && !l.starts_with("WARNING: VG ")
                 && !l.contains("is missing PV")
-                // LVM2's note when backup = 0 (oxlvm does not print it).
+                // The note both tools print when backup = 0.
                 && !l.contains("metadata update is NOT backed up")
         })
         .map(|l| r.roles(l))

@@ -34,6 +34,9 @@ pub struct Context {
     writer: RefCell<Box<dyn DeviceWriter>>,
     /// lvmlockd (shared VGs) and system IDs: `commands::shared`.
     pub shared: Shared,
+    /// The "NOT backed up" warning (lvm.conf `backup/backup = 0`) was given, or must not be:
+    /// as LVM2, once per command.
+    backup_noted: std::cell::Cell<bool>,
 }
 
 impl Context {
@@ -77,6 +80,7 @@ impl Context {
             host: HostInfo::current(),
             restrict: common.devices.iter().map(PathBuf::from).collect(),
             locker,
+            backup_noted: std::cell::Cell::new(false),
             writer: RefCell::new(
                 commit::CrashingWriter::from_env(DiskWriter::default())
                     .unwrap_or_else(|plain| Box::new(plain)),
@@ -90,6 +94,20 @@ impl Context {
         if self.quiet == 0 {
             println!("  {}", line.as_ref());
         }
+    }
+
+    /// With automatic backups switched off (`backup/backup = 0`) a metadata write warns that
+    /// it is not backed up, once per command, as LVM2 (also in test mode, as LVM2).
+    fn note_not_backed_up(&self) {
+        if !self.config.backup_enabled() && !self.backup_noted.replace(true) {
+            self.warn("WARNING: This metadata update is NOT backed up.");
+        }
+    }
+
+    /// Commands whose writes LVM2 does not follow with a backup (vgcfgrestore) give no
+    /// "NOT backed up" warning either.
+    pub fn skip_backup_note(&self) {
+        self.backup_noted.set(true);
     }
 
     pub fn warn(&self, line: impl AsRef<str>) {
@@ -376,6 +394,7 @@ impl Context {
             ))));
         }
         if self.test_mode {
+            self.note_not_backed_up();
             return Ok(());
         }
         if let Some(old) = old {
@@ -466,6 +485,8 @@ impl Context {
             if let Some(old) = old.filter(|o| o.metadata.vg.name != new.vg.name) {
                 let _ = std::fs::remove_file(self.config.backup_dir().join(&old.metadata.vg.name));
             }
+        } else {
+            self.note_not_backed_up();
         }
         Ok(())
     }
@@ -493,6 +514,9 @@ impl Context {
         })?;
         if self.config.backup_enabled() {
             let _ = std::fs::remove_file(self.config.backup_dir().join(&old.metadata.vg.name));
+        } else if !old.metadata.vg.lvs.is_empty() {
+            // LVM2 removes the LVs first, in writes of their own, each followed by its backup.
+            self.note_not_backed_up();
         }
         Ok(())
     }

@@ -422,6 +422,8 @@ fn restore(ctx: &Context, name: &str, file: &Path, force: bool, yes: bool) -> Cm
         allow_missing_pvs: true,
         ..PvEdits::default()
     };
+    // LVM2's vgcfgrestore writes no backup afterwards and says nothing of it.
+    ctx.skip_backup_note();
     ctx.commit_vg_with(&scan, old.as_ref(), &mut metadata, &edits)
 }
 
