@@ -298,7 +298,14 @@ fn read_direct(dev: &str, len: usize) -> Vec<u8> {
 }
 
 fn write_direct(dev: &str, data: &[u8]) {
-    let path = std::env::temp_dir().join(format!("oxlvm-pattern-{}", data[0]));
+    // One file per device: the LVM2 and oxlvm runs go side by side with the same patterns, and
+    // a file shared between them was rewritten (truncated) under the other's dd, which then
+    // wrote a short pattern.
+    let path = std::env::temp_dir().join(format!(
+        "oxlvm-pattern-{}-{}",
+        dev.replace('/', "_"),
+        data[0]
+    ));
     std::fs::write(&path, data).expect("pattern file");
     ok(
         "dd",
@@ -549,6 +556,9 @@ fn vm_activation_with_a_missing_pv_follows_the_activation_mode() {
     let o = m.oxlvm(&["vgchange", "-an", VG_M]);
     assert!(o.status.success(), "{o:?}");
 }
+
+/// The repair tests share disks vde-vdj (and the dm and VG names): one at a time.
+static REPAIR_DISKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// One tool's run of the repair scenario: PVs A and B are dm devices over their own disks (so
 /// they can fail), C a plain disk; only those three are visible.
@@ -867,11 +877,270 @@ fn repair_scenario(r: &RepairRun) -> RepairSeen {
 #[test]
 fn vm_repair_replaces_a_failed_raid1_leg_as_lvm2_does() {
     require_vm();
+    let _disks = REPAIR_DISKS.lock().unwrap_or_else(|e| e.into_inner());
     // Each tool on its own disks and VG, both at once.
     let lvm2 =
         std::thread::spawn(|| repair_scenario(&RepairRun::new("lvm", ["vde", "vdf", "vdg"])));
     // Tool names of one length keep the report columns alike once paths become roles.
     let ox = std::thread::spawn(|| repair_scenario(&RepairRun::new("oxl", ["vdh", "vdi", "vdj"])));
+    let lvm2 = lvm2.join().expect("LVM2's run");
+    let ox = ox.join().expect("oxlvm's run");
+    eprintln!("LVM2: {lvm2:#?}");
+    assert_eq!(lvm2, ox, "LVM2 (left) and oxlvm (right) differ");
+}
+
+/// What one run of the `vgreduce --removemissing --force` scenario saw, compared between the
+/// tools.
+#[derive(Debug, PartialEq)]
+struct ReduceSeen {
+    repair_mirror: (Option<i32>, Vec<String>),
+    repair_by_policy: (Option<i32>, Vec<String>),
+    repaired_mirrors_lvs: String,
+    reduced: (Option<i32>, Vec<String>),
+    lvs: String,
+    tables: Vec<String>,
+    repaired: (Option<i32>, Vec<String>),
+    repaired_lvs: String,
+}
+
+impl RepairRun {
+    /// `lvs -a` of the VG by LVM2 or oxlvm, devices by role.
+    fn lvs(&self, program: &str) -> String {
+        let args = [
+            "lvs",
+            "-a",
+            "--noheadings",
+            "-o",
+            "lv_name,lv_attr,segtype,devices,lv_size",
+            &self.vg,
+        ];
+        let out = if program == "lvm" {
+            run_in(&self.dir, "lvm", &args)
+        } else {
+            run_in(&self.dir, env!("CARGO_BIN_EXE_oxlvm"), &args)
+        };
+        self.roles(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// `dmsetup table` of the VG's devices, devices by role (C by its device number).
+    fn tables(&self) -> Vec<String> {
+        let c = std::fs::read_to_string(format!("/sys/block/{}/dev", self.disks[2]))
+            .expect("C's device number");
+        vg_tables(&self.vg)
+            .into_iter()
+            .map(|l| {
+                self.roles(&l)
+                    .replace(&self.dm_a, "A")
+                    .replace(&self.dm_b, "B")
+                    .replace(c.trim(), "C")
+            })
+            .collect()
+    }
+}
+
+/// One tool's `vgreduce --removemissing --force` of a VG whose PV A died under an active raid1
+/// (A, B), a disk-log mirror (legs A, B, log C), a mirror with its log on A (legs B, C) and a
+/// linear LV on A; then the raid1 is
+/// repaired onto C (LVM2 makes the VG and LVs in both runs).
+fn removemissing_scenario(r: &RepairRun) -> ReduceSeen {
+    let t0 = std::time::Instant::now();
+    let step = |what: &str| eprintln!("{}: {what} at {:.1} s", r.tool, t0.elapsed().as_secs_f64());
+    for (dm, disk) in [(&r.dm_a, r.disks[0]), (&r.dm_b, r.disks[1])] {
+        let n = sectors(&format!("/dev/{disk}"));
+        ok(
+            "dmsetup",
+            &[
+                "create",
+                dm,
+                "--table",
+                &format!("0 {n} linear /dev/{disk} 0"),
+            ],
+        );
+    }
+    let (a, b, c) = (
+        format!("/dev/mapper/{}", r.dm_a),
+        format!("/dev/mapper/{}", r.dm_b),
+        format!("/dev/{}", r.disks[2]),
+    );
+    r.lvm_ok(&["vgcreate", "-s", "1m", &r.vg, &a, &b, &c]);
+    r.lvm_ok(&[
+        "lvcreate", "-y", "--type", "raid1", "-m1", "-L", "4m", "-n", "r1", &r.vg, &a, &b,
+    ]);
+    r.lvm_ok(&[
+        "lvcreate", "-y", "--type", "mirror", "-m1", "-L", "2m", "-n", "m", &r.vg, &a, &b, &c,
+    ]);
+    // A mirror whose disk log is on A (legs on B and C).
+    r.lvm_ok(&[
+        "lvcreate", "-y", "--type", "mirror", "-m1", "-L", "1m", "-n", "ml", &r.vg, &b, &c, &a,
+    ]);
+    // Mirrors for lvconvert --repair: -y (legs A, B, log C) and --usepolicies (legs A, C,
+    // log B).
+    r.lvm_ok(&[
+        "lvcreate", "-y", "--type", "mirror", "-m1", "-L", "1m", "-n", "mr", &r.vg, &a, &b, &c,
+    ]);
+    r.lvm_ok(&[
+        "lvcreate", "-y", "--type", "mirror", "-m1", "-L", "1m", "-n", "mp", &r.vg, &a, &c, &b,
+    ]);
+    r.lvm_ok(&["lvcreate", "-y", "-L", "1m", "-n", "lin", &r.vg, &a]);
+    r.wait_synced();
+    for lv in ["m", "ml", "mr", "mp"] {
+        r.wait_synced_lv(lv);
+    }
+    let (mr, mp) = (format!("/dev/{}/mr", r.vg), format!("/dev/{}/mp", r.vg));
+    let (mr_data, mp_data) = (pattern(49, 1 << 20), pattern(51, 1 << 20));
+    write_direct(&mr, &mr_data);
+    write_direct(&mp, &mp_data);
+    let ml = format!("/dev/{}/ml", r.vg);
+    let log_data = pattern(47, 1 << 20);
+    write_direct(&ml, &log_data);
+    let (r1, m) = (format!("/dev/{}/r1", r.vg), format!("/dev/{}/m", r.vg));
+    let mirror_data = pattern(41, 1 << 20);
+    write_direct(&m, &mirror_data);
+    write_direct(&r1, &pattern(43, 1 << 20));
+
+    step("A fails");
+    r.set(&r.dm_a, r.disks[0], true);
+    // The raid1 takes a write (the kernel drops the leg); the mirror is only read: a write to
+    // it would wait for dmeventd (handle_errors).
+    let raid_data = pattern(45, 1 << 20);
+    write_direct(&r1, &raid_data);
+    assert_eq!(read_direct(&r1, raid_data.len()), raid_data);
+    assert_eq!(read_direct(&m, mirror_data.len()), mirror_data);
+    assert_eq!(read_direct(&ml, log_data.len()), log_data);
+
+    step("repair mirrors");
+    // -y: the lost leg and the log go (linear on B), then a new leg on C; no PV is left for
+    // a disk log, so the mirror keeps a core log and LVM2 warns. The command waits for the
+    // copy. --usepolicies (mirror_image_fault_policy "remove"): only the drop, linear on C.
+    let repair_mirror = r.tool(&["lvconvert", "--repair", "-y", &format!("{}/mr", r.vg)]);
+    assert!(
+        repair_mirror.status.success(),
+        "{}: {repair_mirror:?}",
+        r.tool
+    );
+    let by_policy = r.tool(&[
+        "lvconvert",
+        "--repair",
+        "--usepolicies",
+        &format!("{}/mp", r.vg),
+    ]);
+    assert!(by_policy.status.success(), "{}: {by_policy:?}", r.tool);
+    assert_eq!(read_direct(&mr, mr_data.len()), mr_data, "{}: mr", r.tool);
+    assert_eq!(read_direct(&mp, mp_data.len()), mp_data, "{}: mp", r.tool);
+    let repaired_mirrors_lvs = r.lvs("lvm");
+    assert_eq!(
+        r.lvs("oxlvm"),
+        repaired_mirrors_lvs,
+        "{}: lvs after the mirror repairs",
+        r.tool
+    );
+
+    step("vgreduce --force");
+    let reduced = r.tool(&["vgreduce", "--removemissing", "--force", &r.vg]);
+    assert!(reduced.status.success(), "{}: {reduced:?}", r.tool);
+    let lvs = r.lvs("lvm");
+    assert_eq!(
+        r.lvs("oxlvm"),
+        lvs,
+        "{}: lvs after vgreduce --force",
+        r.tool
+    );
+    let tables = r.tables();
+    assert_eq!(
+        read_direct(&r1, raid_data.len()),
+        raid_data,
+        "{}: raid1 data after vgreduce",
+        r.tool
+    );
+    assert_eq!(
+        read_direct(&m, mirror_data.len()),
+        mirror_data,
+        "{}: mirror data after vgreduce",
+        r.tool
+    );
+    assert_eq!(
+        read_direct(&ml, log_data.len()),
+        log_data,
+        "{}: data of the mirror that lost its log",
+        r.tool
+    );
+    let vgck = run_in(&r.dir, "lvm", &["vgck", &r.vg]);
+    assert!(
+        vgck.status.success() && String::from_utf8_lossy(&vgck.stderr).trim().is_empty(),
+        "{}: vgck after vgreduce --force: {vgck:?}",
+        r.tool
+    );
+
+    step("repair");
+    // The lost image (now `error` sub-LVs) is replaced on C and rebuilt from B.
+    let repaired = r.tool(&["lvconvert", "--repair", "-y", &format!("{}/r1", r.vg)]);
+    assert!(repaired.status.success(), "{}: {repaired:?}", r.tool);
+    r.wait_synced();
+    assert_eq!(
+        read_direct(&r1, raid_data.len()),
+        raid_data,
+        "{}: raid1 data after the repair",
+        r.tool
+    );
+    let repaired_lvs = r.lvs("lvm");
+    assert_eq!(
+        r.lvs("oxlvm"),
+        repaired_lvs,
+        "{}: lvs after the repair",
+        r.tool
+    );
+    step("B fails");
+    r.set(&r.dm_b, r.disks[1], true);
+    assert_eq!(
+        read_direct(&r1, raid_data.len()),
+        raid_data,
+        "{}: raid1 data from C alone",
+        r.tool
+    );
+    r.set(&r.dm_b, r.disks[1], false);
+    step("done");
+    // The repaired mirror's new leg alone holds the data once B is gone.
+    r.set(&r.dm_b, r.disks[1], true);
+    assert_eq!(
+        read_direct(&mr, mr_data.len()),
+        mr_data,
+        "{}: mr from its new leg",
+        r.tool
+    );
+    r.set(&r.dm_b, r.disks[1], false);
+    let progress = |out: &Output| -> Vec<String> {
+        own_lines(r, out)
+            .into_iter()
+            .filter(|l| !l.contains(": Converted:"))
+            .collect()
+    };
+    ReduceSeen {
+        repair_mirror: (repair_mirror.status.code(), progress(&repair_mirror)),
+        repair_by_policy: (by_policy.status.code(), own_lines(r, &by_policy)),
+        repaired_mirrors_lvs,
+        reduced: (reduced.status.code(), own_lines(r, &reduced)),
+        lvs,
+        tables,
+        repaired: (repaired.status.code(), own_lines(r, &repaired)),
+        repaired_lvs,
+    }
+}
+
+/// `vgreduce --removemissing --force` of a VG that lost PV A under active RAID, mirror and
+/// linear LVs, by LVM2 and by oxlvm on equal set-ups: the raid1 keeps its surviving image (the
+/// lost one becomes `error` sub-LVs), the mirror drops its lost leg (linear), the linear LV
+/// goes; output, `lvs -a`, kernel tables and the data read back are the same, LVM2's vgck is
+/// clean; `lvconvert --repair` then puts the raid1's image on C and the data survives B's loss.
+#[test]
+fn vm_vgreduce_removemissing_keeps_raid_and_mirror_lvs_as_lvm2_does() {
+    require_vm();
+    let _disks = REPAIR_DISKS.lock().unwrap_or_else(|e| e.into_inner());
+    let lvm2 = std::thread::spawn(|| {
+        removemissing_scenario(&RepairRun::new("lvm", ["vde", "vdf", "vdg"]))
+    });
+    let ox = std::thread::spawn(|| {
+        removemissing_scenario(&RepairRun::new("oxl", ["vdh", "vdi", "vdj"]))
+    });
     let lvm2 = lvm2.join().expect("LVM2's run");
     let ox = ox.join().expect("oxlvm's run");
     eprintln!("LVM2: {lvm2:#?}");

@@ -178,6 +178,10 @@ pub struct Activation {
     warned: Cell<bool>,
     dev: DevDir,
     test_mode: bool,
+    /// LVM2's command-wide mirror_in_sync: set when a command drops the disk log of an
+    /// in-sync active mirror, so its reload (and later mirror loads of the command) tell the
+    /// kernel the legs are in sync (`nosync`).
+    mirror_in_sync: Cell<bool>,
 }
 
 impl Activation {
@@ -206,7 +210,24 @@ impl Activation {
             warned: Cell::new(false),
             dev,
             test_mode: ctx.test_mode,
+            mirror_in_sync: Cell::new(false),
         }
+    }
+
+    /// Sets LVM2's mirror_in_sync for the mirror tables the command loads from now on.
+    pub fn set_mirror_in_sync(&self, in_sync: bool) {
+        self.mirror_in_sync.set(in_sync);
+    }
+
+    /// Whether an active mirror has every region in sync (false when it is not active).
+    pub fn mirror_in_sync(&self, vg: &VolumeGroup, lv: &LogicalVolume) -> bool {
+        self.lv_status(vg, lv).is_some_and(|lines| {
+            lines
+                .iter()
+                .find(|l| l.target_type == "mirror")
+                .and_then(|l| crate::dm::status::parse_mirror(&l.params))
+                .is_some_and(|st| st.insync_regions == st.total_regions)
+        })
     }
 
     /// Waits until udev has made (or removed) the /dev entries of what this command changed
@@ -252,6 +273,7 @@ impl Activation {
             send_messages: opts.send_messages,
             no_merging: false,
             missing_pvs: Vec::new(),
+            mirror_in_sync: false,
         }
     }
 
@@ -284,6 +306,7 @@ impl Activation {
         let mut options = Self::options(ctx, opts);
         options.no_merging = self.merge_postponed(vg, lv_name);
         options.missing_pvs = missing;
+        options.mirror_in_sync = self.mirror_in_sync.get();
         lv_tree(vg, lv_name, &options).map_err(|e| CmdError::failed(e.to_string()))
     }
 

@@ -90,12 +90,13 @@ struct LvconvertArgs {
     /// Stripe size of a RAID reshape (refused: oxlvm does not reshape)
     #[arg(short = 'I', long = "stripesize", value_name = "SIZE")]
     stripesize: Option<String>,
-    /// Replace the failed images of a RAID LV (on missing PVs or failed in the kernel) with new
-    /// ones from other PVs (or the PVs given)
+    /// Replace the failed images of a RAID or mirror LV (on missing PVs or failed in the
+    /// kernel) with new ones from other PVs (or the PVs given); -f drops a mirror's failed
+    /// legs and log without replacing them
     #[arg(long = "repair")]
     repair: bool,
-    /// With --repair: do what activation/raid_fault_policy says (replace only when it is
-    /// "allocate") instead of asking
+    /// With --repair: do what activation/raid_fault_policy (mirror_image_fault_policy,
+    /// mirror_log_fault_policy) says instead of asking
     #[arg(long = "usepolicies", alias = "use-policies")]
     usepolicies: bool,
     /// Answer yes to every question
@@ -1158,7 +1159,8 @@ fn repair(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     match lv.segments.first().map(|s| &s.kind) {
         Some(SegmentKind::Raid(_)) => {}
         Some(SegmentKind::Mirror(_)) if vg.is_lv_visible(&lv) => {
-            return repair_mirror(&ctx, &found, &act, &display);
+            let _ = policy_arg;
+            return repair_mirror(args, &ctx, &scan, &found, &act, &name, pv_args);
         }
         _ => {
             return Err(failed(format!(
@@ -1349,24 +1351,309 @@ fn repair(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     Ok(())
 }
 
-/// `lvconvert --repair` of a mirror: LVM2 drops the failed legs and log and converts back up
-/// through a temporary mirror layer; oxlvm answers a consistent mirror as LVM2 does and does
-/// not rebuild a broken one yet.
-fn repair_mirror(ctx: &Context, found: &FoundVg, act: &Activation, display: &str) -> CmdResult {
+/// `lvconvert --repair` of a mirror as LVM2's _lvconvert_mirrors_repair: the failed legs (on
+/// missing PVs or dead in the kernel) and a failed disk log are dropped first (a mirror left
+/// with one leg becomes linear), in one commit with the LV reloaded; then, unless -f or the
+/// fault policies say "remove", the mirror is converted back up to its legs and log. oxlvm
+/// converts back up only a mirror the drop left linear (a 2-leg mirror): new legs and log
+/// allocated as `lvconvert -m` does (the log given up when there is no room for it, as LVM2's
+/// retry loop does), loaded while the LV stays active, and the command waits for the kernel
+/// to copy the data to the new legs. Adding legs to a mirror that keeps two or more is refused
+/// before anything is written.
+#[allow(clippy::too_many_arguments)]
+fn repair_mirror(
+    args: &LvconvertArgs,
+    ctx: &Context,
+    scan: &Scan,
+    found: &FoundVg,
+    act: &Activation,
+    name: &str,
+    pv_args: &[String],
+) -> CmdResult {
     let vg = &found.metadata.vg;
-    let name = display.rsplit('/').next().unwrap_or(display);
+    let display = format!("{}/{name}", vg.name);
+    let Some(lv) = vg.lv(name) else {
+        return Err(failed(format!(
+            "Failed to find logical volume \"{display}\""
+        )));
+    };
+    let Some(SegmentKind::Mirror(m)) = lv.segments.first().map(|s| s.kind.clone()) else {
+        return Err(failed(format!(
+            "Unsupported volume type for repair of volume {display}."
+        )));
+    };
+    if lv.segments.len() != 1 {
+        return Err(failed(format!(
+            "Logical volume {display} has multiple mirror segments."
+        )));
+    }
     let missing = super::vg_plan::missing_pv_ids(found);
-    let partial = super::vg_plan::partial_lvs(vg, &missing);
-    let kernel_failed = vg
-        .lv(name)
-        .is_some_and(|lv| act.mirror_health(vg, lv).is_some_and(|h| h.contains('D')));
-    if !partial.iter().any(|n| n == name) && !kernel_failed {
+    let on_missing = |n: &str| {
+        vg.lv(n).is_some_and(|l| {
+            l.segments.iter().any(|seg| {
+                seg.areas().iter().any(|a| {
+                    matches!(a, metadata_format::text::Area::Pv { pv, .. } if missing.contains(pv))
+                })
+            })
+        })
+    };
+    // The kernel's view (LVM2's lv_check_transient): a leg the mirror target reports dead.
+    let health = act.mirror_health(vg, lv).unwrap_or_default();
+    let legs = lv_raid::data_images(lv);
+    let failed_legs: Vec<String> = legs
+        .iter()
+        .enumerate()
+        .filter(|(i, leg)| on_missing(leg) || health.as_bytes().get(*i) == Some(&b'D'))
+        .map(|(_, leg)| leg.clone())
+        .collect();
+    let failed_log = m.mirror_log.as_deref().is_some_and(on_missing);
+    if failed_legs.is_empty() && !failed_log {
         ctx.say(format!(
             "Volume {display} is consistent. Nothing to repair."
         ));
         return Ok(());
     }
-    Err(failed(format!(
-        "Repairing mirror {display} is not built in oxlvm yet; run LVM2's lvconvert --repair {display} meanwhile."
-    )))
+    if failed_legs.len() == legs.len() {
+        return Err(failed(format!(
+            "No usable images left in {display}: remove it (lvremove) or restore its PVs."
+        )));
+    }
+    let original_legs = legs.len() as u32;
+    let original_logs = u32::from(m.mirror_log.is_some());
+    // What to convert back up to: LVM2's _lvconvert_mirrors_repair_ask.
+    let (mut replace_log, replace_legs) = if args.usepolicies {
+        let leg_policy = ctx
+            .config
+            .get_str("activation/mirror_image_fault_policy")
+            .unwrap_or("remove");
+        let log_policy = ctx
+            .config
+            .get_str("activation/mirror_log_fault_policy")
+            .unwrap_or("allocate");
+        (log_policy != "remove", leg_policy != "remove")
+    } else if args.force > 0 {
+        (false, false)
+    } else {
+        let refuse = format!(
+            "Not repairing {display} without confirmation: no terminal to ask on; add -y to replace the failed images (or -f to only remove them)."
+        );
+        let mut log = true;
+        let mut legs_too = true;
+        if failed_log
+            && !confirm(
+                args.yes,
+                ctx.quiet,
+                "Attempt to replace failed mirror log?",
+                &refuse,
+            )?
+        {
+            log = false;
+        }
+        if !failed_legs.is_empty()
+            && !confirm(
+                args.yes,
+                ctx.quiet,
+                "Attempt to replace failed mirror images (requires full device resync)?",
+                &refuse,
+            )?
+        {
+            legs_too = false;
+        }
+        (log, legs_too)
+    };
+    let mut target_legs = if replace_legs {
+        original_legs
+    } else {
+        original_legs - failed_legs.len() as u32
+    };
+    if target_legs == 1 {
+        replace_log = false;
+    }
+    let mut target_logs = if replace_log {
+        original_logs
+    } else {
+        original_logs - u32::from(failed_log)
+    };
+    let left_legs = original_legs - failed_legs.len() as u32;
+    let upconvert = (replace_legs || replace_log)
+        && (target_legs > left_legs
+            || (left_legs > 1 && target_logs > original_logs - u32::from(failed_log)));
+    if upconvert && left_legs > 1 {
+        return Err(failed(format!(
+            "Replacing failed images of {display} while {left_legs} legs are left is not built in oxlvm yet; lvconvert --repair -f {display} drops them, then lvconvert -m adds legs."
+        )));
+    }
+    // Phase one: drop what failed, reloading the LV around the commit.
+    let mut planned = vg.clone();
+    super::vg_plan::drop_mirror_images(&mut planned, name, &failed_legs, failed_log)
+        .map_err(failed)?;
+    if super::vg_plan::mirror_log_dropped(vg, &planned, name) && act.mirror_in_sync(vg, lv) {
+        act.set_mirror_in_sync(true);
+    }
+    let allow_missing = PvEdits {
+        allow_missing_pvs: true,
+        ..PvEdits::default()
+    };
+    let mut commit = || {
+        let mut md = found.metadata.clone();
+        md.vg = planned.clone();
+        ctx.commit_vg_with(scan, Some(found), &mut md, &allow_missing)
+    };
+    act.update_and_reload(
+        ctx,
+        scan,
+        found,
+        &planned,
+        name,
+        name,
+        PLAIN_SUSPEND,
+        &mut commit,
+    )?;
+    if !failed_legs.is_empty() {
+        ctx.say(format!(
+            "Mirror status: {} of {original_legs} images failed.",
+            failed_legs.len()
+        ));
+    }
+    if failed_log {
+        ctx.say(format!(
+            "Mirror log status: 1 of {original_logs} images failed."
+        ));
+    }
+    if !(replace_legs || replace_log) {
+        return Ok(());
+    }
+    // Phase two: back up to the wanted legs and log, giving up a log, then legs, when there
+    // is no room (LVM2's retry loop).
+    let scan2 = ctx.scan()?;
+    let found2 = scan2
+        .find_vg(&vg.name)
+        .map_err(CmdError::failed)?
+        .ok_or_else(|| failed(format!("Volume group \"{}\" not found", vg.name)))?;
+    let base = found2.metadata.vg.clone();
+    let missing2 = super::vg_plan::missing_pv_ids(&found2);
+    let sources: Vec<alloc::PvSource> = pv_sources(ctx, &scan2, &base, pv_args)?
+        .into_iter()
+        .filter(|s| !missing2.contains(&base.pvs[s.pv].id))
+        .collect();
+    let policy = alloc_arg(args.alloc.as_deref())?
+        .as_ref()
+        .or(lv.allocation_policy.as_ref())
+        .filter(|p| **p != AllocationPolicy::Inherit)
+        .or(base.allocation_policy.as_ref())
+        .and_then(|p| Policy::from_name(p.as_str()))
+        .unwrap_or(Policy::Normal);
+    let c = ConvertCtx {
+        sources: &sources,
+        policy,
+        now: ctx.host.now,
+        host: &ctx.host.node,
+    };
+    let region = m.region_size.unwrap_or(lv_raid::DEFAULT_REGION_SECTORS);
+    let mut converted: Option<(VolumeGroup, Option<String>)> = None;
+    loop {
+        ctx.warn(format!(
+            "WARNING: Trying to up-convert to {target_legs} images, {target_logs} logs."
+        ));
+        if target_legs == left_legs && (left_legs == 1 || target_logs == 0) {
+            // Nothing to add: LVM2 reloads the LV unchanged.
+            break;
+        }
+        let mut next = base.clone();
+        let mut ids = crate::host::new_id;
+        match lv_raid::linear_to_mirror(
+            &mut next,
+            name,
+            target_legs,
+            target_logs > 0,
+            region,
+            &c,
+            &mut ids,
+        ) {
+            Ok(log) => {
+                converted = Some((next, log));
+                break;
+            }
+            Err(_) if target_legs > 2 => target_legs -= 1,
+            Err(_) if target_logs > 0 => target_logs -= 1,
+            Err(_) => break,
+        }
+    }
+    if let Some((next, log)) = &converted {
+        // A new core-log mirror syncs its new legs (LVM2's lv_add_mirrors).
+        if log.is_none() {
+            act.set_mirror_in_sync(false);
+        }
+        if let Some(log) = log {
+            let len = next.lv(log).map_or(WIPE_BYTES, |l| {
+                l.extent_count() * u64::from(next.extent_size) * 512
+            });
+            zero_lv_start(ctx, &scan2, next, log, len)?;
+        }
+        let mut commit = || {
+            let mut md = found2.metadata.clone();
+            md.vg = next.clone();
+            ctx.commit_vg_with(&scan2, Some(&found2), &mut md, &allow_missing)
+        };
+        act.update_and_reload(
+            ctx,
+            &scan2,
+            &found2,
+            next,
+            name,
+            name,
+            PLAIN_SUSPEND,
+            &mut commit,
+        )?;
+    }
+    let (legs_now, logs_now) = match &converted {
+        Some((_, log)) => (target_legs, u32::from(log.is_some())),
+        None if left_legs > 1 => (left_legs, original_logs - u32::from(failed_log)),
+        None => (left_legs, 0),
+    };
+    if replace_legs && legs_now != original_legs {
+        ctx.warn(format!(
+            "WARNING: Failed to replace {} of {original_legs} images in volume {display}.",
+            original_legs - legs_now
+        ));
+    }
+    if replace_log && logs_now != original_logs {
+        ctx.warn(format!(
+            "WARNING: Failed to replace {} of {original_logs} logs in volume {display}.",
+            original_logs - logs_now
+        ));
+    }
+    if let Some((next, _)) = &converted {
+        wait_mirror_synced(ctx, act, next, name)?;
+    }
+    Ok(())
+}
+
+/// Waits until the kernel has copied an active mirror's data to every leg, printing LVM2's
+/// progress line (`VG/LV: Converted: NN.NN%`) when it is done, as lvconvert's foreground poll.
+fn wait_mirror_synced(ctx: &Context, act: &Activation, vg: &VolumeGroup, name: &str) -> CmdResult {
+    let Some(lv) = vg.lv(name) else {
+        return Ok(());
+    };
+    if !act.is_active(vg, lv) {
+        ctx.say("Conversion starts after activation.");
+        return Ok(());
+    }
+    loop {
+        let Some(lines) = act.lv_status(vg, lv) else {
+            return Ok(());
+        };
+        let Some(st) = lines
+            .iter()
+            .find(|l| l.target_type == "mirror")
+            .and_then(|l| crate::dm::status::parse_mirror(&l.params))
+        else {
+            return Ok(());
+        };
+        if st.total_regions == 0 || st.insync_regions >= st.total_regions {
+            ctx.say(format!("{}/{name}: Converted: 100.00%", vg.name));
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

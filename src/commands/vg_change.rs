@@ -9,8 +9,8 @@ use super::pv::{owning_vg, plan_pv_init, write_pv_init, PvInit};
 use super::select_objects::{ObjectSelection, Select, VgView};
 use super::vg::{alloc_arg, check_tag, find_vg_or_fail, vg_pv};
 use super::vg_plan::{
-    add_tag, del_tag, lvs_on_pv, missing_pv_ids, partial_lvs, pv_used_extents, remove_partial_lvs,
-    MISSING,
+    add_tag, del_tag, drop_lost_images, lvs_on_pv, missing_pv_ids, partial_lvs, pv_used_extents,
+    remove_partial_lvs, MISSING,
 };
 use crate::cli::{parse_args, CommandSpec, CommonArgs, YesNo};
 use crate::error::{CmdError, CmdResult};
@@ -610,6 +610,7 @@ fn remove_missing(
     let mut metadata = found.metadata.clone();
     let partial = partial_lvs(&metadata.vg, &missing);
     let mut removed = Vec::new();
+    let mut lost = super::vg_plan::LostImages::default();
     if !partial.is_empty() {
         if !force {
             return Err(CmdError::failed(format!(
@@ -617,10 +618,22 @@ fn remove_missing(
                 partial.join(", ")
             )));
         }
-        if mirrors_only {
+        // RAID images on the missing PVs become error segments, mirrors drop their lost legs
+        // and logs; what is still partial after that is removed (not with --mirrorsonly).
+        lost = drop_lost_images(&mut metadata.vg, &missing);
+        let left: Vec<String> = partial_lvs(&metadata.vg, &missing)
+            .into_iter()
+            .filter(|n| {
+                metadata
+                    .vg
+                    .lv(n)
+                    .is_some_and(|l| metadata.vg.is_lv_visible(l))
+            })
+            .collect();
+        if mirrors_only && !left.is_empty() {
             return Err(CmdError::failed(format!(
-                "Non-mirror-image LVs found in VG {name} ({}): --mirrorsonly can't remove them, and oxlvm does not repair mirrors yet.",
-                partial.join(", ")
+                "Non-mirror-image LVs found in VG {name} ({}): --mirrorsonly can't remove them; use vgreduce --removemissing --force.",
+                left.join(", ")
             )));
         }
         removed = remove_partial_lvs(&mut metadata.vg, &missing).map_err(CmdError::failed)?;
@@ -632,9 +645,54 @@ fn remove_missing(
         )));
     }
     report_vg_state(ctx, scan, found)?;
-    ctx.commit_vg(scan, Some(found), &mut metadata)?;
+    let act = super::lv_activate::Activation::new(ctx);
+    // Removed LVs that are active go from the kernel first (LVM2's lv_remove deactivates).
+    for lv in removed.iter().filter(|r| r.visible) {
+        if let Some(l) = found.metadata.vg.lv(&lv.name) {
+            if act.is_active(&found.metadata.vg, l) {
+                act.deactivate_lv(ctx, found, &lv.name)?;
+            }
+        }
+    }
+    // Active LVs that lost images are reloaded around the commit (LVM2's lv_update_and_reload
+    // in lv_raid_remove_missing and mirror_remove_missing): the first one's suspend holds the
+    // commit, the others reload over the metadata already written.
+    let mut committed = false;
+    for lv in &lost.changed {
+        if super::vg_plan::mirror_log_dropped(&found.metadata.vg, &metadata.vg, lv)
+            && found
+                .metadata
+                .vg
+                .lv(lv)
+                .is_some_and(|l| act.mirror_in_sync(&found.metadata.vg, l))
+        {
+            act.set_mirror_in_sync(true);
+        }
+        let mut commit = || {
+            if committed {
+                return Ok(());
+            }
+            committed = true;
+            ctx.commit_vg(scan, Some(found), &mut metadata.clone())
+        };
+        act.update_and_reload(
+            ctx,
+            scan,
+            found,
+            &metadata.vg,
+            lv,
+            lv,
+            super::lv_online::PLAIN_SUSPEND,
+            &mut commit,
+        )?;
+    }
+    if !committed {
+        ctx.commit_vg(scan, Some(found), &mut metadata)?;
+    }
     for lv in &removed {
-        if lv.partial && lv.visible {
+        if lost.unusable.contains(&lv.name) {
+            ctx.warn(format!("No usable images left in {name}/{}.", lv.name));
+        } else if lv.partial && lv.visible {
             ctx.warn(format!("WARNING: Removing partial LV {name}/{}.", lv.name));
         }
         if lv.visible {

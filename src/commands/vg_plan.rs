@@ -185,6 +185,173 @@ pub fn partial_lvs(vg: &VolumeGroup, missing: &[Id]) -> Vec<String> {
         .collect()
 }
 
+/// What `vgreduce --removemissing --force` does first to RAID and mirror LVs that lost
+/// images on the PVs `missing` (LVM2's lv_raid_remove_missing and mirror_remove_missing):
+/// a RAID image whose data or metadata sub-LV is partial has both become one `error` segment
+/// of their size (kept in the raid table as devices, as LVM2 does);
+/// a mirror drops its lost legs (and a lost disk log), becoming linear when one leg is left; a
+/// mirror without a usable leg is left for the partial-LV removal. Returns the top-level LVs
+/// changed, for the kernel's reload, and the mirrors without a usable leg.
+pub fn drop_lost_images(vg: &mut VolumeGroup, missing: &[Id]) -> LostImages {
+    let partial = partial_lvs(vg, missing);
+    let is_partial = |vg: &VolumeGroup, name: &str| {
+        vg.lv(name).is_some_and(|l| {
+            l.segments.iter().any(|seg| {
+                seg.areas()
+                    .iter()
+                    .any(|a| matches!(a, Area::Pv { pv, .. } if missing.contains(pv)))
+            })
+        })
+    };
+    let mut changed = Vec::new();
+    let mut unusable = Vec::new();
+    for name in &partial {
+        let Some(kind) = vg
+            .lv(name)
+            .and_then(|l| l.segments.first())
+            .map(|s| s.kind.clone())
+        else {
+            continue;
+        };
+        match kind {
+            SegmentKind::Raid(r) => {
+                // Both sub-LVs of an image go when either is lost (LVM2 keeps them paired).
+                for image in &r.images {
+                    let subs: Vec<&String> = std::iter::once(&image.data)
+                        .chain(image.meta.iter())
+                        .collect();
+                    if !subs.iter().any(|sub| is_partial(vg, sub)) {
+                        continue;
+                    }
+                    for sub in subs {
+                        if let Some(l) = vg.lv_mut(sub) {
+                            let len = u32::try_from(l.extent_count()).unwrap_or(u32::MAX).max(1);
+                            l.segments = vec![error_segment(len)];
+                        }
+                    }
+                    if !changed.contains(name) {
+                        changed.push(name.clone());
+                    }
+                }
+            }
+            SegmentKind::Mirror(m) => {
+                let Some(top) = vg.lv(name) else { continue };
+                let legs = super::lv_raid::data_images(top);
+                let lost: Vec<usize> = legs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, leg)| is_partial(vg, leg))
+                    .map(|(i, _)| i)
+                    .collect();
+                if lost.len() == legs.len() {
+                    unusable.push(name.clone());
+                    continue;
+                }
+                let lost_legs: Vec<String> = lost.iter().map(|&i| legs[i].clone()).collect();
+                let lost_log = m.mirror_log.as_deref().is_some_and(|l| is_partial(vg, l));
+                if (lost_log || !lost_legs.is_empty())
+                    && drop_mirror_images(vg, name, &lost_legs, lost_log).is_ok()
+                {
+                    changed.push(name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    LostImages { changed, unusable }
+}
+
+/// Drops the legs `lost_legs` of the mirror `name` and, with `lost_log`, its disk log (the
+/// mirror keeps a core log), as LVM2's mirror_remove_missing: one leg left makes the LV linear
+/// on that leg's extents (its log goes too). At least one leg must be left.
+pub fn drop_mirror_images(
+    vg: &mut VolumeGroup,
+    name: &str,
+    lost_legs: &[String],
+    lost_log: bool,
+) -> Result<(), String> {
+    let Some(top) = vg.lv(name) else {
+        return Err(format!("Logical volume {name} not found"));
+    };
+    let Some(SegmentKind::Mirror(m)) = top.segments.first().map(|s| s.kind.clone()) else {
+        return Err(format!("{}/{name} is not a mirror.", vg.name));
+    };
+    let kept: Vec<String> = super::lv_raid::data_images(top)
+        .into_iter()
+        .filter(|l| !lost_legs.contains(l))
+        .collect();
+    let Some(first) = kept.first().cloned() else {
+        return Err(format!("No usable images left in {}/{name}.", vg.name));
+    };
+    let mut doomed: Vec<String> = lost_legs.to_vec();
+    if kept.len() == 1 {
+        let segs = vg
+            .lv(&first)
+            .map(|l| l.segments.clone())
+            .unwrap_or_default();
+        doomed.push(first);
+        doomed.extend(m.mirror_log.clone());
+        vg.lvs.retain(|l| !doomed.contains(&l.name));
+        if let Some(top) = vg.lv_mut(name) {
+            top.segments = segs;
+            super::lv_raid::clear_status(top, "NOTSYNCED");
+        }
+        return Ok(());
+    }
+    if lost_log {
+        doomed.extend(m.mirror_log.clone());
+    }
+    vg.lvs.retain(|l| !doomed.contains(&l.name));
+    if let Some(Segment {
+        kind: SegmentKind::Mirror(mm),
+        ..
+    }) = vg.lv_mut(name).and_then(|l| l.segments.first_mut())
+    {
+        mm.mirrors = kept
+            .into_iter()
+            .map(|n| Area::Lv { name: n, start: 0 })
+            .collect();
+        if lost_log {
+            mm.mirror_log = None;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the mirror `name` keeps its legs but lost its disk log from `old` to `new` (LVM2's
+/// remove_mirror_log, after which an in-sync mirror is loaded `nosync`).
+pub fn mirror_log_dropped(old: &VolumeGroup, new: &VolumeGroup, name: &str) -> bool {
+    let log = |vg: &VolumeGroup| match vg.lv(name).and_then(|l| l.segments.first()) {
+        Some(Segment {
+            kind: SegmentKind::Mirror(m),
+            ..
+        }) => Some(m.mirror_log.is_some()),
+        _ => None,
+    };
+    log(old) == Some(true) && log(new) == Some(false)
+}
+
+/// What [`drop_lost_images`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LostImages {
+    /// RAID and mirror LVs that lost images or a log and keep the rest.
+    pub changed: Vec<String>,
+    /// Mirrors whose every leg is lost: LVM2 removes them ("No usable images left").
+    pub unusable: Vec<String>,
+}
+
+/// LVM2's virtual `error` segment of `len` extents.
+fn error_segment(len: u32) -> Segment {
+    Segment::new(
+        0,
+        len,
+        SegmentKind::Other(metadata_format::text::OtherSegment {
+            type_name: "error".to_string(),
+            items: Vec::new(),
+        }),
+    )
+}
+
 /// One LV `vgreduce --removemissing --force` removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemovedLv {
@@ -198,22 +365,10 @@ pub struct RemovedLv {
 
 /// Removes from `vg` every visible partial LV with what depends on it (snapshots of it, thin
 /// volumes of it) and the sub-LVs only it used, as LVM2's `lv_remove_with_dependencies`.
-/// RAID and mirror LVs are refused: LVM2 repairs them by dropping the lost image, which oxlvm
-/// does not do yet.
+/// RAID and mirror LVs have had their lost images dropped first ([`drop_lost_images`]); one
+/// still partial (a mirror without a usable leg) goes whole.
 pub fn remove_partial_lvs(vg: &mut VolumeGroup, missing: &[Id]) -> Result<Vec<RemovedLv>, String> {
     let partial = partial_lvs(vg, missing);
-    for name in &partial {
-        let Some(lv) = vg.lv(name) else { continue };
-        if let Some(kind) = lv.segments.first().map(|s| &s.kind) {
-            if matches!(kind, SegmentKind::Raid(_) | SegmentKind::Mirror(_)) {
-                return Err(format!(
-                    "LV {}/{name} is a {} LV with a lost image: repairing it is not built in oxlvm yet; run LVM2's vgreduce --removemissing (or lvconvert --repair) for it.",
-                    vg.name,
-                    lv.segments[0].type_string()
-                ));
-            }
-        }
-    }
     let mut removed: Vec<RemovedLv> = Vec::new();
     for name in &partial {
         let Some(lv) = vg.lv(name) else { continue };

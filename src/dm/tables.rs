@@ -172,6 +172,9 @@ pub struct TableOptions {
     /// deactivating, so those devices go too. An area on a missing PV not listed here cannot
     /// be rendered.
     pub missing_pvs: Vec<Id>,
+    /// LVM2's mirror_in_sync (set by a command that dropped an in-sync mirror's disk log):
+    /// mirror tables other than pvmove's say `nosync`.
+    pub mirror_in_sync: bool,
 }
 
 impl Default for TableOptions {
@@ -183,6 +186,7 @@ impl Default for TableOptions {
             send_messages: false,
             no_merging: false,
             missing_pvs: Vec::new(),
+            mirror_in_sync: false,
         }
     }
 }
@@ -672,6 +676,18 @@ impl<'a> Builder<'a> {
                     problem: "an internal snapshot LV is activated through its COW LV".into(),
                 })
             }
+            // Virtual segments: what vgreduce --removemissing --force leaves of a lost RAID
+            // image (LVM2's replace_lv_with_error_segment), or `zero`.
+            SegmentKind::Other(o) if o.type_name == "error" || o.type_name == "zero" => Target {
+                start,
+                length,
+                target_type: if o.type_name == "error" {
+                    "error"
+                } else {
+                    "zero"
+                },
+                params: Vec::new(),
+            },
             other => {
                 return Err(TableError::Unsupported {
                     lv: lv.name.clone(),
@@ -839,16 +855,24 @@ impl<'a> Builder<'a> {
         // dm-mirror's log arguments: region size, plus the log device for a disk log;
         // "handle_errors" (when dmeventd monitors the mirror) is a feature argument.
         let mut params = Vec::new();
+        let nosync = if self.opts.mirror_in_sync {
+            " nosync"
+        } else {
+            ""
+        };
+        let log_args = 1 + usize::from(!nosync.is_empty());
         match log {
             Some(node) => {
-                params.push(Param::Text("disk 2 ".into()));
+                params.push(Param::Text(format!("disk {} ", log_args + 1)));
                 params.push(Param::Dev(DevRef::Dm(self.tree.nodes[node].uuid.clone())));
-                params.push(Param::Text(format!(" {region_size}")));
+                params.push(Param::Text(format!(" {region_size}{nosync}")));
                 self.tree.nodes[node].delay_resume_if_new = false;
                 self.link(index, node);
             }
             None => {
-                params.push(Param::Text(format!("core 1 {region_size}")));
+                params.push(Param::Text(format!(
+                    "core {log_args} {region_size}{nosync}"
+                )));
                 self.tree.nodes[index].delay_resume_if_new = true;
             }
         }
