@@ -6,7 +6,7 @@
 //! and one write leaves LVM2's vgck clean.
 //!
 //! Runs INSIDE the VM (`scripts/vm-test --test vm_faults`); declared `test = false`.
-//! vm-run: --disks 10 --timeout 900
+//! vm-run: --disks 10 --timeout 1500
 
 use std::process::{Command, Output};
 
