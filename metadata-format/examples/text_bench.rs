@@ -1,6 +1,8 @@
 //! Parse and emit throughput of the text metadata on a generated VG with many LVs (the
 //! issue's 30,000-LV, ~10 MB case by default), and peak memory against the text size.
 //! `cargo run --release -p metadata-format --example text_bench [LVS] [ROUNDS]`
+//! `text_bench --write LVS FILE` writes the generated on-disk text (for profiling the parse:
+//! `valgrind --tool=callgrind text_bench --parse-only FILE`).
 
 use metadata_format::text::{
     emit_backup, emit_ondisk, parse_metadata, Area, Header, Id, LogicalVolume, Metadata,
@@ -94,6 +96,15 @@ fn main() {
         .filter(|_| std::env::args().nth(1).as_deref() == Some("--parse-only"))
     {
         return parse_only(&path);
+    }
+    if std::env::args().nth(1).as_deref() == Some("--write") {
+        let lvs: u32 = std::env::args()
+            .nth(2)
+            .and_then(|a| a.parse().ok())
+            .expect("--write LVS FILE");
+        let path = std::env::args().nth(3).expect("--write LVS FILE");
+        std::fs::write(&path, emit_ondisk(&generate(lvs))).expect("write the text");
+        return;
     }
     let mut args = std::env::args().skip(1);
     let lvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(30_000);

@@ -305,3 +305,143 @@ fn damaged_texts_read_the_same() {
     }
     assert!(variants > 1000, "{variants}");
 }
+
+/// Byte offsets of the starts of the lines opening a section (`KEY {`): the LV boundaries a
+/// second thread can start at, and the segment starts it must not take for one.
+fn section_starts(text: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut at = 0;
+    for line in text.split(|&b| b == b'\n') {
+        if line.ends_with(b"{") {
+            let indent = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            starts.push(at + indent);
+        }
+        at += line.len() + 1;
+    }
+    starts
+}
+
+#[track_caller]
+fn same_split(text: &[u8], at: Option<usize>) -> bool {
+    same_splits(text, &[at]) > 0
+}
+
+/// `same_split` for each start in `ats`; how many times the second thread's LVs were used.
+#[track_caller]
+fn same_splits(text: &[u8], ats: &[Option<usize>]) -> usize {
+    let slow = parse_metadata_without_fast_path(text);
+    let mut used = 0;
+    for &at in ats {
+        let (split, was_used) = parse_metadata_split(text, at);
+        used += usize::from(was_used);
+        check_split(text, at, &split, &slow);
+    }
+    used
+}
+
+#[track_caller]
+fn check_split(
+    text: &[u8],
+    at: Option<usize>,
+    split: &Result<Metadata, TextError>,
+    slow: &Result<Metadata, TextError>,
+) {
+    if split != slow {
+        let shown = String::from_utf8_lossy(&text[..text.len().min(20_000)]);
+        match (&split, &slow) {
+            (Ok(a), Ok(b)) if a.vg.lvs.len() != b.vg.lvs.len() => panic!(
+                "a second thread from {at:?}: {} LVs, not {}:\n{shown}",
+                a.vg.lvs.len(),
+                b.vg.lvs.len()
+            ),
+            (Ok(_), Ok(_)) => panic!("a second thread from {at:?} reads differently:\n{shown}"),
+            _ => panic!(
+                "a second thread from {at:?}: {:?}, not {:?}:\n{shown}",
+                split.as_ref().err(),
+                slow.as_ref().err()
+            ),
+        }
+    }
+}
+
+/// A second thread reading the `logical_volumes` section ahead, started at every byte of the
+/// text (an LV boundary or not, inside a string, in another section): the result is always
+/// the full path's, and at LV boundaries its LVs are taken.
+#[test]
+fn a_second_thread_from_any_byte_reads_the_same() {
+    let m = sample();
+    for text in [emit_ondisk(&m), emit_backup(&m)] {
+        let ats: Vec<Option<usize>> = (0..=text.len() + 1).map(Some).collect();
+        let used = same_splits(&text, &ats);
+        // Every LV the fast path reads can start the second thread's run (and the LVs after
+        // them up to the next it cannot read).
+        assert!(used >= 5, "second thread's LVs used {used} times");
+        same_split(&text, None);
+    }
+}
+
+fn check_at_section_starts(lines: &[&str]) {
+    let text = lines.join("\n") + "\n";
+    let mut ats = vec![None];
+    ats.extend(section_starts(text.as_bytes()).into_iter().map(Some));
+    same_splits(text.as_bytes(), &ats);
+}
+
+/// Damaged texts read with a second thread started at each section line and at the guessed
+/// boundary give what the full path gives.
+#[test]
+fn damaged_texts_read_the_same_with_a_second_thread() {
+    let text = String::from_utf8(emit_ondisk(&sample())).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut variants = 0;
+    for i in 0..lines.len() {
+        let mut removed = lines.clone();
+        removed.remove(i);
+        for insert in ["# comment", "}", "x {"] {
+            let mut v: Vec<&str> = lines.clone();
+            v.insert(i, insert);
+            variants += 1;
+            check_at_section_starts(&v);
+        }
+        check_at_section_starts(&removed);
+    }
+    assert!(variants > 200, "{variants}");
+}
+
+/// A VG large enough for the real threshold: the guessed boundary is an LV's start and the
+/// second thread's LVs are used; an LV the fast path cannot read in the second half (a
+/// comment) is read by the first thread after the second thread's run.
+#[test]
+fn a_large_vg_is_read_on_two_threads() {
+    let mut vg = VolumeGroup::new("vgbig", id(1), 2048);
+    vg.pvs.push(PhysicalVolume::new(
+        id(2),
+        "/dev/sdz",
+        1 << 40,
+        2048,
+        100_000,
+    ));
+    let pv = vg.pvs[0].id;
+    for n in 0..3000u32 {
+        let mut lv = LogicalVolume::new(&format!("pvc-{n:08}-data"), id(1000 + u64::from(n)));
+        lv.creation_time = Some(1_795_929_501 + u64::from(n));
+        lv.creation_host = Some("bench".to_string());
+        lv.tags = vec!["owner=csi".to_string()];
+        lv.segments.push(Segment::linear(0, 1, pv, n));
+        vg.lvs.push(lv);
+    }
+    let header = Header::new("2.03.16(2) (2022-05-18)", "big", "host", "Linux host", 0, 0);
+    let text = emit_ondisk(&Metadata::new(vg, header));
+    assert!(text.len() > 640 * 1024, "{}", text.len());
+    let parsed = parse_metadata(&text).expect("parses");
+    assert_eq!(parsed.vg.lvs.len(), 3000);
+    assert!(same_split(&text, None), "the guessed boundary was used");
+    let s = String::from_utf8(text).expect("utf-8");
+    let late = s.find("pvc-00002900-data {").expect("LV 2900");
+    let commented = format!("{}# c\n{}", &s[..late], &s[late..]);
+    assert!(same_split(commented.as_bytes(), None));
+    let duplicate = s.replacen("pvc-00002950-data {", "pvc-00000001-data {", 1);
+    same_split(duplicate.as_bytes(), None);
+    same(duplicate.as_bytes());
+    assert!(parse_metadata(duplicate.as_bytes()).is_err());
+}

@@ -4,12 +4,14 @@
 //! insists on when it reads metadata, so a text accepted here is one LVM2 accepts.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::thread::ScopedJoinHandle;
 
 use super::error::TextError;
 use super::format::offset_from_timestamp_comment;
 use super::model::*;
-use super::parse::{as_text, After, Cursor, Entry, Lex};
+use super::parse::{as_text, fast_section, skip_spaces_only, After, Cursor, Entry, Lex, MAX_DEPTH};
 use super::tree::{line_at, Item, Node, Scalar, Section, Value};
 use super::word::Word;
 
@@ -27,10 +29,11 @@ pub fn parse_metadata(input: &[u8]) -> Result<Metadata, TextError> {
     let mut importer = Importer {
         src: text.as_bytes(),
         pv_keys: HashMap::default(),
-        utc_offset: None,
+        utc_offset: Cell::new(None),
         fast: true,
-        scratch: Vec::new(),
-        word_scratch: Vec::new(),
+        split_min: SPLIT_MIN,
+        split_at: None,
+        split_used: Cell::new(false),
     };
     importer.metadata(&mut Cursor::new(text))
 }
@@ -42,25 +45,92 @@ pub fn parse_metadata_without_fast_path(input: &[u8]) -> Result<Metadata, TextEr
     let mut importer = Importer {
         src: text.as_bytes(),
         pv_keys: HashMap::default(),
-        utc_offset: None,
+        utc_offset: Cell::new(None),
         fast: false,
-        scratch: Vec::new(),
-        word_scratch: Vec::new(),
+        split_min: usize::MAX,
+        split_at: None,
+        split_used: Cell::new(false),
     };
     importer.metadata(&mut Cursor::new(text))
+}
+
+/// Reads metadata the way [`parse_metadata`] does, for tests: `split_at` makes the second
+/// thread of a `logical_volumes` section start at that byte of the text (`None`: at the
+/// guessed LV boundary, whatever the text's size). Also tells whether that thread's LVs
+/// were used.
+#[doc(hidden)]
+pub fn parse_metadata_split(
+    input: &[u8],
+    split_at: Option<usize>,
+) -> (Result<Metadata, TextError>, bool) {
+    let text = match as_text(input) {
+        Ok(text) => text,
+        Err(error) => return (Err(error), false),
+    };
+    let mut importer = Importer {
+        src: text.as_bytes(),
+        pv_keys: HashMap::default(),
+        utc_offset: Cell::new(None),
+        fast: true,
+        split_min: 0,
+        split_at,
+        split_used: Cell::new(false),
+    };
+    let result = importer.metadata(&mut Cursor::new(text));
+    (result, importer.split_used.get())
+}
+
+/// The text left at the start of `logical_volumes` from which its second half is read on a
+/// second thread: ~2,000 LVs as LVM2 writes them. Below it the thread's start costs more
+/// than it saves.
+const SPLIT_MIN: usize = 640 * 1024;
+
+/// Where a second thread starts reading `rest` (the text from the start of the
+/// `logical_volumes` entries, at least `min` bytes): the first LV after its middle, found
+/// as the on-disk form ends an LV (`}` closing the last segment, `}` closing the LV, each on
+/// its own line). Only a guess: `Importer::lv_entries` uses that thread's LVs only if its
+/// own reading reaches exactly this point.
+fn split_point(rest: &str, min: usize) -> Option<&str> {
+    if rest.len() < min.max(1) {
+        return None;
+    }
+    let bytes = rest.as_bytes();
+    let mut from = bytes.len() / 2;
+    while !rest.is_char_boundary(from) {
+        from += 1;
+    }
+    let window = &bytes[from..bytes.len().min(from + 64 * 1024)];
+    let end = memchr::memmem::find(window, b"\n}\n}\n")? + 5;
+    let second = &rest[from + end..];
+    let second = &second[skip_spaces_only(second)..];
+    match second.as_bytes().first() {
+        None | Some(b'}') => None,
+        Some(_) => Some(second),
+    }
 }
 
 struct Importer<'a> {
     src: &'a [u8],
     /// `pvN` key -> PV id, for resolving segment areas.
     pv_keys: HashMap<Cow<'a, str>, Id, crate::hash::QuickHash>,
-    utc_offset: Option<i32>,
-    /// Read plain LV sections with `fast_lv` (off only in tests comparing the two paths).
+    /// Set by the first timestamp with a date comment.
+    utc_offset: Cell<Option<i32>>,
+    /// Read plain LV sections with `FastReader` (off only in tests comparing the two paths).
     fast: bool,
-    /// The fast path's list being read, reused so each list is allocated once at its size.
-    scratch: Vec<String>,
-    /// The same for `status` and `flags` lists.
-    word_scratch: Vec<Word>,
+    /// Read the second half of a `logical_volumes` section on a second thread when the text
+    /// left at its start is at least this long (`usize::MAX`: never).
+    split_min: usize,
+    /// Tests: the second thread starts at this byte of the text instead of a guessed one.
+    split_at: Option<usize>,
+    /// A second thread's LVs were taken.
+    split_used: Cell<bool>,
+}
+
+/// The FastReader's lists being read, reused so each list is allocated once at its size.
+#[derive(Default)]
+struct Scratch {
+    strings: Vec<String>,
+    words: Vec<Word>,
 }
 
 enum Slot<'a> {
@@ -436,7 +506,7 @@ impl<'a> Importer<'a> {
                 creation_time,
                 creation_time_date,
             },
-            utc_offset: self.utc_offset.unwrap_or(0),
+            utc_offset: self.utc_offset.get().unwrap_or(0),
             extra,
         })
     }
@@ -612,16 +682,71 @@ impl<'a> Importer<'a> {
         Ok(pvs)
     }
 
-    /// The LVs of the `logical_volumes` section the cursor has just entered.
+    /// The LVs of the `logical_volumes` section the cursor has just entered. A large one is
+    /// read on two threads: a second thread reads plain LV sections with the fast path from a
+    /// guessed LV boundary in the second half, while this one reads from the start; if this
+    /// one reaches exactly that boundary, it takes the second thread's LVs and goes on where
+    /// that one stopped, otherwise it reads on alone and the guess costs only time.
     fn streamed_lvs(
-        &mut self,
+        &self,
         cursor: &mut Cursor<'a>,
         label: &dyn Fn() -> String,
     ) -> Result<Vec<LogicalVolume>, TextError> {
+        let second = match self.split_at {
+            _ if !self.fast || cursor.depth() + 2 >= MAX_DEPTH => None,
+            Some(at) => {
+                let rest = cursor.rest();
+                let start = self.src.len() - rest.len();
+                at.checked_sub(start)
+                    .and_then(|at| rest.get(at..))
+                    .filter(|second| !second.is_empty())
+            }
+            None => split_point(cursor.rest(), self.split_min),
+        };
+        let Some(second) = second else {
+            return self.lv_entries(cursor, label, None);
+        };
+        std::thread::scope(|scope| {
+            let pv_keys = &self.pv_keys;
+            let ahead = std::thread::Builder::new()
+                .name("parse".into())
+                .spawn_scoped(scope, move || FastReader::new(pv_keys).run(second))
+                .ok();
+            self.lv_entries(cursor, label, ahead.map(|handle| (second, handle)))
+        })
+    }
+
+    /// The entries of `logical_volumes` from the cursor on; `ahead` is a second thread's run
+    /// of LVs from its start text.
+    fn lv_entries(
+        &self,
+        cursor: &mut Cursor<'a>,
+        label: &dyn Fn() -> String,
+        mut ahead: Option<(&'a str, ScopedJoinHandle<'_, Run<'a>>)>,
+    ) -> Result<Vec<LogicalVolume>, TextError> {
         let mut lvs = Vec::new();
+        let mut fast = FastReader::new(&self.pv_keys);
         loop {
+            if let Some((second, handle)) = ahead.take() {
+                let rest = cursor.rest();
+                let left = rest.len() - skip_spaces_only(rest);
+                if left > second.len() {
+                    ahead = Some((second, handle));
+                } else if left == second.len() {
+                    // This thread has reached the LV the second one started at.
+                    if let Ok(run) = handle.join() {
+                        self.split_used.set(true);
+                        lvs.reserve(run.lvs.len());
+                        lvs.extend(run.lvs);
+                        cursor.adopt(&run.keys, run.rest);
+                        continue;
+                    }
+                }
+                // Otherwise it passed that point: the guess was no LV boundary (the scope
+                // joins the thread).
+            }
             if self.fast {
-                if let Some(lv) = cursor.try_section(|name, body| self.fast_lv(name, body)) {
+                if let Some(lv) = cursor.try_section(|name, body| fast.lv(name, body)) {
                     lvs.push(lv);
                     continue;
                 }
@@ -654,7 +779,7 @@ impl<'a> Importer<'a> {
     }
 
     fn logical_volumes(
-        &mut self,
+        &self,
         section: Section<'a>,
         label: &dyn Fn() -> String,
     ) -> Result<Vec<LogicalVolume>, TextError> {
@@ -667,7 +792,7 @@ impl<'a> Importer<'a> {
     }
 
     fn logical_volume(
-        &mut self,
+        &self,
         name: String,
         section: Section<'a>,
         offset: usize,
@@ -742,16 +867,16 @@ impl<'a> Importer<'a> {
 
     /// A timestamp; the first one commented with a date also tells the writer's time zone.
     fn timestamp(
-        &mut self,
+        &self,
         f: &mut Fields<'a, '_>,
         key: &'static str,
     ) -> Result<Option<u64>, TextError> {
         let Some(item) = f.take(key) else {
             return Ok(None);
         };
-        if self.utc_offset.is_none() {
+        if self.utc_offset.get().is_none() {
             if let Some(comment) = item.comment() {
-                self.utc_offset = offset_from_timestamp_comment(comment);
+                self.utc_offset.set(offset_from_timestamp_comment(comment));
             }
         }
         f.ranged(&item, 0, i128::from(i64::MAX)).map(Some)
@@ -1039,7 +1164,7 @@ impl<'a> Importer<'a> {
     }
 
     fn historical_lvs(
-        &mut self,
+        &self,
         section: Section<'a>,
         label: &dyn Fn() -> String,
     ) -> Result<Vec<HistoricalLogicalVolume>, TextError> {
@@ -1075,8 +1200,43 @@ impl<'a> Importer<'a> {
 /// grammar's own scalar reader and accepts a subset of what `logical_volume` accepts,
 /// producing the same model; anything else returns `None` and the section goes through
 /// `logical_volume`, which also reports errors.
-impl<'a> Importer<'a> {
-    fn fast_lv(&mut self, name: &'a str, body: &'a str) -> Option<(LogicalVolume, &'a str)> {
+struct FastReader<'a, 'k> {
+    pv_keys: &'k HashMap<Cow<'a, str>, Id, crate::hash::QuickHash>,
+    scratch: Scratch,
+}
+
+/// What a second thread read: LVs, their keys (slices of the text) and the text after them.
+struct Run<'a> {
+    lvs: Vec<LogicalVolume>,
+    keys: Vec<&'a str>,
+    rest: &'a str,
+}
+
+impl<'a, 'k> FastReader<'a, 'k> {
+    fn new(pv_keys: &'k HashMap<Cow<'a, str>, Id, crate::hash::QuickHash>) -> Self {
+        FastReader {
+            pv_keys,
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// LV sections from `text` on, as long as the fast path reads them.
+    fn run(mut self, mut text: &'a str) -> Run<'a> {
+        let mut lvs = Vec::new();
+        let mut keys = Vec::new();
+        while let Some((key, lv, after)) = fast_section(text, |name, body| self.lv(name, body)) {
+            lvs.push(lv);
+            keys.push(key);
+            text = after;
+        }
+        Run {
+            lvs,
+            keys,
+            rest: text,
+        }
+    }
+
+    fn lv(&mut self, name: &'a str, body: &'a str) -> Option<(LogicalVolume, &'a str)> {
         let mut lex = Lex::new(body);
         let mut lv = LogicalVolume {
             name: name.to_string(),
@@ -1103,23 +1263,24 @@ impl<'a> Importer<'a> {
                 if fast_number_suffix(key, "segment")? != lv.segments.len() + 1 {
                     return None;
                 }
-                lv.segments.push(self.fast_segment(&mut lex)?);
+                lv.segments.push(self.segment(&mut lex)?);
                 continue;
             }
-            let bit = match key {
-                "id" => 0,
-                "status" => 1,
-                "flags" => 2,
-                "tags" => 3,
-                "creation_time" => 4,
-                "creation_host" => 5,
-                "lock_args" => 6,
-                "allocation_policy" => 7,
-                "profile" => 8,
-                "read_ahead" => 9,
-                "major" => 10,
-                "minor" => 11,
-                "segment_count" => 12,
+            // By length first: one or two comparisons a key instead of a chain of them.
+            let bit = match (key.len(), key.as_bytes()) {
+                (2, b"id") => 0,
+                (6, b"status") => 1,
+                (5, b"flags") => 2,
+                (4, b"tags") => 3,
+                (13, b"creation_time") => 4,
+                (13, b"creation_host") => 5,
+                (9, b"lock_args") => 6,
+                (17, b"allocation_policy") => 7,
+                (7, b"profile") => 8,
+                (10, b"read_ahead") => 9,
+                (5, b"major") => 10,
+                (5, b"minor") => 11,
+                (13, b"segment_count") => 12,
                 _ => return None,
             };
             if seen & (1 << bit) != 0 {
@@ -1128,9 +1289,9 @@ impl<'a> Importer<'a> {
             seen |= 1 << bit;
             match bit {
                 0 => lv.id = Id::parse(fast_str(&lex.scalar()?)?)?,
-                1 => lv.status = fast_strings(&mut lex, &mut self.word_scratch)?,
-                2 => lv.flags = fast_strings(&mut lex, &mut self.word_scratch)?,
-                3 => lv.tags = fast_strings(&mut lex, &mut self.scratch)?,
+                1 => lv.status = fast_strings(&mut lex, &mut self.scratch.words)?,
+                2 => lv.flags = fast_strings(&mut lex, &mut self.scratch.words)?,
+                3 => lv.tags = fast_strings(&mut lex, &mut self.scratch.strings)?,
                 4 => lv.creation_time = Some(fast_u64(lex.scalar()?)?),
                 5 => lv.creation_host = Some(fast_string(lex.scalar()?)?),
                 6 => lv.lock_args = Some(fast_string(lex.scalar()?)?),
@@ -1160,7 +1321,7 @@ impl<'a> Importer<'a> {
     }
 
     /// A `segmentN` body (after its `{`) of type striped or thin, through its `}`.
-    fn fast_segment(&mut self, lex: &mut Lex<'a>) -> Option<Segment> {
+    fn segment(&mut self, lex: &mut Lex<'a>) -> Option<Segment> {
         let mut seen = 0u32;
         let (mut start_extent, mut extent_count, mut reshape_count) = (None, None, None);
         let mut type_string = None;
@@ -1173,21 +1334,21 @@ impl<'a> Importer<'a> {
             if let After::Section = after {
                 return None;
             }
-            let bit = match key {
-                "start_extent" => 0,
-                "extent_count" => 1,
-                "reshape_count" => 2,
-                "type" => 3,
-                "tags" => 4,
-                "stripe_count" => 5,
-                "stripe_size" => 6,
-                "stripes" => 7,
-                "thin_pool" => 8,
-                "transaction_id" => 9,
-                "device_id" => 10,
-                "external_origin" => 11,
-                "origin" => 12,
-                "merge" => 13,
+            let bit = match (key.len(), key.as_bytes()) {
+                (12, b"start_extent") => 0,
+                (12, b"extent_count") => 1,
+                (13, b"reshape_count") => 2,
+                (4, b"type") => 3,
+                (4, b"tags") => 4,
+                (12, b"stripe_count") => 5,
+                (11, b"stripe_size") => 6,
+                (7, b"stripes") => 7,
+                (9, b"thin_pool") => 8,
+                (14, b"transaction_id") => 9,
+                (9, b"device_id") => 10,
+                (15, b"external_origin") => 11,
+                (6, b"origin") => 12,
+                (5, b"merge") => 13,
                 _ => return None,
             };
             if seen & (1 << bit) != 0 {
@@ -1199,10 +1360,10 @@ impl<'a> Importer<'a> {
                 1 => extent_count = Some(fast_u32(lex.scalar()?)?),
                 2 => reshape_count = Some(fast_u32(lex.scalar()?)?),
                 3 => type_string = Some(lex.scalar()?),
-                4 => tags = fast_strings(lex, &mut self.scratch)?,
+                4 => tags = fast_strings(lex, &mut self.scratch.strings)?,
                 5 => stripe_count = Some(fast_u32(lex.scalar()?)?),
                 6 => stripe_size = Some(fast_u32(lex.scalar()?)?),
-                7 => stripes = Some(self.fast_areas(lex)?),
+                7 => stripes = Some(self.areas(lex)?),
                 8 => thin_pool = Some(fast_string(lex.scalar()?)?),
                 9 => transaction_id = Some(fast_u64(lex.scalar()?)?),
                 10 => device_id = Some(fast_u32(lex.scalar()?)?),
@@ -1253,7 +1414,7 @@ impl<'a> Importer<'a> {
     }
 
     /// `["pvN", pe, "lv", le, ...]` as `areas` reads it.
-    fn fast_areas(&self, lex: &mut Lex<'a>) -> Option<Vec<Area>> {
+    fn areas(&self, lex: &mut Lex<'a>) -> Option<Vec<Area>> {
         if !lex.array_start() {
             return None;
         }

@@ -34,7 +34,7 @@ mod word;
 pub use emit::{emit_backup, emit_config, emit_ondisk};
 pub use error::TextError;
 pub use format::ctime_text;
-pub use import::{parse_metadata, parse_metadata_without_fast_path};
+pub use import::{parse_metadata, parse_metadata_split, parse_metadata_without_fast_path};
 pub use model::{
     AllocationPolicy, Area, Cache, CachePool, CacheSettings, Extra, Header,
     HistoricalLogicalVolume, Id, InvalidId, LogicalVolume, Metadata, Mirror, OtherSegment,

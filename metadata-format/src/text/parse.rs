@@ -194,7 +194,7 @@ fn plain_decimal(bytes: &[u8]) -> Option<(i64, usize)> {
 }
 
 /// The length of the whitespace at the start of `input`.
-fn skip_spaces_only(input: &str) -> usize {
+pub(crate) fn skip_spaces_only(input: &str) -> usize {
     input
         .bytes()
         .position(|b| !is_space(b))
@@ -717,16 +717,41 @@ impl<'a> Cursor<'a> {
         if self.levels.len() + 1 >= MAX_DEPTH {
             return None;
         }
-        let mut lex = Lex::new(self.rest);
-        let mut end = false;
-        let (key, After::Section) = lex.key(&mut end)? else {
-            return None;
-        };
-        let key_start = &self.rest[skip_spaces_only(self.rest)..];
-        let (value, after) = read(key, lex.rest())?;
-        self.note_key(Cow::Borrowed(key), key_start);
+        let (key, value, after) = fast_section(self.rest, read)?;
+        self.note_key_slice(key);
         self.rest = after;
         Some(value)
+    }
+
+    /// The text not yet read.
+    pub fn rest(&self) -> &'a str {
+        self.rest
+    }
+
+    /// Depth of the current section (0: the top level).
+    pub fn depth(&self) -> usize {
+        self.levels.len().saturating_sub(1)
+    }
+
+    /// Takes entries of the current section read elsewhere with `fast_section` (their keys,
+    /// slices of this text, in order) and continues after them at `rest`.
+    pub fn adopt(&mut self, keys: &[&'a str], rest: &'a str) {
+        if let Some(level) = self.levels.last_mut() {
+            level.reserve(keys.len());
+        }
+        for &key in keys {
+            self.note_key_slice(key);
+        }
+        self.rest = rest;
+    }
+
+    /// Notes a key that is a slice of the text, at its own position.
+    #[inline]
+    fn note_key_slice(&mut self, key: &'a str) {
+        let offset = key.as_ptr() as usize - self.parser.src.as_ptr() as usize;
+        if let Some(level) = self.levels.last_mut() {
+            level.push((Cow::Borrowed(key), offset));
+        }
     }
 
     fn note_key(&mut self, key: Cow<'a, str>, at: &'a str) {
@@ -750,6 +775,24 @@ impl<'a> Cursor<'a> {
             None => Ok(()),
         }
     }
+}
+
+/// `Cursor::try_section` on the text `rest` (the start of an entry in a section): the
+/// entry's key (a slice of `rest`, so its offset is its position), `read`'s value and the
+/// text after the entry, or `None` if `rest` does not start with `KEY {` (a bare word, no
+/// comment before it) or `read` refuses it. Reads nothing else, so it can run ahead of the
+/// cursor on another part of the same text.
+pub(crate) fn fast_section<'a, T>(
+    rest: &'a str,
+    read: impl FnOnce(&'a str, &'a str) -> Option<(T, &'a str)>,
+) -> Option<(&'a str, T, &'a str)> {
+    let mut lex = Lex::new(rest);
+    let mut end = false;
+    let (key, After::Section) = lex.key(&mut end)? else {
+        return None;
+    };
+    let (value, after) = read(key, lex.rest())?;
+    Some((key, value, after))
 }
 
 /// A token reader for the importer's fast path: plain `key = value` lines and `key {`
@@ -800,30 +843,57 @@ impl<'a> Lex<'a> {
     /// or at anything the fast path does not read.
     #[inline]
     pub fn key(&mut self, end: &mut bool) -> Option<(&'a str, After)> {
-        self.space()?;
-        let rest = self.rest();
-        match rest.as_bytes().first()? {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at;
+        let first = loop {
+            let b = *bytes.get(at)?;
+            if !is_space(b) {
+                break b;
+            }
+            at += 1;
+        };
+        match first {
             b'}' => {
-                self.at += 1;
+                self.at = at + 1;
                 *end = true;
                 return None;
             }
-            b'"' | b'\'' | b'=' | b'{' | b'[' | b']' | b',' => return None,
+            b'#' | b'"' | b'\'' | b'=' | b'{' | b'[' | b']' | b',' => return None,
             _ => {}
         }
-        let len = rest
-            .bytes()
-            .position(|b| WORD_END[b as usize])
-            .unwrap_or(rest.len());
-        let key = &rest[..len];
-        self.at += len;
-        self.space()?;
-        let after = match self.text.as_bytes().get(self.at)? {
-            b'=' => After::Value,
-            b'{' => After::Section,
-            _ => return None,
+        let start = at;
+        at += 1;
+        while let Some(&b) = bytes.get(at) {
+            if WORD_END[b as usize] {
+                break;
+            }
+            at += 1;
+        }
+        let key = self.text.get(start..at)?;
+        // LVM2 writes `key = value` and `key {`.
+        let after = match bytes.get(at..at + 2)? {
+            b" =" => {
+                at += 2;
+                After::Value
+            }
+            b" {" => {
+                at += 2;
+                After::Section
+            }
+            _ => {
+                while is_space(*bytes.get(at)?) {
+                    at += 1;
+                }
+                let after = match bytes[at] {
+                    b'=' => After::Value,
+                    b'{' => After::Section,
+                    _ => return None,
+                };
+                at += 1;
+                after
+            }
         };
-        self.at += 1;
+        self.at = at;
         if let After::Value = after {
             self.space()?;
         }
@@ -842,17 +912,26 @@ impl<'a> Lex<'a> {
                     return Some(Scalar::Int(value));
                 }
             }
+            // A lone zero (a longer number starting with 0 is octal: the full reader).
+            b'0' => match rest.as_bytes().get(1) {
+                None => {
+                    self.at += 1;
+                    return Some(Scalar::Int(0));
+                }
+                Some(&b) if is_space(b) || matches!(b, b'}' | b']' | b',' | b'#') => {
+                    self.at += 1;
+                    return Some(Scalar::Int(0));
+                }
+                Some(_) => {}
+            },
             b'"' => {
-                // The usual string: short, no backslash. Anything else takes the full reader.
+                // The usual string: no backslash before its closing quote. Anything else
+                // takes the full reader.
                 let bytes = &rest.as_bytes()[1..];
-                for (n, &b) in bytes.iter().enumerate().take(64) {
-                    match b {
-                        b'"' => {
-                            self.at += n + 2;
-                            return Some(Scalar::String(Cow::Borrowed(&rest[1..n + 1])));
-                        }
-                        b'\\' => break,
-                        _ => {}
+                if let Some(n) = memchr::memchr2(b'"', b'\\', bytes) {
+                    if bytes[n] == b'"' {
+                        self.at += n + 2;
+                        return Some(Scalar::String(Cow::Borrowed(&rest[1..n + 1])));
                     }
                 }
             }
