@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Bytes read from each device's start in one request: the label sectors and, for the usual
-/// layout, the first mda header right after them.
-const HEAD_READ: u64 = 8192;
+/// Bytes read from each device's start in one request: the label sectors, for the usual
+/// layout the first mda header right after them, and - for a PV whose text still sits near
+/// the start of its ring (every small VG) - the committed text too, so such a device costs
+/// one read. LVM2 reads the same 128 KiB first.
+const HEAD_READ: u64 = 128 * 1024;
 
 /// A committed metadata text as found in one area.
 #[derive(Debug, Clone)]
@@ -113,7 +115,7 @@ type CopyGroup = (Arc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>);
 /// Reads one candidate device; `Ok(None)` when it carries no PV label.
 pub fn scan_device(path: &Path) -> std::io::Result<Option<ScannedPv>> {
     let dev = DiskDevice::open_read(path)?;
-    let head = dev.read_at(0, HEAD_READ.min(dev.size()) as usize)?;
+    let head = dev.read_owned(0, HEAD_READ.min(dev.size()) as usize)?;
     if head.len() < LABEL_SCAN_SIZE as usize {
         return Ok(None);
     }
@@ -171,7 +173,7 @@ fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
     let has_text = !header.is_ignored() && !locn.is_empty();
     copy.header = Some(header);
     if has_text {
-        match read_committed(dev, start, size, &locn) {
+        match read_committed(dev, head, start, size, &locn) {
             Ok(text) => copy.text = Some(text),
             Err(problem) => copy.problem = Some(format!("metadata area at {start}: {problem}")),
         }
@@ -182,6 +184,7 @@ fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
 /// Reads the text `locn` points at, joining a wrapped text, and checks its checksum.
 fn read_committed(
     dev: &DiskDevice,
+    head: &[u8],
     area_start: u64,
     area_size: u64,
     locn: &RawLocn,
@@ -195,9 +198,15 @@ fn read_committed(
     }
     let first_len = locn.size.min(area_size - locn.offset);
     let wrapped = locn.size - first_len;
+    // A piece inside the bytes already read from the device's start is taken from there.
     let read = |off: u64, len: u64| {
-        dev.read_owned(area_start + off, len as usize)
-            .map_err(|e| format!("cannot read the text: {e}"))
+        let at = area_start + off;
+        match at.checked_add(len) {
+            Some(end) if end <= head.len() as u64 => Ok(head[at as usize..end as usize].to_vec()),
+            _ => dev
+                .read_owned(at, len as usize)
+                .map_err(|e| format!("cannot read the text: {e}")),
+        }
     };
     let mut bytes = read(locn.offset, first_len)?;
     if wrapped > 0 {
@@ -315,6 +324,8 @@ fn share_identical_texts(pvs: &mut [ScannedPv]) {
 /// Scans the candidates (reading several at once); results in candidate order.
 pub fn scan(candidates: &[Candidate]) -> Scan {
     let mut out = Scan::default();
+    // PV UUID -> index in out.pvs (by the label's bytes, as pv_index_by_id compares them).
+    let mut by_uuid: std::collections::HashMap<[u8; 32], usize> = Default::default();
     for (cand, read) in candidates.iter().zip(read_all(candidates)) {
         match read {
             Ok(Some(pv)) => {
@@ -324,7 +335,8 @@ pub fn scan(candidates: &[Candidate]) -> Scan {
                             .push(format!("WARNING: {}: {p}", pv.path.display()));
                     }
                 }
-                if let Some(first) = out.pvs.iter().position(|p| p.id() == pv.id()) {
+                let uuid = *pv.label.pv_header.pv_uuid.as_bytes();
+                if let Some(&first) = by_uuid.get(&uuid) {
                     out.warnings.push(format!(
                         "WARNING: Not using device {} for PV {}: {} has the same PV UUID.",
                         pv.path.display(),
@@ -334,6 +346,7 @@ pub fn scan(candidates: &[Candidate]) -> Scan {
                     out.duplicates.push((first, pv.path.clone()));
                     continue;
                 }
+                by_uuid.insert(uuid, out.pvs.len());
                 out.pvs.push(pv);
             }
             Ok(None) => out.others.push(cand.clone()),
@@ -360,7 +373,11 @@ impl Scan {
     }
 
     pub fn pv_index_by_id(&self, id: &Id) -> Option<usize> {
-        self.pvs.iter().position(|p| &p.id() == id)
+        // The label's bytes as they are: checking them as an id per PV made a VG of N PVs cost
+        // N^2 checks. A label whose UUID is not a valid id matches no id.
+        self.pvs
+            .iter()
+            .position(|p| p.label.pv_header.pv_uuid.as_bytes() == id.as_bytes())
     }
 
     pub fn pv_index_by_path(&self, path: &Path) -> Option<usize> {
