@@ -37,6 +37,10 @@ pub struct Context {
     /// The "NOT backed up" warning (lvm.conf `backup/backup = 0`) was given, or must not be:
     /// as LVM2, once per command.
     backup_noted: std::cell::Cell<bool>,
+    /// The archive of the VG as read, rendered before a command changed that VG in place
+    /// ([`Context::archive_ahead`]); the next commit writes it instead of rendering `old`.
+    /// (VG name, seqno, text)
+    archive_ahead: RefCell<Option<(String, u32, Vec<u8>)>>,
 }
 
 impl Context {
@@ -86,7 +90,34 @@ impl Context {
                     .unwrap_or_else(|plain| Box::new(plain)),
             ),
             shared,
+            archive_ahead: RefCell::new(None),
         })
+    }
+
+    /// The VG of `found` (as read) handed over to be changed in place, when the commit needs
+    /// no more of the VG as read than its PVs, name and seqno: not with a lock type (lvmlockd's
+    /// lease bookkeeping compares the LVs of both). Its archive is rendered first; `found`
+    /// keeps everything but its LVs. None: the caller plans on a copy.
+    pub fn take_vg_to_change(&self, found: &mut FoundVg) -> Option<VolumeGroup> {
+        if found.metadata.vg.lock_type.is_some() {
+            return None;
+        }
+        self.archive_ahead(&found.metadata);
+        let old = &mut found.metadata.vg;
+        let lvs = std::mem::take(&mut old.lvs);
+        let mut vg = old.clone();
+        vg.lvs = lvs;
+        Some(vg)
+    }
+
+    /// Renders the archive of `old` (the VG as read) now, when archives are kept, for a
+    /// command about to change that VG in place instead of planning on a copy: the commit
+    /// then writes this text and needs no more of `old` than its PVs, name and seqno.
+    pub fn archive_ahead(&self, old: &Metadata) {
+        if self.config.archive_enabled() && !self.test_mode {
+            let text = archive::archive_text(old, &self.host, &self.cmdline);
+            *self.archive_ahead.borrow_mut() = Some((old.vg.name.clone(), old.vg.seqno, text));
+        }
     }
 
     /// Prints a line on stdout unless `-q`.
@@ -278,6 +309,16 @@ impl Context {
         new: &mut Metadata,
         edits: &PvEdits,
     ) -> CmdResult {
+        // An archive rendered ahead serves this commit only, and only for the VG it was
+        // rendered from.
+        let ahead = self
+            .archive_ahead
+            .borrow_mut()
+            .take()
+            .and_then(|(name, seqno, text)| {
+                old.filter(|o| o.metadata.vg.name == name && o.metadata.vg.seqno == seqno)
+                    .map(|_| text)
+            });
         if let Some(old) = old.filter(|_| !edits.allow_missing_pvs) {
             let missing: Vec<String> = missing_pv_ids(old)
                 .into_iter()
@@ -399,14 +440,21 @@ impl Context {
         }
         if let Some(old) = old {
             if self.config.archive_enabled() {
-                archive::archive(
-                    &self.config.archive_dir(),
-                    &old.metadata,
-                    &self.host,
-                    &self.cmdline,
-                    self.config.retain_min(),
-                    self.config.retain_days(),
-                )
+                let dir = self.config.archive_dir();
+                let (min, days) = (self.config.retain_min(), self.config.retain_days());
+                match ahead {
+                    Some(text) => archive::archive_rendered(
+                        &dir,
+                        &old.metadata.vg.name,
+                        &self.host,
+                        &text,
+                        min,
+                        days,
+                    ),
+                    None => {
+                        archive::archive(&dir, &old.metadata, &self.host, &self.cmdline, min, days)
+                    }
+                }
                 .map_err(|e| {
                     CmdError::failed(format!(
                         "Cannot archive VG {} metadata in {}: {e}",

@@ -292,6 +292,18 @@ impl Drop for Loaded {
     }
 }
 
+/// The VG to plan a change on (`ctx` and `found` of a [`Loaded`]): the VG as read, edited in
+/// place ([`Context::take_vg_to_change`]), when nothing after the planning reads it beyond its
+/// PVs, name and seqno - not with a live device-mapper (the kernel steps compare the two VGs);
+/// otherwise a copy (30,000 LVs: ~66M instructions and the model's size in memory once more).
+fn vg_to_plan(ctx: &Context, found: &mut FoundVg, kernel: &Activation) -> VolumeGroup {
+    if kernel.reads_planned_vg() {
+        return found.metadata.vg.clone();
+    }
+    ctx.take_vg_to_change(found)
+        .unwrap_or_else(|| found.metadata.vg.clone())
+}
+
 fn load(common: &CommonArgs, argv: &[OsString], vg: &str) -> CmdResult<Loaded> {
     load_with(common, argv, vg, LockMode::Exclusive)
 }
@@ -316,8 +328,10 @@ fn load_checked(
 ) -> CmdResult<Loaded> {
     let ctx = Context::new(common, argv)?;
     let lock = ctx.lock_vg(vg, mode)?;
-    let scan = ctx.scan()?;
+    let mut scan = ctx.scan()?;
     let found = ctx.load_vg(&scan, vg)?;
+    // The LV commands read no text again once their VG is parsed.
+    scan.drop_texts();
     if complete && found.is_partial() {
         return Err(CmdError::failed(format!(
             "Cannot change VG {vg} while PVs are missing; restore them or run vgreduce --removemissing."
@@ -805,7 +819,8 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
     if let Kind::Cow { origin } = &kind {
         super::shared::lock_cow_origin(ctx, &l.found.metadata.vg, origin)?;
     }
-    let mut vg = l.found.metadata.vg.clone();
+    let kernel = Activation::new(ctx);
+    let mut vg = vg_to_plan(ctx, &mut l.found, &kernel);
     let now = ctx.host.now;
     let host = ctx.host.node.clone();
     let sources = pv_sources(ctx, &l.scan, &vg, &args.pvs)?;
@@ -1324,7 +1339,6 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             "Internal error: planned metadata is inconsistent: {p}"
         )));
     }
-    let kernel = Activation::new(ctx);
     // LVM2's allocation/wipe_signatures_when_zeroing_new_lvs: without -W, wipe when zeroing.
     let wipe_set = wipe == Some(true);
     let wipe = wipe.or_else(|| {
@@ -1542,10 +1556,13 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         return Err(CmdError::usage("The size change must be larger than 0."));
     }
 
-    let l = load(&args.common, argv, &vg_name)?;
+    let mut l = load(&args.common, argv, &vg_name)?;
     let ctx = &l.ctx;
-    let mut vg = l.found.metadata.vg.clone();
-    let lv = vg
+    let kernel = Activation::new(ctx);
+    let lv = l
+        .found
+        .metadata
+        .vg
         .lv(&lv_name)
         .ok_or_else(|| {
             failed(format!(
@@ -1553,6 +1570,12 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
             ))
         })?
         .clone();
+    // -r reads the LV's device from the VG as read (kept whole then).
+    let mut vg = if args.resizefs {
+        l.found.metadata.vg.clone()
+    } else {
+        vg_to_plan(ctx, &mut l.found, &kernel)
+    };
     // A thin pool is resized through its data LV (LVM2's resizable layer): the messages name
     // `<pool>_tdata`, the pool's segment follows, the pool's devices are reloaded.
     let pool_lv = thin_pool_seg(&lv).map(|_| lv_name.clone());
@@ -1977,8 +2000,8 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
         extending,
         args.common.lockopt.as_deref(),
     )?;
-    let kernel = Activation::new(ctx);
-    kernel.check_resize(&l.found.metadata.vg, &lv_name)?;
+    // (Snapshots and their origins are as read in the planned VG.)
+    kernel.check_resize(&vg, &lv_name)?;
     // -r: the file system is checked, and shrunk before the LV is (grown after it).
     let fs = if resizefs {
         let old = &l.found.metadata.vg;
@@ -2003,16 +2026,22 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
     } else {
         None
     };
-    kernel.update_and_reload(
-        ctx,
-        &l.scan,
-        &l.found,
-        &vg,
-        &holder,
-        &holder,
-        PLAIN_SUSPEND,
-        &mut || commit(&l, vg.clone()).map(drop),
-    )?;
+    let vg = if kernel.reload_needed(ctx, &l.found, &holder) {
+        kernel.update_and_reload(
+            ctx,
+            &l.scan,
+            &l.found,
+            &vg,
+            &holder,
+            &holder,
+            PLAIN_SUSPEND,
+            &mut || commit(&l, vg.clone()).map(drop),
+        )?;
+        vg
+    } else {
+        // Nothing in the kernel to reload: the planned VG goes into the commit as it is.
+        commit(&l, vg)?.vg
+    };
     if extending && (thin || pool_lv.is_some()) {
         super::thin_overcommit::warn(ctx, &vg, &lv_name);
     }
@@ -2382,9 +2411,9 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
     let yes = args.yes || args.force > 0;
     for (vg_name, names) in by_vg {
-        let l = load(&args.common, argv, &vg_name)?;
+        let mut l = load(&args.common, argv, &vg_name)?;
         let ctx = &l.ctx;
-        let mut vg = l.found.metadata.vg.clone();
+        let vg = &l.found.metadata.vg;
         let mut wanted: Vec<String> = Vec::new();
         for n in names {
             if n.is_empty() {
@@ -2416,11 +2445,17 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         let old = &l.found.metadata.vg;
         let is_active = |n: &str| old.lv(n).is_some_and(|lv| kernel.is_active(old, lv));
         let issue_discards = ctx.config.get_bool("devices/issue_discards", false);
-        let plan = removal_plan_with(&vg, &wanted, &is_active, issue_discards);
+        let plan = removal_plan_with(vg, &wanted, &is_active, issue_discards);
         let order = plan.order;
         if order.is_empty() {
             continue;
         }
+        // LVM2 reports visible LVs only (a named pool spare goes silently).
+        let reported: Vec<String> = order
+            .iter()
+            .filter(|n| old.lv(n).is_some_and(|lv| old.is_lv_visible(lv)))
+            .cloned()
+            .collect();
         for (lv, question) in &plan.questions {
             let refusal = format!(
                 "Not removing {vg_name}/{lv} without confirmation (\"{question}\"): no terminal to ask on; add -y (or -f)."
@@ -2431,6 +2466,15 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 )));
             }
         }
+        // A shared VG: each LV's lock (or its pool's) ex first - it must not be active on
+        // another host; the commit frees the removed LVs' leases.
+        super::shared::lock_for_removal(ctx, old, &order)?;
+        // Discards compare the VG as read with the VG as written: planned on a copy then.
+        let mut vg = if issue_discards {
+            old.clone()
+        } else {
+            vg_to_plan(ctx, &mut l.found, &kernel)
+        };
         let mut pools_removed = false;
         for n in &order {
             if let Some(p) = vg.lv(n).and_then(thin_pool_seg).cloned() {
@@ -2445,9 +2489,6 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 vg.lvs.retain(|lv| lv.name != s);
             }
         }
-        // A shared VG: each LV's lock (or its pool's) ex first - it must not be active on
-        // another host; the commit frees the removed LVs' leases.
-        super::shared::lock_for_removal(ctx, &l.found.metadata.vg, &order)?;
         let vg = kernel.before_remove(ctx, &l.found, vg, &order)?;
         let vg = if kernel.reads_planned_vg() {
             commit(&l, vg.clone())?;
@@ -2459,14 +2500,10 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         };
         kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
         if issue_discards && !ctx.test_mode {
-            discard_freed_extents(ctx, &l.scan, &l.found, old, &vg);
+            discard_freed_extents(ctx, &l.scan, &l.found, &l.found.metadata.vg, &vg);
         }
         super::shared::unlock_after_removal(ctx, &l.found.metadata.vg, &vg, &order);
-        // LVM2 reports visible LVs only (a named pool spare goes silently).
-        for n in order
-            .iter()
-            .filter(|n| old.lv(n).is_some_and(|lv| old.is_lv_visible(lv)))
-        {
+        for n in reported {
             ctx.say(format!("Logical volume \"{n}\" successfully removed."));
         }
         super::free_at_exit(vg);

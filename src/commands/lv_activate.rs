@@ -343,6 +343,25 @@ impl Activation {
         origin_info.open_count > 0 || info(&snap.cow).is_some_and(|i| i.open_count > 0)
     }
 
+    /// Whether [`Activation::update_and_reload`] of the LV `old_name` of `found` would reach
+    /// the kernel; false when it would only commit (no device-mapper - warned once, as the
+    /// reload warns -, `--test`, no device of the LV active), so a caller can commit its
+    /// planned VG itself instead of keeping it for the reload's tables.
+    pub fn reload_needed(&self, ctx: &Context, found: &FoundVg, old_name: &str) -> bool {
+        let Some(control) = self.control(ctx).filter(|_| !self.test_mode) else {
+            return false;
+        };
+        let mut options = Self::options(ctx, ActivateOptions::default());
+        options.missing_pvs = super::vg_plan::missing_pv_ids(found);
+        let tree = lv_tree(&found.metadata.vg, old_name, &options).unwrap_or_default();
+        let exists = |uuid: &str| control.info(DevId::Uuid(uuid)).ok().flatten().is_some();
+        tree.top.iter().any(|&t| exists(&tree.nodes[t].uuid))
+            || tree
+                .nodes
+                .iter()
+                .any(|n| n.layer == Some("tpool") && n.lv == old_name && exists(&n.uuid))
+    }
+
     /// LVM2's lv_update_and_reload: the LV `new_name` of `new_vg` (`old_name` in `found`) gets
     /// its new tables loaded, the devices whose tables change are suspended, `commit` writes
     /// the metadata, and everything resumes (renamed where names changed); devices the LV no

@@ -1076,11 +1076,13 @@ pub fn vgchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             LockMode::Shared
         };
         let result = ctx.lock_vg(&name, mode).and_then(|_lock| {
-            let scan = ctx.scan()?;
-            let found = find_vg_or_fail(&scan, &name)?;
+            let mut scan = ctx.scan()?;
+            let mut found = find_vg_or_fail(&scan, &name)?;
             ctx.check_vg_access(&found)?;
             if metadata_change {
-                change_vg(&ctx, &scan, &found, &args, alloc.as_ref(), copies)?;
+                // The VG is parsed; no text is read again for the change.
+                scan.drop_texts();
+                change_vg(&ctx, &scan, &mut found, &args, alloc.as_ref(), copies)?;
             }
             if let Some(change) = activation {
                 report_vg_state(&ctx, &scan, &found)?;
@@ -1207,7 +1209,7 @@ fn select_vgs(scan: &Scan, args: &[String]) -> Vec<String> {
 fn change_vg(
     ctx: &Context,
     scan: &Scan,
-    found: &FoundVg,
+    found: &mut FoundVg,
     args: &VgchangeArgs,
     alloc: Option<&AllocationPolicy>,
     copies: Option<MdaCopies>,
@@ -1216,7 +1218,20 @@ fn change_vg(
         check_complete(found)?;
     }
     check_writable(&found.metadata.vg)?;
-    let mut metadata: Metadata = found.metadata.clone();
+    // The VG as read is changed in place when the commit allows (no lock type); its LVs go
+    // back into `found` for the state report, which reads them (vgchange changes none).
+    let (mut metadata, in_place) = match ctx.take_vg_to_change(found) {
+        Some(vg) => (
+            Metadata {
+                vg,
+                header: found.metadata.header.clone(),
+                utc_offset: found.metadata.utc_offset,
+                extra: found.metadata.extra.clone(),
+            },
+            true,
+        ),
+        None => (found.metadata.clone(), false),
+    };
     let vg = &mut metadata.vg;
     let name = vg.name.clone();
     let mut edits = PvEdits {
@@ -1335,7 +1350,14 @@ fn change_vg(
             }
         }
     }
-    report_vg_state(ctx, scan, found)?;
+    if in_place {
+        std::mem::swap(&mut found.metadata.vg.lvs, &mut metadata.vg.lvs);
+        let vetted = report_vg_state(ctx, scan, found);
+        std::mem::swap(&mut found.metadata.vg.lvs, &mut metadata.vg.lvs);
+        vetted?;
+    } else {
+        report_vg_state(ctx, scan, found)?;
+    }
     ctx.commit_vg_with(scan, Some(found), &mut metadata, &edits)?;
     ctx.say(format!("Volume group \"{name}\" successfully changed"));
     super::free_at_exit(metadata);

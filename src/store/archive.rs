@@ -3,7 +3,7 @@
 //! both in the vgcfgbackup form, so LVM2's vgcfgrestore reads oxlvm's archives and the reverse.
 
 use crate::host::HostInfo;
-use metadata_format::text::{emit_backup, Header, Metadata, CONTENTS};
+use metadata_format::text::{emit_backup, emit_backup_with, Header, Metadata, CONTENTS};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,10 @@ pub fn header_now(host: &HostInfo, description: String) -> Header {
 
 /// `metadata` in the backup form with a fresh header saying `description`.
 pub fn backup_text(metadata: &Metadata, host: &HostInfo, description: String) -> Vec<u8> {
+    if !crate::lockd::flag_write_locked(&metadata.vg) {
+        // Nothing to change in the VG itself: the new header goes in beside it, no copy.
+        return emit_backup_with(metadata, &header_now(host, description), host.utc_offset);
+    }
     let mut m = metadata.clone();
     m.header = header_now(host, description);
     m.utc_offset = host.utc_offset;
@@ -95,7 +99,25 @@ pub fn archive(
     retain_min: u64,
     retain_days: u64,
 ) -> std::io::Result<PathBuf> {
-    let name = &old.vg.name;
+    let text = archive_text(old, host, cmdline);
+    archive_rendered(dir, &old.vg.name, host, &text, retain_min, retain_days)
+}
+
+/// The archive file's text for `old` (the metadata before `cmdline`), as [`archive`] writes
+/// it: rendered ahead by a command that then changes the VG in place.
+pub fn archive_text(old: &Metadata, host: &HostInfo, cmdline: &str) -> Vec<u8> {
+    backup_text(old, host, format!("Created *before* executing '{cmdline}'"))
+}
+
+/// [`archive`] of a text already rendered by [`archive_text`] for VG `name`.
+pub fn archive_rendered(
+    dir: &Path,
+    name: &str,
+    host: &HostInfo,
+    text: &[u8],
+    retain_min: u64,
+    retain_days: u64,
+) -> std::io::Result<PathBuf> {
     let existing = list_archives(dir, name);
     let index = existing.last().map(|(i, _)| i + 1).unwrap_or(0);
     let random = host
@@ -104,8 +126,7 @@ pub fn archive(
         .wrapping_add(u64::from(std::process::id()))
         % 1_000_000_000;
     let path = dir.join(format!("{name}_{index:05}-{random}.vg"));
-    let text = backup_text(old, host, format!("Created *before* executing '{cmdline}'"));
-    write_file_atomically(&path, &text)?;
+    write_file_atomically(&path, text)?;
     let all = list_archives(dir, name);
     let removable = all.len().saturating_sub(retain_min as usize);
     let cutoff = std::time::SystemTime::now()

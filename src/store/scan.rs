@@ -359,6 +359,17 @@ pub fn scan(candidates: &[Candidate]) -> Scan {
 }
 
 impl Scan {
+    /// Drops the bytes of every text read (their names, seqnos and checksums stay): for a
+    /// command that has parsed the VG it works on and reads no text again, so the text (as
+    /// large as the VG's metadata) is not held beside the model and the text it writes.
+    pub fn drop_texts(&mut self) {
+        for pv in &mut self.pvs {
+            for text in pv.mdas.iter_mut().filter_map(|m| m.text.as_mut()) {
+                text.text = Default::default();
+            }
+        }
+    }
+
     /// The names of every VG with at least one readable metadata copy, sorted.
     pub fn vg_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self

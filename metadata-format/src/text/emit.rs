@@ -21,6 +21,12 @@ pub fn emit_backup(metadata: &Metadata) -> Vec<u8> {
     emit(metadata, true)
 }
 
+/// [`emit_backup`] with `header` and `utc_offset` in place of the metadata's own: a backup or
+/// archive written now, without a copy of the VG to put the new header on.
+pub fn emit_backup_with(metadata: &Metadata, header: &Header, utc_offset: i32) -> Vec<u8> {
+    emit_parts(&metadata.vg, header, utc_offset, &metadata.extra, true)
+}
+
 /// A configuration tree in the backup style (tab-indented `key = value`), e.g. an lvm.conf.
 pub fn emit_config(section: &Section<'_>) -> Vec<u8> {
     let mut out = Out::new(true, 4096);
@@ -31,7 +37,22 @@ pub fn emit_config(section: &Section<'_>) -> Vec<u8> {
 }
 
 fn emit(metadata: &Metadata, backup: bool) -> Vec<u8> {
-    let vg = &metadata.vg;
+    emit_parts(
+        &metadata.vg,
+        &metadata.header,
+        metadata.utc_offset,
+        &metadata.extra,
+        backup,
+    )
+}
+
+fn emit_parts(
+    vg: &VolumeGroup,
+    header: &Header,
+    utc_offset: i32,
+    extra: &[Extra],
+    backup: bool,
+) -> Vec<u8> {
     let capacity = 1024 + vg.pvs.len() * 320 + vg.lvs.len() * if backup { 560 } else { 420 };
     let mut emitter = Emitter {
         out: Out::new(backup, capacity),
@@ -42,16 +63,16 @@ fn emit(metadata: &Metadata, backup: bool) -> Vec<u8> {
             .enumerate()
             .map(|(n, pv)| (pv.id, n))
             .collect(),
-        utc_offset: metadata.utc_offset,
+        utc_offset,
         scratch: Vec::with_capacity(64),
     };
-    let mut top = Anchors::new(&metadata.extra);
+    let mut top = Anchors::new(extra);
     if backup {
         // The first top-level section is the VG, so unknown top-level sections must wait
         // until after it.
         top.values_only = true;
         top.at(&mut emitter.out, None);
-        emitter.header(&metadata.header, &mut top);
+        emitter.header(header, &mut top);
         top.values_only = false;
         emitter.volume_group();
         top.at(&mut emitter.out, Some(VG_ANCHOR));
@@ -59,7 +80,7 @@ fn emit(metadata: &Metadata, backup: bool) -> Vec<u8> {
         top.at(&mut emitter.out, None);
         emitter.volume_group();
         top.at(&mut emitter.out, Some(VG_ANCHOR));
-        emitter.header(&metadata.header, &mut top);
+        emitter.header(header, &mut top);
     }
     top.rest(&mut emitter.out);
     emitter.out.buf

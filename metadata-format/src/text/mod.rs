@@ -31,7 +31,7 @@ mod parse;
 mod tree;
 mod word;
 
-pub use emit::{emit_backup, emit_config, emit_ondisk};
+pub use emit::{emit_backup, emit_backup_with, emit_config, emit_ondisk};
 pub use error::TextError;
 pub use format::ctime_text;
 pub use import::{parse_metadata, parse_metadata_split, parse_metadata_without_fast_path};
