@@ -358,12 +358,12 @@ impl Snapshot {
 }
 
 /// Values of VG fields, computed once per VG and reused on every row.
-struct VgCache {
-    values: Vec<Option<FieldValue>>,
+struct VgCache<'a> {
+    values: Vec<Option<FieldValue<'a>>>,
 }
 
-impl VgCache {
-    fn new(spec: &ReportSpec, facts: &VgFacts) -> VgCache {
+impl<'a> VgCache<'a> {
+    fn new(spec: &ReportSpec, facts: &'a VgFacts) -> VgCache<'a> {
         VgCache {
             values: spec
                 .columns()
@@ -374,14 +374,20 @@ impl VgCache {
     }
 }
 
-fn vg_row(spec: &ReportSpec, facts: &VgFacts, cache: &VgCache, r: RowRef) -> Row {
+fn vg_row<'a>(spec: &ReportSpec, facts: &'a VgFacts, cache: &VgCache<'a>, r: RowRef) -> Row<'a> {
     let mut row = Row::with_capacity(spec.columns().len());
     vg_row_into(spec, facts, cache, r, &mut row);
     row
 }
 
 /// [`vg_row`] into `row` (empty), for [`ReportRows::push_with`].
-fn vg_row_into(spec: &ReportSpec, facts: &VgFacts, cache: &VgCache, r: RowRef, row: &mut Row) {
+fn vg_row_into<'a>(
+    spec: &ReportSpec,
+    facts: &'a VgFacts,
+    cache: &VgCache<'a>,
+    r: RowRef,
+    row: &mut Row<'a>,
+) {
     row.extend(
         spec.columns()
             .iter()
@@ -393,7 +399,7 @@ fn vg_row_into(spec: &ReportSpec, facts: &VgFacts, cache: &VgCache, r: RowRef, r
     );
 }
 
-pub fn orphan_row(spec: &ReportSpec, d: &DeviceFacts, seg: bool) -> Row {
+pub fn orphan_row<'a>(spec: &ReportSpec, d: &'a DeviceFacts, seg: bool) -> Row<'a> {
     spec.columns()
         .iter()
         .map(|&f| {
@@ -416,7 +422,7 @@ pub fn orphan_row(spec: &ReportSpec, d: &DeviceFacts, seg: bool) -> Row {
 
 /// A device that is not a PV, as `pvs -a` shows it: its name, numbers and size, the rest of
 /// an empty PV in the orphan VG (no format there).
-fn other_row(spec: &ReportSpec, c: &Candidate, seg: bool) -> Row {
+fn other_row(spec: &ReportSpec, c: &Candidate, seg: bool) -> Row<'static> {
     let (major, minor) = dev_numbers(&c.path);
     let facts = DeviceFacts {
         name: c.path.display().to_string(),
@@ -439,7 +445,7 @@ fn other_row(spec: &ReportSpec, c: &Candidate, seg: bool) -> Row {
         .map(|(&f, v)| match f {
             FieldId::PV_UUID | FieldId::PV_FMT | FieldId::VG_FMT => FieldValue::str(""),
             FieldId::PV_EXT_VSN => FieldValue::undefined(),
-            _ => v,
+            _ => v.into_owned(),
         })
         .collect()
 }
@@ -592,7 +598,7 @@ pub fn pvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
 /// Positional VG names as given, each once, with LVM2's messages for the missing ones.
 fn named_vgs<'s>(
     snap: &'s Snapshot,
-    facts: &'s [VgFacts<'s>],
+    facts: &[VgFacts<'_>],
     names: &[String],
     failed: &mut bool,
 ) -> Vec<usize> {
@@ -673,13 +679,13 @@ pub fn vgs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     Ok(())
 }
 
-fn push_lv_rows(
+fn push_lv_rows<'a>(
     spec: &ReportSpec,
-    f: &VgFacts,
-    cache: &VgCache,
+    f: &'a VgFacts,
+    cache: &VgCache<'a>,
     i: usize,
     segments: bool,
-    rows: &mut ReportRows,
+    rows: &mut ReportRows<'_, 'a>,
 ) {
     if segments {
         for si in 0..f.vg.lvs[i].segments.len() {
@@ -771,6 +777,9 @@ pub fn lvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         false
     });
     let mut rows = ReportRows::new(&spec);
+    if per != ReportKind::Seg {
+        rows.reserve(plan.iter().map(|(v, _)| facts[*v].vg.lvs.len()).sum());
+    }
     for (v, named) in &plan {
         let f = &facts[*v];
         let cache = VgCache::new(&spec, f);

@@ -233,10 +233,11 @@ pub(crate) fn write_fixed(out: &mut String, x: f64, precision: usize) {
         if frac == 0.0 || (frac - 0.5).abs() > 1e-3 {
             let n = floor as u64 + u64::from(frac > 0.5);
             if precision == 0 {
-                let _ = write!(out, "{n}");
+                super::render::push_u64(out, n);
             } else {
                 let cents = n % 100;
-                let _ = write!(out, "{}.", n / 100);
+                super::render::push_u64(out, n / 100);
+                out.push('.');
                 out.push(char::from(b'0' + (cents / 10) as u8));
                 out.push(char::from(b'0' + (cents % 10) as u8));
             }

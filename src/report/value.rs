@@ -6,9 +6,9 @@ use std::borrow::Cow;
 
 /// One cell of a report row.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FieldValue {
+pub enum FieldValue<'a> {
     /// Text, sorted byte-wise.
-    Str(Cow<'static, str>),
+    Str(Cow<'a, str>),
     /// An unsigned number (`pv_pe_count`, `seg_count`, ...).
     Num(u64),
     /// A signed number (`lv_major` is -1 when unset). LVM2 sorts it as its unsigned 64-bit
@@ -28,42 +28,58 @@ pub enum FieldValue {
     /// Text shown as is but sorted by a number: LVM2's reserved values such as blank for an
     /// undefined number ([`FieldValue::undefined`]), `auto` read-ahead, `unmanaged` metadata
     /// copies, or a formatted time with its epoch seconds.
-    TextNum(Cow<'static, str>, u64),
+    TextNum(Cow<'a, str>, u64),
     /// Text shown as is but sorted by other text (hidden LV names: `[x]` sorts as `x`).
-    TextStr(Cow<'static, str>, Cow<'static, str>),
+    TextStr(Cow<'a, str>, Cow<'a, str>),
 }
 
-impl FieldValue {
+impl<'a> FieldValue<'a> {
     /// Blank in a numeric column, sorting like LVM2's undefined number (-1 as unsigned).
-    pub fn undefined() -> FieldValue {
+    pub fn undefined() -> FieldValue<'a> {
         FieldValue::TextNum(Cow::Borrowed(""), u64::MAX)
     }
 
     /// `auto` read-ahead; LVM2 sorts it as the largest double.
-    pub fn read_ahead_auto() -> FieldValue {
+    pub fn read_ahead_auto() -> FieldValue<'a> {
         FieldValue::TextNum(Cow::Borrowed("auto"), f64::MAX.to_bits())
     }
 
     /// `unmanaged` metadata copies (vg_mda_copies 0).
-    pub fn unmanaged() -> FieldValue {
+    pub fn unmanaged() -> FieldValue<'a> {
         FieldValue::TextNum(Cow::Borrowed("unmanaged"), u64::MAX)
     }
 
     /// An LV name as `lvs` shows it: in brackets when the LV is hidden, sorted without them.
-    pub fn lv_name(name: &str, hidden: bool) -> FieldValue {
+    pub fn lv_name(name: &'a str, hidden: bool) -> FieldValue<'a> {
         if hidden {
-            FieldValue::TextStr(
-                Cow::Owned(format!("[{name}]")),
-                Cow::Owned(name.to_string()),
-            )
+            FieldValue::TextStr(Cow::Owned(format!("[{name}]")), Cow::Borrowed(name))
         } else {
-            FieldValue::Str(Cow::Owned(name.to_string()))
+            FieldValue::Str(Cow::Borrowed(name))
         }
     }
 
-    /// A string value without copying static text.
-    pub fn str(s: impl Into<Cow<'static, str>>) -> FieldValue {
+    /// A string value, borrowed where it can be (static text, names in the model).
+    pub fn str(s: impl Into<Cow<'a, str>>) -> FieldValue<'a> {
         FieldValue::Str(s.into())
+    }
+
+    /// The value without borrowing (for rows built from data that does not outlive them).
+    pub fn into_owned(self) -> FieldValue<'static> {
+        fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+            Cow::Owned(c.into_owned())
+        }
+        match self {
+            FieldValue::Str(s) => FieldValue::Str(own(s)),
+            FieldValue::Num(n) => FieldValue::Num(n),
+            FieldValue::Int(i) => FieldValue::Int(i),
+            FieldValue::Size(s) => FieldValue::Size(s),
+            FieldValue::Percent(p) => FieldValue::Percent(p),
+            FieldValue::Bin(b) => FieldValue::Bin(b),
+            FieldValue::BinUndef => FieldValue::BinUndef,
+            FieldValue::List(l) => FieldValue::List(l),
+            FieldValue::TextNum(s, k) => FieldValue::TextNum(own(s), k),
+            FieldValue::TextStr(s, k) => FieldValue::TextStr(own(s), own(k)),
+        }
     }
 
     /// The 64-bit key LVM2 compares in numeric columns.
@@ -94,17 +110,17 @@ fn first_word(b: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
-impl From<&'static str> for FieldValue {
-    fn from(s: &'static str) -> Self {
+impl<'a> From<&'a str> for FieldValue<'a> {
+    fn from(s: &'a str) -> Self {
         FieldValue::Str(Cow::Borrowed(s))
     }
 }
 
-impl From<String> for FieldValue {
+impl From<String> for FieldValue<'_> {
     fn from(s: String) -> Self {
         FieldValue::Str(Cow::Owned(s))
     }
 }
 
 /// One report row: a value per entry of [`crate::report::ReportSpec::columns`], in that order.
-pub type Row = Vec<FieldValue>;
+pub type Row<'a> = Vec<FieldValue<'a>>;

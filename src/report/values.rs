@@ -195,8 +195,10 @@ pub struct VgFacts<'a> {
     pub vg: &'a VolumeGroup,
     /// Per PV of the VG (same order): its device, or None when missing.
     pub devices: Vec<Option<&'a DeviceFacts>>,
-    lv_by_name: HashMap<&'a str, usize, metadata_format::QuickHash>,
-    pv_by_id: HashMap<Id, usize>,
+    /// LV names to indexes, built on the first lookup: a VG of plain linear LVs (whose
+    /// segments name no other LV) never needs it, and at 30,000 LVs it is ~1.6 MB.
+    lv_by_name: std::cell::OnceCell<LvNames<'a>>,
+    pv_by_id: HashMap<Id, usize, metadata_format::QuickHash>,
     lvs: Vec<LvDerived>,
     /// Allocated extents per PV.
     pv_alloc: Vec<u64>,
@@ -259,20 +261,20 @@ fn alloc_char(policy: Option<&AllocationPolicy>, default: char) -> char {
     }
 }
 
-fn s(text: impl Into<Cow<'static, str>>) -> FieldValue {
+fn s<'x>(text: impl Into<Cow<'x, str>>) -> FieldValue<'x> {
     FieldValue::Str(text.into())
 }
 
-fn empty() -> FieldValue {
+fn empty() -> FieldValue<'static> {
     FieldValue::Str(Cow::Borrowed(""))
 }
 
-fn undef_int() -> FieldValue {
+fn undef_int() -> FieldValue<'static> {
     FieldValue::Int(-1)
 }
 
 /// LVM2's time field: `2026-11-29 05:18:21 +0000` in the local zone, sorted by the epoch.
-pub fn time_value(epoch: Option<u64>) -> FieldValue {
+pub fn time_value(epoch: Option<u64>) -> FieldValue<'static> {
     match epoch {
         Some(t) if t > 0 => FieldValue::TextNum(Cow::Owned(format_time(t)), t),
         _ => FieldValue::TextNum(Cow::Borrowed(""), 0),
@@ -321,19 +323,30 @@ pub fn dm_name(vg: &str, lv: &str) -> String {
     format!("{}-{}", vg.replace('-', "--"), lv.replace('-', "--"))
 }
 
-impl<'a> VgFacts<'a> {
-    pub fn new(vg: &'a VolumeGroup, devices: Vec<Option<&'a DeviceFacts>>) -> VgFacts<'a> {
-        let lv_by_name: HashMap<&str, usize, metadata_format::QuickHash> = vg
-            .lvs
+type LvNames<'a> = HashMap<&'a str, usize, metadata_format::QuickHash>;
+
+/// The name index of `vg`'s LVs, built into `cell` on first use.
+fn lv_name_map<'a, 'c>(
+    vg: &'a VolumeGroup,
+    cell: &'c std::cell::OnceCell<LvNames<'a>>,
+) -> &'c LvNames<'a> {
+    cell.get_or_init(|| {
+        vg.lvs
             .iter()
             .enumerate()
             .map(|(i, lv)| (lv.name.as_str(), i))
-            .collect();
-        let pv_by_id: HashMap<Id, usize> =
+            .collect()
+    })
+}
+
+impl<'a> VgFacts<'a> {
+    pub fn new(vg: &'a VolumeGroup, devices: Vec<Option<&'a DeviceFacts>>) -> VgFacts<'a> {
+        let lv_by_name = std::cell::OnceCell::new();
+        let pv_by_id: HashMap<Id, usize, metadata_format::QuickHash> =
             vg.pvs.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         let mut lvs = vec![LvDerived::default(); vg.lvs.len()];
         let mut pv_alloc = vec![0u64; vg.pvs.len()];
-        let find = |name: &str| lv_by_name.get(name).copied();
+        let find = |name: &str| lv_name_map(vg, &lv_by_name).get(name).copied();
         for (i, lv) in vg.lvs.iter().enumerate() {
             if lv_has(lv, "PVMOVE") {
                 lvs[i].kind.0 |= Kind::PVMOVE;
@@ -615,7 +628,7 @@ impl<'a> VgFacts<'a> {
     }
 
     pub fn lv_index(&self, name: &str) -> Option<usize> {
-        self.lv_by_name.get(name).copied()
+        lv_name_map(self.vg, &self.lv_by_name).get(name).copied()
     }
 
     pub fn pv_index(&self, id: &Id) -> Option<usize> {
@@ -1254,11 +1267,11 @@ impl<'a> VgFacts<'a> {
     }
 
     /// LVM2's name display: hidden LVs in brackets.
-    fn lv_name_value(&self, i: usize) -> FieldValue {
+    fn lv_name_value(&self, i: usize) -> FieldValue<'_> {
         FieldValue::lv_name(&self.lv(i).name, !self.lvs[i].visible)
     }
 
-    fn lv_ref(&self, target: Option<usize>, uuid: bool) -> FieldValue {
+    fn lv_ref(&self, target: Option<usize>, uuid: bool) -> FieldValue<'_> {
         match target {
             None => empty(),
             Some(t) if uuid => s(self.lv(t).id.to_string()),
@@ -1498,7 +1511,7 @@ impl<'a> VgFacts<'a> {
     }
 
     /// The value of an LV-level field (`LVS`, `LVSINFO`, `LVSSTATUS`, `LVSINFOSTATUS`).
-    pub fn lv_value(&self, i: usize, f: FieldId) -> FieldValue {
+    pub fn lv_value(&self, i: usize, f: FieldId) -> FieldValue<'_> {
         let lv = self.lv(i);
         let k = self.kind(i);
         match f {
@@ -1893,7 +1906,7 @@ impl<'a> VgFacts<'a> {
     }
 
     /// The value of a segment field for segment `si` of LV `i`.
-    pub fn seg_value(&self, i: usize, si: usize, f: FieldId) -> FieldValue {
+    pub fn seg_value(&self, i: usize, si: usize, f: FieldId) -> FieldValue<'_> {
         let lv = self.lv(i);
         let Some(seg) = lv.segments.get(si) else {
             return empty();
@@ -2047,7 +2060,7 @@ impl<'a> VgFacts<'a> {
     }
 
     /// The value of a VG field.
-    pub fn vg_value(&self, f: FieldId) -> FieldValue {
+    pub fn vg_value(&self, f: FieldId) -> FieldValue<'_> {
         let vg = self.vg;
         let ext = self.extent_size();
         match f {
@@ -2103,7 +2116,7 @@ impl<'a> VgFacts<'a> {
     }
 
     /// The value of a PV or label field for PV `p` of this VG.
-    pub fn pv_value(&self, p: usize, f: FieldId) -> FieldValue {
+    pub fn pv_value(&self, p: usize, f: FieldId) -> FieldValue<'_> {
         let pv = &self.vg.pvs[p];
         let ext = self.extent_size();
         let dev = self.devices.get(p).copied().flatten();
@@ -2196,7 +2209,7 @@ impl<'a> VgFacts<'a> {
     }
 
     /// The value of any field for a row of this VG.
-    pub fn value(&self, row: RowRef, f: FieldId) -> FieldValue {
+    pub fn value(&self, row: RowRef, f: FieldId) -> FieldValue<'_> {
         let t = f.obj_type();
         if t == ObjType::VGS {
             return self.vg_value(f);
@@ -2246,14 +2259,14 @@ impl<'a> VgFacts<'a> {
 }
 
 impl VgFacts<'_> {
-    fn free_value(&self, seg: PvSeg, f: FieldId) -> FieldValue {
+    fn free_value(&self, seg: PvSeg, f: FieldId) -> FieldValue<'_> {
         free_segment_value(&self.vg.name, self.extent_size(), seg, f)
     }
 }
 
 /// LV and segment fields of free space on a PV: LVM2 reports a nameless LV of segment type
 /// `free` there (in the orphan VG, whose name is empty, for orphan PVs).
-pub fn free_segment_value(vg: &str, extent_size: u64, seg: PvSeg, f: FieldId) -> FieldValue {
+pub fn free_segment_value(vg: &str, extent_size: u64, seg: PvSeg, f: FieldId) -> FieldValue<'_> {
     {
         match f {
             FieldId::LV_FULL_NAME => s(format!("{vg}/")),
@@ -2333,7 +2346,7 @@ fn area_item(
 }
 
 /// Label fields of a device.
-pub fn label_value(d: &DeviceFacts, f: FieldId) -> FieldValue {
+pub fn label_value(d: &DeviceFacts, f: FieldId) -> FieldValue<'_> {
     match f {
         FieldId::PV_FMT => s("lvm2"),
         FieldId::PV_UUID => s(d.pv_id.to_string()),
@@ -2349,7 +2362,7 @@ pub fn label_value(d: &DeviceFacts, f: FieldId) -> FieldValue {
 }
 
 /// Label fields of a PV whose device is missing.
-fn missing_label_value(id: Id, f: FieldId) -> FieldValue {
+fn missing_label_value(id: Id, f: FieldId) -> FieldValue<'static> {
     match f {
         FieldId::PV_FMT => s("lvm2"),
         FieldId::PV_UUID => s(id.to_string()),
@@ -2362,7 +2375,7 @@ fn missing_label_value(id: Id, f: FieldId) -> FieldValue {
 }
 
 /// Fields of an orphan PV (a labelled device in no VG).
-pub fn orphan_value(d: &DeviceFacts, f: FieldId) -> FieldValue {
+pub fn orphan_value(d: &DeviceFacts, f: FieldId) -> FieldValue<'_> {
     let t = f.obj_type();
     if t == ObjType::VGS {
         return orphan_vg_value(f);
@@ -2397,7 +2410,7 @@ pub fn orphan_value(d: &DeviceFacts, f: FieldId) -> FieldValue {
 }
 
 /// VG fields on an orphan's row: LVM2's internal orphan VG.
-fn orphan_vg_value(f: FieldId) -> FieldValue {
+fn orphan_vg_value(f: FieldId) -> FieldValue<'static> {
     match f {
         FieldId::VG_FMT => s("lvm2"),
         FieldId::VG_ATTR => s("r-----"),
@@ -2416,7 +2429,7 @@ fn orphan_vg_value(f: FieldId) -> FieldValue {
 }
 
 /// LV and segment fields of a row with no LV (free space): LVM2 reports an LV without a name.
-fn free_lv_value(f: FieldId) -> FieldValue {
+fn free_lv_value(f: FieldId) -> FieldValue<'static> {
     match f.field_type() {
         FieldType::Num => FieldValue::undefined(),
         FieldType::Size => FieldValue::Size(0),
