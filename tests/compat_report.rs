@@ -195,7 +195,12 @@ fn typed(field: FieldId, raw: &str) -> FieldValue {
 
 /// The spec's columns for every object, in LVM2's processing order (`--unbuffered` does not
 /// sort), as typed values.
-fn raw_rows(fx: &Fixture, cmd: &str, cli: &Cli, spec: &ReportSpec) -> Vec<Vec<FieldValue>> {
+fn raw_rows(
+    fx: &Fixture,
+    cmd: &str,
+    cli: &Cli,
+    spec: &ReportSpec,
+) -> Vec<Vec<FieldValue<'static>>> {
     let columns: Vec<FieldId> = spec.columns().to_vec();
     // With no columns (`-o ,,`) LVM2 still prints one blank line per object: count them.
     let names = if columns.is_empty() {
@@ -235,7 +240,11 @@ fn raw_rows(fx: &Fixture, cmd: &str, cli: &Cli, spec: &ReportSpec) -> Vec<Vec<Fi
             }
             let raw: Vec<&str> = line.split('|').collect();
             assert_eq!(raw.len(), columns.len(), "raw line {line:?}");
-            columns.iter().zip(raw).map(|(&f, r)| typed(f, r)).collect()
+            columns
+                .iter()
+                .zip(raw)
+                .map(|(&f, r)| typed(f, r).into_owned())
+                .collect()
         })
         .collect()
 }
