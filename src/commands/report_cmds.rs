@@ -596,8 +596,8 @@ pub fn pvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
 }
 
 /// Positional VG names as given, each once, with LVM2's messages for the missing ones.
-fn named_vgs<'s>(
-    snap: &'s Snapshot,
+fn named_vgs(
+    snap: &Snapshot,
     facts: &[VgFacts<'_>],
     names: &[String],
     failed: &mut bool,
