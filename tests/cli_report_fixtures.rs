@@ -35,7 +35,7 @@ fn json_rows(text: &str) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-fn typed(field: FieldId, raw: &str) -> FieldValue {
+fn typed(field: FieldId, raw: &str) -> FieldValue<'_> {
     let bytes = |s: &str| s.parse::<u64>().expect("byte count") / 512;
     match field.field_type() {
         FieldType::Size if field == FieldId::SEG_SIZE_PE => {

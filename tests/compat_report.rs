@@ -143,7 +143,7 @@ fn parse_cli(cmd: &str, args: &[&str]) -> Cli {
 }
 
 /// A raw LVM2 value turned back into what oxlvm's VG reader will hand the engine.
-fn typed(field: FieldId, raw: &str) -> FieldValue {
+fn typed(field: FieldId, raw: &str) -> FieldValue<'_> {
     let int = |s: &str| -> FieldValue {
         match s.parse::<u64>() {
             Ok(n) => FieldValue::Num(n),
