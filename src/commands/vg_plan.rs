@@ -590,29 +590,70 @@ mod tests {
     }
 
     #[test]
-    fn raid_lvs_are_not_removed() {
+    fn a_raid1_keeps_its_image_and_the_lost_one_becomes_error_sub_lvs() {
+        // raid1 "r": image 0 (rimage+rmeta) on PV a, image 1 on PV b; b is lost.
         let mut vg = vg();
-        let mut m = LogicalVolume::new("m", id('m'));
-        m.segments.push(Segment::new(
-            0,
-            1,
-            SegmentKind::Mirror(metadata_format::text::Mirror {
-                mirrors: vec![
-                    Area::Pv {
-                        pv: id('a'),
-                        start: 0,
-                    },
-                    Area::Pv {
-                        pv: id('b'),
-                        start: 0,
-                    },
-                ],
-                ..Default::default()
-            }),
-        ));
-        vg.lvs.push(m);
-        assert!(remove_partial_lvs(&mut vg, &[id('b')]).is_err());
-        let _ = Striped::default();
+        let sub = |name: &str, pv: char, start: u32| {
+            let mut lv = LogicalVolume::new(name, id(pv));
+            lv.segments.push(Segment::new(
+                0,
+                1,
+                SegmentKind::Striped(Striped {
+                    stripes: vec![Area::Pv { pv: id(pv), start }],
+                    ..Default::default()
+                }),
+            ));
+            lv
+        };
+        let raid = metadata_format::text::Raid {
+            level: metadata_format::text::RaidLevel::Raid1,
+            data_copies: None,
+            region_size: Some(1024),
+            stripe_size: None,
+            writebehind: None,
+            min_recovery_rate: None,
+            max_recovery_rate: None,
+            data_offset: None,
+            images: (0..2)
+                .map(|i| metadata_format::text::RaidImage {
+                    meta: Some(format!("r_rmeta_{i}")),
+                    data: format!("r_rimage_{i}"),
+                })
+                .collect(),
+        };
+        let mut r = LogicalVolume::new("r", id('r'));
+        r.segments
+            .push(Segment::new(0, 1, SegmentKind::Raid(raid.into())));
+        vg.lvs.push(r);
+        vg.lvs.push(sub("r_rmeta_0", 'a', 0));
+        vg.lvs.push(sub("r_rimage_0", 'a', 1));
+        vg.lvs.push(sub("r_rmeta_1", 'b', 0));
+        vg.lvs.push(sub("r_rimage_1", 'b', 1));
+        let before = vg.lvs.len();
+        let lost = drop_lost_images(&mut vg, &[id('b')]);
+        assert_eq!(lost.changed, ["r"]);
+        assert!(lost.unusable.is_empty());
+        for name in ["r_rmeta_1", "r_rimage_1"] {
+            let kinds: Vec<String> = vg
+                .lv(name)
+                .expect(name)
+                .segments
+                .iter()
+                .map(|s| s.type_string())
+                .collect();
+            assert_eq!(kinds, ["error"], "{name}");
+        }
+        for name in ["r_rmeta_0", "r_rimage_0"] {
+            assert_eq!(
+                vg.lv(name).expect(name).segments[0].type_string(),
+                "striped",
+                "{name}"
+            );
+        }
+        // Nothing is left on the lost PV, so nothing is removed.
+        let removed = remove_partial_lvs(&mut vg, &[id('b')]).expect("no refusal");
+        assert!(removed.is_empty(), "{removed:?}");
+        assert_eq!(vg.lvs.len(), before);
     }
 
     #[test]
