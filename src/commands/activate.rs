@@ -147,7 +147,7 @@ impl Activator {
         }
         let mut failed = false;
         // One index, PV list and missing-PV check for all the LVs, not one per LV.
-        let prep = kernel.prepare(Some(scan), found);
+        let prep = kernel.prepare_many(scan, found);
         if !change.is_activating() {
             // All at once: the kernel removals overlap (see deactivate_many).
             let names: Vec<&str> = lvs.iter().map(|lv| lv.name.as_str()).collect();

@@ -164,6 +164,9 @@ pub(crate) struct VgPrep<'a> {
     pvs: HashMap<Id, DevNo>,
     /// Some snapshot of the VG is merging (else no LV needs merge_postponed's look).
     merging: bool,
+    /// The dm devices that exist, listed once for a whole VG's activation (so a device
+    /// that does not exist yet is not asked about), when the driver lists UUIDs.
+    known: Option<apply::KnownDevices>,
 }
 
 impl<'a> VgPrep<'a> {
@@ -633,7 +636,23 @@ impl Activation {
                 .iter()
                 .flat_map(|l| &l.segments)
                 .any(|s| matches!(&s.kind, SegmentKind::Snapshot(sn) if sn.merging)),
+            known: None,
         }
+    }
+
+    /// [`Self::prepare`] for changing many LVs at once (vgchange): the dm devices that exist
+    /// are listed too, with one DM_LIST_DEVICES, so the activation asks the kernel only
+    /// about those (an LV that is not active costs no look-up before it is created).
+    pub(crate) fn prepare_many<'a>(&self, scan: &Scan, found: &'a FoundVg) -> VgPrep<'a> {
+        let mut prep = self.prepare(Some(scan), found);
+        if let Some(control) = self.live_control() {
+            if let Ok(Some(devices)) = control.list_with_uuids() {
+                prep.known = Some(apply::KnownDevices::new(
+                    devices.into_iter().filter_map(|d| Some((d.name, d.uuid?))),
+                ));
+            }
+        }
+        prep
     }
 
     /// The tree of `lv_name` with the lookups of `prep`.
@@ -684,10 +703,10 @@ impl Activation {
         if self.test_mode {
             return Ok(());
         }
-        let mut kernel = KernelRef(control);
-        let changes = apply::activate(&tree, &prep.pvs, &mut kernel).map_err(|e| {
-            CmdError::failed(format!("Failed to activate {}/{lv_name}: {e}", vg.name))
-        })?;
+        let changes = with_kernel(control, prep.known.as_ref(), |kernel| {
+            apply::activate(&tree, &prep.pvs, kernel)
+        })
+        .map_err(|e| CmdError::failed(format!("Failed to activate {}/{lv_name}: {e}", vg.name)))?;
         self.make_nodes(&vg.name, &tree, &changes)
     }
 
@@ -714,9 +733,10 @@ impl Activation {
         if self.test_mode {
             return Ok(());
         }
-        let mut kernel = KernelRef(control);
-        let changes = apply::deactivate(&tree, &mut kernel)
-            .map_err(|e| self.deactivation_error(control, &vg.name, lv_name, e))?;
+        let changes = with_kernel(control, prep.known.as_ref(), |kernel| {
+            apply::deactivate(&tree, kernel)
+        })
+        .map_err(|e| self.deactivation_error(control, &vg.name, lv_name, e))?;
         self.remove_nodes(&vg.name, &tree, &changes)
     }
 
@@ -762,7 +782,9 @@ impl Activation {
             .collect();
         let run = |i: usize| {
             if let Ok(tree) = &trees[i] {
-                let outcome = apply::deactivate(tree, &mut KernelRef(control));
+                let outcome = with_kernel(control, prep.known.as_ref(), |kernel| {
+                    apply::deactivate(tree, kernel)
+                });
                 *outcomes[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
             }
         };
@@ -854,15 +876,18 @@ impl Activation {
     }
 
     pub(crate) fn make_nodes(&self, vg: &str, tree: &DmTree, changes: &Changes) -> CmdResult {
+        // A device this call created most likely has no entries yet: they are made without
+        // looking first (see DevDir::add_node_hint).
+        let new = |name: &str| changes.created.iter().any(|c| c == name);
         for (name, dev) in &changes.present {
             self.dev
-                .add_node(name, *dev)
+                .add_node_hint(name, *dev, new(name))
                 .map_err(|e| node_err(name, e))?;
         }
         for node in tree.nodes.iter().filter(|n| n.symlink) {
             if changes.present.iter().any(|(n, _)| *n == node.name) {
                 self.dev
-                    .add_lv_link(vg, &node.lv, &node.name)
+                    .add_lv_link_hint(vg, &node.lv, &node.name, new(&node.name))
                     .map_err(|e| node_err(&node.name, e))?;
             }
         }
@@ -927,6 +952,20 @@ impl Activation {
         let Some(control) = &self.control else {
             return 0;
         };
+        // LVM2 counts the LVs whose device exists: one device list when the driver gives
+        // UUIDs, else one look-up per LV.
+        if let Ok(Some(devices)) = control.list_with_uuids() {
+            let present: std::collections::HashSet<&str> =
+                devices.iter().filter_map(|d| d.uuid.as_deref()).collect();
+            return vg
+                .lvs
+                .iter()
+                .filter(|lv| {
+                    index.is_lv_visible(lv)
+                        && present.contains(lv_uuid_indexed(vg, index, lv).as_str())
+                })
+                .count();
+        }
         vg.lvs
             .iter()
             .filter(|lv| {
@@ -935,7 +974,7 @@ impl Activation {
                         .info(DevId::Uuid(&lv_uuid_indexed(vg, index, lv)))
                         .ok()
                         .flatten()
-                        .is_some_and(|i| i.live_table)
+                        .is_some()
             })
             .count()
     }
@@ -1136,6 +1175,22 @@ impl apply::Kernel for KernelRef<'_> {
     }
     fn rename_udev(&mut self, name: &str, new_name: &str, udev_flags: u16) -> std::io::Result<()> {
         self.0.rename_udev(DevId::Name(name), new_name, udev_flags)
+    }
+}
+
+/// Runs `f` with the kernel of `control`, through `known` when the activation has listed the
+/// existing devices.
+fn with_kernel<R>(
+    control: &Control,
+    known: Option<&apply::KnownDevices>,
+    f: impl FnOnce(&mut dyn apply::Kernel) -> R,
+) -> R {
+    match known {
+        Some(known) => f(&mut apply::KnownKernel {
+            inner: KernelRef(control),
+            known,
+        }),
+        None => f(&mut KernelRef(control)),
     }
 }
 

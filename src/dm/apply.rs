@@ -102,6 +102,128 @@ impl Kernel for Control {
     }
 }
 
+/// Which dm devices exist, by UUID: what one DM_LIST_DEVICES saw, kept up to date with what
+/// this command creates, renames and removes through [`KnownKernel`]. An activation of many
+/// LVs asks the kernel about a device (DM_DEV_STATUS) only when it is in this set; a device
+/// that is not cannot be looked up by its UUID anyway.
+#[derive(Debug, Default)]
+pub struct KnownDevices {
+    /// UUID -> name, and name -> UUID.
+    by_uuid: std::sync::Mutex<(HashMap<String, String>, HashMap<String, String>)>,
+}
+
+impl KnownDevices {
+    /// The set from a device list: (name, UUID) of each device that has a UUID.
+    pub fn new(devices: impl IntoIterator<Item = (String, String)>) -> KnownDevices {
+        let mut by_uuid = HashMap::new();
+        let mut by_name = HashMap::new();
+        for (name, uuid) in devices {
+            by_name.insert(name.clone(), uuid.clone());
+            by_uuid.insert(uuid, name);
+        }
+        KnownDevices {
+            by_uuid: std::sync::Mutex::new((by_uuid, by_name)),
+        }
+    }
+
+    fn maps(
+        &self,
+    ) -> std::sync::MutexGuard<'_, (HashMap<String, String>, HashMap<String, String>)> {
+        self.by_uuid.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a device with this UUID may exist (it was listed or created since).
+    pub fn may_exist(&self, uuid: &str) -> bool {
+        self.maps().0.contains_key(uuid)
+    }
+
+    fn created(&self, name: &str, uuid: &str) {
+        let mut maps = self.maps();
+        maps.0.insert(uuid.to_string(), name.to_string());
+        maps.1.insert(name.to_string(), uuid.to_string());
+    }
+
+    fn removed(&self, name: &str) {
+        let mut maps = self.maps();
+        if let Some(uuid) = maps.1.remove(name) {
+            maps.0.remove(&uuid);
+        }
+    }
+
+    fn renamed(&self, old: &str, new: &str) {
+        let mut maps = self.maps();
+        if let Some(uuid) = maps.1.remove(old) {
+            maps.0.insert(uuid.clone(), new.to_string());
+            maps.1.insert(new.to_string(), uuid);
+        }
+    }
+}
+
+/// A [`Kernel`] that skips the look-up of devices [`KnownDevices`] says do not exist, and
+/// keeps that set up to date with what it creates, renames and removes.
+pub struct KnownKernel<'a, K: Kernel> {
+    pub inner: K,
+    pub known: &'a KnownDevices,
+}
+
+impl<K: Kernel> Kernel for KnownKernel<'_, K> {
+    fn info(&mut self, uuid: &str) -> io::Result<Option<DmInfo>> {
+        if !self.known.may_exist(uuid) {
+            return Ok(None);
+        }
+        self.inner.info(uuid)
+    }
+    fn create(&mut self, name: &str, uuid: &str) -> io::Result<DmInfo> {
+        let info = self.inner.create(name, uuid)?;
+        self.known.created(name, uuid);
+        Ok(info)
+    }
+    fn load(&mut self, name: &str, table: &[TableLine], read_only: bool) -> io::Result<()> {
+        self.inner.load(name, table, read_only)
+    }
+    fn resume(&mut self, name: &str) -> io::Result<()> {
+        self.inner.resume(name)
+    }
+    fn remove(&mut self, name: &str) -> io::Result<()> {
+        self.inner.remove(name)?;
+        self.known.removed(name);
+        Ok(())
+    }
+    fn table(&mut self, name: &str) -> io::Result<Vec<TableLine>> {
+        self.inner.table(name)
+    }
+    fn status(&mut self, name: &str) -> io::Result<Vec<TableLine>> {
+        self.inner.status(name)
+    }
+    fn message(&mut self, name: &str, message: &str) -> io::Result<()> {
+        self.inner.message(name, message)
+    }
+    fn suspend(&mut self, name: &str, flush: bool, lockfs: bool) -> io::Result<()> {
+        self.inner.suspend(name, flush, lockfs)
+    }
+    fn rename(&mut self, name: &str, new_name: &str) -> io::Result<()> {
+        self.inner.rename(name, new_name)?;
+        self.known.renamed(name, new_name);
+        Ok(())
+    }
+    fn clear(&mut self, name: &str) -> io::Result<()> {
+        self.inner.clear(name)
+    }
+    fn resume_udev(&mut self, name: &str, udev_flags: u16) -> io::Result<()> {
+        self.inner.resume_udev(name, udev_flags)
+    }
+    fn remove_udev(&mut self, name: &str, udev_flags: u16) -> io::Result<()> {
+        self.inner.remove_udev(name, udev_flags)?;
+        self.known.removed(name);
+        Ok(())
+    }
+    fn rename_udev(&mut self, name: &str, new_name: &str, udev_flags: u16) -> io::Result<()> {
+        self.inner.rename_udev(name, new_name, udev_flags)?;
+        self.known.renamed(name, new_name);
+        Ok(())
+    }
+}
+
 /// A failed kernel step, with the device it was about.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -679,12 +801,15 @@ pub fn commit_pool_messages(tree: &DmTree, kernel: &mut dyn Kernel) -> Result<()
 /// Deactivates `tree`: every top-level device (refused while open), then the devices below it
 /// that nothing holds open any more.
 pub fn deactivate(tree: &DmTree, kernel: &mut dyn Kernel) -> Result<Changes, ApplyError> {
+    // What the kernel says of each top-level device, asked once: checked here, used again
+    // when the device is removed (nothing in between can open it through this tree).
+    let mut tops = HashMap::new();
     for &top in &tree.top {
         let node = &tree.nodes[top];
-        if let Some(info) = kernel
+        let info = kernel
             .info(&node.uuid)
-            .map_err(kernel_err("look up", &node.name))?
-        {
+            .map_err(kernel_err("look up", &node.name))?;
+        if let Some(info) = &info {
             if info.open_count > 0 {
                 return Err(ApplyError::InUse {
                     lv: node.lv.clone(),
@@ -693,9 +818,10 @@ pub fn deactivate(tree: &DmTree, kernel: &mut dyn Kernel) -> Result<Changes, App
                 });
             }
         }
+        tops.insert(top, info);
     }
     let mut changes = Changes::default();
-    remove_level(tree, &tree.top, 0, kernel, &mut changes)?;
+    remove_level(tree, &tree.top, 0, kernel, &mut changes, &mut tops)?;
     // The kernel's devices may hang together differently from the tree (a merge waiting to
     // start: the snapshot still holds -real and -cow while the tree has it hold nothing), so
     // what was still held during the first pass is tried again once its holders are gone.
@@ -736,15 +862,19 @@ fn remove_level(
     level: usize,
     kernel: &mut dyn Kernel,
     changes: &mut Changes,
+    tops: &mut HashMap<usize, Option<DmInfo>>,
 ) -> Result<(), ApplyError> {
     for &i in list {
         let node = &tree.nodes[i];
         if changes.removed.contains(&node.name) {
             continue;
         }
-        let info = kernel
-            .info(&node.uuid)
-            .map_err(kernel_err("look up", &node.name))?;
+        let info = match tops.remove(&i).filter(|_| level == 0) {
+            Some(info) => info,
+            None => kernel
+                .info(&node.uuid)
+                .map_err(kernel_err("look up", &node.name))?,
+        };
         if let Some(info) = info {
             if info.open_count > 0 {
                 if level == 0 {
@@ -761,7 +891,7 @@ fn remove_level(
                 .map_err(kernel_err("remove", &node.name))?;
             changes.removed.push(node.name.clone());
         }
-        remove_level(tree, &node.children, level + 1, kernel, changes)?;
+        remove_level(tree, &node.children, level + 1, kernel, changes, tops)?;
     }
     Ok(())
 }
@@ -780,6 +910,8 @@ mod tests {
         log: Vec<String>,
         pool_tid: u64,
         fail_load_of: Option<String>,
+        /// How many look-ups (DM_DEV_STATUS) were made.
+        lookups: usize,
     }
 
     #[derive(Clone)]
@@ -851,6 +983,7 @@ mod tests {
 
     impl Kernel for FakeKernel {
         fn info(&mut self, uuid: &str) -> io::Result<Option<DmInfo>> {
+            self.lookups += 1;
             Ok(self
                 .devs
                 .iter()
@@ -1017,6 +1150,78 @@ mod tests {
             deactivate(&tree, &mut k).unwrap();
         }
         assert!(k.devs.is_empty(), "{:?}", k.tables());
+    }
+
+    #[test]
+    fn known_devices_spare_the_look_ups_of_devices_that_do_not_exist() {
+        let vg = vgdemo();
+        let lvs = ["linear", "striped", "pool", "thin1", "r1"];
+        // The same VG activated as usual and through an empty device list.
+        let mut plain = FakeKernel {
+            pool_tid: 2,
+            ..FakeKernel::default()
+        };
+        activate_all(&vg, &mut plain);
+        let known = KnownDevices::new([]);
+        let mut k = KnownKernel {
+            inner: FakeKernel {
+                pool_tid: 2,
+                ..FakeKernel::default()
+            },
+            known: &known,
+        };
+        for lv in lvs {
+            let tree = lv_tree(&vg, lv, &TableOptions::default()).unwrap();
+            activate(&tree, &pvs(&vg), &mut k).unwrap();
+        }
+        assert_eq!(k.inner.log, plain.log, "the same steps");
+        assert_eq!(k.inner.tables(), plain.tables());
+        // Only devices made earlier in the run were asked about (the pool's, shared by
+        // thin1), not the 15 new ones once each.
+        assert!(
+            k.inner.lookups < plain.lookups,
+            "{} look-ups, {} without the list",
+            k.inner.lookups,
+            plain.lookups
+        );
+        // What it created is known: activating again changes nothing.
+        k.inner.log.clear();
+        for lv in lvs {
+            let tree = lv_tree(&vg, lv, &TableOptions::default()).unwrap();
+            activate(&tree, &pvs(&vg), &mut k).unwrap();
+        }
+        assert!(k.inner.log.is_empty(), "{:?}", k.inner.log);
+        // And what it removed is forgotten.
+        for lv in lvs {
+            let tree = lv_tree(&vg, lv, &TableOptions::default()).unwrap();
+            deactivate(&tree, &mut k).unwrap();
+        }
+        assert!(k.inner.devs.is_empty());
+        let tree = lv_tree(&vg, "linear", &TableOptions::default()).unwrap();
+        assert!(tree.nodes.iter().all(|n| !known.may_exist(&n.uuid)));
+        // A device listed at the start is asked about (and left alone when it is right).
+        let mut listed = FakeKernel::default();
+        activate(&tree, &pvs(&vg), &mut listed).unwrap();
+        let known = KnownDevices::new(listed.devs.iter().map(|d| (d.name.clone(), d.uuid.clone())));
+        listed.log.clear();
+        let mut k = KnownKernel {
+            inner: listed,
+            known: &known,
+        };
+        activate(&tree, &pvs(&vg), &mut k).unwrap();
+        assert!(k.inner.log.is_empty(), "{:?}", k.inner.log);
+    }
+
+    #[test]
+    fn deactivation_asks_once_per_device() {
+        let vg = vgdemo();
+        let mut k = FakeKernel::default();
+        let tree = lv_tree(&vg, "striped", &TableOptions::default()).unwrap();
+        activate(&tree, &pvs(&vg), &mut k).unwrap();
+        k.lookups = 0;
+        let gone = deactivate(&tree, &mut k).unwrap();
+        assert_eq!(gone.removed, ["vgdemo-striped"]);
+        assert_eq!(k.lookups, 1);
     }
 
     #[test]

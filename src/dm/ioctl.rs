@@ -45,6 +45,11 @@ const INACTIVE_PRESENT_FLAG: u32 = 1 << 6;
 const BUFFER_FULL_FLAG: u32 = 1 << 8;
 const SKIP_LOCKFS_FLAG: u32 = 1 << 10;
 const NOFLUSH_FLAG: u32 = 1 << 11;
+/// DM_LIST_DEVICES: each record carries the device's UUID too (drivers 4.45 and later).
+const UUID_FLAG: u32 = 1 << 14;
+// The flags word after each name of a DM_LIST_DEVICES reply (drivers 4.38 and later).
+const NAME_LIST_HAS_UUID: u32 = 1;
+const NAME_LIST_HAS_NO_UUID: u32 = 2;
 
 /// What DM_DEV_STATUS says about a device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +64,55 @@ pub struct DmInfo {
     pub read_only: bool,
     pub live_table: bool,
     pub inactive_table: bool,
+}
+
+/// One device of a DM_LIST_DEVICES reply with UUIDs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedDevice {
+    pub name: String,
+    pub uuid: Option<String>,
+    pub dev: DevNo,
+}
+
+/// The records of a DM_LIST_DEVICES reply asked with [`UUID_FLAG`]: per device its number, the
+/// offset of the next record (from this one), the name, then - at the next 8-byte boundary -
+/// the event number, a flags word and the UUID when the flags say it has one. None when a
+/// record's flags say neither (a driver that ignored the request).
+fn parse_name_list(data: &[u8]) -> Option<Vec<ListedDevice>> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 12 <= data.len() {
+        let dev = get_u64(data, at);
+        let next = get_u32(data, at + 8) as usize;
+        let name_at = at + 12;
+        let name_len = data[name_at..].iter().position(|&b| b == 0)?;
+        if dev == 0 && name_len == 0 {
+            break; // no devices at all
+        }
+        let name = String::from_utf8_lossy(&data[name_at..name_at + name_len]).into_owned();
+        let extra = (name_at + name_len + 1).next_multiple_of(8);
+        if extra + 8 > data.len() {
+            return None;
+        }
+        let flags = get_u32(data, extra + 4);
+        let uuid = if flags & NAME_LIST_HAS_UUID != 0 {
+            Some(get_str(&data[extra + 8..]))
+        } else if flags & NAME_LIST_HAS_NO_UUID != 0 {
+            None
+        } else {
+            return None;
+        };
+        out.push(ListedDevice {
+            name,
+            uuid,
+            dev: DevNo::from_dev_t(dev),
+        });
+        if next == 0 {
+            break;
+        }
+        at += next;
+    }
+    Some(out)
 }
 
 /// One table line as the kernel takes or returns it.
@@ -80,6 +134,8 @@ pub enum DevId<'a> {
 /// An open `/dev/mapper/control`.
 pub struct Control {
     file: File,
+    /// The driver's interface version, once asked.
+    version: std::sync::OnceLock<(u32, u32, u32)>,
     /// Set when udev runs: the cookie of this control's events, and whether udev's rules make
     /// the /dev entries (`activation/udev_rules`).
     udev: Option<UdevSync>,
@@ -217,7 +273,11 @@ impl Control {
 
     pub fn open_at(path: &Path) -> io::Result<Control> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
-        Ok(Control { file, udev: None })
+        Ok(Control {
+            file,
+            version: std::sync::OnceLock::new(),
+            udev: None,
+        })
     }
 
     /// Synchronises with udev from now on (libdm's udev_sync): resume, remove and rename
@@ -313,10 +373,26 @@ impl Control {
 
     /// The driver's interface version, e.g. (4, 47, 0).
     pub fn version(&self) -> io::Result<(u32, u32, u32)> {
+        if let Some(v) = self.version.get() {
+            return Ok(*v);
+        }
         let mut req = Request::new(HEADER, None, 0)?;
         self.ioctl(CMD_VERSION, &mut req)?;
         let b = req.bytes();
-        Ok((get_u32(b, 0), get_u32(b, 4), get_u32(b, 8)))
+        let v = (get_u32(b, 0), get_u32(b, 4), get_u32(b, 8));
+        Ok(*self.version.get_or_init(|| v))
+    }
+
+    /// Every dm device with its UUID (None for a device made without one), from one
+    /// DM_LIST_DEVICES; None when the driver cannot list UUIDs (before 4.45), so the caller
+    /// asks device by device instead.
+    pub fn list_with_uuids(&self) -> io::Result<Option<Vec<ListedDevice>>> {
+        let (major, minor, _) = self.version()?;
+        if major != 4 || minor < 45 {
+            return Ok(None);
+        }
+        let req = self.run_growing(CMD_LIST_DEVICES, None, UUID_FLAG)?;
+        Ok(parse_name_list(req.data()))
     }
 
     /// Every dm device: name and number.
@@ -570,6 +646,63 @@ mod tests {
         assert_eq!(get_str(&req.bytes()[176..]), "LVM-x");
         assert!(Request::new(HEADER, Some(DevId::Name(&"x".repeat(128))), 0).is_err());
         assert!(Request::new(HEADER, Some(DevId::Name("")), 0).is_err());
+    }
+
+    /// A DM_LIST_DEVICES reply as the kernel lays it out: one record per device, its event
+    /// number and flags at the 8-byte boundary after the name, then the UUID.
+    fn name_record(dev: u64, name: &str, flags: u32, uuid: &str, last: bool) -> Vec<u8> {
+        let mut rec = Vec::new();
+        rec.extend_from_slice(&dev.to_ne_bytes());
+        rec.extend_from_slice(&0u32.to_ne_bytes()); // next, set below
+        rec.extend_from_slice(name.as_bytes());
+        rec.push(0);
+        rec.resize(rec.len().next_multiple_of(8), 0);
+        rec.extend_from_slice(&7u32.to_ne_bytes()); // event_nr
+        rec.extend_from_slice(&flags.to_ne_bytes());
+        rec.extend_from_slice(uuid.as_bytes());
+        rec.push(0);
+        rec.resize(rec.len().next_multiple_of(8), 0);
+        if !last {
+            let len = rec.len() as u32;
+            rec[8..12].copy_from_slice(&len.to_ne_bytes());
+        }
+        rec
+    }
+
+    #[test]
+    fn device_list_with_uuids() {
+        let dev = DevNo::new(253, 4).to_dev_t();
+        let mut data = name_record(dev, "vg-lv", NAME_LIST_HAS_UUID, "LVM-abc", false);
+        data.extend(name_record(
+            dev + 1,
+            "plain",
+            NAME_LIST_HAS_NO_UUID,
+            "",
+            true,
+        ));
+        let list = parse_name_list(&data).unwrap();
+        assert_eq!(
+            list,
+            [
+                ListedDevice {
+                    name: "vg-lv".into(),
+                    uuid: Some("LVM-abc".into()),
+                    dev: DevNo::new(253, 4)
+                },
+                ListedDevice {
+                    name: "plain".into(),
+                    uuid: None,
+                    dev: DevNo::new(253, 5)
+                }
+            ]
+        );
+        // No devices: one empty record.
+        assert_eq!(parse_name_list(&[0u8; 16]).unwrap(), []);
+        // A driver that ignored the UUID request (neither flag): the caller asks per device.
+        let old = name_record(dev, "vg-lv", 0, "", true);
+        assert!(parse_name_list(&old).is_none());
+        // A name running off the end.
+        assert!(parse_name_list(&data[..14]).is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! idempotent, so a node udev made first is simply kept.
 
 use super::tables::DevNo;
-use nix::sys::stat::{mknod, Mode, SFlag};
+use nix::sys::stat::{mknod, umask, Mode, SFlag};
 use nix::unistd::{chown, Gid, Uid};
 use std::fs;
 use std::io;
@@ -48,10 +48,28 @@ impl DevDir {
 
     /// `/dev/mapper/<name>` as a block node for `dev` (replacing a stale one).
     pub fn add_node(&self, name: &str, dev: DevNo) -> io::Result<()> {
+        self.add_node_hint(name, dev, false)
+    }
+
+    /// [`Self::add_node`]; `new`: the device was just created, so its node most likely does not
+    /// exist yet: it is made straight away (one mknod and one chown), and only when something
+    /// is in the way does the slower path look at what.
+    pub fn add_node_hint(&self, name: &str, dev: DevNo, new: bool) -> io::Result<()> {
         if self.udev_makes_nodes {
             return Ok(());
         }
         let path = self.mapper_path(name);
+        if new {
+            match make_node(&path, dev) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir_all(self.root.join("mapper"))?;
+                    return make_node(&path, dev);
+                }
+                Err(e) => return Err(e),
+            }
+        }
         if let Some(meta) = mode_of(&path) {
             if meta.file_type().is_block_device() && meta.rdev() == dev.to_dev_t() {
                 return Ok(());
@@ -59,20 +77,7 @@ impl DevDir {
             fs::remove_file(&path)?;
         }
         fs::create_dir_all(self.root.join("mapper"))?;
-        mknod(
-            &path,
-            SFlag::S_IFBLK,
-            Mode::from_bits_truncate(NODE_MODE),
-            dev.to_dev_t() as libc::dev_t,
-        )
-        .map_err(io::Error::from)?;
-        // Ownership is cosmetic for root; a failure (e.g. in a user namespace) is not fatal.
-        let _ = chown(&path, Some(Uid::from_raw(0)), Some(Gid::from_raw(NODE_GID)));
-        // mknod applies the umask; the mode must be LVM2's regardless.
-        fs::set_permissions(
-            &path,
-            std::os::unix::fs::PermissionsExt::from_mode(NODE_MODE),
-        )
+        make_node(&path, dev)
     }
 
     pub fn remove_node(&self, name: &str) -> io::Result<()> {
@@ -87,11 +92,25 @@ impl DevDir {
 
     /// `/dev/<vg>/<lv>` -> `/dev/mapper/<name>`.
     pub fn add_lv_link(&self, vg: &str, lv: &str, name: &str) -> io::Result<()> {
+        self.add_lv_link_hint(vg, lv, name, false)
+    }
+
+    /// [`Self::add_lv_link`]; `new`: the LV's device was just created, so the link is made
+    /// straight away, and only an entry in the way makes it look at what is there.
+    pub fn add_lv_link_hint(&self, vg: &str, lv: &str, name: &str, new: bool) -> io::Result<()> {
         if self.udev_makes_nodes {
             return Ok(());
         }
         let link = self.lv_link_path(vg, lv);
         let target = self.mapper_path(name);
+        if new {
+            match std::os::unix::fs::symlink(&target, &link) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
         if let Ok(existing) = fs::read_link(&link) {
             if existing == target {
                 return Ok(());
@@ -113,12 +132,28 @@ impl DevDir {
         if mode_of(&link).is_some_and(|m| m.file_type().is_symlink()) {
             fs::remove_file(&link)?;
         }
-        let dir = self.root.join(vg);
-        if fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_none()) {
-            let _ = fs::remove_dir(&dir);
-        }
+        // Gone once empty: rmdir refuses a directory that still has entries (no listing of
+        // the directory per link, which made deactivating a VG quadratic in its LVs).
+        let _ = fs::remove_dir(self.root.join(vg));
         Ok(())
     }
+}
+
+/// A block node for `dev` at `path` with LVM2's owner, group and mode: mknod under a zero
+/// umask (so the mode is exact without a chmod), then the group.
+fn make_node(path: &Path, dev: DevNo) -> io::Result<()> {
+    let old = umask(Mode::empty());
+    let made = mknod(
+        path,
+        SFlag::S_IFBLK,
+        Mode::from_bits_truncate(NODE_MODE),
+        dev.to_dev_t() as libc::dev_t,
+    );
+    umask(old);
+    made.map_err(io::Error::from)?;
+    // Ownership is cosmetic for root; a failure (e.g. in a user namespace) is not fatal.
+    let _ = chown(path, Some(Uid::from_raw(0)), Some(Gid::from_raw(NODE_GID)));
+    Ok(())
 }
 
 #[cfg(test)]
