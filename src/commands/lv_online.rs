@@ -560,40 +560,35 @@ impl Activation {
                 // The VG as the first commit left it, carried over without reading the disks.
                 let (scan1, found1) = after_commit(ctx, scan, found, first)?;
                 let committed = &found1;
-                let sent = (|| -> CmdResult {
-                    match (thin.origin.as_deref(), origin_active) {
-                        (Some(origin), true) => {
-                            // A snapshot of an active thin LV: the origin is suspended while the
-                            // pool takes the create_snap message.
-                            let origin_dm = dm_layer_name(&vg.name, origin, None);
-                            let control =
-                                self.live_control().ok_or_else(|| CmdError::failed(""))?;
-                            control
-                                .suspend_with(DevId::Name(&origin_dm), true, true)
-                                .map_err(|e| {
-                                    CmdError::failed(format!(
-                                        "Failed to suspend thin snapshot origin {}/{origin}: {e}",
-                                        vg.name
-                                    ))
-                                })?;
-                            let messaged = self.commit_pool_messages(ctx, committed, &pool);
-                            let resumed = control.resume(DevId::Name(&origin_dm));
-                            messaged?;
-                            resumed.map_err(|e| {
+                match (thin.origin.as_deref(), origin_active) {
+                    (Some(origin), true) => {
+                        // A snapshot of an active thin LV: the origin is suspended while the
+                        // pool takes the create_snap message.
+                        let origin_dm = dm_layer_name(&vg.name, origin, None);
+                        let control = self.live_control().ok_or_else(|| CmdError::failed(""))?;
+                        control
+                            .suspend_with(DevId::Name(&origin_dm), true, true)
+                            .map_err(|e| {
                                 CmdError::failed(format!(
-                                    "Failed to resume thin snapshot origin {}/{origin}: {e}",
+                                    "Failed to suspend thin snapshot origin {}/{origin}: {e}",
                                     vg.name
                                 ))
                             })?;
-                        }
-                        _ => {
-                            self.activate_lv(ctx, &scan1, committed, &pool, send)?;
-                            self.commit_pool_messages(ctx, committed, &pool)?;
-                        }
+                        let messaged = self.commit_pool_messages(ctx, committed, &pool);
+                        let resumed = control.resume(DevId::Name(&origin_dm));
+                        messaged?;
+                        resumed.map_err(|e| {
+                            CmdError::failed(format!(
+                                "Failed to resume thin snapshot origin {}/{origin}: {e}",
+                                vg.name
+                            ))
+                        })?;
                     }
-                    Ok(())
-                })();
-                sent?;
+                    _ => {
+                        self.activate_lv(ctx, &scan1, committed, &pool, send)?;
+                        self.commit_pool_messages(ctx, committed, &pool)?;
+                    }
+                }
                 let (scan2, found2) = recommit_in_memory(ctx, scan1, found1, |v| {
                     if let Some(p) = pool_mut(v, &pool) {
                         p.messages.clear();
