@@ -295,6 +295,22 @@ impl Context {
         self.commit_vg_with(scan, old, new, &PvEdits::default())
     }
 
+    /// [`Context::commit_vg`] for a command that writes the VG more than once under one lock
+    /// (the two commits of a thin pool transaction): `steps` says whether this write archives
+    /// the VG as read (LVM2 archives once per command, before its first write) and writes the
+    /// backup file (LVM2 writes it once, after the last). Returns what went to the disks, so
+    /// the caller can carry its scan over to the next write without reading the disks again
+    /// ([`Written::apply`]).
+    pub fn commit_vg_steps(
+        &self,
+        scan: &Scan,
+        old: Option<&FoundVg>,
+        new: &mut Metadata,
+        steps: CommitSteps,
+    ) -> CmdResult<Written> {
+        self.commit_vg_inner(scan, old, new, &PvEdits::default(), steps)
+    }
+
     /// [`Context::commit_vg`] plus changes to the PVs' own headers that go with this write
     /// (`edits`; `scan` holds the PVs as edited). A write that keeps a missing PV in the VG is
     /// refused unless `edits.allow_missing_pvs` (LVM2's commands that handle missing PVs:
@@ -309,6 +325,18 @@ impl Context {
         new: &mut Metadata,
         edits: &PvEdits,
     ) -> CmdResult {
+        self.commit_vg_inner(scan, old, new, edits, CommitSteps::default())
+            .map(|_| ())
+    }
+
+    fn commit_vg_inner(
+        &self,
+        scan: &Scan,
+        old: Option<&FoundVg>,
+        new: &mut Metadata,
+        edits: &PvEdits,
+        steps: CommitSteps,
+    ) -> CmdResult<Written> {
         // An archive rendered ahead serves this commit only, and only for the VG it was
         // rendered from.
         let ahead = self
@@ -425,6 +453,11 @@ impl Context {
 
         let areas = area_plan(scan, &new.vg, edits);
         let targets: Vec<AreaTarget> = areas.iter().filter_map(AreaPlan::target).collect();
+        let places: Vec<(usize, usize)> = areas
+            .iter()
+            .filter(|a| a.target().is_some())
+            .map(|a| (a.pv, a.mda))
+            .collect();
         commit::check_fits(&targets, text.len() as u64)
             .map_err(|e| CmdError::failed(format!("Cannot write VG {}: {e}", new.vg.name)))
             .map_err(revert)?;
@@ -436,9 +469,9 @@ impl Context {
         }
         if self.test_mode {
             self.note_not_backed_up();
-            return Ok(());
+            return Ok(Written::default());
         }
-        if let Some(old) = old {
+        if let Some(old) = old.filter(|_| steps.archive) {
             if self.config.archive_enabled() {
                 let dir = self.config.archive_dir();
                 let (min, days) = (self.config.retain_min(), self.config.retain_days());
@@ -465,6 +498,13 @@ impl Context {
                 .map_err(revert)?;
             }
         }
+        // Whether only the areas' headers and texts changed (no label, no released PV), so the
+        // scan can follow in memory.
+        let mut exact = edits.fresh_headers.is_empty()
+            && edits.labels.is_empty()
+            && edits.new_pvs.with_text.is_empty()
+            && edits.new_pvs.with_precommit.is_empty();
+        let mut committed_headers: Vec<MdaHeader> = Vec::new();
         let written = self.with_writer(|w| -> CmdResult {
             // Moved areas get their fresh headers first, so the text lands where the edited
             // labels (new UUID, size, area list) will point.
@@ -490,17 +530,18 @@ impl Context {
                 write_label_in_vg(w, &scan.pvs[pi], true)?;
             }
             let renamed = old.is_some_and(|o| o.metadata.vg.name != new.vg.name);
-            if renamed {
-                commit::commit_text_staged(w, &pre).map_err(write_err)?;
+            committed_headers = if renamed {
+                commit::commit_text_staged(w, &pre).map_err(write_err)?
             } else {
-                commit::commit_text(w, &pre).map_err(write_err)?;
-            }
+                commit::commit_text(w, &pre).map_err(write_err)?
+            };
             // Labels follow the committed text: a crash in between leaves a VG whose PV lacks
             // the flag, which the next write sets again.
             let new_ids: Vec<Id> = new.vg.pvs.iter().map(|p| p.id).collect();
             for (id, _) in new_ids.iter().zip(&present).filter(|(_, p)| **p) {
                 if let Some(i) = scan.pv_index_by_id(id) {
                     if !edits.labels.contains(&i) {
+                        exact &= scan.pvs[i].in_vg_flag();
                         set_in_vg_flag(w, &scan.pvs[i], true)?;
                     }
                 }
@@ -511,6 +552,7 @@ impl Context {
                         continue;
                     }
                     if let Some(i) = scan.pv_index_by_id(&pv.id) {
+                        exact = false;
                         release_pv(w, &scan.pvs[i])?;
                     }
                 }
@@ -520,23 +562,65 @@ impl Context {
         written.map_err(revert)?;
         // lvmlockd learns the new seqno; the leases of removed LVs are freed.
         self.shared.after_write(self, old.map(|o| &o.metadata), new);
-        if self.config.backup_enabled() {
-            if let Err(e) =
-                archive::backup(&self.config.backup_dir(), new, &self.host, &self.cmdline)
-            {
-                self.warn(format!(
-                    "WARNING: Backup of VG {} metadata failed: {e}",
-                    new.vg.name
-                ));
-            }
+        if !self.config.backup_enabled() {
+            self.note_not_backed_up();
+        } else if steps.backup {
+            self.backup_vg(new);
             // A renamed VG's backup under its old name would describe a VG that is gone.
             if let Some(old) = old.filter(|o| o.metadata.vg.name != new.vg.name) {
                 let _ = std::fs::remove_file(self.config.backup_dir().join(&old.metadata.vg.name));
             }
-        } else {
-            self.note_not_backed_up();
         }
-        Ok(())
+        text.pop();
+        let areas = if exact && committed_headers.len() == places.len() {
+            places
+                .into_iter()
+                .zip(committed_headers)
+                .map(|((pv, mda), header)| (pv, mda, header))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let checksum = areas.first().map_or(0, |(_, _, h)| h.committed().checksum);
+        Ok(Written {
+            exact: exact && !areas.is_empty(),
+            areas,
+            vg_name: new.vg.name.clone(),
+            vg_id: Some(new.vg.id),
+            seqno: new.vg.seqno,
+            checksum,
+            text: std::sync::Arc::new(text),
+        })
+    }
+
+    /// Writes the backup file of `md` (the VG as now on disk) when backups are on; a failure
+    /// is a warning, as LVM2's.
+    pub fn backup_vg(&self, md: &Metadata) {
+        if !self.config.backup_enabled() || self.test_mode {
+            return;
+        }
+        if let Err(e) = archive::backup(&self.config.backup_dir(), md, &self.host, &self.cmdline) {
+            self.warn(format!(
+                "WARNING: Backup of VG {} metadata failed: {e}",
+                md.vg.name
+            ));
+        }
+    }
+
+    /// The backup file of VG `name` as the disks hold it now, for a command that failed
+    /// after a write that left the backup to a later one (read again: which writes landed
+    /// is not known here).
+    pub fn backup_latest(&self, name: &str) {
+        if !self.config.backup_enabled() || self.test_mode {
+            return;
+        }
+        if let Ok(Some(found)) = self
+            .scan()
+            .map(|s| s.find_vg(name))
+            .and_then(|f| f.map_err(CmdError::failed))
+        {
+            self.backup_vg(&found.metadata);
+        }
     }
 
     /// Removes a VG from its PVs: every area's slots cleared, every label's in-VG flag dropped.
@@ -570,6 +654,75 @@ impl Context {
     }
 }
 
+/// Which of the steps around a VG write [`Context::commit_vg_steps`] takes.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitSteps {
+    /// Archive the VG as read before writing (when archiving is on).
+    pub archive: bool,
+    /// Write the backup file after writing (when backups are on).
+    pub backup: bool,
+}
+
+impl Default for CommitSteps {
+    fn default() -> CommitSteps {
+        CommitSteps {
+            archive: true,
+            backup: true,
+        }
+    }
+}
+
+/// What one VG write put on the disks: each area's header as committed, and the text.
+#[derive(Debug, Default, Clone)]
+pub struct Written {
+    /// Only area headers and texts changed (no label, no released PV): the scan can follow
+    /// in memory. False in test mode (nothing was written).
+    pub exact: bool,
+    /// (pv index, area index in the scan, the header now on disk) of every area written.
+    pub areas: Vec<(usize, usize, MdaHeader)>,
+    pub vg_name: String,
+    pub vg_id: Option<Id>,
+    pub seqno: u32,
+    pub checksum: u32,
+    /// The text written, without its NUL.
+    pub text: std::sync::Arc<Vec<u8>>,
+}
+
+impl Written {
+    /// Brings `scan` and `found` (the scan the write was planned on and the VG as read from
+    /// it) to what the disks now hold, as a new scan under the same lock would read them:
+    /// each written area's header and committed text, no stale copy. `found.metadata` is the
+    /// caller's to set to the metadata written.
+    /// Returns false, changing nothing, when the write did more than that (labels, released
+    /// PVs) or nothing; the caller then reads the disks again.
+    pub fn apply(&self, scan: &mut Scan, found: &mut FoundVg) -> bool {
+        if !self.exact
+            || self
+                .areas
+                .iter()
+                .any(|(pi, mi, _)| scan.pvs.get(*pi).is_none_or(|p| p.mdas.len() <= *mi))
+        {
+            return false;
+        }
+        let text = scan::CommittedText {
+            vg_name: self.vg_name.clone(),
+            vg_id: self.vg_id,
+            seqno: self.seqno,
+            checksum: self.checksum,
+            text: std::sync::Arc::clone(&self.text),
+        };
+        for (pi, mi, header) in &self.areas {
+            let area = &mut scan.pvs[*pi].mdas[*mi];
+            area.header = Some(header.clone());
+            area.text = (!header.is_ignored()).then(|| text.clone());
+            area.problem = None;
+            found.stale.retain(|s| s != &(*pi, *mi));
+        }
+        found.checksum = self.checksum;
+        true
+    }
+}
+
 /// What a VG write changes on its PVs besides the text (pvchange, pvresize). Indexes are into
 /// the `Scan` passed with it, which holds the PVs as edited (new UUID, size, area list).
 #[derive(Debug, Default, Clone)]
@@ -591,6 +744,9 @@ pub struct PvEdits {
 /// One metadata area of a VG write: its header to build on and whether it is ignored on disk
 /// now and after the write.
 struct AreaPlan {
+    /// Its place in the scan: (pv index, area index).
+    pv: usize,
+    mda: usize,
     path: std::path::PathBuf,
     header: MdaHeader,
     ignored_now: bool,
@@ -632,6 +788,8 @@ fn area_plan(scan: &Scan, vg: &VolumeGroup, edits: &PvEdits) -> Vec<AreaPlan> {
                 .find(|(p, a, _)| *p == pi && *a == mi)
                 .map_or(ignored_now, |(_, _, ignored)| *ignored);
             out.push(AreaPlan {
+                pv: pi,
+                mda: mi,
                 path: spv.path.clone(),
                 header,
                 ignored_now,
@@ -705,4 +863,123 @@ pub fn release_pv(w: &mut dyn DeviceWriter, pv: &scan::ScannedPv) -> CmdResult {
 /// A path with symlinks resolved (`/dev/disk/by-id/...` -> `/dev/sdb`), or as given.
 pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::devices::Candidate;
+
+    /// LVM2's three-PV VG `vgdemo` copied into a temporary directory, as scan candidates.
+    fn vgdemo(dir: &Path) -> Vec<Candidate> {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lvm2-2.03.16/guest");
+        (0..3)
+            .map(|i| {
+                let name = format!("vgdemo_pv{i}_final.img");
+                let path = dir.join(&name);
+                std::fs::copy(from.join(&name), &path).unwrap();
+                Candidate {
+                    name,
+                    path,
+                    size_bytes: 0,
+                }
+            })
+            .collect()
+    }
+
+    /// What a scan holds of every area: header, committed text (name, seqno, checksum,
+    /// bytes) and problem.
+    type AreaView = (
+        Option<MdaHeader>,
+        Option<(String, u32, u32, Vec<u8>)>,
+        Option<String>,
+    );
+
+    fn areas(scan: &Scan) -> Vec<AreaView> {
+        scan.pvs
+            .iter()
+            .flat_map(|p| &p.mdas)
+            .map(|m| {
+                let text = m
+                    .text
+                    .as_ref()
+                    .map(|t| (t.vg_name.clone(), t.seqno, t.checksum, t.text.to_vec()));
+                (m.header.clone(), text, m.problem.clone())
+            })
+            .collect()
+    }
+
+    /// Two writes in a row under one lock, the second planned on the scan the first one
+    /// carried over in memory (as a thin pool transaction's two commits): after each, the
+    /// carried scan and VG are exactly what a new scan of the disks reads.
+    #[test]
+    fn scan_carried_over_a_commit_equals_a_new_scan() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cands = vgdemo(tmp.path());
+        let common = CommonArgs {
+            config: vec!["backup { backup = 0 archive = 0 }".into()],
+            ..CommonArgs::default()
+        };
+        let ctx = Context::new(&common, &[OsString::from("lvchange")]).unwrap();
+        let mut scan = scan::scan(&cands);
+        let mut found = scan.find_vg("vgdemo").unwrap().unwrap();
+        let seqno = found.metadata.vg.seqno;
+        for (round, steps) in [
+            CommitSteps {
+                archive: true,
+                backup: false,
+            },
+            CommitSteps {
+                archive: false,
+                backup: true,
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut md = found.metadata.clone();
+            md.vg.tags.push(format!("round{round}"));
+            let written = ctx
+                .commit_vg_steps(&scan, Some(&found), &mut md, steps)
+                .unwrap();
+            found.metadata = md;
+            assert!(written.apply(&mut scan, &mut found), "round {round}");
+            let fresh = scan::scan(&cands);
+            let refound = fresh.find_vg("vgdemo").unwrap().unwrap();
+            assert_eq!(areas(&scan), areas(&fresh), "round {round}");
+            assert_eq!(refound.metadata.vg, found.metadata.vg, "round {round}");
+            assert_eq!(refound.metadata.vg.seqno, seqno + 1 + round as u32);
+            assert_eq!(refound.checksum, found.checksum);
+            assert_eq!(refound.pv_devices, found.pv_devices);
+            assert_eq!(refound.stale, found.stale);
+            assert!(fresh.warnings.is_empty(), "{:?}", fresh.warnings);
+        }
+    }
+
+    /// A write that changes a PV label (a PV without the in-VG flag gets it) is not carried
+    /// over: the caller reads the disks again.
+    #[test]
+    fn a_write_that_changes_a_label_is_not_carried_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cands = vgdemo(tmp.path());
+        let common = CommonArgs {
+            config: vec!["backup { backup = 0 archive = 0 }".into()],
+            ..CommonArgs::default()
+        };
+        let ctx = Context::new(&common, &[OsString::from("lvchange")]).unwrap();
+        let mut scan = scan::scan(&cands);
+        let mut found = scan.find_vg("vgdemo").unwrap().unwrap();
+        // As if the first PV's label lacked the flag: the commit writes it.
+        let ext = scan.pvs[0].label.pv_header.extension.clone().unwrap();
+        scan.pvs[0].label.pv_header.extension =
+            Some(PvHeaderExtension::current(false, ext.bootloader_areas));
+        let before = areas(&scan);
+        let mut md = found.metadata.clone();
+        let written = ctx
+            .commit_vg_steps(&scan, Some(&found), &mut md, CommitSteps::default())
+            .unwrap();
+        assert!(!written.exact);
+        assert!(!written.apply(&mut scan, &mut found));
+        assert_eq!(areas(&scan), before, "nothing changed in the scan");
+    }
 }

@@ -3,9 +3,9 @@
 //! lvrename and lvchange. Each one: scan -> pure plan (lv_plan, alloc) -> commit_vg ->
 //! activation hook -> output.
 
-use super::context::{canonical, Context};
+use super::context::{canonical, CommitSteps, Context};
 use super::lv_activate::{Activation, ActivationMode};
-use super::lv_online::{lock_holder, NewLv, PLAIN_SUSPEND};
+use super::lv_online::{lock_holder, Committed, NewLv, PLAIN_SUSPEND};
 use super::lv_plan::*;
 use super::lv_raid::{self, Layout, RaidParams};
 use super::select_objects::{Select, VgView};
@@ -362,6 +362,24 @@ fn commit(l: &Loaded, vg: VolumeGroup) -> CmdResult<Metadata> {
     };
     l.ctx.commit_vg(&l.scan, Some(&l.found), &mut md)?;
     Ok(md)
+}
+
+/// [`commit`] taking only `steps` of the archive and backup, and saying what was written.
+fn commit_steps(l: &Loaded, vg: VolumeGroup, steps: CommitSteps) -> CmdResult<Committed> {
+    let old = &l.found.metadata;
+    let mut md = Metadata {
+        vg,
+        header: old.header.clone(),
+        utc_offset: old.utc_offset,
+        extra: old.extra.clone(),
+    };
+    let written = l
+        .ctx
+        .commit_vg_steps(&l.scan, Some(&l.found), &mut md, steps)?;
+    Ok(Committed {
+        metadata: md,
+        written,
+    })
 }
 
 /// `-L`/`-l` to a number of extents for a new LV. Percentages also return LVM2's approx flag.
@@ -1357,14 +1375,21 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         skip_set: skip == Some(true),
     };
     let mut prepared = kernel.before_create(ctx, &l.scan, &l.found, vg, &new_lv)?;
-    let written = if kernel.reads_planned_vg() {
-        commit(&l, prepared.vg.clone())?
+    // A thin LV's first commit (its pool message queued) leaves the backup file to the
+    // second (the message cleared), as LVM2 writes one backup per command.
+    let steps = CommitSteps {
+        archive: true,
+        backup: !prepared.second_commit,
+    };
+    let first = if kernel.reads_planned_vg() {
+        commit_steps(&l, prepared.vg.clone(), steps)?
     } else {
         // Without a live device-mapper nothing reads the planned VG after the commit: it is
         // moved into the commit, not copied, and an empty VG takes its place.
         let empty = VolumeGroup::new(&vg_name, l.found.metadata.vg.id, 0);
-        commit(&l, std::mem::replace(&mut prepared.vg, empty))?
+        commit_steps(&l, std::mem::replace(&mut prepared.vg, empty), steps)?
     };
+    let written = &first.metadata;
     // Only once the change is written (a refused write must say only why).
     if let Some(name) = created.last() {
         super::thin_overcommit::warn(ctx, &written.vg, name);
@@ -1378,7 +1403,13 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             crate::commands::activate::ActivationChange::Exclusive,
         )?;
     }
-    kernel.after_create(ctx, &l.scan, &l.found, &prepared, &new_lv)?;
+    if let Err(e) = kernel.after_create(ctx, &l.scan, &l.found, &prepared, &new_lv, &first) {
+        // The first commit left the backup file to a second that may not have happened.
+        if !steps.backup {
+            ctx.backup_latest(&vg_name);
+        }
+        return Err(e);
+    }
     for line in say_after {
         ctx.say(line);
     }
@@ -1392,7 +1423,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
         ctx.say(format!("Logical volume \"{name}\" created."));
     }
     super::free_at_exit(prepared);
-    super::free_at_exit(written);
+    super::free_at_exit(first.metadata);
     Ok(())
 }
 
@@ -2490,15 +2521,35 @@ pub fn lvremove(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
         }
         let vg = kernel.before_remove(ctx, &l.found, vg, &order)?;
-        let vg = if kernel.reads_planned_vg() {
-            commit(&l, vg.clone())?;
-            vg
+        let (vg, first) = if kernel.reads_planned_vg() {
+            // Thin deletions queued as pool messages: a second commit clears them, and the
+            // backup file waits for it (LVM2 writes one per command).
+            let steps = CommitSteps {
+                archive: true,
+                backup: !Activation::queues_pool_messages(&vg),
+            };
+            let first = commit_steps(&l, vg.clone(), steps)?;
+            (vg, Some((first, steps)))
         } else {
             // `after_remove` reads nothing without a live device-mapper; the lock release
             // below only looks LVs up by name, which the VG as written answers the same.
-            commit(&l, vg)?.vg
+            (commit(&l, vg)?.vg, None)
         };
-        kernel.after_remove(ctx, &l.scan, &l.found, &vg, &order)?;
+        let after = kernel.after_remove(
+            ctx,
+            &l.scan,
+            &l.found,
+            &vg,
+            &order,
+            first.as_ref().map(|(c, _)| c),
+        );
+        if let Err(e) = after {
+            // The first commit left the backup file to a second that may not have happened.
+            if first.as_ref().is_some_and(|(_, s)| !s.backup) {
+                ctx.backup_latest(&vg_name);
+            }
+            return Err(e);
+        }
         if issue_discards && !ctx.test_mode {
             discard_freed_extents(ctx, &l.scan, &l.found, &l.found.metadata.vg, &vg);
         }

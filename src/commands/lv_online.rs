@@ -6,14 +6,14 @@
 //! LVs and deactivate before they remove. Each flow is one call before and one after the
 //! commit, so the commands stay metadata code.
 
-use super::context::Context;
+use super::context::{CommitSteps, Context, Written};
 use super::lv_activate::{kernel_ref, lv_uuid, node_err, pv_devices, ActivateOptions, Activation};
 use crate::dm::apply::{self, SuspendMode};
 use crate::dm::ioctl::DevId;
 use crate::dm::tables::{dm_layer_name, lv_tree, DevNo, TableOptions};
 use crate::error::{CmdError, CmdResult};
 use crate::store::scan::{FoundVg, Scan};
-use metadata_format::text::{LogicalVolume, SegmentKind, ThinMessage, VolumeGroup};
+use metadata_format::text::{LogicalVolume, Metadata, SegmentKind, ThinMessage, VolumeGroup};
 
 /// What lvcreate asked of the new LV, for the kernel side.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +40,17 @@ pub struct NewLv<'a> {
 pub struct Prepared {
     pub vg: VolumeGroup,
     pool_was_active: bool,
+    /// A second commit follows the first (a thin LV's pool messages cleared): the first
+    /// writes no backup file, the second archives nothing (LVM2: one archive before the
+    /// first write, one backup after the last).
+    pub second_commit: bool,
+}
+
+/// What a command's first commit wrote: the metadata (seqno and all) and where it went, so
+/// a second commit under the same lock follows without reading the disks again.
+pub struct Committed {
+    pub metadata: Metadata,
+    pub written: Written,
 }
 
 /// LVM2's flush-and-freeze suspend around snapshot changes.
@@ -150,6 +161,57 @@ pub fn recommit(
     ctx.commit_vg(&scan, Some(&found), &mut md)?;
     let scan = ctx.scan()?;
     let found = ctx.load_vg(&scan, vg_name)?;
+    Ok((scan, found))
+}
+
+/// The VG after a command's first commit (`first`), as read from `scan` and `found` (the
+/// scan and VG that commit was planned on): carried over in memory - the written areas'
+/// headers and text, the metadata written - or, when that write changed more than the areas
+/// (labels), read from the disks again.
+pub fn after_commit(
+    ctx: &Context,
+    scan: &Scan,
+    found: &FoundVg,
+    first: &Committed,
+) -> CmdResult<(Scan, FoundVg)> {
+    let mut scan2 = scan.clone();
+    let mut found2 = FoundVg {
+        metadata: first.metadata.clone(),
+        checksum: found.checksum,
+        pv_devices: found.pv_devices.clone(),
+        stale: found.stale.clone(),
+    };
+    if first.written.apply(&mut scan2, &mut found2) {
+        return Ok((scan2, found2));
+    }
+    let scan = ctx.scan()?;
+    let found = ctx.load_vg(&scan, &first.metadata.vg.name)?;
+    Ok((scan, found))
+}
+
+/// The second commit of a command under the lock it already holds (`scan`/`found`: the VG as
+/// its first commit left it, [`after_commit`]): `edit` changes it, it is written without a
+/// second archive (LVM2 archives once per command) and with the backup file, and the VG as
+/// written is handed back the same way, without reading the disks again.
+pub fn recommit_in_memory(
+    ctx: &Context,
+    mut scan: Scan,
+    mut found: FoundVg,
+    edit: impl FnOnce(&mut VolumeGroup),
+) -> CmdResult<(Scan, FoundVg)> {
+    let mut md = found.metadata.clone();
+    edit(&mut md.vg);
+    let steps = CommitSteps {
+        archive: false,
+        backup: true,
+    };
+    let written = ctx.commit_vg_steps(&scan, Some(&found), &mut md, steps)?;
+    found.metadata = md;
+    if written.apply(&mut scan, &mut found) {
+        return Ok((scan, found));
+    }
+    let scan = ctx.scan()?;
+    let found = ctx.load_vg(&scan, &found.metadata.vg.name)?;
     Ok((scan, found))
 }
 
@@ -284,6 +346,7 @@ impl Activation {
             return Ok(Prepared {
                 vg,
                 pool_was_active,
+                second_commit: false,
             });
         }
         match kind {
@@ -367,9 +430,11 @@ impl Activation {
                 }
             }
         }
+        let second_commit = kind == "thin";
         Ok(Prepared {
             vg,
             pool_was_active,
+            second_commit,
         })
     }
 
@@ -441,13 +506,13 @@ impl Activation {
         found: &FoundVg,
         prepared: &Prepared,
         new: &NewLv,
+        first: &Committed,
     ) -> CmdResult {
         let vg = &prepared.vg;
         if self.control(ctx).is_none() || self.live_control().is_none() {
             return Ok(());
         }
         let kind = lv_kind(vg, new.name).unwrap_or("plain");
-        let committed = with_vg(found, vg);
         let lv = vg
             .lv(new.name)
             .ok_or_else(|| CmdError::failed(format!("Internal error: {} vanished.", new.name)))?;
@@ -474,6 +539,7 @@ impl Activation {
             }
             "pool" => {
                 if activate {
+                    let committed = with_vg(found, vg);
                     self.activate_lv(ctx, scan, &committed, new.name, ActivateOptions::default())?;
                 }
                 return Ok(());
@@ -491,6 +557,9 @@ impl Activation {
                     .origin
                     .as_deref()
                     .is_some_and(|o| self.lv_active(vg, o));
+                // The VG as the first commit left it, carried over without reading the disks.
+                let (scan1, found1) = after_commit(ctx, scan, found, first)?;
+                let committed = &found1;
                 match (thin.origin.as_deref(), origin_active) {
                     (Some(origin), true) => {
                         // A snapshot of an active thin LV: the origin is suspended while the
@@ -505,9 +574,9 @@ impl Activation {
                                     vg.name
                                 ))
                             })?;
-                        let sent = self.commit_pool_messages(ctx, &committed, &pool);
+                        let messaged = self.commit_pool_messages(ctx, committed, &pool);
                         let resumed = control.resume(DevId::Name(&origin_dm));
-                        sent?;
+                        messaged?;
                         resumed.map_err(|e| {
                             CmdError::failed(format!(
                                 "Failed to resume thin snapshot origin {}/{origin}: {e}",
@@ -516,11 +585,11 @@ impl Activation {
                         })?;
                     }
                     _ => {
-                        self.activate_lv(ctx, scan, &committed, &pool, send)?;
-                        self.commit_pool_messages(ctx, &committed, &pool)?;
+                        self.activate_lv(ctx, &scan1, committed, &pool, send)?;
+                        self.commit_pool_messages(ctx, committed, &pool)?;
                     }
                 }
-                let (scan2, found2) = recommit(ctx, &vg.name, |v| {
+                let (scan2, found2) = recommit_in_memory(ctx, scan1, found1, |v| {
                     if let Some(p) = pool_mut(v, &pool) {
                         p.messages.clear();
                     }
@@ -541,6 +610,7 @@ impl Activation {
             }
             _ => {
                 if activate {
+                    let committed = with_vg(found, vg);
                     self.activate_lv(ctx, scan, &committed, new.name, ActivateOptions::default())?;
                 }
             }
@@ -646,6 +716,14 @@ impl Activation {
         Ok(vg)
     }
 
+    /// Whether `vg` (planned by `before_remove` or `before_create`) queues thin pool messages,
+    /// so a second commit clearing them follows the first.
+    pub fn queues_pool_messages(vg: &VolumeGroup) -> bool {
+        vg.lvs
+            .iter()
+            .any(|l| pool_of(l).is_some_and(|p| !p.messages.is_empty()))
+    }
+
     /// lvremove's kernel work after its commit: origins that lost a snapshot reloaded without
     /// it, pools that lost thin LVs told so (activated for it when they were not), and the
     /// messages cleared from the metadata with a second commit.
@@ -656,6 +734,7 @@ impl Activation {
         found: &FoundVg,
         vg: &VolumeGroup,
         removed: &[String],
+        first: Option<&Committed>,
     ) -> CmdResult {
         if self.control(ctx).is_none() || self.live_control().is_none() {
             return Ok(());
@@ -692,24 +771,40 @@ impl Activation {
         if pools.is_empty() {
             return Ok(());
         }
-        let committed = with_vg(found, vg);
-        let send = ActivateOptions {
-            send_messages: true,
-            ..ActivateOptions::default()
-        };
-        let mut was_active = Vec::new();
-        for pool in &pools {
-            was_active.push(self.lv_active(vg, pool));
-            self.activate_lv(ctx, scan, &committed, pool, send)?;
-            self.commit_pool_messages(ctx, &committed, pool)?;
-        }
-        let (_, found2) = recommit(ctx, &vg.name, |v| {
+        let clear = |v: &mut VolumeGroup| {
             for pool in &pools {
                 if let Some(p) = pool_mut(v, pool) {
                     p.messages.clear();
                 }
             }
-        })?;
+        };
+        let send = ActivateOptions {
+            send_messages: true,
+            ..ActivateOptions::default()
+        };
+        let mut was_active = Vec::new();
+        let found2 = match first {
+            // The VG as the first commit left it, carried over without reading the disks.
+            Some(first) => {
+                let (scan1, found1) = after_commit(ctx, scan, found, first)?;
+                let sent = pools.iter().try_for_each(|pool| {
+                    was_active.push(self.lv_active(vg, pool));
+                    self.activate_lv(ctx, &scan1, &found1, pool, send)?;
+                    self.commit_pool_messages(ctx, &found1, pool)
+                });
+                sent?;
+                recommit_in_memory(ctx, scan1, found1, clear)?.1
+            }
+            None => {
+                let committed = with_vg(found, vg);
+                for pool in &pools {
+                    was_active.push(self.lv_active(vg, pool));
+                    self.activate_lv(ctx, scan, &committed, pool, send)?;
+                    self.commit_pool_messages(ctx, &committed, pool)?;
+                }
+                recommit(ctx, &vg.name, clear)?.1
+            }
+        };
         for (pool, active) in pools.iter().zip(was_active) {
             if !active {
                 self.deactivate_lv(ctx, &found2, pool)?;

@@ -1,10 +1,14 @@
 //! Thin LV transactions for clients of the core (the container store today): one locked VG
 //! session that plans a VG edit, commits it with the thin pool's pending messages, sends them
 //! to the kernel, and commits again with the messages cleared, as LVM2's update_pool_lv does.
-//! The disks are read again after a commit before anything else is done with them, so the
-//! next write lands after the one before it; a command that ends with a commit skips that read.
+//! After a commit the session's scan follows the write in memory (each written area's new
+//! header and text, as a new scan under the same lock would read them), so the next write
+//! lands after the one before it without reading the disks again; only a write that changed
+//! more than the areas (a PV label) makes the next step read them. The VG is archived before
+//! the session's first write only, and the backup file is written after a transaction's last
+//! write, as LVM2 does both once per command.
 
-use super::context::Context;
+use super::context::{CommitSteps, Context};
 use super::lv_activate::{ActivateOptions, Activation};
 use super::lv_plan::{add_thin, remove_lv, thin_pool_seg, thin_seg};
 use crate::error::{CmdError, CmdResult};
@@ -28,19 +32,19 @@ pub enum ThinOp {
     Delete { name: String },
 }
 
-/// A VG held under its exclusive lock: read, changed and re-read as one command's session.
-/// After a commit the VG in memory is the one written; the disks are read again (for the
-/// metadata areas' new positions) only when something follows that needs them: the next
-/// commit, an activation or a deactivation. A command whose last step is a commit reads
-/// the disks no more.
+/// A VG held under its exclusive lock: read, changed and written as one command's session.
+/// After a commit the VG and scan in memory are the ones written (see the module's notes).
 pub struct VgSession<'c> {
     pub ctx: &'c Context,
     scan: Scan,
     found: FoundVg,
     pub kernel: Activation,
     name: String,
-    /// A commit happened since `scan`/`found` were read from the disks.
+    /// A commit happened since `scan`/`found` were read from the disks and they could not
+    /// follow it in memory.
     stale: bool,
+    /// The VG as read was archived (LVM2 archives once per command, before its first write).
+    archived: bool,
     _lock: LockGuard,
 }
 
@@ -78,6 +82,7 @@ impl<'c> VgSession<'c> {
             kernel: Activation::new(ctx),
             name: vg_name.to_string(),
             stale: false,
+            archived: false,
             _lock: lock,
         })
     }
@@ -86,7 +91,7 @@ impl<'c> VgSession<'c> {
         &self.found.metadata.vg
     }
 
-    /// Reads the disks again if a commit happened since they were read.
+    /// Reads the disks again if a commit happened that the scan could not follow in memory.
     fn refresh(&mut self) -> CmdResult {
         if self.stale {
             self.scan = self.ctx.scan()?;
@@ -96,8 +101,16 @@ impl<'c> VgSession<'c> {
         Ok(())
     }
 
-    /// Writes `vg` as the VG's next version (the VG in memory becomes it).
+    /// Writes `vg` as the VG's next version (the VG in memory becomes it), with the backup
+    /// file.
     pub fn commit(&mut self, vg: VolumeGroup) -> CmdResult {
+        self.commit_with_backup(vg, true)
+    }
+
+    /// [`VgSession::commit`]; `backup: false` leaves the backup file to a commit that follows.
+    /// The scan follows the write in memory (the areas' new headers and text), so the next
+    /// step does not read the disks again.
+    fn commit_with_backup(&mut self, vg: VolumeGroup, backup: bool) -> CmdResult {
         if let Some(p) = vg.dangling_references().first() {
             return Err(CmdError::failed(format!(
                 "Internal error: planned metadata is inconsistent: {p}"
@@ -106,9 +119,16 @@ impl<'c> VgSession<'c> {
         self.refresh()?;
         let mut md = self.found.metadata.clone();
         md.vg = vg;
-        self.ctx.commit_vg(&self.scan, Some(&self.found), &mut md)?;
+        let steps = CommitSteps {
+            archive: !self.archived,
+            backup,
+        };
+        let written = self
+            .ctx
+            .commit_vg_steps(&self.scan, Some(&self.found), &mut md, steps)?;
+        self.archived = true;
         self.found.metadata = md;
-        self.stale = true;
+        self.stale = !written.apply(&mut self.scan, &mut self.found);
         Ok(())
     }
 
@@ -234,17 +254,25 @@ impl<'c> VgSession<'c> {
             p.messages = messages;
         }
         edit(&mut vg)?;
-        self.commit(vg)?;
+        self.commit_with_backup(vg, false)?;
         self.refresh()?;
         // The kernel follows: a pool coming up sends them on activation, a live one now.
         let opts = ActivateOptions {
             send_messages: true,
             ..ActivateOptions::default()
         };
-        self.kernel
-            .activate_lv(self.ctx, &self.scan, &self.found, pool, opts)?;
-        self.kernel
-            .commit_pool_messages(self.ctx, &self.found, pool)?;
+        let sent = self
+            .kernel
+            .activate_lv(self.ctx, &self.scan, &self.found, pool, opts)
+            .and_then(|_| {
+                self.kernel
+                    .commit_pool_messages(self.ctx, &self.found, pool)
+            });
+        if let Err(e) = sent {
+            // The first commit left the backup file to the second; this is the last.
+            self.ctx.backup_vg(&self.found.metadata);
+            return Err(e);
+        }
         let mut vg = self.vg().clone();
         if let Some(SegmentKind::ThinPool(p)) = vg
             .lv_mut(pool)

@@ -17,6 +17,16 @@ use super::device::{BlockDevice, DiskDevice};
 pub trait DeviceWriter {
     fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()>;
     fn flush(&mut self, path: &Path) -> io::Result<()>;
+
+    /// Flushes each of `paths` (distinct devices) and returns once all are flushed, or with
+    /// the first failure and its device. One after the other here; the real writer flushes
+    /// them at the same time (the phase ends when the last is done either way).
+    fn flush_each(&mut self, paths: &[&Path]) -> Result<(), (PathBuf, io::Error)> {
+        for p in paths {
+            self.flush(p).map_err(|e| (p.to_path_buf(), e))?;
+        }
+        Ok(())
+    }
 }
 
 /// Opens each device once, read-write, on first use.
@@ -44,6 +54,42 @@ impl DeviceWriter for DiskWriter {
 
     fn flush(&mut self, path: &Path) -> io::Result<()> {
         self.device(path)?.flush()
+    }
+
+    /// Each device's flush waits for its own disk, so a phase on several PVs flushes them
+    /// all at once: one device's wait instead of their sum. Nothing is written meanwhile.
+    fn flush_each(&mut self, paths: &[&Path]) -> Result<(), (PathBuf, io::Error)> {
+        if paths.len() < 2 {
+            return match paths.first() {
+                Some(p) => self.flush(p).map_err(|e| (p.to_path_buf(), e)),
+                None => Ok(()),
+            };
+        }
+        for p in paths {
+            self.device(p).map_err(|e| (p.to_path_buf(), e))?;
+        }
+        let devices: Vec<(&Path, &DiskDevice)> = paths
+            .iter()
+            .filter_map(|p| self.open.get(*p).map(|d| (*p, d)))
+            .collect();
+        let results: Vec<(&Path, io::Result<()>)> = std::thread::scope(|s| {
+            let others: Vec<_> = devices[1..]
+                .iter()
+                .map(|(p, d)| (*p, s.spawn(move || d.flush())))
+                .collect();
+            let mut out = vec![(devices[0].0, devices[0].1.flush())];
+            for (p, h) in others {
+                let r = h
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a flush thread panicked")));
+                out.push((p, r));
+            }
+            out
+        });
+        for (p, r) in results {
+            r.map_err(|e| (p.to_path_buf(), e))?;
+        }
+        Ok(())
     }
 }
 
@@ -129,6 +175,10 @@ impl<W: DeviceWriter> DeviceWriter for CrashingWriter<W> {
     fn flush(&mut self, path: &Path) -> io::Result<()> {
         self.inner.flush(path)
     }
+
+    fn flush_each(&mut self, paths: &[&Path]) -> Result<(), (PathBuf, io::Error)> {
+        self.inner.flush_each(paths)
+    }
 }
 
 /// One metadata area that receives the new text.
@@ -158,15 +208,20 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CommitError + '_ {
     }
 }
 
+/// Flushes every device of a phase (each once, all at the same time with the real writer);
+/// the next phase writes only after all are done.
 fn flush_all(w: &mut dyn DeviceWriter, paths: &[&Path]) -> Result<(), CommitError> {
     let mut done: Vec<&Path> = Vec::new();
     for p in paths {
         if !done.contains(p) {
-            w.flush(p).map_err(io_err(p))?;
             done.push(p);
         }
     }
-    Ok(())
+    w.flush_each(&done)
+        .map_err(|(path, source)| CommitError::Io {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// The placed text of one area, between phases.

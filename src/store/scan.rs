@@ -70,7 +70,7 @@ impl ScannedPv {
 }
 
 /// Everything a scan found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scan {
     pub pvs: Vec<ScannedPv>,
     /// Devices that were looked at and are not PVs (for pvcreate and `pvs -a`).
