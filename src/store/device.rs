@@ -153,13 +153,53 @@ impl DiskDevice {
 }
 
 impl DiskDevice {
-    /// `read_at` into one buffer that is returned as it is: large reads (a whole metadata text)
-    /// are not copied out of an aligned window, so they cost one allocation of their size.
-    pub fn read_owned(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        if !self.direct {
-            return self.read_at(offset, len);
+    /// Reads `len` bytes at `offset` into this thread's scratch buffer and lends them to `f`:
+    /// no allocation, zeroing or copy per call once the buffer has grown (a scan reads the
+    /// first 128 KiB of every candidate device and keeps only a few sectors of it). `f` must
+    /// not call `with_read` itself.
+    pub fn with_read<R>(
+        &self,
+        offset: u64,
+        len: usize,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> io::Result<R> {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let end = offset
+        if !self.direct {
+            return self.read_at(offset, len).map(|b| f(&b));
+        }
+        let end = self.checked_end(offset, len)?;
+        let (start, stop) = (
+            self.align_down(offset),
+            self.align_up(end).min(self.align_up(self.size)),
+        );
+        let window = (stop - start) as usize;
+        SCRATCH.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            if buf.len() < window + DIRECT_ALIGN {
+                *buf = vec![0u8; window + DIRECT_ALIGN];
+            }
+            let lead = buf.as_ptr().align_offset(DIRECT_ALIGN).min(DIRECT_ALIGN);
+            let mut done = 0usize;
+            while done < window {
+                let n = self
+                    .file
+                    .read_at(&mut buf[lead + done..lead + window], start + done as u64)?;
+                if n == 0 {
+                    // End of device: what the window still holds is not this device's.
+                    buf[lead + done..lead + window].fill(0);
+                    break;
+                }
+                done += n;
+            }
+            let skip = lead + (offset - start) as usize;
+            Ok(f(&buf[skip..skip + len]))
+        })
+    }
+
+    fn checked_end(&self, offset: u64, len: usize) -> io::Result<u64> {
+        offset
             .checked_add(len as u64)
             .filter(|&e| e <= self.size)
             .ok_or_else(|| {
@@ -171,7 +211,16 @@ impl DiskDevice {
                         self.size
                     ),
                 )
-            })?;
+            })
+    }
+
+    /// `read_at` into one buffer that is returned as it is: large reads (a whole metadata text)
+    /// are not copied out of an aligned window, so they cost one allocation of their size.
+    pub fn read_owned(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        if !self.direct {
+            return self.read_at(offset, len);
+        }
+        let end = self.checked_end(offset, len)?;
         let (start, stop) = (
             self.align_down(offset),
             self.align_up(end).min(self.align_up(self.size)),
@@ -309,6 +358,19 @@ mod tests {
             );
         }
         assert!(dev.read_owned(16380, 8).is_err());
+        // The per-thread buffer lends the same bytes, whatever it held before (a large read
+        // first, then smaller ones at other offsets).
+        for (offset, len) in [
+            (0, 16384),
+            (4090, 20),
+            (100, 9000),
+            (16383, 1),
+            (4096, 4096),
+        ] {
+            let lent = dev.with_read(offset, len, <[u8]>::to_vec).unwrap();
+            assert_eq!(lent, dev.read_at(offset, len).unwrap(), "at {offset}+{len}");
+        }
+        assert!(dev.with_read(16380, 8, |_| ()).is_err());
         assert!(dev.write_at(16380, &[0u8; 8]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -115,24 +115,24 @@ type CopyGroup = (Arc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>);
 /// Reads one candidate device; `Ok(None)` when it carries no PV label.
 pub fn scan_device(path: &Path) -> std::io::Result<Option<ScannedPv>> {
     let dev = DiskDevice::open_read(path)?;
-    let head = dev.read_owned(0, HEAD_READ.min(dev.size()) as usize)?;
-    if head.len() < LABEL_SCAN_SIZE as usize {
-        return Ok(None);
-    }
-    let label = match find_pv_label(&head) {
-        Ok(l) => l,
-        Err(_) => return Ok(None),
-    };
-    let mut mdas = Vec::new();
-    for area in &label.pv_header.metadata_areas {
-        mdas.push(read_mda(&dev, &head, area.offset, area.size));
-    }
-    Ok(Some(ScannedPv {
-        path: path.to_path_buf(),
-        dev_size: dev.size(),
-        label,
-        mdas,
-    }))
+    // The head is lent from a per-thread buffer: only the area headers and texts found in it
+    // are copied out.
+    dev.with_read(0, HEAD_READ.min(dev.size()) as usize, |head| {
+        if head.len() < LABEL_SCAN_SIZE as usize {
+            return None;
+        }
+        let label = find_pv_label(head).ok()?;
+        let mut mdas = Vec::new();
+        for area in &label.pv_header.metadata_areas {
+            mdas.push(read_mda(&dev, head, area.offset, area.size));
+        }
+        Some(ScannedPv {
+            path: path.to_path_buf(),
+            dev_size: dev.size(),
+            label,
+            mdas,
+        })
+    })
 }
 
 fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
