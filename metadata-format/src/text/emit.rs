@@ -53,6 +53,17 @@ fn emit_parts(
     extra: &[Extra],
     backup: bool,
 ) -> Vec<u8> {
+    emit_split(vg, header, utc_offset, extra, backup, PARALLEL_EMIT_LVS)
+}
+
+fn emit_split(
+    vg: &VolumeGroup,
+    header: &Header,
+    utc_offset: i32,
+    extra: &[Extra],
+    backup: bool,
+    parallel_from: usize,
+) -> Vec<u8> {
     let capacity = 1024 + vg.pvs.len() * 320 + vg.lvs.len() * if backup { 560 } else { 420 };
     let mut emitter = Emitter {
         out: Out::new(backup, capacity),
@@ -65,6 +76,7 @@ fn emit_parts(
             .collect(),
         utc_offset,
         scratch: Vec::with_capacity(64),
+        parallel_from,
     };
     let mut top = Anchors::new(extra);
     if backup {
@@ -132,12 +144,18 @@ impl<'x> Anchors<'x> {
     }
 }
 
+/// From this many LVs the LV sections are written on two threads (below, a thread costs
+/// more than it saves).
+const PARALLEL_EMIT_LVS: usize = 2000;
+
 struct Emitter<'m> {
     out: Out,
     vg: &'m VolumeGroup,
     pv_index: HashMap<Id, usize>,
     utc_offset: i32,
     scratch: Vec<u8>,
+    /// From this many LVs their sections are written on two threads.
+    parallel_from: usize,
 }
 
 impl Emitter<'_> {
@@ -294,12 +312,16 @@ impl Emitter<'_> {
         if !vg.lvs.is_empty() {
             self.out.open("logical_volumes");
             let visible = visibility(&vg.lvs);
-            for (lv, _) in vg.lvs.iter().zip(&visible).filter(|(_, &v)| v) {
-                self.logical_volume(lv);
-            }
-            for (lv, _) in vg.lvs.iter().zip(&visible).filter(|(_, &v)| !v) {
-                self.logical_volume(lv);
-            }
+            // Visible LVs first, then the hidden ones, each in the VG's order (LVM2's order).
+            let order: Vec<&LogicalVolume> = vg
+                .lvs
+                .iter()
+                .zip(&visible)
+                .filter(|(_, &v)| v)
+                .chain(vg.lvs.iter().zip(&visible).filter(|(_, &v)| !v))
+                .map(|(lv, _)| lv)
+                .collect();
+            self.logical_volumes(&order);
             self.out.close();
         }
         a.key(&mut self.out, "logical_volumes");
@@ -364,6 +386,49 @@ impl Emitter<'_> {
         a.key(&mut self.out, "ba_size");
         a.rest(&mut self.out);
         self.out.close();
+    }
+
+    /// The LV sections in `order`. A large VG's second half is written on another thread
+    /// into its own buffer (each LV section depends only on the LV and the VG's PV order),
+    /// then appended: the bytes are the same as one thread's.
+    fn logical_volumes(&mut self, order: &[&LogicalVolume]) {
+        if order.len() < self.parallel_from {
+            for lv in order {
+                self.logical_volume(lv);
+            }
+            return;
+        }
+        let (first, second) = order.split_at(order.len() / 2);
+        let per_lv = self.out.buf.capacity() / self.vg.lvs.len().max(1);
+        let mut other = Emitter {
+            out: Out::nested_like(&self.out, per_lv.saturating_mul(second.len())),
+            vg: self.vg,
+            pv_index: self.pv_index.clone(),
+            utc_offset: self.utc_offset,
+            scratch: Vec::with_capacity(64),
+            parallel_from: usize::MAX,
+        };
+        let tail = std::thread::scope(|s| {
+            let worker = std::thread::Builder::new().spawn_scoped(s, move || {
+                for lv in second {
+                    other.logical_volume(lv);
+                }
+                other.out.buf
+            });
+            for lv in first {
+                self.logical_volume(lv);
+            }
+            worker.ok().and_then(|w| w.join().ok())
+        });
+        match tail {
+            Some(buf) => self.out.buf.extend_from_slice(&buf),
+            // No second thread could be started: this one writes the rest.
+            None => {
+                for lv in second {
+                    self.logical_volume(lv);
+                }
+            }
+        }
     }
 
     fn logical_volume(&mut self, lv: &LogicalVolume) {
@@ -938,5 +1003,63 @@ fn config_key(out: &mut Out, key: &str) {
         out.quoted(key);
     } else {
         out.raw(key.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::parse_metadata;
+
+    /// LVM2's fixture VG with every LV kind it has (visible and hidden, with unknown keys
+    /// kept as extras), its LVs repeated under new names until the VG is large.
+    fn large_mixed_vg() -> Metadata {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/lvm2-2.03.16/guest/vgdemo.vg"
+        );
+        let text = std::fs::read(path).expect("fixture vgdemo.vg");
+        let mut md = parse_metadata(&text).expect("fixture parses");
+        let lvs = md.vg.lvs.clone();
+        assert!(lvs.len() > 3);
+        for k in 0..(4001 / lvs.len() + 1) {
+            for lv in &lvs {
+                let mut copy = lv.clone();
+                copy.name = format!("{}_k{k}", lv.name);
+                md.vg.lvs.push(copy);
+            }
+        }
+        md
+    }
+
+    #[test]
+    fn lv_sections_written_on_two_threads_are_the_bytes_of_one() {
+        let md = large_mixed_vg();
+        let vg = &md.vg;
+        assert!(vg.lvs.len() >= PARALLEL_EMIT_LVS);
+        for backup in [false, true] {
+            let one = emit_split(vg, &md.header, md.utc_offset, &md.extra, backup, usize::MAX);
+            // The default threshold, and splits at every small size (odd and even counts, a
+            // split right after the visible LVs of a small VG).
+            for from in [PARALLEL_EMIT_LVS, 2, 3, 7] {
+                let two = emit_split(vg, &md.header, md.utc_offset, &md.extra, backup, from);
+                assert!(
+                    one == two,
+                    "backup {backup}, split from {from}: texts differ"
+                );
+            }
+            let mut small = md.clone();
+            small.vg.lvs.truncate(5);
+            let one = emit_split(
+                &small.vg,
+                &md.header,
+                md.utc_offset,
+                &md.extra,
+                backup,
+                usize::MAX,
+            );
+            let two = emit_split(&small.vg, &md.header, md.utc_offset, &md.extra, backup, 2);
+            assert!(one == two, "backup {backup}, 5 LVs: texts differ");
+        }
     }
 }

@@ -26,6 +26,16 @@ impl Out {
         }
     }
 
+    /// An empty buffer that goes on at `other`'s nesting and style (a part of a text written
+    /// elsewhere and appended to it).
+    pub fn nested_like(other: &Out, capacity: usize) -> Self {
+        Out {
+            buf: Vec::with_capacity(capacity),
+            backup: other.backup,
+            indent: other.indent,
+        }
+    }
+
     /// Deeper nesting stays at the cap, and leaving a capped level still steps back one level,
     /// as LVM2's writer does.
     pub fn inc(&mut self) {
