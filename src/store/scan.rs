@@ -257,9 +257,14 @@ fn sniff(text: &[u8]) -> Option<(String, Option<Id>, u32)> {
 /// (LVM2 submits all its scan reads together through async I/O for the same reason).
 const SCAN_THREADS: usize = 16;
 
-/// Reads every candidate, several at a time; results in candidate order.
+/// Reads every candidate, several at a time when the process has more than one CPU;
+/// results in candidate order.
 fn read_all(candidates: &[Candidate]) -> Vec<std::io::Result<Option<ScannedPv>>> {
-    let threads = candidates.len().min(SCAN_THREADS);
+    let threads = if metadata_format::more_than_one_cpu() {
+        candidates.len().min(SCAN_THREADS)
+    } else {
+        1
+    };
     if threads <= 1 {
         return candidates.iter().map(|c| scan_device(&c.path)).collect();
     }

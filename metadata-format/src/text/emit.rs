@@ -53,7 +53,12 @@ fn emit_parts(
     extra: &[Extra],
     backup: bool,
 ) -> Vec<u8> {
-    emit_split(vg, header, utc_offset, extra, backup, PARALLEL_EMIT_LVS)
+    let parallel_from = if crate::more_than_one_cpu() {
+        PARALLEL_EMIT_LVS
+    } else {
+        usize::MAX
+    };
+    emit_split(vg, header, utc_offset, extra, backup, parallel_from)
 }
 
 fn emit_split(
