@@ -75,9 +75,33 @@ pub fn local_utc_offset(epoch: u64) -> i32 {
 /// 32 random bytes from the OS generator, for new PV, VG and LV ids.
 pub fn random_bytes32() -> [u8; 32] {
     let mut out = [0u8; 32];
-    out[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    out[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    if fill_random(&mut out).is_err() {
+        out[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        out[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
     out
+}
+
+/// Fills `buf` from the kernel's random source with getrandom(2): one system call. (The
+/// uuid crate's source, in the statically linked binary, first polls /dev/random and then
+/// reads /dev/urandom: five calls.)
+pub fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: getrandom writes at most `rest.len()` bytes at `rest`'s start, a live,
+        // exclusively borrowed buffer of that length.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n > 0 {
+            done += n as usize;
+        } else {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A new LVM2 identifier (VG or LV id): 32 characters of LVM2's id alphabet.
@@ -89,6 +113,17 @@ pub fn new_id() -> metadata_format::text::Id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_bytes_differ_and_fill_the_buffer() {
+        let (a, b) = (random_bytes32(), random_bytes32());
+        assert_ne!(a, b);
+        let mut big = [0u8; 4096];
+        fill_random(&mut big).unwrap();
+        // 4,096 random bytes with no zero among them, or all zero, would be a broken fill.
+        assert!(big.iter().any(|&x| x != 0));
+        assert!(big.iter().filter(|&&x| x == 0).count() < 100);
+    }
 
     #[test]
     fn host_facts_are_filled() {

@@ -14,5 +14,16 @@ pub use hash::QuickHash;
 /// emulated single-CPU guest a thread start costs more than the scan or flush it overlaps.
 pub fn more_than_one_cpu() -> bool {
     static CPUS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+    *CPUS.get_or_init(|| {
+        // One sched_getaffinity (std's available_parallelism also reads the cgroup's CPU
+        // quota: four more system calls, which cost more than they tell here).
+        // SAFETY: `set` is a plain C bitmask, valid when all-zero; the call writes at most
+        // `size_of::<cpu_set_t>()` bytes into it and only reads it afterwards.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: pid 0 is this thread; the size and pointer describe `set` exactly.
+        let rc =
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+        // SAFETY: `set` was filled by the kernel (or is still all-zero on failure).
+        rc == 0 && unsafe { libc::CPU_COUNT(&set) } > 1
+    })
 }

@@ -207,8 +207,7 @@ impl Cookie {
 }
 
 fn getrandom(buf: &mut [u8]) -> io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+    crate::host::fill_random(buf)
 }
 
 #[cfg(test)]

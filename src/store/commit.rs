@@ -303,12 +303,25 @@ pub fn precommit_text_with(
             })?;
         for piece in placement.pieces() {
             let from = piece.text_start as usize;
-            let mut chunk = text[from..from + piece.len as usize].to_vec();
-            // The last piece is padded with zeros to a sector boundary, as LVM2 leaves it.
-            if piece.text_start + piece.len == text.len() as u64 {
-                chunk.resize(chunk.len() + placement.zero_fill as usize, 0);
+            let bytes = &text[from..from + piece.len as usize];
+            let at = t.header.start + piece.area_offset;
+            let last = piece.text_start + piece.len == text.len() as u64;
+            if !last || placement.zero_fill == 0 {
+                w.write_at(&t.path, at, bytes).map_err(io_err(&t.path))?;
+                continue;
             }
-            w.write_at(&t.path, t.header.start + piece.area_offset, &chunk)
+            // The last piece is padded with zeros to a sector boundary, as LVM2 leaves it:
+            // the whole sectors go out from the text itself, only the last partial sector is
+            // copied to be padded (no copy of a whole text).
+            let end = at + bytes.len() as u64;
+            let whole = (end - end % 512).saturating_sub(at) as usize;
+            if whole > 0 {
+                w.write_at(&t.path, at, &bytes[..whole])
+                    .map_err(io_err(&t.path))?;
+            }
+            let mut tail = bytes[whole..].to_vec();
+            tail.resize(tail.len() + placement.zero_fill as usize, 0);
+            w.write_at(&t.path, at + whole as u64, &tail)
                 .map_err(io_err(&t.path))?;
         }
         placed.push(Placed {

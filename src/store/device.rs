@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 /// buffers' addresses always, and the I/O of files, whose file system decides.
 const DIRECT_ALIGN: usize = 4096;
 
+/// Aligned writes larger than this go out in pieces of this size through one buffer (a
+/// multiple of every logical block size, so each piece stays aligned).
+const WRITE_CHUNK: usize = 1 << 20;
+
 pub trait BlockDevice {
     fn path(&self) -> &Path;
     /// Size in bytes.
@@ -300,6 +304,20 @@ impl BlockDevice for DiskDevice {
             return self.file.write_all_at(data, offset);
         }
         let (start, stop) = (self.align_down(offset), self.align_up(end));
+        if start == offset && stop == end && data.len() > WRITE_CHUNK {
+            // A large aligned write (a metadata text) goes out through one chunk-sized
+            // aligned buffer instead of an aligned copy of the whole text (9.6 MB more peak
+            // memory at 30,000 LVs). One large write is split by the block layer anyway: no
+            // write is atomic beyond a sector, and the commit protocol assumes none is.
+            let mut bounce = AlignedBuf::new(WRITE_CHUNK);
+            for (n, chunk) in data.chunks(WRITE_CHUNK).enumerate() {
+                let buf = &mut bounce.as_mut_slice()[..chunk.len()];
+                buf.copy_from_slice(chunk);
+                self.file
+                    .write_all_at(buf, offset + (n * WRITE_CHUNK) as u64)?;
+            }
+            return Ok(());
+        }
         // Read-modify-write only when the caller's range is not already aligned.
         let mut window = if start == offset && stop == end {
             AlignedBuf::new(data.len())
@@ -371,6 +389,18 @@ mod tests {
             assert_eq!(lent, dev.read_at(offset, len).unwrap(), "at {offset}+{len}");
         }
         assert!(dev.with_read(16380, 8, |_| ()).is_err());
+        // A large aligned write goes out in chunks: every byte lands, the neighbours stay.
+        let big_path = dir.join("big");
+        std::fs::write(&big_path, vec![0x55u8; 3 * WRITE_CHUNK + 8192]).unwrap();
+        let big = DiskDevice::open_write(&big_path).unwrap();
+        let data: Vec<u8> = (0..2 * WRITE_CHUNK + 4096)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        big.write_at(4096, &data).unwrap();
+        let back = big.read_at(0, 3 * WRITE_CHUNK + 8192).unwrap();
+        assert_eq!(&back[..4096], &[0x55u8; 4096][..]);
+        assert!(back[4096..4096 + data.len()] == data[..]);
+        assert!(back[4096 + data.len()..].iter().all(|&b| b == 0x55));
         assert!(dev.write_at(16380, &[0u8; 8]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

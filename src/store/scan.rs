@@ -260,7 +260,7 @@ const SCAN_THREADS: usize = 16;
 /// Reads every candidate, several at a time when the process has more than one CPU;
 /// results in candidate order.
 fn read_all(candidates: &[Candidate]) -> Vec<std::io::Result<Option<ScannedPv>>> {
-    let threads = if metadata_format::more_than_one_cpu() {
+    let threads = if candidates.len() > 1 && metadata_format::more_than_one_cpu() {
         candidates.len().min(SCAN_THREADS)
     } else {
         1

@@ -53,7 +53,7 @@ fn emit_parts(
     extra: &[Extra],
     backup: bool,
 ) -> Vec<u8> {
-    let parallel_from = if crate::more_than_one_cpu() {
+    let parallel_from = if vg.lvs.len() >= PARALLEL_EMIT_LVS && crate::more_than_one_cpu() {
         PARALLEL_EMIT_LVS
     } else {
         usize::MAX
