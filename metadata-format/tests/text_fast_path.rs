@@ -445,3 +445,80 @@ fn a_large_vg_is_read_on_two_threads() {
     same(duplicate.as_bytes());
     assert!(parse_metadata(duplicate.as_bytes()).is_err());
 }
+
+/// The fast path matches the keys LVM2 writes at the current byte (`key = `, `segmentN {`)
+/// and reads each value as the kind its key takes; anything written another way (spacing,
+/// escapes, octal or padded numbers, other key spellings) must still read as the full
+/// grammar reads it, whether the fast path reads it or hands the LV over.
+#[test]
+fn keys_and_values_written_another_way_read_the_same() {
+    let mut model = sample();
+    model.vg.lvs[0].creation_host = Some("a-host-name-longer-than-thirty-two-bytes".into());
+    model.vg.lvs[0].tags.push("t".repeat(40));
+    let text = String::from_utf8(emit_ondisk(&model)).expect("text");
+    let edits: &[(&str, &str)] = &[
+        (" = ", "="),
+        (" = ", "  =  "),
+        (" = ", " =\t"),
+        (" = ", " = \n"),
+        (" = ", " = # c\n"),
+        ("segment1 {", "segment1{"),
+        ("segment1 {", "segment01 {"),
+        ("segment1 {", "segment1  {"),
+        ("segment1 {", "segment1x {"),
+        ("segment1 {", "segment1 = 1\nsegment1 {"),
+        ("segment1 {", "segment99999999999999999999999 {"),
+        ("segment_count = ", "segment_count="),
+        ("segment_count = ", "segments_count = "),
+        ("segment_count = 1", "segment_count = 01"),
+        ("id = \"", "id = \"-"),
+        ("id = \"", "id = \"\\"),
+        ("id = \"", "idx = \""),
+        ("\"READ\"", "\"RE\\AD\""),
+        ("\"READ\"", "READ"),
+        ("\"READ\", ", "\"READ\",, "),
+        ("\"READ\", ", "\"READ\" "),
+        ("status = [", "status = [ "),
+        ("flags = []", "flags = [ ]"),
+        ("flags = []", "flags = [\"A\", \"B\"]"),
+        ("tags = [\"", "tags = [\"\\\""),
+        ("\"striped\"", "\"stri\\ped\""),
+        ("\"striped\"", "\"striped+A+B\""),
+        ("\"striped\"", "\"striped+\""),
+        ("\"thin\"", "\"thin+X\""),
+        ("\"pv0\"", "\"p\\v0\""),
+        ("\"pv0\", ", "\"pv0\" "),
+        ("\"pv0\", 0", "\"pv0\", 00"),
+        ("\"pv0\", 0", "\"pv0\", 0x"),
+        ("\"pv0\", 0", "\"pv0\", -1"),
+        ("\"pv0\", 0", "\"pv0\", 4294967296"),
+        ("\"pv0\", 0", "\"pv0\", 0]"),
+        ("start_extent = 0", "start_extent = 010"),
+        ("start_extent = 0", "start_extent = 0.0"),
+        ("start_extent = 0", "start_extent = 0"),
+        ("extent_count = ", "extent_count = -"),
+        ("extent_count = 4", "extent_count = 4294967296"),
+        ("extent_count = 4", "extent_count = 99999999999999999999"),
+        ("creation_time = ", "creation_time = 0"),
+        ("creation_time = ", "creation_time = -"),
+        ("creation_host = \"", "creation_host = \"\\n"),
+        ("creation_host = \"", "creation_host = "),
+        ("stripe_count = ", "stripe_count = \"1\"\nx = "),
+        ("type = ", "type = 1\ntype = "),
+        ("transaction_id = ", "transaction_id = 0"),
+        ("device_id = ", "device_id = -"),
+        ("\n}\n", " }\n"),
+        ("\n}\n", "\n}}\n"),
+    ];
+    let mut changed = 0;
+    for &(from, to) in edits {
+        // Each occurrence alone, then all of them.
+        for (at, _) in text.match_indices(from) {
+            let edited = format!("{}{}{}", &text[..at], to, &text[at + from.len()..]);
+            same(edited.as_bytes());
+            changed += 1;
+        }
+        same(text.replace(from, to).as_bytes());
+    }
+    assert!(changed > 300, "edits applied: {changed}");
+}

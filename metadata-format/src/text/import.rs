@@ -746,8 +746,9 @@ impl<'a> Importer<'a> {
                 // joins the thread).
             }
             if self.fast {
-                if let Some(lv) = cursor.try_section(|name, body| fast.lv(name, body)) {
-                    lvs.push(lv);
+                let read = cursor
+                    .try_section(|name, body| fast.lv(name, body, &mut lvs).map(|rest| ((), rest)));
+                if read.is_some() {
                     continue;
                 }
             }
@@ -1224,8 +1225,9 @@ impl<'a, 'k> FastReader<'a, 'k> {
     fn run(mut self, mut text: &'a str) -> Run<'a> {
         let mut lvs = Vec::new();
         let mut keys = Vec::new();
-        while let Some((key, lv, after)) = fast_section(text, |name, body| self.lv(name, body)) {
-            lvs.push(lv);
+        while let Some((key, (), after)) = fast_section(text, |name, body| {
+            self.lv(name, body, &mut lvs).map(|rest| ((), rest))
+        }) {
             keys.push(key);
             text = after;
         }
@@ -1236,10 +1238,17 @@ impl<'a, 'k> FastReader<'a, 'k> {
         }
     }
 
-    fn lv(&mut self, name: &'a str, body: &'a str) -> Option<(LogicalVolume, &'a str)> {
-        let mut lex = Lex::new(body);
-        let mut lv = LogicalVolume {
-            name: name.to_string(),
+    /// Reads the LV section `name` (its body after `{`) onto the end of `lvs`, built in
+    /// place, and returns the text after its closing `}`; `None` (and `lvs` as it was) for
+    /// anything the fast path does not read.
+    fn lv(
+        &mut self,
+        name: &'a str,
+        body: &'a str,
+        lvs: &mut Vec<LogicalVolume>,
+    ) -> Option<&'a str> {
+        lvs.push(LogicalVolume {
+            name: String::new(),
             id: Id::from_bytes([b'0'; 32])?,
             status: Vec::new(),
             flags: Vec::new(),
@@ -1252,54 +1261,111 @@ impl<'a, 'k> FastReader<'a, 'k> {
             read_ahead: None,
             major: None,
             minor: None,
-            segments: Vec::with_capacity(1),
+            segments: Vec::new(),
             extra: Vec::new(),
+        });
+        let read = match lvs.last_mut() {
+            Some(lv) => self.lv_fields(lv, body),
+            None => None,
         };
+        match read {
+            Some(rest) => {
+                if let Some(lv) = lvs.last_mut() {
+                    lv.name = name.to_string();
+                }
+                Some(rest)
+            }
+            None => {
+                lvs.pop();
+                None
+            }
+        }
+    }
+
+    /// The keys of an LV section into `lv`. Each key is matched at the current byte against
+    /// the keys LVM2 writes there (`eat`), its value read as the kind that key takes; any
+    /// other key goes through `Lex::key` and a table, so any key order is read alike.
+    fn lv_fields(&mut self, lv: &mut LogicalVolume, body: &'a str) -> Option<&'a str> {
+        let mut lex = Lex::new(body);
         let mut seen = 0u32;
         let mut segment_count = None;
-        let mut end = false;
-        while let Some((key, after)) = lex.key(&mut end) {
-            if let After::Section = after {
-                if fast_number_suffix(key, "segment")? != lv.segments.len() + 1 {
-                    return None;
+        loop {
+            let bit = match lex.peek()? {
+                b'}' => {
+                    lex.bump();
+                    break;
                 }
-                lv.segments.push(self.segment(&mut lex)?);
-                continue;
-            }
-            // By length first: one or two comparisons a key instead of a chain of them.
-            let bit = match (key.len(), key.as_bytes()) {
-                (2, b"id") => 0,
-                (6, b"status") => 1,
-                (5, b"flags") => 2,
-                (4, b"tags") => 3,
-                (13, b"creation_time") => 4,
-                (13, b"creation_host") => 5,
-                (9, b"lock_args") => 6,
-                (17, b"allocation_policy") => 7,
-                (7, b"profile") => 8,
-                (10, b"read_ahead") => 9,
-                (5, b"major") => 10,
-                (5, b"minor") => 11,
-                (13, b"segment_count") => 12,
-                _ => return None,
+                b'i' if lex.eat(b"id = ") => 0,
+                b's' if lex.eat(b"status = ") => 1,
+                b'f' if lex.eat(b"flags = ") => 2,
+                b't' if lex.eat(b"tags = ") => 3,
+                b'c' if lex.eat(b"creation_time = ") => 4,
+                b'c' if lex.eat(b"creation_host = ") => 5,
+                b's' if lex.eat(b"segment_count = ") => 12,
+                b's' if lex.eat(b"segment") => {
+                    // `segmentN {`, N the next number.
+                    let digits = lex.digits()?;
+                    if digits != lv.segments.len() + 1 || !lex.eat(b" {") {
+                        return None;
+                    }
+                    if lv.segments.capacity() == 0 {
+                        lv.segments.reserve_exact(1);
+                    }
+                    lv.segments.push(self.segment(&mut lex)?);
+                    continue;
+                }
+                _ => {
+                    let mut end = false;
+                    let Some((key, after)) = lex.key(&mut end) else {
+                        if end {
+                            break;
+                        }
+                        return None;
+                    };
+                    if let After::Section = after {
+                        if fast_number_suffix(key, "segment")? != lv.segments.len() + 1 {
+                            return None;
+                        }
+                        lv.segments.push(self.segment(&mut lex)?);
+                        continue;
+                    }
+                    // By length first: one or two comparisons a key instead of a chain.
+                    match (key.len(), key.as_bytes()) {
+                        (2, b"id") => 0,
+                        (6, b"status") => 1,
+                        (5, b"flags") => 2,
+                        (4, b"tags") => 3,
+                        (13, b"creation_time") => 4,
+                        (13, b"creation_host") => 5,
+                        (9, b"lock_args") => 6,
+                        (17, b"allocation_policy") => 7,
+                        (7, b"profile") => 8,
+                        (10, b"read_ahead") => 9,
+                        (5, b"major") => 10,
+                        (5, b"minor") => 11,
+                        (13, b"segment_count") => 12,
+                        _ => return None,
+                    }
+                }
             };
             if seen & (1 << bit) != 0 {
                 return None;
             }
             seen |= 1 << bit;
+            lex.value_start()?;
             match bit {
-                0 => lv.id = Id::parse(fast_str(&lex.scalar()?)?)?,
-                1 => lv.status = fast_strings(&mut lex, &mut self.scratch.words)?,
-                2 => lv.flags = fast_strings(&mut lex, &mut self.scratch.words)?,
+                0 => lv.id = fast_id(&mut lex)?,
+                1 => lv.status = fast_words(&mut lex, &mut self.scratch.words)?,
+                2 => lv.flags = fast_words(&mut lex, &mut self.scratch.words)?,
                 3 => lv.tags = fast_strings(&mut lex, &mut self.scratch.strings)?,
-                4 => lv.creation_time = Some(fast_u64(lex.scalar()?)?),
-                5 => lv.creation_host = Some(fast_string(lex.scalar()?)?),
-                6 => lv.lock_args = Some(fast_string(lex.scalar()?)?),
+                4 => lv.creation_time = Some(fast_uint(&mut lex)?),
+                5 => lv.creation_host = Some(fast_owned(&mut lex)?),
+                6 => lv.lock_args = Some(fast_owned(&mut lex)?),
                 7 => {
-                    let name = fast_string(lex.scalar()?)?;
+                    let name = fast_owned(&mut lex)?;
                     lv.allocation_policy = Some(AllocationPolicy::from_name(&name));
                 }
-                8 => lv.profile = Some(fast_string(lex.scalar()?)?),
+                8 => lv.profile = Some(fast_owned(&mut lex)?),
                 9 => {
                     lv.read_ahead = Some(match fast_int(lex.scalar()?)? {
                         -1 => ReadAhead::Disabled,
@@ -1308,16 +1374,16 @@ impl<'a, 'k> FastReader<'a, 'k> {
                 }
                 10 => lv.major = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
                 11 => lv.minor = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
-                _ => segment_count = Some(u32::try_from(fast_int(lex.scalar()?)?).ok()?),
+                _ => segment_count = Some(u32::try_from(fast_uint(&mut lex)?).ok()?),
             }
         }
         // Required: id, status, segment_count (matching the segment sections).
         let required = (1 << 0) | (1 << 1) | (1 << 12);
-        if !end || seen & required != required || segment_count? as usize != lv.segments.len() {
+        if seen & required != required || segment_count? as usize != lv.segments.len() {
             return None;
         }
         lv.segments.shrink_to_fit();
-        Some((lv, lex.rest()))
+        Some(lex.rest())
     }
 
     /// A `segmentN` body (after its `{`) of type striped or thin, through its `}`.
@@ -1329,56 +1395,74 @@ impl<'a, 'k> FastReader<'a, 'k> {
         let (mut stripe_count, mut stripe_size, mut stripes) = (None, None, None);
         let (mut thin_pool, mut transaction_id, mut device_id) = (None, None, None);
         let (mut external_origin, mut origin, mut merge) = (None, None, None);
-        let mut end = false;
-        while let Some((key, after)) = lex.key(&mut end) {
-            if let After::Section = after {
-                return None;
-            }
-            let bit = match (key.len(), key.as_bytes()) {
-                (12, b"start_extent") => 0,
-                (12, b"extent_count") => 1,
-                (13, b"reshape_count") => 2,
-                (4, b"type") => 3,
-                (4, b"tags") => 4,
-                (12, b"stripe_count") => 5,
-                (11, b"stripe_size") => 6,
-                (7, b"stripes") => 7,
-                (9, b"thin_pool") => 8,
-                (14, b"transaction_id") => 9,
-                (9, b"device_id") => 10,
-                (15, b"external_origin") => 11,
-                (6, b"origin") => 12,
-                (5, b"merge") => 13,
-                _ => return None,
+        loop {
+            let bit = match lex.peek()? {
+                b'}' => {
+                    lex.bump();
+                    break;
+                }
+                b's' if lex.eat(b"start_extent = ") => 0,
+                b'e' if lex.eat(b"extent_count = ") => 1,
+                b't' if lex.eat(b"type = ") => 3,
+                b's' if lex.eat(b"stripe_count = ") => 5,
+                b's' if lex.eat(b"stripes = ") => 7,
+                _ => {
+                    let mut end = false;
+                    let Some((key, after)) = lex.key(&mut end) else {
+                        if end {
+                            break;
+                        }
+                        return None;
+                    };
+                    if let After::Section = after {
+                        return None;
+                    }
+                    match (key.len(), key.as_bytes()) {
+                        (12, b"start_extent") => 0,
+                        (12, b"extent_count") => 1,
+                        (13, b"reshape_count") => 2,
+                        (4, b"type") => 3,
+                        (4, b"tags") => 4,
+                        (12, b"stripe_count") => 5,
+                        (11, b"stripe_size") => 6,
+                        (7, b"stripes") => 7,
+                        (9, b"thin_pool") => 8,
+                        (14, b"transaction_id") => 9,
+                        (9, b"device_id") => 10,
+                        (15, b"external_origin") => 11,
+                        (6, b"origin") => 12,
+                        (5, b"merge") => 13,
+                        _ => return None,
+                    }
+                }
             };
             if seen & (1 << bit) != 0 {
                 return None;
             }
             seen |= 1 << bit;
+            lex.value_start()?;
             match bit {
-                0 => start_extent = Some(fast_u32(lex.scalar()?)?),
-                1 => extent_count = Some(fast_u32(lex.scalar()?)?),
-                2 => reshape_count = Some(fast_u32(lex.scalar()?)?),
-                3 => type_string = Some(lex.scalar()?),
+                0 => start_extent = Some(fast_u32(lex)?),
+                1 => extent_count = Some(fast_u32(lex)?),
+                2 => reshape_count = Some(fast_u32(lex)?),
+                3 => type_string = Some(lex.plain_string()?),
                 4 => tags = fast_strings(lex, &mut self.scratch.strings)?,
-                5 => stripe_count = Some(fast_u32(lex.scalar()?)?),
-                6 => stripe_size = Some(fast_u32(lex.scalar()?)?),
+                5 => stripe_count = Some(fast_u32(lex)?),
+                6 => stripe_size = Some(fast_u32(lex)?),
                 7 => stripes = Some(self.areas(lex)?),
-                8 => thin_pool = Some(fast_string(lex.scalar()?)?),
-                9 => transaction_id = Some(fast_u64(lex.scalar()?)?),
-                10 => device_id = Some(fast_u32(lex.scalar()?)?),
-                11 => external_origin = Some(fast_string(lex.scalar()?)?),
-                12 => origin = Some(fast_string(lex.scalar()?)?),
-                _ => merge = Some(fast_string(lex.scalar()?)?),
+                8 => thin_pool = Some(fast_owned(lex)?),
+                9 => transaction_id = Some(fast_uint(lex)?),
+                10 => device_id = Some(fast_u32(lex)?),
+                11 => external_origin = Some(fast_owned(lex)?),
+                12 => origin = Some(fast_owned(lex)?),
+                _ => merge = Some(fast_owned(lex)?),
             }
         }
-        if !end {
-            return None;
-        }
         let type_string = type_string?;
-        let mut parts = fast_str(&type_string)?.split('+');
-        let type_name = parts.next().unwrap_or_default();
-        let type_flags = parts.map(str::to_string).collect();
+        let (type_name, type_flags) = match type_string.split_once('+') {
+            None => (type_string, Vec::new()),
+            Some((name, flags)) => (name, flags.split('+').map(str::to_string).collect()),
+        };
         const STRIPED_KEYS: u32 = (1 << 5) | (1 << 6) | (1 << 7);
         const THIN_KEYS: u32 = 0b11_1111 << 8;
         let kind = match type_name {
@@ -1419,15 +1503,12 @@ impl<'a, 'k> FastReader<'a, 'k> {
             return None;
         }
         let mut areas = Vec::with_capacity(1);
-        while let Some(first) = lex.element()? {
-            let Scalar::String(name) = first else {
-                return None;
-            };
-            let start = fast_u32(lex.element()??)?;
-            areas.push(match self.pv_keys.get(name.as_ref()) {
+        while let Some(name) = lex.string_element()? {
+            let start = u32::try_from(lex.uint_element()?).ok()?;
+            areas.push(match self.pv_keys.get(name) {
                 Some(&pv) => Area::Pv { pv, start },
                 None => Area::Lv {
-                    name: name.into_owned(),
+                    name: name.to_string(),
                     start,
                 },
             });
@@ -1453,46 +1534,53 @@ fn fast_int(value: Scalar<'_>) -> Option<i64> {
     }
 }
 
-fn fast_u32(value: Scalar<'_>) -> Option<u32> {
-    u32::try_from(fast_int(value)?).ok()
-}
-
 /// 0 to i64::MAX, as `Fields::u64`.
-fn fast_u64(value: Scalar<'_>) -> Option<u64> {
-    u64::try_from(fast_int(value)?).ok()
+fn fast_uint(lex: &mut Lex<'_>) -> Option<u64> {
+    lex.uint()
 }
 
-/// A string value as read, without a copy.
-fn fast_str<'v>(value: &'v Scalar<'_>) -> Option<&'v str> {
-    match value {
-        Scalar::String(text) => Some(text),
-        _ => None,
-    }
+fn fast_u32(lex: &mut Lex<'_>) -> Option<u32> {
+    u32::try_from(lex.uint()?).ok()
 }
 
-fn fast_string(value: Scalar<'_>) -> Option<String> {
-    match value {
-        Scalar::String(text) => Some(text.into_owned()),
-        _ => None,
-    }
+fn fast_owned(lex: &mut Lex<'_>) -> Option<String> {
+    lex.plain_string().map(str::to_string)
 }
 
-/// A list of strings (or words), allocated at its exact size as the full path's lists are
-/// (30,000 LVs would keep every spare slot).
-fn fast_strings<T: for<'x> From<&'x str>>(
-    lex: &mut Lex<'_>,
-    scratch: &mut Vec<T>,
-) -> Option<Vec<T>> {
+fn fast_id(lex: &mut Lex<'_>) -> Option<Id> {
+    Id::parse(lex.plain_string()?)
+}
+
+/// A list of strings, allocated at its exact size as the full path's lists are (30,000 LVs
+/// would keep every spare slot).
+fn fast_strings(lex: &mut Lex<'_>, scratch: &mut Vec<String>) -> Option<Vec<String>> {
     if !lex.array_start() {
         return None;
     }
     scratch.clear();
-    while let Some(element) = lex.element()? {
-        scratch.push(T::from(fast_str(&element)?));
+    while let Some(element) = lex.string_element()? {
+        scratch.push(element.to_string());
     }
     let mut strings = Vec::with_capacity(scratch.len());
     strings.append(scratch);
     Some(strings)
+}
+
+/// A list of status or flag words, as `fast_strings`.
+fn fast_words(lex: &mut Lex<'_>, scratch: &mut Vec<Word>) -> Option<Vec<Word>> {
+    if !lex.array_start() {
+        return None;
+    }
+    scratch.clear();
+    while let Some(element) = lex.string_element()? {
+        scratch.push(Word::from(element));
+    }
+    if scratch.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut words = Vec::with_capacity(scratch.len());
+    words.append(scratch);
+    Some(words)
 }
 
 /// A comment's text without the `#` and one following space.

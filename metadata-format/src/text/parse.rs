@@ -900,6 +900,135 @@ impl<'a> Lex<'a> {
         Some((key, after))
     }
 
+    /// The first byte after whitespace (consumed), without reading it; `None` at the end of
+    /// the text. Used to pick the keys to try at that byte with `eat`.
+    #[inline]
+    pub fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        loop {
+            let b = *bytes.get(self.at)?;
+            if !is_space(b) {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `pattern` (a `key = ` as LVM2 writes it, ending in a byte that ends a word)
+    /// if the text continues with it at the current byte. After it, `space` must run before
+    /// the value, as after `key`.
+    #[inline]
+    pub fn eat(&mut self, pattern: &[u8]) -> bool {
+        match self.text.as_bytes().get(self.at..self.at + pattern.len()) {
+            Some(bytes) if bytes == pattern => {
+                self.at += pattern.len();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Consumes one byte (after `peek` saw it).
+    #[inline]
+    pub fn bump(&mut self) {
+        self.at += 1;
+    }
+
+    /// Skips whitespace before a value; `None` at a comment.
+    #[inline]
+    pub fn value_start(&mut self) -> Option<()> {
+        self.space()
+    }
+
+    /// A non-negative decimal integer value as `scalar` reads it (`None` for anything else,
+    /// including what `scalar` would read as another kind of value).
+    #[inline]
+    pub fn uint(&mut self) -> Option<u64> {
+        let bytes = &self.text.as_bytes()[self.at..];
+        match bytes.first()? {
+            b'1'..=b'9' => {
+                let (value, len) = plain_decimal(bytes)?;
+                self.at += len;
+                u64::try_from(value).ok()
+            }
+            b'0' => match bytes.get(1) {
+                None => {
+                    self.at += 1;
+                    Some(0)
+                }
+                Some(&b) if is_space(b) || matches!(b, b'}' | b']' | b',' | b'#') => {
+                    self.at += 1;
+                    Some(0)
+                }
+                Some(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A double-quoted string value without a backslash, as `scalar` reads it (`None` for
+    /// anything else).
+    #[inline]
+    pub fn plain_string(&mut self) -> Option<&'a str> {
+        let rest = &self.text[self.at..];
+        let bytes = rest.as_bytes();
+        if bytes.first() != Some(&b'"') {
+            return None;
+        }
+        let n = memchr::memchr2(b'"', b'\\', &bytes[1..])?;
+        if bytes[n + 1] != b'"' {
+            return None;
+        }
+        self.at += n + 2;
+        rest.get(1..n + 1)
+    }
+
+    /// The next element of an array opened by `array_start` that is a plain string
+    /// (`plain_string`); `Some(None)` at the array's `]` (consumed). Separators are whitespace
+    /// with at most one comma after each element.
+    #[inline]
+    pub fn string_element(&mut self) -> Option<Option<&'a str>> {
+        self.space()?;
+        let bytes = self.text.as_bytes();
+        if *bytes.get(self.at)? == b']' {
+            self.at += 1;
+            return Some(None);
+        }
+        let value = self.plain_string()?;
+        self.space()?;
+        if self.text.as_bytes().get(self.at) == Some(&b',') {
+            self.at += 1;
+        }
+        Some(Some(value))
+    }
+
+    /// A run of decimal digits at the current byte as a number (`None` if there is none or
+    /// it does not fit).
+    #[inline]
+    pub fn digits(&mut self) -> Option<usize> {
+        let bytes = &self.text.as_bytes()[self.at..];
+        let len = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut value: usize = 0;
+        for &b in bytes.get(..len).filter(|digits| !digits.is_empty())? {
+            value = value.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+        }
+        self.at += len;
+        Some(value)
+    }
+
+    /// The next element of an array that is a number as `uint` reads it, followed by the same
+    /// separators as `string_element` (`None` for anything else, including the array's end).
+    #[inline]
+    pub fn uint_element(&mut self) -> Option<u64> {
+        self.space()?;
+        let value = self.uint()?;
+        self.space()?;
+        if self.text.as_bytes().get(self.at) == Some(&b',') {
+            self.at += 1;
+        }
+        Some(value)
+    }
+
     /// One non-array value.
     #[inline]
     pub fn scalar(&mut self) -> Option<Scalar<'a>> {
@@ -951,23 +1080,6 @@ impl<'a> Lex<'a> {
         } else {
             false
         }
-    }
-
-    /// The next element of an array opened by `array_start`; `Ok(None)` at its `]`
-    /// (consumed). Separators are whitespace with at most one comma after each element.
-    #[inline]
-    pub fn element(&mut self) -> Option<Option<Scalar<'a>>> {
-        self.space()?;
-        if self.text.as_bytes().get(self.at)? == &b']' {
-            self.at += 1;
-            return Some(None);
-        }
-        let value = self.scalar()?;
-        self.space()?;
-        if self.text.as_bytes().get(self.at) == Some(&b',') {
-            self.at += 1;
-        }
-        Some(Some(value))
     }
 }
 
