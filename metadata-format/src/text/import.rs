@@ -31,7 +31,12 @@ pub fn parse_metadata(input: &[u8]) -> Result<Metadata, TextError> {
         pv_keys: HashMap::default(),
         utc_offset: Cell::new(None),
         fast: true,
-        split_min: SPLIT_MIN,
+        // A second thread only where there is a second CPU (crate::more_than_one_cpu).
+        split_min: if text.len() >= SPLIT_MIN && crate::more_than_one_cpu() {
+            SPLIT_MIN
+        } else {
+            usize::MAX
+        },
         split_at: None,
         split_used: Cell::new(false),
     };
