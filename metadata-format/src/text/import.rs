@@ -1351,7 +1351,19 @@ impl<'a, 'k> FastReader<'a, 'k> {
             lex.value_start()?;
             match bit {
                 0 => lv.id = fast_id(&mut lex)?,
+                // The lists nearly every LV has, matched whole.
+                1 if lex.eat(b"[\"READ\", \"WRITE\", \"VISIBLE\"]") => {
+                    lv.status = vec![
+                        Word::shared("READ"),
+                        Word::shared("WRITE"),
+                        Word::shared("VISIBLE"),
+                    ]
+                }
+                1 if lex.eat(b"[\"READ\", \"WRITE\"]") => {
+                    lv.status = vec![Word::shared("READ"), Word::shared("WRITE")]
+                }
                 1 => lv.status = fast_words(&mut lex, &mut self.scratch.words)?,
+                2 if lex.eat(b"[]") => {}
                 2 => lv.flags = fast_words(&mut lex, &mut self.scratch.words)?,
                 3 => lv.tags = fast_strings(&mut lex, &mut self.scratch.strings)?,
                 4 => lv.creation_time = Some(fast_uint(&mut lex)?),
@@ -1441,6 +1453,7 @@ impl<'a, 'k> FastReader<'a, 'k> {
                 0 => start_extent = Some(fast_u32(lex)?),
                 1 => extent_count = Some(fast_u32(lex)?),
                 2 => reshape_count = Some(fast_u32(lex)?),
+                3 if lex.eat(b"\"striped\"") => type_string = Some("striped"),
                 3 => type_string = Some(lex.plain_string()?),
                 4 => tags = fast_strings(lex, &mut self.scratch.strings)?,
                 5 => stripe_count = Some(fast_u32(lex)?),
