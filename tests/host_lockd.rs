@@ -291,8 +291,8 @@ fn shared_vg_lifecycle_speaks_lvm2s_requests_in_lvm2s_order() {
     let lock_lv = vg.lv("lvmlock").expect("the lvmlock LV");
     assert_eq!(lock_lv.status, ["READ"]);
     assert_eq!(lock_lv.flags, ["WRITE_LOCKED"]);
-    assert_eq!(lock_lv.read_ahead, Some(ReadAhead::Disabled));
-    assert_eq!(lock_lv.lock_args, None);
+    assert_eq!(lock_lv.rare.read_ahead, Some(ReadAhead::Disabled));
+    assert_eq!(lock_lv.rare.lock_args, None);
     assert_eq!(lock_lv.extent_count(), 64);
     drop(log);
     // start_vg carries what lvmlockd needs to join: host_id, uuid, seqno.
@@ -331,7 +331,7 @@ fn shared_vg_lifecycle_speaks_lvm2s_requests_in_lvm2s_order() {
     );
     let vg = vg_on(&sb, dev);
     let lv1 = vg.lv("lv1").unwrap();
-    assert_eq!(lv1.lock_args.as_deref(), Some("1.0.0:70254592"));
+    assert_eq!(lv1.rare.lock_args.as_deref(), Some("1.0.0:70254592"));
     assert_eq!(lv1.status, ["READ", "VISIBLE"]);
     assert_eq!(lv1.flags, ["WRITE_LOCKED"]);
     let lvs = ok(sb.lvm(&[
@@ -597,7 +597,7 @@ fn locktype_converts_a_local_vg_and_back() {
         &fake,
         &["lvcreate", "-L", "8M", "-n", "lv1", "vgt"],
     ));
-    assert_eq!(vg_on(&sb, &devs[0]).lv("lv1").unwrap().lock_args, None);
+    assert_eq!(vg_on(&sb, &devs[0]).lv("lv1").unwrap().rare.lock_args, None);
     fake.take();
     let out = ok(oxlvm(
         &sb,
@@ -616,7 +616,7 @@ fn locktype_converts_a_local_vg_and_back() {
         (257 * 1024) / 4096
     );
     assert_eq!(
-        vg.lv("lv1").unwrap().lock_args.as_deref(),
+        vg.lv("lv1").unwrap().rare.lock_args.as_deref(),
         Some("1.0.0:70254592")
     );
     assert_eq!(
@@ -643,7 +643,7 @@ fn locktype_converts_a_local_vg_and_back() {
     assert_eq!(vg.lock_type, None);
     assert_eq!(vg.lock_args, None);
     assert!(vg.lv("lvmlock").is_none());
-    assert_eq!(vg.lv("lv1").unwrap().lock_args, None);
+    assert_eq!(vg.lv("lv1").unwrap().rare.lock_args, None);
     assert_eq!(vg.status, ["RESIZEABLE", "READ", "WRITE"]);
     assert!(vg.flags.is_empty());
     assert_eq!(
@@ -1037,11 +1037,12 @@ fn thin_lvs_lock_their_pool_and_creating_one_needs_the_pool_lock() {
     // The pool owns a lease; its hidden sub-LVs do not.
     let pool = vg.lv("pool").unwrap();
     assert!(pool
+        .rare
         .lock_args
         .as_deref()
         .is_some_and(|a| a.starts_with("1.0.0:")));
     for sub in ["pool_tdata", "pool_tmeta"] {
-        assert_eq!(vg.lv(sub).unwrap().lock_args, None, "{sub}");
+        assert_eq!(vg.lv(sub).unwrap().rare.lock_args, None, "{sub}");
     }
     let pool_uuid = pool.id.to_string();
     fake.take();
@@ -1095,7 +1096,7 @@ fn thin_lvs_lock_their_pool_and_creating_one_needs_the_pool_lock() {
         ]
     );
     let vg = vg_on(&sb, dev);
-    assert_eq!(vg.lv("thin1").unwrap().lock_args, None);
+    assert_eq!(vg.lv("thin1").unwrap().rare.lock_args, None);
     // LVM2 reads it as a thin LV without lock args in a sanlock VG.
     let lvs = ok(sb.lvm(&[
         "lvs",
@@ -1411,8 +1412,8 @@ fn lv_changes_take_lvm2s_lv_locks() {
     let (data_args, meta_args) = {
         let vg = vg_on(&sb, dev);
         (
-            vg.lv("data").unwrap().lock_args.clone().unwrap(),
-            vg.lv("meta").unwrap().lock_args.clone().unwrap(),
+            vg.lv("data").unwrap().rare.lock_args.clone().unwrap(),
+            vg.lv("meta").unwrap().rare.lock_args.clone().unwrap(),
         )
     };
     ok(oxlvm(
@@ -1454,11 +1455,12 @@ fn lv_changes_take_lvm2s_lv_locks() {
     assert!(vg
         .lv("data")
         .unwrap()
+        .rare
         .lock_args
         .as_deref()
         .is_some_and(|a| a.starts_with("1.0.0:")));
-    assert_eq!(vg.lv("data_tdata").unwrap().lock_args, None);
-    assert_eq!(vg.lv("data_tmeta").unwrap().lock_args, None);
+    assert_eq!(vg.lv("data_tdata").unwrap().rare.lock_args, None);
+    assert_eq!(vg.lv("data_tmeta").unwrap().rare.lock_args, None);
     let _ = (data_args, meta_args);
 
     // vgexport of a shared VG: every LV with a lock ex and back (transient), then exported.
@@ -1537,6 +1539,6 @@ fn thin_snapshots_and_resizes_lock_the_pool() {
     ));
     ok(oxlvm(&sb, &fake, &["lvextend", "-L", "+4M", "vgs/thin1"]));
     let vg = vg_on(&sb, dev);
-    assert_eq!(vg.lv("tsnap").unwrap().lock_args, None);
+    assert_eq!(vg.lv("tsnap").unwrap().rare.lock_args, None);
     assert_eq!(vg.lv("thin1").unwrap().extent_count(), 3);
 }

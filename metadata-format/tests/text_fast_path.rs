@@ -50,12 +50,12 @@ fn sample() -> Metadata {
     linear.segments.push(Segment::linear(4, 2, pv1, 7));
     vg.lvs.push(linear);
     let mut striped = LogicalVolume::new("striped", id(21));
-    striped.read_ahead = Some(ReadAhead::Sectors(256));
-    striped.major = Some(253);
-    striped.minor = Some(7);
-    striped.allocation_policy = Some(AllocationPolicy::Contiguous);
-    striped.profile = Some("prof".into());
-    striped.lock_args = Some("la".into());
+    striped.rare.read_ahead = Some(ReadAhead::Sectors(256));
+    striped.rare.major = Some(253);
+    striped.rare.minor = Some(7);
+    striped.rare.allocation_policy = Some(AllocationPolicy::Contiguous);
+    striped.rare.profile = Some("prof".into());
+    striped.rare.lock_args = Some("la".into());
     striped.flags = vec!["LOCKED".into()];
     let mut seg = Segment::striped(
         0,
@@ -479,6 +479,14 @@ fn keys_and_values_written_another_way_read_the_same() {
         ("\"READ\", ", "\"READ\",, "),
         ("\"READ\", ", "\"READ\" "),
         ("status = [", "status = [ "),
+        ("\"VISIBLE\"]", "\"VISIBLE\",]"),
+        ("\"VISIBLE\"]", "\"VISIBLE\"]]"),
+        ("\"WRITE\"]", "\"WRITE\" ]"),
+        ("\"WRITE\"", "\"WRITE\", \"VISIBLE\", \"VISIBLE\""),
+        ("flags = []", "flags = []]"),
+        ("flags = []", "flags = [],"),
+        ("\"striped\"", "\"striped\"\""),
+        ("\"striped\"", "\"stripedx\""),
         ("flags = []", "flags = [ ]"),
         ("flags = []", "flags = [\"A\", \"B\"]"),
         ("tags = [\"", "tags = [\"\\\""),

@@ -240,7 +240,10 @@ fn pvmove_in_progress_has_an_lv_area_and_a_pv_mirror() {
     );
     let pvmove = vg.lv("pvmove0").unwrap();
     assert!(pvmove.has_status("PVMOVE"));
-    assert_eq!(pvmove.allocation_policy, Some(AllocationPolicy::Contiguous));
+    assert_eq!(
+        pvmove.rare.allocation_policy,
+        Some(AllocationPolicy::Contiguous)
+    );
     let SegmentKind::Mirror(mirror) = &pvmove.segments[0].kind else {
         panic!("pvmove0 is a mirror")
     };
@@ -487,7 +490,10 @@ fn unknown_keys_and_types_survive_both_forms() {
     assert_eq!(metadata.vg.extra[0].after, Some("max_pv"));
     assert_eq!(metadata.vg.extra[0].item.comment(), Some(" a comment"));
     assert_eq!(metadata.vg.pvs[0].extra[0].after, Some("pe_count"));
-    assert_eq!(metadata.vg.lvs[0].extra[0].after, Some("creation_host"));
+    assert_eq!(
+        metadata.vg.lvs[0].rare.extra[0].after,
+        Some("creation_host")
+    );
     assert_eq!(
         metadata.vg.lv("striped").unwrap().segments[0].extra[0].after,
         Some("stripe_size")

@@ -392,14 +392,16 @@ fn logical_volume(pvs: Vec<Id>) -> impl Strategy<Value = LogicalVolume> {
                     tags,
                     creation_time,
                     creation_host,
-                    lock_args,
-                    allocation_policy,
-                    profile,
-                    read_ahead,
-                    major,
-                    minor,
                     segments,
-                    extra,
+                    rare: Rare::new(LvRare {
+                        lock_args,
+                        allocation_policy,
+                        profile,
+                        read_ahead,
+                        major,
+                        minor,
+                        extra,
+                    }),
                 }
             },
         )

@@ -718,9 +718,12 @@ fn lv_colon(out: &mut Out, f: &VgFacts, i: usize) {
     if own.as_ref().is_some_and(|k| k.read_only) {
         access |= 4;
     }
-    let contiguous = matches!(lv.allocation_policy, Some(AllocationPolicy::Contiguous));
+    let contiguous = matches!(
+        lv.rare.allocation_policy,
+        Some(AllocationPolicy::Contiguous)
+    );
     // LVM2 prints its unsigned read-ahead with %d: `auto` is -1.
-    let read_ahead = lv_read_ahead(lv.read_ahead) as i32;
+    let read_ahead = lv_read_ahead(lv.rare.read_ahead) as i32;
     let (active, open, major, minor) = match &own {
         Some(k) => (1, k.open_count, i64::from(k.major), i64::from(k.minor)),
         None => (0, 0, -1, -1),
@@ -953,24 +956,27 @@ fn lv_full(out: &mut Out, f: &VgFacts, i: usize, units: Units) {
     out.line(format!("Segments               {}", lv.segments.len()));
     out.line(format!(
         "Allocation             {}",
-        alloc_name(lv.allocation_policy.as_ref(), "inherit")
+        alloc_name(lv.rare.allocation_policy.as_ref(), "inherit")
     ));
-    match lv.read_ahead {
+    match lv.rare.read_ahead {
         None => out.line("Read ahead sectors     auto"),
         Some(ReadAhead::Disabled) => out.line("Read ahead sectors     0"),
         Some(ReadAhead::Sectors(n)) => out.line(format!("Read ahead sectors     {n}")),
     }
     if let Some(o) = &own {
         let current = o.read_ahead.unwrap_or(0);
-        if u64::from(lv_read_ahead(lv.read_ahead)) != current {
+        if u64::from(lv_read_ahead(lv.rare.read_ahead)) != current {
             out.line(format!("- currently set to     {current}"));
         }
     }
     if lv.has_status("FIXED_MINOR") {
-        if let Some(major) = lv.major.filter(|m| *m >= 0) {
+        if let Some(major) = lv.rare.major.filter(|m| *m >= 0) {
             out.line(format!("Persistent major       {major}"));
         }
-        out.line(format!("Persistent minor       {}", lv.minor.unwrap_or(-1)));
+        out.line(format!(
+            "Persistent minor       {}",
+            lv.rare.minor.unwrap_or(-1)
+        ));
     }
     if let Some(o) = &own {
         out.line(format!("Block device           {}:{}", o.major, o.minor));
@@ -1407,7 +1413,7 @@ pub fn lvscan(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 f.vg.name,
                 lv.name,
                 display_size(f.lv_size(i), units),
-                alloc_name(lv.allocation_policy.as_ref(), "inherit")
+                alloc_name(lv.rare.allocation_policy.as_ref(), "inherit")
             ));
         }
     }

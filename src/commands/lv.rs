@@ -1133,7 +1133,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             let mut lv = new_lv(&name, crate::host::new_id(), now, &host);
             if let Some(p) = &policy_arg {
                 if *p != AllocationPolicy::Inherit {
-                    lv.allocation_policy = Some(p.clone());
+                    lv.rare.allocation_policy = Some(p.clone());
                 }
             }
             vg.lvs.push(lv);
@@ -1247,7 +1247,7 @@ fn create(args: LvcreateArgs, argv: &[OsString]) -> CmdResult {
             ));
             if let Some(p) = &policy_arg {
                 if *p != AllocationPolicy::Inherit {
-                    pool.allocation_policy = Some(p.clone());
+                    pool.rare.allocation_policy = Some(p.clone());
                 }
             }
             vg.lvs.push(pool);
@@ -1850,7 +1850,9 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
                 add = add - rest + am;
             }
             let policy = effective_policy(
-                explicit_alloc.as_ref().or(lv.allocation_policy.as_ref()),
+                explicit_alloc
+                    .as_ref()
+                    .or(lv.rare.allocation_policy.as_ref()),
                 &vg,
             );
             let got = lv_raid::extend(
@@ -1912,7 +1914,9 @@ fn resize(argv: &[OsString], mode: ResizeMode) -> CmdResult {
                 }
             }
             let policy = effective_policy(
-                explicit_alloc.as_ref().or(lv.allocation_policy.as_ref()),
+                explicit_alloc
+                    .as_ref()
+                    .or(lv.rare.allocation_policy.as_ref()),
                 &vg,
             );
             let mut req = Request::new(
@@ -2263,7 +2267,7 @@ fn grow_pool_metadata(
             return Ok(false);
         }
     }
-    let policy = effective_policy(explicit_alloc.or(meta.allocation_policy.as_ref()), vg);
+    let policy = effective_policy(explicit_alloc.or(meta.rare.allocation_policy.as_ref()), vg);
     let add = u32::try_from(new - current).map_err(|_| CmdError::usage("too many extents"))?;
     let stripes = match meta.segments.last().map(|s| &s.kind) {
         Some(SegmentKind::Striped(s)) => (s.stripes.len() as u32, s.stripe_size.unwrap_or(0)),
@@ -2314,7 +2318,7 @@ fn grow_pool_metadata_spare(
         (
             s.name.clone(),
             s.extent_count(),
-            s.allocation_policy.clone(),
+            s.rare.allocation_policy.clone(),
         )
     }) {
         Some((name, have, lv_policy)) => {
@@ -2936,7 +2940,7 @@ pub fn lvchange(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 _ => {}
             }
             if let Some(p) = &policy {
-                lv.allocation_policy = (*p != AllocationPolicy::Inherit).then(|| p.clone());
+                lv.rare.allocation_policy = (*p != AllocationPolicy::Inherit).then(|| p.clone());
             }
             changed.push(name.clone());
         }

@@ -827,18 +827,18 @@ fn to_thin_pool(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     // allocates it as an LV named lvolN and renames it).
     let tdata = format!("{data}_tdata");
     let tmeta = format!("{data}_tmeta");
-    let data_policy = vg.lv(&data).and_then(|l| l.allocation_policy.clone());
+    let data_policy = vg.lv(&data).and_then(|l| l.rare.allocation_policy.clone());
     // In a shared VG the pool gets a lease of its own (the write allocates it); the two LVs
     // lose theirs (freed after the write), as LVM2's lvconvert does.
     for (from, to) in [(&data, &tdata), (&meta, &tmeta)] {
         if let Some(lv) = vg.lv_mut(from) {
             lv.name = to.clone();
-            lv.lock_args = None;
+            lv.rare.lock_args = None;
             hide(lv);
         }
     }
     let mut pool = new_lv(&data, crate::host::new_id(), now, &host);
-    pool.allocation_policy = data_policy;
+    pool.rare.allocation_policy = data_policy;
     pool.segments.push(Segment::new(
         0,
         data_extents,
@@ -1037,7 +1037,7 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     l.refuse_active(&vg, &[&name])?;
     let policy = policy_arg
         .as_ref()
-        .or(lv.allocation_policy.as_ref())
+        .or(lv.rare.allocation_policy.as_ref())
         .filter(|p| **p != AllocationPolicy::Inherit)
         .or(vg.allocation_policy.as_ref())
         .and_then(|p| Policy::from_name(p.as_str()))
@@ -1235,7 +1235,7 @@ fn repair(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
         .collect();
     let policy = policy_arg
         .as_ref()
-        .or(lv.allocation_policy.as_ref())
+        .or(lv.rare.allocation_policy.as_ref())
         .filter(|p| **p != AllocationPolicy::Inherit)
         .or(vg.allocation_policy.as_ref())
         .and_then(|p| Policy::from_name(p.as_str()))
@@ -1538,7 +1538,7 @@ fn repair_mirror(
         .collect();
     let policy = alloc_arg(args.alloc.as_deref())?
         .as_ref()
-        .or(lv.allocation_policy.as_ref())
+        .or(lv.rare.allocation_policy.as_ref())
         .filter(|p| **p != AllocationPolicy::Inherit)
         .or(base.allocation_policy.as_ref())
         .and_then(|p| Policy::from_name(p.as_str()))

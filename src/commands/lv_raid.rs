@@ -319,7 +319,7 @@ fn sub_lv(
 ) -> LogicalVolume {
     let mut lv = new_lv(name, id, now, host);
     lv.status.retain(|s| s != "VISIBLE");
-    lv.allocation_policy = alloc;
+    lv.rare.allocation_policy = alloc;
     lv
 }
 
@@ -408,7 +408,7 @@ pub fn create(
     let per_device = runs_per_device(&got, devices as usize);
 
     let mut top = new_lv(req.name, new_id(), req.now, req.host);
-    top.allocation_policy = req.lv_policy.clone();
+    top.rare.allocation_policy = req.lv_policy.clone();
     if params.nosync {
         set_status(&mut top, "NOTSYNCED");
     }
@@ -539,7 +539,7 @@ pub fn add_mirror_log(
     })?;
     let ids = alloc::pv_ids(vg);
     let log_name = format!("{name}_mlog");
-    let lv_policy = lv.allocation_policy.clone();
+    let lv_policy = lv.rare.allocation_policy.clone();
     let mut log = sub_lv(&log_name, new_id(), now, host, lv_policy);
     append_runs(&ids, &mut log, &got.logs);
     vg.lvs.push(log);
@@ -874,7 +874,7 @@ fn alloc_raid_images(
     let got = alloc::allocate(vg, None, c.sources, &req).map_err(|e| alloc_error(e, vg))?;
     let ids = alloc::pv_ids(vg);
     let per_device = runs_per_device(&got, count as usize);
-    let policy = lv.allocation_policy.clone();
+    let policy = lv.rare.allocation_policy.clone();
     let mut made = Vec::new();
     let mut next = 0;
     for s in 0..count as usize {
@@ -989,7 +989,7 @@ pub fn linear_to_raid1(
             ranges: Vec::new(),
         })
         .collect();
-    let policy = lv.allocation_policy.clone();
+    let policy = lv.rare.allocation_policy.clone();
     let req = Request::new(1, meta_len, c.policy);
     let got = alloc::allocate(vg, None, &own, &req).map_err(|e| alloc_error(e, vg))?;
     let ids = alloc::pv_ids(vg);
@@ -1334,7 +1334,7 @@ pub fn add_mirror_legs(
     let got = alloc::allocate(vg, None, c.sources, &req).map_err(|e| alloc_error(e, vg))?;
     let ids = alloc::pv_ids(vg);
     let per_device = runs_per_device(&got, count as usize);
-    let policy = lv.allocation_policy.clone();
+    let policy = lv.rare.allocation_policy.clone();
     let mut legs = Vec::new();
     let mut next = 0;
     for runs in &per_device {
@@ -1454,7 +1454,7 @@ pub fn linear_to_mirror(
     req.parallel = parallel_areas(vg, name);
     let got = alloc::allocate(vg, None, c.sources, &req).map_err(|e| alloc_error(e, vg))?;
     let ids = alloc::pv_ids(vg);
-    let policy = lv.allocation_policy.clone();
+    let policy = lv.rare.allocation_policy.clone();
     let log_name = format!("{name}_mlog");
     if disk_log {
         let mut log = sub_lv(&log_name, new_id(), c.now, c.host, policy.clone());

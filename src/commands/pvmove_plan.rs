@@ -430,7 +430,7 @@ pub fn start(
     layer.status = vec!["READ".into(), "WRITE".into()];
     set_status(&mut layer, "PVMOVE");
     set_status(&mut layer, "LOCKED");
-    layer.allocation_policy = Some(AllocationPolicy::Contiguous);
+    layer.rare.allocation_policy = Some(AllocationPolicy::Contiguous);
     let mut moving: Vec<String> = Vec::new();
     let mut notes = Vec::new();
     let mut skipped = false;
@@ -762,7 +762,10 @@ mod tests {
         assert_eq!(st.pvmove, "pvmove0");
         let pm = st.vg.lv("pvmove0").unwrap();
         assert_eq!(pm.status, vec!["READ", "WRITE", "PVMOVE", "LOCKED"]);
-        assert_eq!(pm.allocation_policy, Some(AllocationPolicy::Contiguous));
+        assert_eq!(
+            pm.rare.allocation_policy,
+            Some(AllocationPolicy::Contiguous)
+        );
         let segs: Vec<_> = pm
             .segments
             .iter()

@@ -499,8 +499,8 @@ impl Shared {
         let pending: Vec<usize> = (0..vg.lvs.len())
             .filter(|&i| {
                 let lv = &vg.lvs[i];
-                lv.lock_args.as_deref() == Some(lockd::PENDING)
-                    || (lv.lock_args.is_none() && is_new(&lv.id) && lockd::uses_lock(vg, lv))
+                lv.rare.lock_args.as_deref() == Some(lockd::PENDING)
+                    || (lv.rare.lock_args.is_none() && is_new(&lv.id) && lockd::uses_lock(vg, lv))
             })
             .collect();
         if pending.is_empty() {
@@ -542,7 +542,7 @@ impl Shared {
                     "{why}\n  Cannot allocate lock for new LV."
                 )));
             };
-            new.vg.lvs[i].lock_args = Some(args.clone());
+            new.vg.lvs[i].rare.lock_args = Some(args.clone());
             allocated.push((name, id, args));
         }
         Ok(allocated)
@@ -574,7 +574,7 @@ impl Shared {
         }
         if let Some(old) = old.filter(|o| lockd::vg_is_shared(&o.vg)) {
             for lv in &old.vg.lvs {
-                let Some(args) = lv.lock_args.as_deref() else {
+                let Some(args) = lv.rare.lock_args.as_deref() else {
                     continue;
                 };
                 // Still there with its lease (an LV that lost it became part of another, as
@@ -583,7 +583,7 @@ impl Shared {
                     .vg
                     .lvs
                     .iter()
-                    .any(|l| l.id == lv.id && l.lock_args.is_some())
+                    .any(|l| l.id == lv.id && l.rare.lock_args.is_some())
                 {
                     continue;
                 }
@@ -929,7 +929,7 @@ fn add_lvmlock_lv(ctx: &Context, vg: &mut VolumeGroup, mib: u64) -> CmdResult {
         ctx.host.now,
         &ctx.host.node,
     );
-    lv.read_ahead = Some(ReadAhead::Disabled);
+    lv.rare.read_ahead = Some(ReadAhead::Disabled);
     vg.lvs.push(lv);
     let policy = vg
         .allocation_policy
@@ -1606,7 +1606,7 @@ pub fn change_lock_type(
         md.vg.lock_args = None;
         md.vg.status.retain(|s| s != "CLUSTERED");
         for lv in &mut md.vg.lvs {
-            lv.lock_args = None;
+            lv.rare.lock_args = None;
         }
         ctx.commit_vg(scan, Some(found), &mut md)?;
         ctx.say(format!("Volume group \"{name}\" successfully changed"));
@@ -1656,7 +1656,7 @@ pub fn change_lock_type(
             .filter(|&i| crate::lockd::uses_lock(&md.vg, &md.vg.lvs[i]))
             .collect();
         for i in needing {
-            md.vg.lvs[i].lock_args = Some(crate::lockd::PENDING.to_string());
+            md.vg.lvs[i].rare.lock_args = Some(crate::lockd::PENDING.to_string());
         }
         ctx.commit_vg(scan, Some(&locked), &mut md)?;
         // The lockspace is not started by this command: the lvmlock LV goes down again.
@@ -1677,7 +1677,7 @@ pub fn change_lock_type(
         md.vg.lock_type = None;
         md.vg.lock_args = None;
         for lv in &mut md.vg.lvs {
-            lv.lock_args = None;
+            lv.rare.lock_args = None;
         }
         md.vg.system_id = ctx.shared.local_system_id(ctx).id.clone();
         ctx.commit_vg(scan, Some(found), &mut md)?;

@@ -180,6 +180,9 @@ pub struct MirrorStatus {
     pub insync_regions: u64,
     pub total_regions: u64,
     pub dev_health: String,
+    /// The disk log's own letter (`A` alive, `D` device failed, `F` flush failed); None for a
+    /// core log (or a status without one).
+    pub log_health: Option<char>,
 }
 
 pub fn parse_mirror(params: &str) -> Option<MirrorStatus> {
@@ -187,10 +190,16 @@ pub fn parse_mirror(params: &str) -> Option<MirrorStatus> {
     let legs: usize = words.first()?.parse().ok()?;
     let (insync, total) = fraction(words.get(1 + legs)?)?;
     let health = words.get(3 + legs).map_or(String::new(), |s| s.to_string());
+    // `<#log args> disk <log dev> <letter>` or `1 core`.
+    let log_health = match words.get(5 + legs) {
+        Some(&"disk") => words.get(7 + legs).and_then(|w| w.chars().next()),
+        _ => None,
+    };
     Some(MirrorStatus {
         insync_regions: insync,
         total_regions: total,
         dev_health: health,
+        log_health,
     })
 }
 
@@ -241,5 +250,28 @@ mod tests {
         assert_eq!(m.dev_health, "AA");
         let core = parse_mirror("2 253:0 253:1 16/16 1 AA 1 core").unwrap();
         assert_eq!(core.total_regions, 16);
+    }
+
+    #[test]
+    fn mirror_leg_and_log_health() {
+        // Lines as dm-mirror prints them: legs alive or dead, the disk log alive, its device
+        // failed, its flush failed; a core log has no letter.
+        let cases = [
+            ("2 253:3 253:4 8/8 1 AA 3 disk 253:2 A", "AA", Some('A')),
+            ("2 253:3 253:4 8/8 1 DA 3 disk 253:2 A", "DA", Some('A')),
+            ("2 253:3 253:4 7/8 1 AD 3 disk 253:2 D", "AD", Some('D')),
+            ("2 253:3 253:4 8/8 1 AA 3 disk 253:2 F", "AA", Some('F')),
+            (
+                "3 253:3 253:4 253:5 8/8 1 AAA 3 disk 253:2 F",
+                "AAA",
+                Some('F'),
+            ),
+            ("2 253:3 253:4 8/8 1 AA 1 core", "AA", None),
+            ("2 253:3 253:4 4/8 1 AD 1 core", "AD", None),
+        ];
+        for (line, legs, log) in cases {
+            let m = parse_mirror(line).unwrap();
+            assert_eq!((m.dev_health.as_str(), m.log_health), (legs, log), "{line}");
+        }
     }
 }

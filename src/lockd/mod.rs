@@ -326,11 +326,11 @@ pub fn lock_target(vg: &VolumeGroup, lv_name: &str) -> Option<LockTarget> {
         return Some(LockTarget {
             lv_name: pool.name.clone(),
             lv_id: pool.id,
-            lock_args: pool.lock_args.clone(),
+            lock_args: pool.rare.lock_args.clone(),
             no_sh: true,
         });
     }
-    let lock_args = lv.lock_args.clone()?;
+    let lock_args = lv.rare.lock_args.clone()?;
     let no_sh = lv.segments.iter().any(|s| {
         matches!(
             s.kind,
@@ -511,7 +511,7 @@ mod tests {
         vg.lock_type = Some("sanlock".into());
         vg.lock_args = Some("1.0.0:lvmlock".into());
         if let Some(p) = vg.lvs.iter_mut().find(|l| l.name == "pool") {
-            p.lock_args = Some("1.0.0:72351744".into());
+            p.rare.lock_args = Some("1.0.0:72351744".into());
         }
         let thin = vg
             .lvs

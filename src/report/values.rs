@@ -970,7 +970,7 @@ impl<'a> VgFacts<'a> {
         } else {
             '-'
         };
-        let alloc = alloc_char(lv.allocation_policy.as_ref(), 'i');
+        let alloc = alloc_char(lv.rare.allocation_policy.as_ref(), 'i');
         a[2] = if self.is_locked(i) {
             alloc.to_ascii_uppercase()
         } else {
@@ -1550,6 +1550,7 @@ impl<'a> VgFacts<'a> {
             }
             FieldId::LV_CONVERTING => FieldValue::Bin(lv_has(lv, "CONVERTING")),
             FieldId::LV_ALLOCATION_POLICY => s(lv
+                .rare
                 .allocation_policy
                 .as_ref()
                 .map_or("inherit".to_string(), |p| p.as_str().to_string())),
@@ -1581,9 +1582,9 @@ impl<'a> VgFacts<'a> {
                 None => FieldValue::BinUndef,
                 Some(_) => FieldValue::Bin(false),
             },
-            FieldId::LV_MAJOR => FieldValue::Int(lv.major.map_or(-1, i64::from)),
-            FieldId::LV_MINOR => FieldValue::Int(lv.minor.map_or(-1, i64::from)),
-            FieldId::LV_READ_AHEAD => match lv.read_ahead {
+            FieldId::LV_MAJOR => FieldValue::Int(lv.rare.major.map_or(-1, i64::from)),
+            FieldId::LV_MINOR => FieldValue::Int(lv.rare.minor.map_or(-1, i64::from)),
+            FieldId::LV_READ_AHEAD => match lv.rare.read_ahead {
                 None => FieldValue::read_ahead_auto(),
                 Some(ReadAhead::Disabled) => FieldValue::Size(0),
                 Some(ReadAhead::Sectors(n)) => FieldValue::Size(u64::from(n)),
@@ -1668,8 +1669,8 @@ impl<'a> VgFacts<'a> {
             FieldId::POOL_LV => self.lv_ref(self.pool_of(i), false),
             FieldId::POOL_LV_UUID => self.lv_ref(self.pool_of(i), true),
             FieldId::LV_TAGS => FieldValue::List(lv.tags.clone()),
-            FieldId::LV_PROFILE => s(lv.profile.clone().unwrap_or_default()),
-            FieldId::LV_LOCKARGS => s(lv.lock_args.clone().unwrap_or_default()),
+            FieldId::LV_PROFILE => s(lv.rare.profile.clone().unwrap_or_default()),
+            FieldId::LV_LOCKARGS => s(lv.rare.lock_args.clone().unwrap_or_default()),
             FieldId::LV_TIME => time_value(lv.creation_time),
             FieldId::LV_TIME_REMOVED => FieldValue::TextNum(Cow::Borrowed(""), 0),
             FieldId::LV_HOST => s(lv.creation_host.clone().unwrap_or_default()),

@@ -437,7 +437,7 @@ impl Emitter<'_> {
     }
 
     fn logical_volume(&mut self, lv: &LogicalVolume) {
-        let mut a = Anchors::new(&lv.extra);
+        let mut a = Anchors::new(&lv.rare.extra);
         self.out.nl();
         self.out.open(&lv.name);
         a.at(&mut self.out, None);
@@ -455,15 +455,15 @@ impl Emitter<'_> {
         a.key(&mut self.out, "creation_time");
         self.opt_str("creation_host", &lv.creation_host);
         a.key(&mut self.out, "creation_host");
-        self.opt_str("lock_args", &lv.lock_args);
+        self.opt_str("lock_args", &lv.rare.lock_args);
         a.key(&mut self.out, "lock_args");
-        if let Some(policy) = &lv.allocation_policy {
+        if let Some(policy) = &lv.rare.allocation_policy {
             self.out.kv_str("allocation_policy", policy.as_str());
         }
         a.key(&mut self.out, "allocation_policy");
-        self.opt_str("profile", &lv.profile);
+        self.opt_str("profile", &lv.rare.profile);
         a.key(&mut self.out, "profile");
-        match lv.read_ahead {
+        match lv.rare.read_ahead {
             Some(ReadAhead::Disabled) => {
                 let start = self.out.begin();
                 self.out.raw(b"read_ahead = -1");
@@ -473,11 +473,11 @@ impl Emitter<'_> {
             None => {}
         }
         a.key(&mut self.out, "read_ahead");
-        if let Some(major) = lv.major {
+        if let Some(major) = lv.rare.major {
             self.kv_int("major", major.into());
         }
         a.key(&mut self.out, "major");
-        if let Some(minor) = lv.minor {
+        if let Some(minor) = lv.rare.minor {
             self.kv_int("minor", minor.into());
         }
         a.key(&mut self.out, "minor");

@@ -860,14 +860,16 @@ impl<'a> Importer<'a> {
             tags,
             creation_time,
             creation_host,
-            lock_args,
-            allocation_policy,
-            profile,
-            read_ahead,
-            major,
-            minor,
             segments,
-            extra,
+            rare: Rare::new(LvRare {
+                lock_args,
+                allocation_policy,
+                profile,
+                read_ahead,
+                major,
+                minor,
+                extra,
+            }),
         })
     }
 
@@ -1260,14 +1262,8 @@ impl<'a, 'k> FastReader<'a, 'k> {
             tags: Vec::new(),
             creation_time: None,
             creation_host: None,
-            lock_args: None,
-            allocation_policy: None,
-            profile: None,
-            read_ahead: None,
-            major: None,
-            minor: None,
             segments: Vec::new(),
-            extra: Vec::new(),
+            rare: Rare::default(),
         });
         let read = match lvs.last_mut() {
             Some(lv) => self.lv_fields(lv, body),
@@ -1360,25 +1356,37 @@ impl<'a, 'k> FastReader<'a, 'k> {
             lex.value_start()?;
             match bit {
                 0 => lv.id = fast_id(&mut lex)?,
+                // The lists nearly every LV has, matched whole.
+                1 if lex.eat(b"[\"READ\", \"WRITE\", \"VISIBLE\"]") => {
+                    lv.status = vec![
+                        Word::shared("READ"),
+                        Word::shared("WRITE"),
+                        Word::shared("VISIBLE"),
+                    ]
+                }
+                1 if lex.eat(b"[\"READ\", \"WRITE\"]") => {
+                    lv.status = vec![Word::shared("READ"), Word::shared("WRITE")]
+                }
                 1 => lv.status = fast_words(&mut lex, &mut self.scratch.words)?,
+                2 if lex.eat(b"[]") => {}
                 2 => lv.flags = fast_words(&mut lex, &mut self.scratch.words)?,
                 3 => lv.tags = fast_strings(&mut lex, &mut self.scratch.strings)?,
                 4 => lv.creation_time = Some(fast_uint(&mut lex)?),
                 5 => lv.creation_host = Some(fast_owned(&mut lex)?),
-                6 => lv.lock_args = Some(fast_owned(&mut lex)?),
+                6 => lv.rare.lock_args = Some(fast_owned(&mut lex)?),
                 7 => {
                     let name = fast_owned(&mut lex)?;
-                    lv.allocation_policy = Some(AllocationPolicy::from_name(&name));
+                    lv.rare.allocation_policy = Some(AllocationPolicy::from_name(&name));
                 }
-                8 => lv.profile = Some(fast_owned(&mut lex)?),
+                8 => lv.rare.profile = Some(fast_owned(&mut lex)?),
                 9 => {
-                    lv.read_ahead = Some(match fast_int(lex.scalar()?)? {
+                    lv.rare.read_ahead = Some(match fast_int(lex.scalar()?)? {
                         -1 => ReadAhead::Disabled,
                         value => ReadAhead::Sectors(u32::try_from(value).ok()?),
                     })
                 }
-                10 => lv.major = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
-                11 => lv.minor = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
+                10 => lv.rare.major = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
+                11 => lv.rare.minor = Some(i32::try_from(fast_int(lex.scalar()?)?).ok()?),
                 _ => segment_count = Some(u32::try_from(fast_uint(&mut lex)?).ok()?),
             }
         }
@@ -1450,6 +1458,7 @@ impl<'a, 'k> FastReader<'a, 'k> {
                 0 => start_extent = Some(fast_u32(lex)?),
                 1 => extent_count = Some(fast_u32(lex)?),
                 2 => reshape_count = Some(fast_u32(lex)?),
+                3 if lex.eat(b"\"striped\"") => type_string = Some("striped"),
                 3 => type_string = Some(lex.plain_string()?),
                 4 => tags = fast_strings(lex, &mut self.scratch.strings)?,
                 5 => stripe_count = Some(fast_u32(lex)?),

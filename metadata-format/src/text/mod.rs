@@ -37,9 +37,9 @@ pub use format::ctime_text;
 pub use import::{parse_metadata, parse_metadata_split, parse_metadata_without_fast_path};
 pub use model::{
     AllocationPolicy, Area, Cache, CachePool, CacheSettings, Extra, Header,
-    HistoricalLogicalVolume, Id, InvalidId, LogicalVolume, Metadata, Mirror, OtherSegment,
-    PhysicalVolume, Raid, RaidImage, RaidLevel, ReadAhead, Segment, SegmentKind, Snapshot, Striped,
-    Thin, ThinMessage, ThinPool, VolumeGroup, CONTENTS,
+    HistoricalLogicalVolume, Id, InvalidId, LogicalVolume, LvRare, Metadata, Mirror, OtherSegment,
+    PhysicalVolume, Raid, RaidImage, RaidLevel, Rare, ReadAhead, Segment, SegmentKind, Snapshot,
+    Striped, Thin, ThinMessage, ThinPool, VolumeGroup, CONTENTS,
 };
 pub use parse::{parse_config, MAX_DEPTH};
 pub use tree::{line_at, Array, Comments, Item, Node, Scalar, Section, Value};

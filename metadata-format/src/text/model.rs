@@ -308,6 +308,16 @@ pub struct LogicalVolume {
     /// Seconds since the epoch.
     pub creation_time: Option<u64>,
     pub creation_host: Option<String>,
+    /// In order; `segment_count` and the `segmentN` names are derived from this list.
+    pub segments: Vec<Segment>,
+    /// The fields few LVs have (`lv.rare.lock_args`, ...), boxed only when one is set.
+    pub rare: Rare,
+}
+
+/// The keys of an LV section that few LVs have. A VG of many plain LVs keeps one pointer per
+/// LV for all of them instead of ~100 bytes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LvRare {
     pub lock_args: Option<String>,
     /// `None` inherits the VG's policy; LVM2 never writes `inherit` here.
     pub allocation_policy: Option<AllocationPolicy>,
@@ -315,9 +325,59 @@ pub struct LogicalVolume {
     pub read_ahead: Option<ReadAhead>,
     pub major: Option<i32>,
     pub minor: Option<i32>,
-    /// In order; `segment_count` and the `segmentN` names are derived from this list.
-    pub segments: Vec<Segment>,
     pub extra: Vec<Extra>,
+}
+
+const NO_RARE: LvRare = LvRare {
+    lock_args: None,
+    allocation_policy: None,
+    profile: None,
+    read_ahead: None,
+    major: None,
+    minor: None,
+    extra: Vec::new(),
+};
+
+/// An `LvRare` held in a box only once a field is written: it reads as `LvRare` (every
+/// field unset when there is no box) and a write through it allocates the box. Compares
+/// by its fields, box or not.
+#[derive(Clone, Default)]
+pub struct Rare(Option<Box<LvRare>>);
+
+impl Rare {
+    pub fn new(fields: LvRare) -> Self {
+        if fields == NO_RARE {
+            Rare(None)
+        } else {
+            Rare(Some(Box::new(fields)))
+        }
+    }
+}
+
+impl std::ops::Deref for Rare {
+    type Target = LvRare;
+    fn deref(&self) -> &LvRare {
+        static NONE: LvRare = NO_RARE;
+        self.0.as_deref().unwrap_or(&NONE)
+    }
+}
+
+impl std::ops::DerefMut for Rare {
+    fn deref_mut(&mut self) -> &mut LvRare {
+        self.0.get_or_insert_with(|| Box::new(NO_RARE))
+    }
+}
+
+impl PartialEq for Rare {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Rare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }
 
 /// One entry of `historical_logical_volumes` (a removed thin LV kept for lineage).
@@ -695,14 +755,8 @@ impl LogicalVolume {
             tags: Vec::new(),
             creation_time: None,
             creation_host: None,
-            lock_args: None,
-            allocation_policy: None,
-            profile: None,
-            read_ahead: None,
-            major: None,
-            minor: None,
             segments: Vec::new(),
-            extra: Vec::new(),
+            rare: Rare::default(),
         }
     }
 
@@ -912,6 +966,29 @@ mod tests {
             std::mem::size_of::<Segment>()
         );
         assert!(std::mem::size_of::<SegmentKind>() <= 72);
+    }
+
+    #[test]
+    fn lvs_stay_small_and_rare_fields_compare_by_value() {
+        // 312 bytes with the rare fields inline.
+        assert!(
+            std::mem::size_of::<LogicalVolume>() <= 200,
+            "{}",
+            std::mem::size_of::<LogicalVolume>()
+        );
+        let plain = LogicalVolume::new("lv", Id::from_bytes([b'a'; 32]).unwrap());
+        let mut touched = plain.clone();
+        touched.rare.major = Some(253);
+        assert_ne!(plain, touched);
+        touched.rare.major = None;
+        assert_eq!(plain, touched, "an emptied box equals no box");
+        assert_eq!(Rare::new(LvRare::default()).0, None);
+        assert!(Rare::new(LvRare {
+            minor: Some(1),
+            ..LvRare::default()
+        })
+        .0
+        .is_some());
     }
 
     #[test]

@@ -60,6 +60,11 @@ impl Word {
         }
     }
 
+    /// A word LVM2 writes often, shared without a lookup (the fast path's whole lists).
+    pub(crate) const fn shared(text: &'static str) -> Word {
+        Word(Repr::Known(text))
+    }
+
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Known(text) => text,
