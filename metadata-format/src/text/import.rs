@@ -1571,7 +1571,16 @@ fn fast_strings(lex: &mut Lex<'_>, scratch: &mut Vec<String>) -> Option<Vec<Stri
     if !lex.array_start() {
         return None;
     }
+    // No string or one (the usual `tags`): no scratch.
+    let Some(first) = lex.string_element()? else {
+        return Some(Vec::new());
+    };
+    let Some(second) = lex.string_element()? else {
+        return Some(vec![first.to_string()]);
+    };
     scratch.clear();
+    scratch.push(first.to_string());
+    scratch.push(second.to_string());
     while let Some(element) = lex.string_element()? {
         scratch.push(element.to_string());
     }
