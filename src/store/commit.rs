@@ -18,6 +18,25 @@ pub trait DeviceWriter {
     fn write_at(&mut self, path: &Path, offset: u64, data: &[u8]) -> io::Result<()>;
     fn flush(&mut self, path: &Path) -> io::Result<()>;
 
+    /// One write of `data` followed by `zeros` zero bytes. Here a padded copy goes to
+    /// `write_at`; the real writer streams both through one chunk-sized buffer, so a large
+    /// text is never copied whole.
+    fn write_padded(
+        &mut self,
+        path: &Path,
+        offset: u64,
+        data: &[u8],
+        zeros: usize,
+    ) -> io::Result<()> {
+        if zeros == 0 {
+            return self.write_at(path, offset, data);
+        }
+        let mut padded = Vec::with_capacity(data.len() + zeros);
+        padded.extend_from_slice(data);
+        padded.resize(data.len() + zeros, 0);
+        self.write_at(path, offset, &padded)
+    }
+
     /// Flushes each of `paths` (distinct devices) and returns once all are flushed, or with
     /// the first failure and its device. One after the other here; the real writer flushes
     /// them at the same time (the phase ends when the last is done either way).
@@ -54,6 +73,16 @@ impl DeviceWriter for DiskWriter {
 
     fn flush(&mut self, path: &Path) -> io::Result<()> {
         self.device(path)?.flush()
+    }
+
+    fn write_padded(
+        &mut self,
+        path: &Path,
+        offset: u64,
+        data: &[u8],
+        zeros: usize,
+    ) -> io::Result<()> {
+        self.device(path)?.write_padded(offset, data, zeros)
     }
 
     /// Each device's flush waits for its own disk, so a phase on several PVs flushes them
@@ -305,23 +334,14 @@ pub fn precommit_text_with(
             let from = piece.text_start as usize;
             let bytes = &text[from..from + piece.len as usize];
             let at = t.header.start + piece.area_offset;
+            // The last piece is padded with zeros to a sector boundary, as LVM2 leaves it.
             let last = piece.text_start + piece.len == text.len() as u64;
-            if !last || placement.zero_fill == 0 {
-                w.write_at(&t.path, at, bytes).map_err(io_err(&t.path))?;
-                continue;
-            }
-            // The last piece is padded with zeros to a sector boundary, as LVM2 leaves it:
-            // the whole sectors go out from the text itself, only the last partial sector is
-            // copied to be padded (no copy of a whole text).
-            let end = at + bytes.len() as u64;
-            let whole = (end - end % 512).saturating_sub(at) as usize;
-            if whole > 0 {
-                w.write_at(&t.path, at, &bytes[..whole])
-                    .map_err(io_err(&t.path))?;
-            }
-            let mut tail = bytes[whole..].to_vec();
-            tail.resize(tail.len() + placement.zero_fill as usize, 0);
-            w.write_at(&t.path, at + whole as u64, &tail)
+            let zeros = if last {
+                placement.zero_fill as usize
+            } else {
+                0
+            };
+            w.write_padded(&t.path, at, bytes, zeros)
                 .map_err(io_err(&t.path))?;
         }
         placed.push(Placed {
