@@ -575,15 +575,19 @@ impl Activation {
             .and_then(|l| crate::dm::status::parse_raid(&l.params))
     }
 
-    /// The device health letters of an active mirror (`A` alive, `D` dead, ...).
-    pub fn mirror_health(&self, vg: &VolumeGroup, lv: &LogicalVolume) -> Option<String> {
+    /// The dm-mirror status of an active mirror: its legs' health letters (`A` alive, `D`
+    /// dead, ...) and its disk log's.
+    pub fn mirror_health(
+        &self,
+        vg: &VolumeGroup,
+        lv: &LogicalVolume,
+    ) -> Option<crate::dm::status::MirrorStatus> {
         let control = self.control.as_ref()?;
         let lines = control.status(DevId::Uuid(&lv_uuid(vg, lv))).ok()?;
         lines
             .iter()
             .find(|l| l.target_type == "mirror")
             .and_then(|l| crate::dm::status::parse_mirror(&l.params))
-            .map(|m| m.dev_health)
     }
 
     /// Renames the active device of `lv` (a sub-LV about to be replaced by a new LV of the

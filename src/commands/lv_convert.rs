@@ -27,7 +27,7 @@ use crate::store::scan::{FoundVg, Scan};
 use crate::units::{parse_size, Sign};
 use clap::{ArgAction, Parser};
 use metadata_format::text::{
-    AllocationPolicy, Metadata, RaidLevel, Segment, SegmentKind, ThinPool, VolumeGroup,
+    AllocationPolicy, Id, Metadata, RaidLevel, Segment, SegmentKind, ThinPool, VolumeGroup,
 };
 use std::ffi::OsString;
 
@@ -1361,6 +1361,14 @@ fn repair(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
 /// to copy the data to the new legs. Adding legs to a mirror that keeps two or more is refused
 /// before anything is written.
 #[allow(clippy::too_many_arguments)]
+/// The suspend around a mirror's repair reloads: no flush (LVM2 suspends mirrors without
+/// one), so a write the kernel holds for a failed leg or log is requeued to the new table
+/// rather than failed.
+const MIRROR_REPAIR_SUSPEND: crate::dm::apply::SuspendMode = crate::dm::apply::SuspendMode {
+    flush: false,
+    lockfs: false,
+};
+
 fn repair_mirror(
     args: &LvconvertArgs,
     ctx: &Context,
@@ -1397,8 +1405,17 @@ fn repair_mirror(
             })
         })
     };
-    // The kernel's view (LVM2's lv_check_transient): a leg the mirror target reports dead.
-    let health = act.mirror_health(vg, lv).unwrap_or_default();
+    // The kernel's view (LVM2's lv_check_transient): a leg the mirror target reports dead, a
+    // disk log it reports anything but alive (`D` device failed, `F` flush failed).
+    let status = act.mirror_health(vg, lv);
+    let health = status
+        .as_ref()
+        .map(|s| s.dev_health.clone())
+        .unwrap_or_default();
+    let log_dead = status
+        .as_ref()
+        .and_then(|s| s.log_health)
+        .is_some_and(|c| c != 'A');
     let legs = lv_raid::data_images(lv);
     let failed_legs: Vec<String> = legs
         .iter()
@@ -1406,7 +1423,24 @@ fn repair_mirror(
         .filter(|(i, leg)| on_missing(leg) || health.as_bytes().get(*i) == Some(&b'D'))
         .map(|(_, leg)| leg.clone())
         .collect();
-    let failed_log = m.mirror_log.as_deref().is_some_and(on_missing);
+    let failed_log = m
+        .mirror_log
+        .as_deref()
+        .is_some_and(|l| on_missing(l) || log_dead);
+    // The PVs a failed log was on: its replacement goes elsewhere, even where the PV itself
+    // still answers (a log the kernel saw fail on a PV that is not missing).
+    let failed_log_pvs: Vec<Id> = match m.mirror_log.as_deref().and_then(|l| vg.lv(l)) {
+        Some(log) if failed_log => log
+            .segments
+            .iter()
+            .flat_map(|seg| seg.areas())
+            .filter_map(|a| match a {
+                metadata_format::text::Area::Pv { pv, .. } => Some(*pv),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     if failed_legs.is_empty() && !failed_log {
         ctx.say(format!(
             "Volume {display} is consistent. Nothing to repair."
@@ -1478,7 +1512,7 @@ fn repair_mirror(
     let upconvert = (replace_legs || replace_log)
         && (target_legs > left_legs
             || (left_legs > 1 && target_logs > original_logs - u32::from(failed_log)));
-    if upconvert && left_legs > 1 {
+    if upconvert && left_legs > 1 && target_legs > left_legs {
         return Err(failed(format!(
             "Replacing failed images of {display} while {left_legs} legs are left is not built in oxlvm yet; lvconvert --repair -f {display} drops them, then lvconvert -m adds legs."
         )));
@@ -1506,7 +1540,7 @@ fn repair_mirror(
         &planned,
         name,
         name,
-        PLAIN_SUSPEND,
+        MIRROR_REPAIR_SUSPEND,
         &mut commit,
     )?;
     if !failed_legs.is_empty() {
@@ -1534,7 +1568,10 @@ fn repair_mirror(
     let missing2 = super::vg_plan::missing_pv_ids(&found2);
     let sources: Vec<alloc::PvSource> = pv_sources(ctx, &scan2, &base, pv_args)?
         .into_iter()
-        .filter(|s| !missing2.contains(&base.pvs[s.pv].id))
+        .filter(|s| {
+            let id = &base.pvs[s.pv].id;
+            !missing2.contains(id) && !failed_log_pvs.contains(id)
+        })
         .collect();
     let policy = alloc_arg(args.alloc.as_deref())?
         .as_ref()
@@ -1555,12 +1592,38 @@ fn repair_mirror(
         ctx.warn(format!(
             "WARNING: Trying to up-convert to {target_legs} images, {target_logs} logs."
         ));
-        if target_legs == left_legs && (left_legs == 1 || target_logs == 0) {
+        let has_log = matches!(
+            base.lv(name).and_then(|l| l.segments.first()).map(|s| &s.kind),
+            Some(SegmentKind::Mirror(m)) if m.mirror_log.is_some()
+        );
+        if target_legs == left_legs && (left_legs == 1 || target_logs == 0 || has_log) {
             // Nothing to add: LVM2 reloads the LV unchanged.
             break;
         }
         let mut next = base.clone();
         let mut ids = crate::host::new_id;
+        if left_legs > 1 {
+            // The legs stay; only the dropped log comes back (LVM2's add_mirror_log), on a PV
+            // neither a leg nor the failed log uses.
+            match lv_raid::add_mirror_log(
+                &mut next,
+                name,
+                &sources,
+                policy,
+                &mut ids,
+                ctx.host.now,
+                &ctx.host.node,
+            ) {
+                Ok(()) => {
+                    converted = Some((next, Some(format!("{name}_mlog"))));
+                    break;
+                }
+                Err(_) => {
+                    target_logs -= 1;
+                    continue;
+                }
+            }
+        }
         match lv_raid::linear_to_mirror(
             &mut next,
             name,
@@ -1602,7 +1665,11 @@ fn repair_mirror(
             next,
             name,
             name,
-            PLAIN_SUSPEND,
+            if left_legs > 1 {
+                MIRROR_REPAIR_SUSPEND
+            } else {
+                PLAIN_SUSPEND
+            },
             &mut commit,
         )?;
     }
@@ -1623,7 +1690,8 @@ fn repair_mirror(
             original_logs - logs_now
         ));
     }
-    if let Some((next, _)) = &converted {
+    // Only new legs are copied (and polled); a new log on its own is not.
+    if let Some((next, _)) = converted.as_ref().filter(|_| left_legs == 1) {
         wait_mirror_synced(ctx, act, next, name)?;
     }
     Ok(())
