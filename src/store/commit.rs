@@ -28,13 +28,10 @@ pub trait DeviceWriter {
         data: &[u8],
         zeros: usize,
     ) -> io::Result<()> {
-        if zeros == 0 {
-            return self.write_at(path, offset, data);
+        match zeros {
+            0 => self.write_at(path, offset, data),
+            _ => self.write_at(path, offset, &super::device::padded(data, zeros)),
         }
-        let mut padded = Vec::with_capacity(data.len() + zeros);
-        padded.extend_from_slice(data);
-        padded.resize(data.len() + zeros, 0);
-        self.write_at(path, offset, &padded)
     }
 
     /// Flushes each of `paths` (distinct devices) and returns once all are flushed, or with

@@ -11,6 +11,14 @@ use std::path::{Path, PathBuf};
 /// buffers' addresses always, and the I/O of files, whose file system decides.
 const DIRECT_ALIGN: usize = 4096;
 
+/// `data` followed by `zeros` zero bytes, in one new buffer.
+pub(crate) fn padded(data: &[u8], zeros: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + zeros);
+    out.extend_from_slice(data);
+    out.resize(data.len() + zeros, 0);
+    out
+}
+
 /// Aligned writes larger than this go out in pieces of this size through one buffer (a
 /// multiple of every logical block size, so each piece stays aligned).
 const WRITE_CHUNK: usize = 1 << 20;
@@ -139,13 +147,10 @@ impl DiskDevice {
         let end = offset.saturating_add(total as u64);
         let aligned = self.direct && self.align_down(offset) == offset && self.align_up(end) == end;
         if !(aligned && total > WRITE_CHUNK && end <= self.size && self.writable) {
-            if zeros == 0 {
-                return self.write_at(offset, data);
-            }
-            let mut padded = Vec::with_capacity(total);
-            padded.extend_from_slice(data);
-            padded.resize(total, 0);
-            return self.write_at(offset, &padded);
+            return match zeros {
+                0 => self.write_at(offset, data),
+                _ => self.write_at(offset, &padded(data, zeros)),
+            };
         }
         self.write_chunked(offset, data, zeros)
     }
@@ -211,33 +216,44 @@ impl DiskDevice {
         if !self.direct {
             return self.read_at(offset, len).map(|b| f(&b));
         }
-        let end = self.checked_end(offset, len)?;
-        let (start, stop) = (
-            self.align_down(offset),
-            self.align_up(end).min(self.align_up(self.size)),
-        );
-        let window = (stop - start) as usize;
+        let need = self.window_len(offset, len)? + DIRECT_ALIGN;
         SCRATCH.with(|cell| {
             let mut buf = cell.borrow_mut();
-            if buf.len() < window + DIRECT_ALIGN {
-                *buf = vec![0u8; window + DIRECT_ALIGN];
+            if buf.len() < need {
+                *buf = vec![0u8; need];
             }
-            let lead = buf.as_ptr().align_offset(DIRECT_ALIGN).min(DIRECT_ALIGN);
-            let mut done = 0usize;
-            while done < window {
-                let n = self
-                    .file
-                    .read_at(&mut buf[lead + done..lead + window], start + done as u64)?;
-                if n == 0 {
-                    // End of device: what the window still holds is not this device's.
-                    buf[lead + done..lead + window].fill(0);
-                    break;
-                }
-                done += n;
-            }
-            let skip = lead + (offset - start) as usize;
+            let skip = self.read_window_into(&mut buf, offset, len)?;
             Ok(f(&buf[skip..skip + len]))
         })
+    }
+
+    /// The length of the aligned window a direct read of `len` bytes at `offset` covers.
+    fn window_len(&self, offset: u64, len: usize) -> io::Result<usize> {
+        let end = self.checked_end(offset, len)?;
+        let stop = self.align_up(end).min(self.align_up(self.size));
+        Ok((stop - self.align_down(offset)) as usize)
+    }
+
+    /// Reads the aligned window around `offset..offset + len` into `buf` (at least
+    /// `window_len + DIRECT_ALIGN` bytes) at its first aligned address, zero past the device's
+    /// end; returns where the wanted bytes start in `buf`.
+    fn read_window_into(&self, buf: &mut [u8], offset: u64, len: usize) -> io::Result<usize> {
+        let start = self.align_down(offset);
+        let window = self.window_len(offset, len)?;
+        let lead = buf.as_ptr().align_offset(DIRECT_ALIGN).min(DIRECT_ALIGN);
+        let mut done = 0usize;
+        while done < window {
+            let n = self
+                .file
+                .read_at(&mut buf[lead + done..lead + window], start + done as u64)?;
+            if n == 0 {
+                // End of device: what the window still holds is not this device's.
+                buf[lead + done..lead + window].fill(0);
+                break;
+            }
+            done += n;
+        }
+        Ok(lead + (offset - start) as usize)
     }
 
     fn checked_end(&self, offset: u64, len: usize) -> io::Result<u64> {
@@ -262,27 +278,10 @@ impl DiskDevice {
         if !self.direct {
             return self.read_at(offset, len);
         }
-        let end = self.checked_end(offset, len)?;
-        let (start, stop) = (
-            self.align_down(offset),
-            self.align_up(end).min(self.align_up(self.size)),
-        );
-        let window = (stop - start) as usize;
         // Over-allocate so an aligned window fits, read into it, then move the wanted bytes
         // to the front of the same buffer.
-        let mut buf = vec![0u8; window + DIRECT_ALIGN];
-        let lead = buf.as_ptr().align_offset(DIRECT_ALIGN).min(DIRECT_ALIGN);
-        let mut done = 0usize;
-        while done < window {
-            let n = self
-                .file
-                .read_at(&mut buf[lead + done..lead + window], start + done as u64)?;
-            if n == 0 {
-                break; // end of device: the rest stays zero
-            }
-            done += n;
-        }
-        let skip = lead + (offset - start) as usize;
+        let mut buf = vec![0u8; self.window_len(offset, len)? + DIRECT_ALIGN];
+        let skip = self.read_window_into(&mut buf, offset, len)?;
         buf.copy_within(skip..skip + len, 0);
         buf.truncate(len);
         Ok(buf)
