@@ -1,8 +1,10 @@
 //! The commit protocol, as LVM2 runs it and a little stricter: (1) the new text goes into free
 //! ring space of every metadata area, (2) every header gets it as precommitted, (3) the kernel
-//! step may run, (4) every header points its committed slot at it. A flush follows each phase,
-//! so after a crash at any write every area holds the old or the new copy - readers use the
-//! committed slot only - and the highest seqno wins.
+//! step may run, (4) every header points its committed slot at it. A flush follows the
+//! precommit (text and precommitted headers together: no reader uses the precommitted slot) and
+//! the commit, so the committed slot moves only when its text is on the disk, and a command
+//! reports success only when its commit is: after a crash at any write every area holds the
+//! old or the new copy - readers use the committed slot only - and the highest seqno wins.
 
 use metadata_format::crc::lvm_crc;
 use metadata_format::header::{place_next_text, MdaHeader, PvLabel, RawLocn, RingError};
@@ -345,16 +347,22 @@ pub fn precommit_text_with(
             locn: placement.raw_locn(checksum),
         });
     }
-    let paths: Vec<&Path> = targets
+    let text_paths: Vec<&Path> = targets
         .iter()
         .map(|t| t.path.as_path())
         .chain(ride.with_text.iter().map(|r| r.path.as_path()))
         .collect();
-    flush_all(w, &paths)?;
+    // No reader uses the precommitted slot (LVM2 reads the committed one only, and so does
+    // oxlvm), so the text and the precommitted headers share one flush: what orders the
+    // writes is the flush before the committed slot moves. A label that rides along must
+    // not land before the wipes and area headers it claims, so it gets its own.
+    if !ride.with_precommit.is_empty() {
+        flush_all(w, &text_paths)?;
+    }
     raw_writes(w, &ride.with_precommit)?;
-    let paths: Vec<&Path> = targets
+    let paths: Vec<&Path> = text_paths
         .iter()
-        .map(|t| t.path.as_path())
+        .copied()
         .chain(ride.with_precommit.iter().map(|r| r.path.as_path()))
         .collect();
     let mut out = Vec::new();
@@ -524,8 +532,8 @@ mod tests {
         assert_eq!(h.committed().offset, 512);
         assert_eq!(h.committed().checksum, lvm_crc(text));
         assert!(h.precommitted().is_empty());
-        // text, precommit, commit; a flush after each phase.
-        assert_eq!((w.writes, w.flushes), (3, 3));
+        // text and precommit, one flush; commit, one flush.
+        assert_eq!((w.writes, w.flushes), (3, 2));
         // The next text goes after the first, rounded up to a sector.
         let next = AreaTarget {
             header: h,
@@ -567,8 +575,8 @@ mod tests {
         };
         let mut w = LogWriter::default();
         let text = b"vg {\nid = \"x\"\nseqno = 1\n}\n\0";
-        let pre = precommit_text_with(&mut w, &[target], text, &ride).unwrap();
-        commit_text(&mut w, &pre).unwrap();
+        let pre = precommit_text_with(&mut w, std::slice::from_ref(&target), text, &ride).unwrap();
+        let done = commit_text(&mut w, &pre).unwrap();
         // Wipes and the fresh header, then the text, one flush; the label, then the
         // precommit, one flush; the commit, one flush.
         assert_eq!(
@@ -579,6 +587,30 @@ mod tests {
                 "w /dev/x 4608 512",
                 "f /dev/x",
                 "w /dev/x 512 512",
+                "w /dev/x 4096 512",
+                "f /dev/x",
+                "w /dev/x 4096 512",
+                "f /dev/x",
+            ]
+        );
+        // Without a label riding along, the text and the precommit share one flush: the
+        // committed slot still moves only after both are flushed.
+        let target = AreaTarget {
+            header: done[0].clone(),
+            ..target
+        };
+        let ride = RideAlong {
+            with_text: vec![raw(0, 2048)],
+            with_precommit: Vec::new(),
+        };
+        let mut w = LogWriter::default();
+        let pre = precommit_text_with(&mut w, &[target], text, &ride).unwrap();
+        commit_text(&mut w, &pre).unwrap();
+        assert_eq!(
+            w.0,
+            [
+                "w /dev/x 0 2048",
+                "w /dev/x 5120 512",
                 "w /dev/x 4096 512",
                 "f /dev/x",
                 "w /dev/x 4096 512",
