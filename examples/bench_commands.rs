@@ -9,6 +9,9 @@
 //!   Commands are whitespace-separated words, several separated by ` ; `; `-` means none.
 //!   Prints one tab-separated line: name, oxlvm and LVM2 median wall ms, their peak RSS KiB,
 //!   their median CPU (user + system) ms.
+//! - `flush DEV RUNS`: the median time in ms of one flush (`fdatasync`) of DEV after rewriting
+//!   its first 4 KiB with the bytes already there (direct I/O): what each flush of a commit
+//!   costs on this storage. LVM2 flushes nothing; oxlvm flushes twice per commit.
 //! - `report SIZES.tsv RESULTS.tsv`: the table (LVM2/oxlvm ratio per row) and, per command,
 //!   the least-squares line of oxlvm's time against the metadata size.
 
@@ -337,8 +340,39 @@ fn main() {
         ),
         Some("time") => time(&args[1..]),
         Some("report") if args.len() == 3 => report(&args[1], &args[2]),
+        Some("flush") if args.len() == 3 => flush(
+            &args[1],
+            args[2].parse().unwrap_or_else(|_| die("RUNS is a number")),
+        ),
         _ => die(
-            "usage: gen EMPTY.vg LVS OUT.vg | time NAME RUNS OX LVM [...] | report SIZES RESULTS",
+            "usage: gen EMPTY.vg LVS OUT.vg | time NAME RUNS OX LVM [...] | flush DEV RUNS | report SIZES RESULTS",
         ),
     }
+}
+
+/// `flush DEV RUNS`: see the module comment.
+fn flush(dev: &str, runs: usize) {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(dev)
+        .unwrap_or_else(|e| die(format!("{dev}: {e}")));
+    // Direct I/O wants an aligned buffer: 4 KiB inside an 8 KiB vector.
+    let mut raw = vec![0u8; 8192];
+    let skip = raw.as_ptr().align_offset(4096);
+    let buf = &mut raw[skip..skip + 4096];
+    file.read_exact_at(buf, 0)
+        .unwrap_or_else(|e| die(format!("read {dev}: {e}")));
+    let mut times = Vec::new();
+    for _ in 0..runs.max(1) {
+        file.write_all_at(buf, 0)
+            .unwrap_or_else(|e| die(format!("write {dev}: {e}")));
+        let t = Instant::now();
+        file.sync_data()
+            .unwrap_or_else(|e| die(format!("flush {dev}: {e}")));
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("{:.2}", median(times));
 }
