@@ -176,12 +176,19 @@ pub fn vgcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     }
     // New PVs are written with the VG's first commit: wipes and area headers with the text,
     // labels with the precommit (PvEdits::new_pvs) - the states a crash can leave are those of
-    // pvcreate then vgcreate, with two flushes per device fewer.
+    // pvcreate then vgcreate, with two flushes per device fewer. A VG of one new device needs
+    // no early label: its label is written once, with the in-VG flag, after the commit (as
+    // every member's flag is), so until that one-sector write lands the device carries no
+    // label and nothing reads its area - one flush fewer. With several devices every label
+    // must be on the disk before any commit, or a crash could show the VG without a member.
     let mut edits = PvEdits::default();
+    let label_last = plans.len() == 1 && paths.len() == 1;
     for plan in &plans {
         let (body, label) = plan.writes()?;
         edits.new_pvs.with_text.extend(body);
-        edits.new_pvs.with_precommit.push(label);
+        if !label_last {
+            edits.new_pvs.with_precommit.push(label);
+        }
     }
     let mut metadata = Metadata::new(vg, ctx_header(&ctx));
     ctx.commit_vg_with(&scan, None, &mut metadata, &edits)?;
