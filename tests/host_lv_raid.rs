@@ -908,8 +908,6 @@ fn mirror_repair_and_removemissing_with_a_missing_pv() {
     let cases: &[(&str, &str)] = &[
         // Nobody to ask whether to replace the failed leg.
         ("lvconvert --repair vg/mt", "add -y"),
-        // Two legs left: adding one back needs a conversion layer oxlvm does not build.
-        ("lvconvert --repair -y vg/m3", "not built in oxlvm yet"),
         // Partial LVs need --force.
         ("vgreduce --removemissing vg", "--removemissing --force"),
         // --mirrorsonly cannot remove the linear LV (or the raid1).

@@ -1440,3 +1440,315 @@ fn vm_repair_replaces_a_mirror_log_the_kernel_failed() {
     assert!(ox.held_write, "the held write failed");
     assert_eq!(lvm2, ox, "LVM2 (left) and oxlvm (right) differ");
 }
+
+/// What one run of the mirror-legs scenario saw, compared between LVM2 and oxlvm.
+#[derive(Debug, PartialEq)]
+struct LegsSeen {
+    /// `lvconvert -m+1` with only a PV that holds a leg: exit code.
+    no_room_exit: Option<i32>,
+    /// `lvconvert -y -m+1` of the active 2-leg mirror: exit code, then `lvs -a` and tables.
+    added: Option<i32>,
+    added_lvs: String,
+    added_tables: Vec<String>,
+    /// `lvconvert --repair -y` after leg A failed: exit code, its lines (progress aside).
+    repaired: (Option<i32>, Vec<String>),
+    lvs: String,
+    tables: Vec<String>,
+}
+
+/// One tool's run on PVs A (a dm device over vde that can fail), F, G, H, I: LVM2 makes a
+/// 2 MiB disk-log mirror, legs A and F, log H; the tool adds a leg to it while it is active
+/// (`lvconvert -y -m+1`, lands on G); A fails and a write makes the kernel mark that leg; the
+/// tool's `lvconvert --repair -y` drops it and adds a leg back on I. After each step the data
+/// reads back from every leg.
+fn legs_scenario(tool: &str) -> LegsSeen {
+    const VG_M: &str = "vgmlegs";
+    const DM_M: &str = "oxmlegsa";
+    let dir = std::env::temp_dir().join(format!("oxlvm-vm-mlegs-{tool}"));
+    std::fs::create_dir_all(&dir).expect("create system dir");
+    let conf = format!(
+        "devices {{\n  filter = [ \"a|^/dev/mapper/{DM_M}$|\", \"a|^/dev/vd[fghi]$|\", \"r|.*|\" ]\n  \
+         obtain_device_list_from_udev = 0\n  use_devicesfile = 0\n  hints = \"none\"\n  \
+         sysfs_scan = 1\n}}\nactivation {{\n  udev_sync = 0\n  udev_rules = 0\n  \
+         verify_udev_operations = 1\n  monitoring = 0\n}}\nbackup {{\n  backup = 0\n  archive = 0\n}}\n\
+         global {{\n  use_lvmpolld = 0\n  event_activation = 0\n  locking_dir = \"{}/lock\"\n}}\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("lvm.conf"), conf).expect("write lvm.conf");
+    let lvm = |args: &[&str]| run_in(&dir, "lvm", args);
+    let lvm_ok = |args: &[&str]| {
+        let out = lvm(args);
+        assert!(out.status.success(), "`lvm {}`: {out:?}", args.join(" "));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let program = if tool == "lvm" {
+        "lvm"
+    } else {
+        env!("CARGO_BIN_EXE_oxlvm")
+    };
+    let tool_run = |args: &[&str]| run_in(&dir, program, args);
+    struct Down<'a>(&'a std::path::Path, &'static str, &'static str);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = run_in(self.0, "lvm", &["vgchange", "-an", "-P", self.1]);
+            let _ = Command::new("dmsetup")
+                .args(["remove", "-f", self.2])
+                .status();
+            let _ = Command::new("wipefs")
+                .args([
+                    "-a", "/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi",
+                ])
+                .status();
+        }
+    }
+    // The disks start zeroed (the other tool's run left its data on them): a leg the
+    // kernel did not copy to would not hold the data by chance.
+    for d in ["/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi"] {
+        ok(
+            "dd",
+            &[
+                "if=/dev/zero",
+                &format!("of={d}"),
+                "bs=1M",
+                "count=8",
+                "oflag=direct",
+                "status=none",
+            ],
+        );
+    }
+    let n = sectors("/dev/vde");
+    ok(
+        "dmsetup",
+        &[
+            "create",
+            DM_M,
+            "--table",
+            &format!("0 {n} linear /dev/vde 0"),
+        ],
+    );
+    let _down = Down(&dir, VG_M, DM_M);
+    let a = format!("/dev/mapper/{DM_M}");
+    lvm_ok(&[
+        "vgcreate", "-s", "1m", VG_M, &a, "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi",
+    ]);
+    lvm_ok(&[
+        "lvcreate", "-y", "--type", "mirror", "-m1", "-L", "2m", "-n", "m", VG_M, &a, "/dev/vdf",
+        "/dev/vdh",
+    ]);
+    let wait_synced = || {
+        for _ in 0..1200 {
+            let pct = lvm_ok(&[
+                "lvs",
+                "--noheadings",
+                "-o",
+                "sync_percent",
+                &format!("{VG_M}/m"),
+            ]);
+            if pct.trim() == "100.00" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{tool}: {VG_M}/m did not sync");
+    };
+    wait_synced();
+    let lv = format!("/dev/{VG_M}/m");
+    let data = pattern(61, 2 << 20);
+    write_direct(&lv, &data);
+    // Every leg the kernel has holds the data (read below the mirror, O_DIRECT).
+    let legs_hold = |what: &str, data: &[u8]| {
+        let legs: Vec<String> = ok("dmsetup", &["ls"])
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| n.starts_with(&format!("{VG_M}-m_mimage_")))
+            .map(str::to_string)
+            .collect();
+        assert!(legs.len() >= 2, "{tool}: {what}: legs {legs:?}");
+        for leg in &legs {
+            assert!(
+                read_direct(&format!("/dev/mapper/{leg}"), data.len()) == data,
+                "{tool}: {what}: {leg} does not hold the data"
+            );
+        }
+        legs.len()
+    };
+    assert_eq!(legs_hold("created", &data), 2);
+    let roles = |t: &str| {
+        t.replace(&a, "A")
+            .replace("/dev/vdf", "F")
+            .replace("/dev/vdg", "G")
+            .replace("/dev/vdh", "H")
+            .replace("/dev/vdi", "I")
+            .replace("[unknown]", "A")
+            .replace(VG_M, "VG")
+    };
+    let numbers: Vec<(String, &str)> = ["vdf", "vdg", "vdh", "vdi"]
+        .iter()
+        .map(|d| {
+            let n = std::fs::read_to_string(format!("/sys/block/{d}/dev")).expect("number");
+            (n.trim().to_string(), &d[2..])
+        })
+        .collect();
+    let tables = || -> Vec<String> {
+        vg_tables(VG_M)
+            .into_iter()
+            .map(|t| {
+                let mut t = roles(&t).replace(DM_M, "A");
+                for (n, role) in &numbers {
+                    t = t.replace(n.as_str(), &role.to_uppercase());
+                }
+                t
+            })
+            .collect()
+    };
+    let lvs = || {
+        let args = [
+            "lvs",
+            "-a",
+            "--noheadings",
+            "-o",
+            "lv_name,lv_attr,devices,segtype",
+            VG_M,
+        ];
+        let theirs = roles(&String::from_utf8_lossy(&lvm(&args).stdout));
+        let ours = roles(&String::from_utf8_lossy(
+            &run_in(&dir, env!("CARGO_BIN_EXE_oxlvm"), &args).stdout,
+        ));
+        assert_eq!(ours, theirs, "{tool}: lvs -a of oxlvm (left) and LVM2");
+        theirs
+    };
+    let hashes = || -> Vec<u64> {
+        use std::hash::{Hash, Hasher};
+        ["/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi"]
+            .iter()
+            .map(|d| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                read_direct(d, 1 << 20).hash(&mut h);
+                h.finish()
+            })
+            .collect()
+    };
+    let vgck_clean = |what: &str| {
+        let vgck = lvm(&["vgck", VG_M]);
+        assert!(
+            vgck.status.success() && String::from_utf8_lossy(&vgck.stderr).trim().is_empty(),
+            "{tool}: vgck {what}: {vgck:?}"
+        );
+    };
+    let mlv = format!("{VG_M}/m");
+
+    // No room: the only PV given holds a leg. One line, exit 5, no byte changed.
+    let before = hashes();
+    let no_room = tool_run(&["lvconvert", "-y", "-m+1", &mlv, "/dev/vdf"]);
+    eprintln!("{tool}: lvconvert -m+1 with no room: {no_room:?}");
+    // (LVM2 commits its temporary layer and removes it again: its seqno moves.)
+    if tool != "lvm" {
+        assert_eq!(hashes(), before, "{tool}: a refused lvconvert -m+1 wrote");
+        let err = String::from_utf8_lossy(&no_room.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert_eq!(no_room.status.code(), Some(5), "{err}");
+    }
+
+    // A leg added to the active mirror: the data is copied to it.
+    let t0 = std::time::Instant::now();
+    let added = tool_run(&["lvconvert", "-y", "-m+1", &mlv]);
+    eprintln!(
+        "{tool}: lvconvert -y -m+1 ({:.1} s): {added:?}",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(added.status.success(), "{tool}: {added:?}");
+    wait_synced();
+    assert_eq!(legs_hold("after -m+1", &data), 3);
+    let added_lvs = lvs();
+    let added_tables = tables();
+    vgck_clean("after -m+1");
+
+    // A fails; a write makes the kernel mark its leg.
+    ok("dmsetup", &["suspend", DM_M]);
+    ok(
+        "dmsetup",
+        &["load", DM_M, "--table", &format!("0 {n} error")],
+    );
+    ok("dmsetup", &["resume", DM_M]);
+    // The kernel holds the failed write (handle_errors) until the mirror is reconfigured.
+    let second = pattern(63, 2 << 20);
+    let held = {
+        let (lv, second) = (lv.clone(), second.clone());
+        std::thread::spawn(move || write_direct(&lv, &second))
+    };
+    let dm_name = format!("{VG_M}-m");
+    for _ in 0..300 {
+        let st = ok("dmsetup", &["status", &dm_name]);
+        if st.split_whitespace().any(|w| w.contains('D')) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!(
+        "{tool}: mirror status with A failed: {}",
+        ok("dmsetup", &["status", &dm_name]).trim()
+    );
+    let t0 = std::time::Instant::now();
+    let repaired = tool_run(&["lvconvert", "--repair", "-y", &mlv]);
+    eprintln!(
+        "{tool}: lvconvert --repair -y ({:.1} s): {repaired:?}",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(repaired.status.success(), "{tool}: {repaired:?}");
+    held.join().expect("the held write");
+    wait_synced();
+    let own: Vec<String> = format!(
+        "{}{}",
+        String::from_utf8_lossy(&repaired.stdout),
+        String::from_utf8_lossy(&repaired.stderr)
+    )
+    .lines()
+    .map(str::trim)
+    .filter(|l| {
+        !l.is_empty()
+            && !l.contains("metadata update is NOT backed up")
+            && !l.starts_with("WARNING: Couldn't find")
+            && !l.contains("is missing PV")
+            && !(l.contains(": Converted: ") && !l.ends_with("100.00%"))
+    })
+    .map(roles)
+    .collect();
+    assert_eq!(read_direct(&lv, second.len()), second, "{tool}: data");
+    assert_eq!(legs_hold("after the repair", &second), 3);
+    let lvs_after = lvs();
+    let tables_after = tables();
+    let missing = lvm(&["vgreduce", "--removemissing", VG_M]);
+    assert!(missing.status.success(), "{tool}: {missing:?}");
+    vgck_clean("after the repair");
+    LegsSeen {
+        no_room_exit: no_room.status.code(),
+        added: added.status.code(),
+        added_lvs,
+        added_tables,
+        repaired: (repaired.status.code(), own),
+        lvs: lvs_after,
+        tables: tables_after,
+    }
+}
+
+/// Legs added to an active mirror that has two: `lvconvert -y -m+1` of a 2-leg disk-log mirror,
+/// then `lvconvert --repair -y` of the 3-leg mirror after one leg's PV failed (two legs are
+/// kept, one is added back). LVM2 goes through a `_mimagetmp_N` layer, oxlvm loads the final
+/// layout with the disk log cleared; both end with the same `lvs -a`, tables and output, every
+/// leg holding the data, LVM2's vgck clean. A conversion with no room is refused in one line
+/// (exit 5) and changes no byte.
+#[test]
+fn vm_mirror_keeps_two_legs_and_gets_legs_added_as_lvm2_does() {
+    require_vm();
+    let _disks = REPAIR_DISKS.lock().unwrap_or_else(|e| e.into_inner());
+    let lvm2 = legs_scenario("lvm");
+    eprintln!("LVM2: {lvm2:#?}");
+    let ox = legs_scenario("oxl");
+    eprintln!("oxlvm: {ox:#?}");
+    assert!(
+        ox.lvs.lines().any(|l| l.contains(" I(")),
+        "the new leg is on I: {}",
+        ox.lvs
+    );
+    assert_eq!(lvm2, ox, "LVM2 (left) and oxlvm (right) differ");
+}

@@ -1034,7 +1034,28 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
             "{vg_name}/{name} already has image count of {have}."
         )));
     }
-    l.refuse_active(&vg, &[&name])?;
+    // Legs added to an active mirror that has two or more go in through the kernel; every
+    // other conversion is made on an inactive LV.
+    let act = Activation::new(&l.ctx);
+    let live = layout == Layout::Mirror
+        && new_count > have
+        && have >= 2
+        && act.available()
+        && act.is_active(&vg, &lv);
+    if live {
+        if lv.status.iter().any(|s| s == "NOTSYNCED") {
+            return Err(failed(format!(
+                "Can't add mirror to out-of-sync mirrored LV {vg_name}/{name}: use lvchange --resync first."
+            )));
+        }
+        if !super::lv_plan::snapshots_of(&vg, &name).is_empty() {
+            return Err(failed(format!(
+                "Can't add additional mirror images to mirror {vg_name}/{name} which is under snapshots."
+            )));
+        }
+    } else {
+        l.refuse_active(&vg, &[&name])?;
+    }
     let policy = policy_arg
         .as_ref()
         .or(lv.rare.allocation_policy.as_ref())
@@ -1103,6 +1124,9 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
             lv_raid::remove_mirror_legs(&mut vg, &name, new_count, &on_pvs).map_err(failed)?;
         }
     }
+    if live {
+        return add_legs_live(&l, &act, vg, &name, clear.first().cloned());
+    }
     // New RAID metadata and mirror logs start zeroed, as LVM2 clears them, so the first
     // activation resynchronises the new legs.
     for n in &clear {
@@ -1124,6 +1148,59 @@ fn change_copies(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
     } else {
         l.ctx
             .say(format!("Logical volume {vg_name}/{name} converted."));
+    }
+    Ok(())
+}
+
+/// The end of `lvconvert -m` adding legs to an active mirror of two or more: `vg` holds the
+/// final layout (LVM2 reaches it by collapsing a `_mimagetmp_N` layer once in sync). The mirror
+/// is suspended, its disk log `log` cleared (so the kernel copies every region from the first
+/// leg; a core log starts out of sync anyway), the metadata committed, the table with every
+/// leg loaded and resumed; then the command waits for the copy as LVM2's poll does.
+fn add_legs_live(
+    l: &Loaded,
+    act: &Activation,
+    vg: VolumeGroup,
+    name: &str,
+    log: Option<String>,
+) -> CmdResult {
+    if let Some(p) = vg.dangling_references().first() {
+        return Err(failed(format!(
+            "Internal error: planned metadata is inconsistent: {p}"
+        )));
+    }
+    act.set_mirror_in_sync(false);
+    let mut commit = || {
+        if let Some(log) = &log {
+            let len = vg.lv(log).map_or(WIPE_BYTES, |lv| {
+                lv.extent_count() * u64::from(vg.extent_size) * 512
+            });
+            zero_lv_start(&l.ctx, &l.scan, &vg, log, len)?;
+        }
+        let mut md: Metadata = l.found.metadata.clone();
+        md.vg = vg.clone();
+        l.ctx.commit_vg(&l.scan, Some(&l.found), &mut md)
+    };
+    act.update_and_reload(
+        &l.ctx,
+        &l.scan,
+        &l.found,
+        &vg,
+        name,
+        name,
+        MIRROR_REPAIR_SUSPEND,
+        &mut commit,
+    )?;
+    l.ctx.say(format!(
+        "Logical volume {}/{name} being converted.",
+        vg.name
+    ));
+    wait_mirror_synced(&l.ctx, act, &vg, name)?;
+    if log.is_some() {
+        // LVM2's poll ends by collapsing its temporary layer (used for disk-log mirrors only),
+        // with this line.
+        l.ctx
+            .say(format!("Logical volume {}/{name} converted.", vg.name));
     }
     Ok(())
 }
@@ -1354,12 +1431,13 @@ fn repair(args: &LvconvertArgs, argv: &[OsString]) -> CmdResult {
 /// `lvconvert --repair` of a mirror as LVM2's _lvconvert_mirrors_repair: the failed legs (on
 /// missing PVs or dead in the kernel) and a failed disk log are dropped first (a mirror left
 /// with one leg becomes linear), in one commit with the LV reloaded; then, unless -f or the
-/// fault policies say "remove", the mirror is converted back up to its legs and log. oxlvm
-/// converts back up only a mirror the drop left linear (a 2-leg mirror): new legs and log
-/// allocated as `lvconvert -m` does (the log given up when there is no room for it, as LVM2's
-/// retry loop does), loaded while the LV stays active, and the command waits for the kernel
-/// to copy the data to the new legs. Adding legs to a mirror that keeps two or more is refused
-/// before anything is written.
+/// fault policies say "remove", the mirror is converted back up to its legs and log
+/// ([`lv_raid::plan_mirror_upconvert`]: a leg, then the log, given up when there is no room,
+/// as LVM2's retry loop does), loaded while the LV stays active, and the command waits for
+/// the kernel to copy the data to the new legs. A mirror that keeps two or more legs gets its
+/// new legs in the final layout at once (LVM2 goes through a `_mimagetmp_N` layer and
+/// collapses it when in sync): its disk log is cleared while it is suspended, before the
+/// commit, so the kernel copies every region from the first leg to the others.
 #[allow(clippy::too_many_arguments)]
 /// The suspend around a mirror's repair reloads: no flush (LVM2 suspends mirrors without
 /// one), so a write the kernel holds for a failed leg or log is requeued to the new table
@@ -1495,7 +1573,7 @@ fn repair_mirror(
         }
         (log, legs_too)
     };
-    let mut target_legs = if replace_legs {
+    let target_legs = if replace_legs {
         original_legs
     } else {
         original_legs - failed_legs.len() as u32
@@ -1503,20 +1581,12 @@ fn repair_mirror(
     if target_legs == 1 {
         replace_log = false;
     }
-    let mut target_logs = if replace_log {
+    let target_logs = if replace_log {
         original_logs
     } else {
         original_logs - u32::from(failed_log)
     };
     let left_legs = original_legs - failed_legs.len() as u32;
-    let upconvert = (replace_legs || replace_log)
-        && (target_legs > left_legs
-            || (left_legs > 1 && target_logs > original_logs - u32::from(failed_log)));
-    if upconvert && left_legs > 1 && target_legs > left_legs {
-        return Err(failed(format!(
-            "Replacing failed images of {display} while {left_legs} legs are left is not built in oxlvm yet; lvconvert --repair -f {display} drops them, then lvconvert -m adds legs."
-        )));
-    }
     // Phase one: drop what failed, reloading the LV around the commit.
     let mut planned = vg.clone();
     super::vg_plan::drop_mirror_images(&mut planned, name, &failed_legs, failed_log)
@@ -1587,73 +1657,36 @@ fn repair_mirror(
         host: &ctx.host.node,
     };
     let region = m.region_size.unwrap_or(lv_raid::DEFAULT_REGION_SECTORS);
-    let mut converted: Option<(VolumeGroup, Option<String>)> = None;
-    loop {
+    let mut ids = crate::host::new_id;
+    let plan =
+        lv_raid::plan_mirror_upconvert(&base, name, target_legs, target_logs, region, &c, &mut ids);
+    for (legs, logs) in &plan.tries {
         ctx.warn(format!(
-            "WARNING: Trying to up-convert to {target_legs} images, {target_logs} logs."
+            "WARNING: Trying to up-convert to {legs} images, {logs} logs."
         ));
-        let has_log = matches!(
-            base.lv(name).and_then(|l| l.segments.first()).map(|s| &s.kind),
-            Some(SegmentKind::Mirror(m)) if m.mirror_log.is_some()
-        );
-        if target_legs == left_legs && (left_legs == 1 || target_logs == 0 || has_log) {
-            // Nothing to add: LVM2 reloads the LV unchanged.
-            break;
-        }
-        let mut next = base.clone();
-        let mut ids = crate::host::new_id;
-        if left_legs > 1 {
-            // The legs stay; only the dropped log comes back (LVM2's add_mirror_log), on a PV
-            // neither a leg nor the failed log uses.
-            match lv_raid::add_mirror_log(
-                &mut next,
-                name,
-                &sources,
-                policy,
-                &mut ids,
-                ctx.host.now,
-                &ctx.host.node,
-            ) {
-                Ok(()) => {
-                    converted = Some((next, Some(format!("{name}_mlog"))));
-                    break;
-                }
-                Err(_) => {
-                    target_logs -= 1;
-                    continue;
-                }
-            }
-        }
-        match lv_raid::linear_to_mirror(
-            &mut next,
-            name,
-            target_legs,
-            target_logs > 0,
-            region,
-            &c,
-            &mut ids,
-        ) {
-            Ok(log) => {
-                converted = Some((next, log));
-                break;
-            }
-            Err(_) if target_legs > 2 => target_legs -= 1,
-            Err(_) if target_logs > 0 => target_logs -= 1,
-            Err(_) => break,
-        }
     }
-    if let Some((next, log)) = &converted {
-        // A new core-log mirror syncs its new legs (LVM2's lv_add_mirrors).
-        if log.is_none() {
+    if let Some(next) = &plan.vg {
+        if plan.legs_added {
+            // New legs are copied from the first one: no table may call the mirror in sync
+            // (LVM2's lv_add_mirrors sets mirror_in_sync off too).
             act.set_mirror_in_sync(false);
         }
-        if let Some(log) = log {
-            let len = next.lv(log).map_or(WIPE_BYTES, |l| {
-                l.extent_count() * u64::from(next.extent_size) * 512
-            });
-            zero_lv_start(ctx, &scan2, next, log, len)?;
+        if let Some(p) = next.dangling_references().first() {
+            return Err(failed(format!(
+                "Internal error: planned metadata is inconsistent: {p}"
+            )));
         }
         let mut commit = || {
+            // The disk log is cleared while the mirror is suspended (a kept log held by the
+            // running table), before the commit: a crash after it leaves the old or the new
+            // layout with a cleared log, and either resynchronises every region from the
+            // first leg on its next activation.
+            if let Some(log) = &plan.clear_log {
+                let len = next.lv(log).map_or(WIPE_BYTES, |l| {
+                    l.extent_count() * u64::from(next.extent_size) * 512
+                });
+                zero_lv_start(ctx, &scan2, next, log, len)?;
+            }
             let mut md = found2.metadata.clone();
             md.vg = next.clone();
             ctx.commit_vg_with(&scan2, Some(&found2), &mut md, &allow_missing)
@@ -1673,26 +1706,26 @@ fn repair_mirror(
             &mut commit,
         )?;
     }
-    let (legs_now, logs_now) = match &converted {
-        Some((_, log)) => (target_legs, u32::from(log.is_some())),
-        None if left_legs > 1 => (left_legs, original_logs - u32::from(failed_log)),
-        None => (left_legs, 0),
-    };
-    if replace_legs && legs_now != original_legs {
+    if replace_legs && plan.legs != original_legs {
         ctx.warn(format!(
             "WARNING: Failed to replace {} of {original_legs} images in volume {display}.",
-            original_legs - legs_now
+            original_legs - plan.legs
         ));
     }
-    if replace_log && logs_now != original_logs {
+    if replace_log && plan.logs != original_logs {
         ctx.warn(format!(
             "WARNING: Failed to replace {} of {original_logs} logs in volume {display}.",
-            original_logs - logs_now
+            original_logs - plan.logs
         ));
     }
     // Only new legs are copied (and polled); a new log on its own is not.
-    if let Some((next, _)) = converted.as_ref().filter(|_| left_legs == 1) {
+    if let Some(next) = plan.vg.as_ref().filter(|_| plan.legs_added) {
         wait_mirror_synced(ctx, act, next, name)?;
+        if left_legs > 1 && plan.logs > 0 && act.is_active(next, lv) {
+            // LVM2 added these legs through a temporary layer (a disk-log mirror), whose
+            // collapse at the end of the poll prints this line.
+            ctx.say(format!("Logical volume {display} converted."));
+        }
     }
     Ok(())
 }

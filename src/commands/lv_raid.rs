@@ -1336,15 +1336,15 @@ pub fn add_mirror_legs(
     let per_device = runs_per_device(&got, count as usize);
     let policy = lv.rare.allocation_policy.clone();
     let mut legs = Vec::new();
-    let mut next = 0;
-    for runs in &per_device {
-        next = free_index(vg, name, &["mimage"], next);
-        let leg_name = image_name(name, "mimage", next);
+    // LVM2 numbers a new leg one past the highest `_mimage_N` in the VG (generate_lv_name),
+    // so a leg dropped by a repair leaves its number unused.
+    let first = next_mimage_index(vg, name);
+    for (n, runs) in (first..).zip(&per_device) {
+        let leg_name = image_name(name, "mimage", n);
         let mut leg = sub_lv(&leg_name, new_id(), c.now, c.host, policy.clone());
         append_runs(&ids, &mut leg, runs);
         vg.lvs.push(leg);
         legs.push(leg_name);
-        next += 1;
     }
     if let Some(top) = vg.lv_mut(name) {
         clear_status(top, "NOTSYNCED");
@@ -1362,6 +1362,139 @@ pub fn add_mirror_legs(
         }
     }
     Ok(m.mirror_log)
+}
+
+/// One past the highest N of the VG's `<name>_mimage_N` LVs (0 when there is none).
+fn next_mimage_index(vg: &VolumeGroup, name: &str) -> u32 {
+    let prefix = format!("{name}_mimage_");
+    vg.lvs
+        .iter()
+        .filter_map(|l| l.name.strip_prefix(&prefix))
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u32>().ok()
+        })
+        .max()
+        .map_or(0, |n| n.saturating_add(1))
+}
+
+/// What a mirror repair converts back up to after the failed legs and log were dropped
+/// ([`plan_mirror_upconvert`]).
+#[derive(Debug, Clone)]
+pub struct MirrorUpconvert {
+    /// (legs, logs) of each try, in order (LVM2's "Trying to up-convert to N images, L logs.").
+    pub tries: Vec<(u32, u32)>,
+    /// The new metadata, when a try fitted and changes something.
+    pub vg: Option<VolumeGroup>,
+    /// Legs and disk logs the mirror ends with.
+    pub legs: u32,
+    pub logs: u32,
+    /// The disk log to clear before the new metadata is committed: a new one, or the kept one
+    /// when legs are added (a cleared log makes the kernel copy every region from the first
+    /// leg, so no new leg is ever read as in sync before it was copied).
+    pub clear_log: Option<String>,
+    /// Whether legs were added: the kernel copies to them and the command waits for it.
+    pub legs_added: bool,
+}
+
+/// LVM2's up-conversion loop of `lvconvert --repair` on `base`, where `name` is what the drop
+/// left (linear, or a mirror of one or more legs): tries `target_legs` legs and `target_logs`
+/// disk logs, and where nothing fits one leg fewer (down to the legs left, or 2), then no log.
+/// A mirror that keeps two or more legs gets its log back first, then the new legs added to
+/// it (LVM2 ends the same after collapsing its `_mimagetmp` layer); a linear LV becomes a
+/// mirror as `lvconvert -m` makes one.
+pub fn plan_mirror_upconvert(
+    base: &VolumeGroup,
+    name: &str,
+    mut target_legs: u32,
+    mut target_logs: u32,
+    region: u32,
+    c: &ConvertCtx<'_>,
+    new_id: &mut dyn FnMut() -> Id,
+) -> MirrorUpconvert {
+    let (left_legs, kept_log) = match base.lv(name) {
+        Some(lv) => match lv.segments.first().map(|s| &s.kind) {
+            Some(SegmentKind::Mirror(m)) => (
+                u32::try_from(data_images(lv).len()).unwrap_or(u32::MAX),
+                m.mirror_log.clone(),
+            ),
+            _ => (1, None),
+        },
+        None => (1, None),
+    };
+    let mut out = MirrorUpconvert {
+        tries: Vec::new(),
+        vg: None,
+        legs: left_legs,
+        logs: u32::from(left_legs > 1 && kept_log.is_some()),
+        clear_log: None,
+        legs_added: false,
+    };
+    loop {
+        out.tries.push((target_legs, target_logs));
+        if target_legs <= left_legs && (left_legs == 1 || target_logs == 0 || kept_log.is_some()) {
+            // Nothing to add: LVM2 reloads the LV unchanged.
+            return out;
+        }
+        let mut next = base.clone();
+        if left_legs > 1 {
+            // The legs stay. A dropped log comes back first, on a PV no leg uses (LVM2's
+            // add_mirror_log), then the new legs are added beside the kept ones.
+            let mut log = kept_log.clone();
+            if target_logs > 0 && log.is_none() {
+                match add_mirror_log(&mut next, name, c.sources, c.policy, new_id, c.now, c.host) {
+                    Ok(()) => log = Some(format!("{name}_mlog")),
+                    Err(_) => {
+                        if target_legs > left_legs {
+                            target_legs -= 1;
+                        } else {
+                            target_logs -= 1;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let adding = target_legs > left_legs;
+            if adding && add_mirror_legs(&mut next, name, target_legs, c, new_id).is_err() {
+                if target_legs > 2 {
+                    target_legs -= 1;
+                } else if target_logs > 0 {
+                    target_logs -= 1;
+                } else {
+                    return out;
+                }
+                continue;
+            }
+            out.legs = target_legs.max(left_legs);
+            out.logs = u32::from(log.is_some());
+            // The kept log is cleared only when legs are added; a new one always is.
+            out.clear_log = if adding || log != kept_log { log } else { None };
+            out.legs_added = adding;
+            out.vg = Some(next);
+            return out;
+        }
+        match linear_to_mirror(
+            &mut next,
+            name,
+            target_legs,
+            target_logs > 0,
+            region,
+            c,
+            new_id,
+        ) {
+            Ok(log) => {
+                out.legs = target_legs;
+                out.logs = u32::from(log.is_some());
+                out.clear_log = log;
+                out.legs_added = true;
+                out.vg = Some(next);
+                return out;
+            }
+            Err(_) if target_legs > 2 => target_legs -= 1,
+            Err(_) if target_logs > 0 => target_logs -= 1,
+            Err(_) => return out,
+        }
+    }
 }
 
 /// Fewer legs for a mirror; at one leg it becomes linear (its log goes too).
@@ -1707,6 +1840,90 @@ mod tests {
         let sources = alloc::all_pvs(vg);
         let req = Request::new(1, extents, Policy::Normal);
         crate::commands::lv_plan::extend_plain(vg, name, &req, &sources, 0).unwrap();
+    }
+
+    /// The PVs a linear sub-LV is on.
+    fn pvs_of(vg: &VolumeGroup, name: &str) -> Vec<usize> {
+        runs(vg, name).into_iter().map(|r| r.0).collect()
+    }
+
+    #[test]
+    fn a_repair_adds_legs_back_to_a_mirror_that_keeps_two() {
+        // A 3-leg disk-log mirror on PVs 0-2 (log on the last PV, 4) loses leg 1 (its PV
+        // failed): the repair's up-conversion adds the leg back on the free PV 3, numbered one past the
+        // highest leg as LVM2 numbers it, and clears the kept log so the kernel copies it.
+        let mut g = vg(&[15, 15, 15, 15, 15], 8192);
+        make(&mut g, "m", 2, params(Layout::Mirror, 3, 1));
+        let leg_pvs: Vec<usize> = (0..3)
+            .flat_map(|i| pvs_of(&g, &format!("m_mimage_{i}")))
+            .collect();
+        assert_eq!(leg_pvs, vec![0, 1, 2]);
+        assert_eq!(pvs_of(&g, "m_mlog"), vec![4]);
+        remove_mirror_legs(&mut g, "m", 2, &[1]).unwrap();
+        assert_eq!(
+            data_images(g.lv("m").unwrap()),
+            ["m_mimage_0", "m_mimage_2"]
+        );
+        let healthy: Vec<PvSource> = alloc::all_pvs(&g)
+            .into_iter()
+            .filter(|s| s.pv != 1)
+            .collect();
+        let c = ConvertCtx {
+            sources: &healthy,
+            policy: Policy::Normal,
+            now: 0,
+            host: "h",
+        };
+        let mut n = 900;
+        let mut ids = || {
+            n += 1;
+            id(n)
+        };
+        let plan = plan_mirror_upconvert(&g, "m", 3, 1, DEFAULT_REGION_SECTORS, &c, &mut ids);
+        assert_eq!(plan.tries, vec![(3, 1)]);
+        assert_eq!((plan.legs, plan.logs, plan.legs_added), (3, 1, true));
+        assert_eq!(plan.clear_log.as_deref(), Some("m_mlog"));
+        let next = plan.vg.expect("a layout");
+        let top = next.lv("m").unwrap();
+        assert_eq!(data_images(top), ["m_mimage_0", "m_mimage_2", "m_mimage_3"]);
+        assert_eq!(pvs_of(&next, "m_mimage_3"), vec![3]);
+        assert!(!top.status.iter().any(|s| s == "NOTSYNCED"));
+        assert!(next.dangling_references().is_empty());
+        // No PV with room for a third leg: one leg fewer is the layout left, nothing to load.
+        let no_room: Vec<PvSource> = healthy.iter().filter(|s| s.pv != 3).cloned().collect();
+        let c = ConvertCtx {
+            sources: &no_room,
+            ..c
+        };
+        let plan = plan_mirror_upconvert(&g, "m", 3, 1, DEFAULT_REGION_SECTORS, &c, &mut ids);
+        assert_eq!(plan.tries, vec![(3, 1), (2, 1)]);
+        assert!(plan.vg.is_none() && !plan.legs_added && plan.clear_log.is_none());
+        assert_eq!((plan.legs, plan.logs), (2, 1));
+        // Leg and log lost together: the log and the leg come back on the two PVs no leg uses.
+        let mut g2 = g.clone();
+        let log = g2.lv("m").unwrap().segments[0].kind.clone();
+        if let SegmentKind::Mirror(mut m) = log {
+            m.mirror_log = None;
+            g2.lvs.retain(|l| l.name != "m_mlog");
+            g2.lv_mut("m").unwrap().segments[0].kind = SegmentKind::Mirror(m);
+        }
+        let sources: Vec<PvSource> = alloc::all_pvs(&g2)
+            .into_iter()
+            .filter(|s| s.pv != 1)
+            .collect();
+        let c = ConvertCtx {
+            sources: &sources,
+            ..c
+        };
+        let plan = plan_mirror_upconvert(&g2, "m", 3, 1, DEFAULT_REGION_SECTORS, &c, &mut ids);
+        assert_eq!(plan.tries, vec![(3, 1)]);
+        assert_eq!((plan.legs, plan.logs, plan.legs_added), (3, 1, true));
+        assert_eq!(plan.clear_log.as_deref(), Some("m_mlog"));
+        let next = plan.vg.expect("a layout");
+        let mut used = pvs_of(&next, "m_mlog");
+        used.extend(pvs_of(&next, "m_mimage_3"));
+        used.sort_unstable();
+        assert_eq!(used, vec![3, 4]);
     }
 
     #[test]
