@@ -1446,8 +1446,11 @@ fn vm_repair_replaces_a_mirror_log_the_kernel_failed() {
 struct LegsSeen {
     /// `lvconvert -m+1` with only a PV that holds a leg: exit code.
     no_room_exit: Option<i32>,
-    /// `lvconvert -y -m+1` of the active 2-leg mirror: exit code, then `lvs -a` and tables.
-    added: Option<i32>,
+    /// `lvconvert -y -m+1` of the active 2-leg disk-log mirror: exit code and lines, then
+    /// `lvs -a` and tables (after the core-log mirror got its leg too).
+    added: (Option<i32>, Vec<String>),
+    /// `lvconvert -y -m+1` of the active 2-leg core-log mirror.
+    added_core: (Option<i32>, Vec<String>),
     added_lvs: String,
     added_tables: Vec<String>,
     /// `lvconvert --repair -y` after leg A failed: exit code, its lines (progress aside).
@@ -1535,32 +1538,52 @@ fn legs_scenario(tool: &str) -> LegsSeen {
         "lvcreate", "-y", "--type", "mirror", "-m1", "-L", "2m", "-n", "m", VG_M, &a, "/dev/vdf",
         "/dev/vdh",
     ]);
-    let wait_synced = || {
+    // A core-log mirror beside it (legs F and G): LVM2 adds legs to it without a layer.
+    lvm_ok(&[
+        "lvcreate",
+        "-y",
+        "--type",
+        "mirror",
+        "-m1",
+        "--corelog",
+        "-L",
+        "1m",
+        "-n",
+        "mc",
+        VG_M,
+        "/dev/vdf",
+        "/dev/vdg",
+    ]);
+    let wait_synced_lv = |name: &str| {
         for _ in 0..1200 {
             let pct = lvm_ok(&[
                 "lvs",
                 "--noheadings",
                 "-o",
                 "sync_percent",
-                &format!("{VG_M}/m"),
+                &format!("{VG_M}/{name}"),
             ]);
             if pct.trim() == "100.00" {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("{tool}: {VG_M}/m did not sync");
+        panic!("{tool}: {VG_M}/{name} did not sync");
     };
+    let wait_synced = || wait_synced_lv("m");
     wait_synced();
+    wait_synced_lv("mc");
     let lv = format!("/dev/{VG_M}/m");
     let data = pattern(61, 2 << 20);
     write_direct(&lv, &data);
-    // Every leg the kernel has holds the data (read below the mirror, O_DIRECT).
-    let legs_hold = |what: &str, data: &[u8]| {
+    let core_data = pattern(65, 1 << 20);
+    write_direct(&format!("/dev/{VG_M}/mc"), &core_data);
+    // Every leg the kernel has of a mirror holds the data (read below it, O_DIRECT).
+    let legs_of_hold = |name: &str, what: &str, data: &[u8]| {
         let legs: Vec<String> = ok("dmsetup", &["ls"])
             .lines()
             .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| n.starts_with(&format!("{VG_M}-m_mimage_")))
+            .filter(|n| n.starts_with(&format!("{VG_M}-{name}_mimage_")))
             .map(str::to_string)
             .collect();
         assert!(legs.len() >= 2, "{tool}: {what}: legs {legs:?}");
@@ -1572,7 +1595,9 @@ fn legs_scenario(tool: &str) -> LegsSeen {
         }
         legs.len()
     };
+    let legs_hold = |what: &str, data: &[u8]| legs_of_hold("m", what, data);
     assert_eq!(legs_hold("created", &data), 2);
+    assert_eq!(legs_of_hold("mc", "created", &core_data), 2);
     let roles = |t: &str| {
         t.replace(&a, "A")
             .replace("/dev/vdf", "F")
@@ -1649,6 +1674,25 @@ fn legs_scenario(tool: &str) -> LegsSeen {
         assert_eq!(no_room.status.code(), Some(5), "{err}");
     }
 
+    // A command's own lines (missing-PV warnings and progress short of 100% aside).
+    let lines = |out: &Output| -> Vec<String> {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.contains("metadata update is NOT backed up")
+                && !l.starts_with("WARNING: Couldn't find")
+                && !l.contains("is missing PV")
+                && !(l.contains(": Converted: ") && !l.ends_with("100.00%"))
+        })
+        .map(roles)
+        .collect()
+    };
     // A leg added to the active mirror: the data is copied to it.
     let t0 = std::time::Instant::now();
     let added = tool_run(&["lvconvert", "-y", "-m+1", &mlv]);
@@ -1659,6 +1703,12 @@ fn legs_scenario(tool: &str) -> LegsSeen {
     assert!(added.status.success(), "{tool}: {added:?}");
     wait_synced();
     assert_eq!(legs_hold("after -m+1", &data), 3);
+    // The core-log mirror gets its third leg on H.
+    let added_core = tool_run(&["lvconvert", "-y", "-m+1", &format!("{VG_M}/mc"), "/dev/vdh"]);
+    eprintln!("{tool}: lvconvert -y -m+1 of the core-log mirror: {added_core:?}");
+    assert!(added_core.status.success(), "{tool}: {added_core:?}");
+    wait_synced_lv("mc");
+    assert_eq!(legs_of_hold("mc", "after -m+1", &core_data), 3);
     let added_lvs = lvs();
     let added_tables = tables();
     vgck_clean("after -m+1");
@@ -1697,22 +1747,7 @@ fn legs_scenario(tool: &str) -> LegsSeen {
     assert!(repaired.status.success(), "{tool}: {repaired:?}");
     held.join().expect("the held write");
     wait_synced();
-    let own: Vec<String> = format!(
-        "{}{}",
-        String::from_utf8_lossy(&repaired.stdout),
-        String::from_utf8_lossy(&repaired.stderr)
-    )
-    .lines()
-    .map(str::trim)
-    .filter(|l| {
-        !l.is_empty()
-            && !l.contains("metadata update is NOT backed up")
-            && !l.starts_with("WARNING: Couldn't find")
-            && !l.contains("is missing PV")
-            && !(l.contains(": Converted: ") && !l.ends_with("100.00%"))
-    })
-    .map(roles)
-    .collect();
+    let own = lines(&repaired);
     assert_eq!(read_direct(&lv, second.len()), second, "{tool}: data");
     assert_eq!(legs_hold("after the repair", &second), 3);
     let lvs_after = lvs();
@@ -1722,7 +1757,8 @@ fn legs_scenario(tool: &str) -> LegsSeen {
     vgck_clean("after the repair");
     LegsSeen {
         no_room_exit: no_room.status.code(),
-        added: added.status.code(),
+        added: (added.status.code(), lines(&added)),
+        added_core: (added_core.status.code(), lines(&added_core)),
         added_lvs,
         added_tables,
         repaired: (repaired.status.code(), own),
