@@ -1688,7 +1688,7 @@ fn legs_scenario(tool: &str) -> LegsSeen {
                 && !l.contains("metadata update is NOT backed up")
                 && !l.starts_with("WARNING: Couldn't find")
                 && !l.contains("is missing PV")
-                && !(l.contains(": Converted: ") && !l.ends_with("100.00%"))
+                && (!l.contains(": Converted: ") || l.ends_with("100.00%"))
         })
         .map(roles)
         .collect()
