@@ -422,7 +422,8 @@ fn a_large_vg_is_read_on_two_threads() {
         100_000,
     ));
     let pv = vg.pvs[0].id;
-    for n in 0..3000u32 {
+    // 4,500 LVs: the second thread's ~2,250 fill more than one of its pieces (2,048 LVs).
+    for n in 0..4500u32 {
         let mut lv = LogicalVolume::new(&format!("pvc-{n:08}-data"), id(1000 + u64::from(n)));
         lv.creation_time = Some(1_795_929_501 + u64::from(n));
         lv.creation_host = Some("bench".to_string());
@@ -434,7 +435,7 @@ fn a_large_vg_is_read_on_two_threads() {
     let text = emit_ondisk(&Metadata::new(vg, header));
     assert!(text.len() > 640 * 1024, "{}", text.len());
     let parsed = parse_metadata(&text).expect("parses");
-    assert_eq!(parsed.vg.lvs.len(), 3000);
+    assert_eq!(parsed.vg.lvs.len(), 4500);
     assert!(same_split(&text, None), "the guessed boundary was used");
     let s = String::from_utf8(text).expect("utf-8");
     let late = s.find("pvc-00002900-data {").expect("LV 2900");

@@ -153,6 +153,11 @@ impl<'x> Anchors<'x> {
 /// more than it saves).
 const PARALLEL_EMIT_LVS: usize = 2000;
 
+/// The size of the pieces in which the second thread of a parallel emit hands back its text
+/// (above the binary's fixed `mmap` threshold, so each piece goes back to the system when it
+/// is freed).
+const EMIT_PIECE: usize = 512 * 1024;
+
 struct Emitter<'m> {
     out: Out,
     vg: &'m VolumeGroup,
@@ -404,21 +409,29 @@ impl Emitter<'_> {
             return;
         }
         let (first, second) = order.split_at(order.len() / 2);
-        let per_lv = self.out.buf.capacity() / self.vg.lvs.len().max(1);
         let mut other = Emitter {
-            out: Out::nested_like(&self.out, per_lv.saturating_mul(second.len())),
+            out: Out::nested_like(&self.out, EMIT_PIECE + EMIT_PIECE / 4),
             vg: self.vg,
             pv_index: self.pv_index.clone(),
             utc_offset: self.utc_offset,
             scratch: Vec::with_capacity(64),
             parallel_from: usize::MAX,
         };
+        // The second half comes back in pieces of about EMIT_PIECE bytes, each freed as soon
+        // as it is appended: a single buffer for it would be alive next to its copy in the
+        // text (half the text's size on top of the peak of every write).
         let tail = std::thread::scope(|s| {
             let worker = std::thread::Builder::new().spawn_scoped(s, move || {
+                let mut pieces = Vec::new();
                 for lv in second {
                     other.logical_volume(lv);
+                    if other.out.buf.len() >= EMIT_PIECE {
+                        let next = Vec::with_capacity(EMIT_PIECE + EMIT_PIECE / 4);
+                        pieces.push(std::mem::replace(&mut other.out.buf, next));
+                    }
                 }
-                other.out.buf
+                pieces.push(other.out.buf);
+                pieces
             });
             for lv in first {
                 self.logical_volume(lv);
@@ -426,7 +439,12 @@ impl Emitter<'_> {
             worker.ok().and_then(|w| w.join().ok())
         });
         match tail {
-            Some(buf) => self.out.buf.extend_from_slice(&buf),
+            Some(pieces) => {
+                self.out.buf.reserve(pieces.iter().map(Vec::len).sum());
+                for piece in pieces {
+                    self.out.buf.extend_from_slice(&piece);
+                }
+            }
             // No second thread could be started: this one writes the rest.
             None => {
                 for lv in second {

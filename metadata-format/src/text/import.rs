@@ -741,8 +741,12 @@ impl<'a> Importer<'a> {
                     // This thread has reached the LV the second one started at.
                     if let Ok(run) = handle.join() {
                         self.split_used.set(true);
-                        lvs.reserve(run.lvs.len());
-                        lvs.extend(run.lvs);
+                        lvs.reserve(run.lvs.iter().map(Vec::len).sum());
+                        // Each piece is freed as soon as it is moved: the second thread's
+                        // LVs are not all held twice.
+                        for piece in run.lvs {
+                            lvs.extend(piece);
+                        }
                         cursor.adopt(&run.keys, run.rest);
                         continue;
                     }
@@ -1213,9 +1217,14 @@ struct FastReader<'a, 'k> {
     scratch: Scratch,
 }
 
-/// What a second thread read: LVs, their keys (slices of the text) and the text after them.
+/// How many LVs a second thread's reading holds in one vector (~400 kB: above the binary's
+/// fixed `mmap` threshold, so each goes back to the system once its LVs are moved on).
+const RUN_PIECE: usize = 2048;
+
+/// What a second thread read: LVs (in pieces of [`RUN_PIECE`]), their keys (slices of the
+/// text) and the text after them.
 struct Run<'a> {
-    lvs: Vec<LogicalVolume>,
+    lvs: Vec<Vec<LogicalVolume>>,
     keys: Vec<&'a str>,
     rest: &'a str,
 }
@@ -1230,16 +1239,24 @@ impl<'a, 'k> FastReader<'a, 'k> {
 
     /// LV sections from `text` on, as long as the fast path reads them.
     fn run(mut self, mut text: &'a str) -> Run<'a> {
-        let mut lvs = Vec::new();
+        let mut pieces = Vec::new();
+        let mut lvs = Vec::with_capacity(RUN_PIECE);
         let mut keys = Vec::new();
-        while let Some((key, (), after)) = fast_section(text, |name, body| {
-            self.lv(name, body, &mut lvs).map(|rest| ((), rest))
-        }) {
+        loop {
+            if lvs.len() == RUN_PIECE {
+                pieces.push(std::mem::replace(&mut lvs, Vec::with_capacity(RUN_PIECE)));
+            }
+            let Some((key, (), after)) = fast_section(text, |name, body| {
+                self.lv(name, body, &mut lvs).map(|rest| ((), rest))
+            }) else {
+                break;
+            };
             keys.push(key);
             text = after;
         }
+        pieces.push(lvs);
         Run {
-            lvs,
+            lvs: pieces,
             keys,
             rest: text,
         }
@@ -1359,13 +1376,13 @@ impl<'a, 'k> FastReader<'a, 'k> {
                 // The lists nearly every LV has, matched whole.
                 1 if lex.eat(b"[\"READ\", \"WRITE\", \"VISIBLE\"]") => {
                     lv.status = vec![
-                        Word::shared("READ"),
-                        Word::shared("WRITE"),
-                        Word::shared("VISIBLE"),
+                        Word::shared(&"READ"),
+                        Word::shared(&"WRITE"),
+                        Word::shared(&"VISIBLE"),
                     ]
                 }
                 1 if lex.eat(b"[\"READ\", \"WRITE\"]") => {
-                    lv.status = vec![Word::shared("READ"), Word::shared("WRITE")]
+                    lv.status = vec![Word::shared(&"READ"), Word::shared(&"WRITE")]
                 }
                 1 => lv.status = fast_words(&mut lex, &mut self.scratch.words)?,
                 2 if lex.eat(b"[]") => {}

@@ -522,11 +522,8 @@ impl<'a> Parser<'a> {
                 .find(|(n, item)| items[..*n].iter().any(|other| other.key == item.key))
                 .map(|(_, item)| item)
         } else {
-            let keys = items
-                .iter()
-                .map(|item| (item.key.as_ref(), item.offset as usize))
-                .collect();
-            return match first_duplicate(keys) {
+            let pair = |n: usize| (items[n].key.as_ref(), items[n].offset as usize);
+            return match first_duplicate(items.len(), pair) {
                 Some((key, offset)) => Err(self.duplicate(key, offset)),
                 None => Ok(()),
             };
@@ -604,11 +601,22 @@ impl<'a> Parser<'a> {
 /// O(n log n) whatever the keys are (a hash set could be driven quadratic by crafted names);
 /// the stable sort merges runs already in order in linear time, and LVM2 writes LVs in name
 /// order with the newest appended.
-fn first_duplicate(mut keys: Vec<(&str, usize)>) -> Option<(&str, usize)> {
-    keys.sort();
-    keys.windows(2)
-        .filter(|pair| pair[0].0 == pair[1].0)
-        .map(|pair| pair[1])
+/// The pairs are `pair(0..n)`; what is sorted is their indices (4 bytes each, where a sorted
+/// copy of the pairs and the sort's scratch space took 48 bytes per key: at the end of the
+/// `logical_volumes` section of a large VG this is the peak of the whole read).
+fn first_duplicate<'k>(
+    n: usize,
+    pair: impl Fn(usize) -> (&'k str, usize),
+) -> Option<(&'k str, usize)> {
+    // A section of 4G keys cannot be held in memory anyway.
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    let mut order: Vec<u32> = (0..n).collect();
+    order.sort_by(|&a, &b| pair(a as usize).cmp(&pair(b as usize)));
+    order
+        .windows(2)
+        .map(|two| (pair(two[0] as usize), pair(two[1] as usize)))
+        .filter(|(first, second)| first.0 == second.0)
+        .map(|(_, second)| second)
         .min_by_key(|(_, offset)| *offset)
 }
 
@@ -766,11 +774,8 @@ impl<'a> Cursor<'a> {
         let Some(keys) = self.levels.pop() else {
             return Ok(());
         };
-        let pairs = keys
-            .iter()
-            .map(|(key, offset)| (key.as_ref(), *offset))
-            .collect();
-        match first_duplicate(pairs) {
+        let pair = |n: usize| (keys[n].0.as_ref(), keys[n].1);
+        match first_duplicate(keys.len(), pair) {
             Some((key, offset)) => Err(self.parser.duplicate(key, offset)),
             None => Ok(()),
         }
