@@ -387,7 +387,7 @@ fn logical_volume(pvs: Vec<Id>) -> impl Strategy<Value = LogicalVolume> {
                 LogicalVolume {
                     name: String::new(),
                     id,
-                    status: words(status),
+                    status: words(status).into(),
                     flags: words(flags),
                     tags,
                     creation_time,

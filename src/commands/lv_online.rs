@@ -273,7 +273,7 @@ impl Activation {
         let mut temp = VolumeGroup::new(&planned.name, planned.id, planned.extent_size);
         temp.pvs = planned.pvs.clone();
         let mut plain = lv.clone();
-        plain.status = vec!["READ".into(), "WRITE".into(), "VISIBLE".into()];
+        plain.status = metadata_format::text::Words::read_write_visible();
         plain.flags.clear();
         temp.lvs.push(plain);
         let tree = lv_tree(&temp, name, &TableOptions::default())

@@ -427,7 +427,7 @@ pub fn start(
     }
     // Second: bottom-level LVs' areas on the source become segments of the pvmove LV.
     let mut layer = new_lv(&pvmove, id, now, host);
-    layer.status = vec!["READ".into(), "WRITE".into()];
+    layer.status = metadata_format::text::Words::read_write();
     set_status(&mut layer, "PVMOVE");
     set_status(&mut layer, "LOCKED");
     layer.rare.allocation_policy = Some(AllocationPolicy::Contiguous);

@@ -516,7 +516,7 @@ mod tests {
         vg.lvs.push(linear("origin", id('a'), 0, 2));
         vg.lvs.push(linear("cow", id('b'), 0, 1));
         let mut snap = LogicalVolume::new("snapshot0", id('n'));
-        snap.status = vec!["READ".into(), "WRITE".into()];
+        snap.status = metadata_format::text::Words::read_write();
         snap.segments.push(Segment::new(
             0,
             2,
@@ -548,9 +548,9 @@ mod tests {
     fn a_lost_pool_takes_its_thin_volumes_and_sub_lvs() {
         let mut vg = vg();
         let mut tdata = linear("pool_tdata", id('a'), 0, 4);
-        tdata.status = vec!["READ".into(), "WRITE".into()];
+        tdata.status = metadata_format::text::Words::read_write();
         let mut tmeta = linear("pool_tmeta", id('b'), 0, 1);
-        tmeta.status = vec!["READ".into(), "WRITE".into()];
+        tmeta.status = metadata_format::text::Words::read_write();
         let mut pool = LogicalVolume::new("pool", id('p'));
         pool.segments.push(Segment::new(
             0,

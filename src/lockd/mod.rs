@@ -9,7 +9,7 @@
 pub mod client;
 pub mod protocol;
 
-use metadata_format::text::{Id, LogicalVolume, SegmentKind, VolumeGroup, Word};
+use metadata_format::text::{Id, LogicalVolume, SegmentKind, VolumeGroup, Word, Words};
 use protocol::{Reply, Request, ResultFlags};
 use std::io;
 
@@ -377,7 +377,7 @@ pub fn import_write_locked(vg: &mut VolumeGroup) {
     }
     for lv in &mut vg.lvs {
         if take_flag(&mut lv.flags, WRITE_LOCKED) {
-            insert_write(&mut lv.status, &[]);
+            insert_write(lv.status.to_mut(), &[]);
         }
     }
 }
@@ -392,13 +392,20 @@ pub fn export_write_locked(vg: &mut VolumeGroup) {
         vg.flags.insert(0, WRITE_LOCKED.into());
     }
     for lv in &mut vg.lvs {
-        if take_flag(&mut lv.status, "WRITE") && !lv.flags.iter().any(|f| f == WRITE_LOCKED) {
+        if take_status(&mut lv.status, "WRITE") && !lv.flags.iter().any(|f| f == WRITE_LOCKED) {
             lv.flags.insert(0, WRITE_LOCKED.into());
         }
     }
 }
 
 fn take_flag(list: &mut Vec<Word>, flag: &str) -> bool {
+    let before = list.len();
+    list.retain(|f| f != flag);
+    list.len() != before
+}
+
+/// [`take_flag`] for an LV's status list (shared while it has no such word).
+fn take_status(list: &mut Words, flag: &str) -> bool {
     let before = list.len();
     list.retain(|f| f != flag);
     list.len() != before

@@ -13,7 +13,7 @@ use super::format::offset_from_timestamp_comment;
 use super::model::*;
 use super::parse::{as_text, fast_section, skip_spaces_only, After, Cursor, Entry, Lex, MAX_DEPTH};
 use super::tree::{line_at, Item, Node, Scalar, Section, Value};
-use super::word::Word;
+use super::word::{Word, Words};
 
 /// Anchor name of the VG section among the top-level keys.
 pub(crate) const VG_ANCHOR: &str = "<volume group>";
@@ -859,7 +859,7 @@ impl<'a> Importer<'a> {
         Ok(LogicalVolume {
             name,
             id,
-            status,
+            status: status.into(),
             flags,
             tags,
             creation_time,
@@ -1274,7 +1274,7 @@ impl<'a, 'k> FastReader<'a, 'k> {
         lvs.push(LogicalVolume {
             name: String::new(),
             id: Id::from_bytes([b'0'; 32])?,
-            status: Vec::new(),
+            status: Words::new(),
             flags: Vec::new(),
             tags: Vec::new(),
             creation_time: None,
@@ -1375,16 +1375,10 @@ impl<'a, 'k> FastReader<'a, 'k> {
                 0 => lv.id = fast_id(&mut lex)?,
                 // The lists nearly every LV has, matched whole.
                 1 if lex.eat(b"[\"READ\", \"WRITE\", \"VISIBLE\"]") => {
-                    lv.status = vec![
-                        Word::shared(&"READ"),
-                        Word::shared(&"WRITE"),
-                        Word::shared(&"VISIBLE"),
-                    ]
+                    lv.status = Words::read_write_visible()
                 }
-                1 if lex.eat(b"[\"READ\", \"WRITE\"]") => {
-                    lv.status = vec![Word::shared(&"READ"), Word::shared(&"WRITE")]
-                }
-                1 => lv.status = fast_words(&mut lex, &mut self.scratch.words)?,
+                1 if lex.eat(b"[\"READ\", \"WRITE\"]") => lv.status = Words::read_write(),
+                1 => lv.status = fast_words(&mut lex, &mut self.scratch.words)?.into(),
                 2 if lex.eat(b"[]") => {}
                 2 => lv.flags = fast_words(&mut lex, &mut self.scratch.words)?,
                 3 => lv.tags = fast_strings(&mut lex, &mut self.scratch.strings)?,

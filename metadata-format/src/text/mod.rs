@@ -43,4 +43,4 @@ pub use model::{
 };
 pub use parse::{parse_config, MAX_DEPTH};
 pub use tree::{line_at, Array, Comments, Item, Node, Scalar, Section, Value};
-pub use word::Word;
+pub use word::{Word, Words};

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use super::format::ctime_text;
 use super::tree::{Item, Section};
-use super::word::Word;
+use super::word::{Word, Words};
 
 /// A 32-character LVM2 identifier (VG, PV or LV UUID), stored without dashes and written
 /// in LVM2's 6-4-4-4-4-4-6 grouping.
@@ -302,7 +302,8 @@ pub struct PhysicalVolume {
 pub struct LogicalVolume {
     pub name: String,
     pub id: Id,
-    pub status: Vec<Word>,
+    /// The common lists are shared ([`Words`]); `lv.status.to_mut()` gives a `Vec`.
+    pub status: Words,
     pub flags: Vec<Word>,
     pub tags: Vec<String>,
     /// Seconds since the epoch.
@@ -750,7 +751,7 @@ impl LogicalVolume {
         LogicalVolume {
             name: name.to_string(),
             id,
-            status: vec!["READ".into(), "WRITE".into(), "VISIBLE".into()],
+            status: Words::read_write_visible(),
             flags: Vec::new(),
             tags: Vec::new(),
             creation_time: None,

@@ -2,11 +2,11 @@
 //! (`READ`, `WRITE`, `VISIBLE`, ...) in every LV; those are kept as references to one static
 //! copy, so reading 30,000 LVs allocates no string for them. Any other word is owned.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 
 /// A status or flag word. Compares, hashes and orders as its text, whichever way it is held.
 #[derive(Clone)]
@@ -194,6 +194,161 @@ impl fmt::Debug for Word {
     }
 }
 
+/// The `status` list of an LV. The two lists nearly every LV has (`READ, WRITE, VISIBLE` and
+/// `READ, WRITE`) are one shared copy each, so reading 30,000 LVs allocates no list for them
+/// (64 bytes and a heap block per LV); any other list is owned. It reads as a slice of words,
+/// and has the changing methods of `Vec` (which make the list owned first); `to_mut` gives
+/// the `Vec` itself.
+#[derive(Clone, Default)]
+pub struct Words(Cow<'static, [Word]>);
+
+static READ_WRITE_VISIBLE: [Word; 3] = [
+    Word::shared(&"READ"),
+    Word::shared(&"WRITE"),
+    Word::shared(&"VISIBLE"),
+];
+static READ_WRITE: [Word; 2] = [Word::shared(&"READ"), Word::shared(&"WRITE")];
+
+impl Words {
+    /// An empty list.
+    pub const fn new() -> Words {
+        Words(Cow::Borrowed(&[]))
+    }
+
+    /// `READ, WRITE, VISIBLE`, shared.
+    pub fn read_write_visible() -> Words {
+        Words(Cow::Borrowed(&READ_WRITE_VISIBLE))
+    }
+
+    /// `READ, WRITE`, shared.
+    pub fn read_write() -> Words {
+        Words(Cow::Borrowed(&READ_WRITE))
+    }
+
+    /// The list as a `Vec` to change (copied first if it is shared).
+    pub fn to_mut(&mut self) -> &mut Vec<Word> {
+        self.0.to_mut()
+    }
+
+    pub fn push(&mut self, word: Word) {
+        self.to_mut().push(word);
+    }
+
+    pub fn insert(&mut self, index: usize, word: Word) {
+        self.to_mut().insert(index, word);
+    }
+
+    pub fn remove(&mut self, index: usize) -> Word {
+        self.to_mut().remove(index)
+    }
+
+    /// Keeps the words `keep` accepts; a shared list stays shared when it keeps them all.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Word) -> bool) {
+        if let Some(first) = self.iter().position(|word| !keep(word)) {
+            // `keep` sees each word once: the words before `first` were kept already.
+            let list = self.to_mut();
+            list.remove(first);
+            let mut seen = 0;
+            list.retain(|word| {
+                seen += 1;
+                seen <= first || keep(word)
+            });
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Words::new();
+    }
+}
+
+impl Deref for Words {
+    type Target = [Word];
+
+    fn deref(&self) -> &[Word] {
+        &self.0
+    }
+}
+
+impl DerefMut for Words {
+    fn deref_mut(&mut self) -> &mut [Word] {
+        self.to_mut()
+    }
+}
+
+impl From<Vec<Word>> for Words {
+    fn from(list: Vec<Word>) -> Words {
+        Words(Cow::Owned(list))
+    }
+}
+
+impl From<Words> for Vec<Word> {
+    fn from(list: Words) -> Vec<Word> {
+        list.0.into_owned()
+    }
+}
+
+impl FromIterator<Word> for Words {
+    fn from_iter<I: IntoIterator<Item = Word>>(iter: I) -> Words {
+        Words(Cow::Owned(iter.into_iter().collect()))
+    }
+}
+
+impl Extend<Word> for Words {
+    fn extend<I: IntoIterator<Item = Word>>(&mut self, iter: I) {
+        self.to_mut().extend(iter);
+    }
+}
+
+impl<'l> IntoIterator for &'l Words {
+    type Item = &'l Word;
+    type IntoIter = std::slice::Iter<'l, Word>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Words {
+    fn eq(&self, other: &Words) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl Eq for Words {}
+
+impl<U> PartialEq<Vec<U>> for Words
+where
+    Word: PartialEq<U>,
+{
+    fn eq(&self, other: &Vec<U>) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl<U> PartialEq<[U]> for Words
+where
+    Word: PartialEq<U>,
+{
+    fn eq(&self, other: &[U]) -> bool {
+        self[..] == *other
+    }
+}
+
+impl<U, const N: usize> PartialEq<[U; N]> for Words
+where
+    Word: PartialEq<U>,
+{
+    fn eq(&self, other: &[U; N]) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl fmt::Debug for Words {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self[..], f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +367,30 @@ mod tests {
         let words: Vec<Word> = vec!["READ".into(), "WRITE".into()];
         assert_eq!(words, ["READ", "WRITE"]);
         assert_eq!(std::mem::size_of::<Word>(), 16);
+    }
+
+    #[test]
+    fn shared_lists_read_and_change_as_vectors() {
+        let mut list = Words::read_write_visible();
+        assert!(matches!(list.0, Cow::Borrowed(_)));
+        assert_eq!(list, ["READ", "WRITE", "VISIBLE"]);
+        list.retain(|w| w != "LOCKED");
+        assert!(
+            matches!(list.0, Cow::Borrowed(_)),
+            "nothing removed: still shared"
+        );
+        list.retain(|w| w != "WRITE");
+        assert_eq!(list, ["READ", "VISIBLE"]);
+        let mut odd = Words::from(vec![Word::new("A"), Word::new("B"), Word::new("A")]);
+        odd.retain(|w| w != "A");
+        assert_eq!(odd, ["B"]);
+        let mut list = Words::read_write();
+        list.push("VISIBLE".into());
+        assert_eq!(list, Words::read_write_visible());
+        list.insert(0, "LOCKED".into());
+        assert_eq!(list.remove(0), "LOCKED");
+        list.clear();
+        assert!(list.is_empty());
+        assert_eq!(std::mem::size_of::<Words>(), 24);
     }
 }
