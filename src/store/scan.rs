@@ -115,28 +115,56 @@ type CopyGroup = (Arc<Vec<u8>>, Option<Id>, Vec<(usize, usize)>);
 
 /// Reads one candidate device; `Ok(None)` when it carries no PV label.
 pub fn scan_device(path: &Path) -> std::io::Result<Option<ScannedPv>> {
+    scan_device_with(path, &TextCache::default())
+}
+
+/// [`scan_device`] sharing the texts already read in this scan (`cache`).
+fn scan_device_with(path: &Path, cache: &TextCache) -> std::io::Result<Option<ScannedPv>> {
     let dev = DiskDevice::open_read(path)?;
-    // The head is lent from a per-thread buffer: only the area headers and texts found in it
-    // are copied out.
-    dev.with_read(0, HEAD_READ.min(dev.size()) as usize, |head| {
+    // The head is lent from a per-thread buffer: only the label and the area headers found
+    // in it are copied out; the texts are read after it is given back.
+    let found = dev.with_read(0, HEAD_READ.min(dev.size()) as usize, |head| {
         if head.len() < LABEL_SCAN_SIZE as usize {
             return None;
         }
         let label = find_pv_label(head).ok()?;
-        let mut mdas = Vec::new();
-        for area in &label.pv_header.metadata_areas {
-            mdas.push(read_mda(&dev, head, area.offset, area.size));
-        }
-        Some(ScannedPv {
-            path: path.to_path_buf(),
-            dev_size: dev.size(),
-            label,
-            mdas,
-        })
-    })
+        let headers: Vec<Option<Vec<u8>>> = label
+            .pv_header
+            .metadata_areas
+            .iter()
+            .map(|area| {
+                let end = area.offset.checked_add(MDA_HEADER_SIZE)?;
+                (end <= head.len() as u64)
+                    .then(|| head[area.offset as usize..end as usize].to_vec())
+            })
+            .collect();
+        Some((label, headers))
+    })?;
+    let Some((label, headers)) = found else {
+        return Ok(None);
+    };
+    let mdas = label
+        .pv_header
+        .metadata_areas
+        .iter()
+        .zip(headers)
+        .map(|(area, header)| read_mda(&dev, header, area.offset, area.size, cache))
+        .collect();
+    Ok(Some(ScannedPv {
+        path: path.to_path_buf(),
+        dev_size: dev.size(),
+        label,
+        mdas,
+    }))
 }
 
-fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
+fn read_mda(
+    dev: &DiskDevice,
+    in_head: Option<Vec<u8>>,
+    start: u64,
+    size: u64,
+    cache: &TextCache,
+) -> MdaCopy {
     let mut copy = MdaCopy {
         start,
         size,
@@ -144,13 +172,9 @@ fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
         text: None,
         problem: None,
     };
-    let in_head = start
-        .checked_add(MDA_HEADER_SIZE)
-        .is_some_and(|end| end <= head.len() as u64);
-    let bytes = if in_head {
-        Ok(head[start as usize..(start + MDA_HEADER_SIZE) as usize].to_vec())
-    } else {
-        dev.read_at(start, MDA_HEADER_SIZE as usize)
+    let bytes = match in_head {
+        Some(b) => Ok(b),
+        None => dev.read_at(start, MDA_HEADER_SIZE as usize),
     };
     let header = match bytes.map(|b| MdaHeader::parse(&b)) {
         Ok(Ok(h)) => h,
@@ -174,7 +198,7 @@ fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
     let has_text = !header.is_ignored() && !locn.is_empty();
     copy.header = Some(header);
     if has_text {
-        match read_committed(dev, head, start, size, &locn) {
+        match read_committed(dev, start, size, &locn, cache) {
             Ok(text) => copy.text = Some(text),
             Err(problem) => copy.problem = Some(format!("metadata area at {start}: {problem}")),
         }
@@ -182,13 +206,152 @@ fn read_mda(dev: &DiskDevice, head: &[u8], start: u64, size: u64) -> MdaCopy {
     copy
 }
 
-/// Reads the text `locn` points at, joining a wrapped text, and checks its checksum.
+/// A text read whole and verified in this scan, for the copies that follow.
+struct CachedText {
+    text: CommittedText,
+    /// The bytes after the text up to the committed size (its NUL, and any padding).
+    tail: Vec<u8>,
+}
+
+enum Slot {
+    /// A thread is reading this text whole; the others wait for it.
+    Reading,
+    Done(Arc<CachedText>),
+    /// The first copy read did not verify: every copy is read whole on its own.
+    Failed,
+}
+
+/// The texts a scan has read, by (checksum, size) from the area headers: a VG whose text is
+/// on many PVs (one copy per PV, each as large as the VG's metadata) is read whole once, and
+/// every other copy is compared with it a chunk at a time as it is read - every copy is still
+/// read and checked, but memory holds one, not one per PV (64 PVs of a 30,000-LV VG: 604 MB
+/// of texts before).
+#[derive(Default)]
+struct TextCache {
+    slots: std::sync::Mutex<Vec<((u32, u64), Slot)>>,
+    changed: std::sync::Condvar,
+}
+
+/// What a reader does with one committed text.
+enum Claim<'a> {
+    /// Compare the copy with this verified text.
+    Compare(Arc<CachedText>),
+    /// Read it whole; `fill` it for the others (dropping it unfilled marks it failed).
+    Read(Filling<'a>),
+    /// Read it whole, on its own.
+    Alone,
+}
+
+struct Filling<'a> {
+    cache: &'a TextCache,
+    key: (u32, u64),
+    done: bool,
+}
+
+impl Filling<'_> {
+    fn fill(mut self, entry: Option<Arc<CachedText>>) {
+        self.set(entry.map_or(Slot::Failed, Slot::Done));
+        self.done = true;
+    }
+
+    fn set(&self, slot: Slot) {
+        let mut slots = self
+            .cache
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = slots.iter_mut().find(|(k, _)| *k == self.key) {
+            s.1 = slot;
+        }
+        self.cache.changed.notify_all();
+    }
+}
+
+impl Drop for Filling<'_> {
+    fn drop(&mut self) {
+        // A reader that stopped early (an error, a panic) must not leave others waiting.
+        if !self.done {
+            self.set(Slot::Failed);
+        }
+    }
+}
+
+impl TextCache {
+    fn claim(&self, key: (u32, u64)) -> Claim<'_> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            match slots.iter().find(|(k, _)| *k == key).map(|(_, s)| s) {
+                None => {
+                    slots.push((key, Slot::Reading));
+                    return Claim::Read(Filling {
+                        cache: self,
+                        key,
+                        done: false,
+                    });
+                }
+                Some(Slot::Done(t)) => return Claim::Compare(Arc::clone(t)),
+                Some(Slot::Failed) => return Claim::Alone,
+                Some(Slot::Reading) => {
+                    slots = self
+                        .changed
+                        .wait(slots)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            }
+        }
+    }
+}
+
+/// Bytes compared per read when a copy is checked against a text already read.
+const COMPARE_CHUNK: u64 = 256 * 1024;
+
+/// Whether the committed bytes at `pieces` (area offsets and lengths, in order) are exactly
+/// `cached`'s text followed by its tail.
+fn same_as_cached(
+    dev: &DiskDevice,
+    area_start: u64,
+    pieces: &[(u64, u64)],
+    cached: &CachedText,
+) -> bool {
+    let text = cached.text.text.as_slice();
+    let want = |pos: usize, len: usize| -> (&[u8], &[u8]) {
+        let a = &text[pos.min(text.len())..(pos + len).min(text.len())];
+        let from = pos.saturating_sub(text.len());
+        let to = (pos + len)
+            .saturating_sub(text.len())
+            .min(cached.tail.len());
+        (a, cached.tail.get(from..to).unwrap_or(&[]))
+    };
+    let mut pos = 0usize;
+    for &(off, len) in pieces {
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(COMPARE_CHUNK);
+            let same = dev.with_read(area_start + off + done, n as usize, |got| {
+                let (a, b) = want(pos, n as usize);
+                a.len() + b.len() == got.len() && got[..a.len()] == *a && got[a.len()..] == *b
+            });
+            if !matches!(same, Ok(true)) {
+                return false;
+            }
+            done += n;
+            pos += n as usize;
+        }
+    }
+    true
+}
+
+/// Reads the text `locn` points at, joining a wrapped text, and checks its checksum; a copy
+/// of a text this scan already read is compared with it instead of being kept again.
 fn read_committed(
     dev: &DiskDevice,
-    head: &[u8],
     area_start: u64,
     area_size: u64,
     locn: &RawLocn,
+    cache: &TextCache,
 ) -> Result<CommittedText, String> {
     let ring = area_size.saturating_sub(MDA_HEADER_SIZE);
     if locn.offset < MDA_HEADER_SIZE || locn.offset >= area_size || locn.size > ring {
@@ -199,15 +362,23 @@ fn read_committed(
     }
     let first_len = locn.size.min(area_size - locn.offset);
     let wrapped = locn.size - first_len;
-    // A piece inside the bytes already read from the device's start is taken from there.
-    let read = |off: u64, len: u64| {
-        let at = area_start + off;
-        match at.checked_add(len) {
-            Some(end) if end <= head.len() as u64 => Ok(head[at as usize..end as usize].to_vec()),
-            _ => dev
-                .read_owned(at, len as usize)
-                .map_err(|e| format!("cannot read the text: {e}")),
+    let pieces = [(locn.offset, first_len), (MDA_HEADER_SIZE, wrapped)];
+    let pieces = &pieces[..if wrapped > 0 { 2 } else { 1 }];
+    let filling = match cache.claim((locn.checksum, locn.size)) {
+        Claim::Compare(cached) => {
+            if same_as_cached(dev, area_start, pieces, &cached) {
+                return Ok(cached.text.clone());
+            }
+            // Different bytes under the same checksum and size: a damaged copy (or another
+            // text); read and check it on its own.
+            None
         }
+        Claim::Read(f) => Some(f),
+        Claim::Alone => None,
+    };
+    let read = |off: u64, len: u64| {
+        dev.read_owned(area_start + off, len as usize)
+            .map_err(|e| format!("cannot read the text: {e}"))
     };
     let mut bytes = read(locn.offset, first_len)?;
     if wrapped > 0 {
@@ -223,15 +394,23 @@ fn read_committed(
     // The text ends at its first NUL (a byte-at-a-time search over a 10 MB text cost as
     // much as checking its CRC).
     let end = memchr::memchr(0, &bytes).unwrap_or(bytes.len());
+    let tail = bytes[end..].to_vec();
     bytes.truncate(end);
     let (vg_name, vg_id, seqno) = sniff(&bytes).ok_or("the committed text has no VG header")?;
-    Ok(CommittedText {
+    let text = CommittedText {
         vg_name,
         vg_id,
         seqno,
         checksum: locn.checksum,
         text: Arc::new(bytes),
-    })
+    };
+    if let Some(f) = filling {
+        f.fill(Some(Arc::new(CachedText {
+            text: text.clone(),
+            tail,
+        })));
+    }
+    Ok(text)
 }
 
 /// The VG name, id and seqno from the first lines of a text, without parsing all of it.
@@ -269,9 +448,14 @@ fn read_all(candidates: &[Candidate]) -> Vec<std::io::Result<Option<ScannedPv>>>
         1
     };
     if threads <= 1 {
-        return candidates.iter().map(|c| scan_device(&c.path)).collect();
+        let cache = TextCache::default();
+        return candidates
+            .iter()
+            .map(|c| scan_device_with(&c.path, &cache))
+            .collect();
     }
     let next = AtomicUsize::new(0);
+    let cache = TextCache::default();
     let work = || {
         let mut done = Vec::new();
         loop {
@@ -279,7 +463,7 @@ fn read_all(candidates: &[Candidate]) -> Vec<std::io::Result<Option<ScannedPv>>>
             let Some(cand) = candidates.get(i) else {
                 break;
             };
-            done.push((i, scan_device(&cand.path)));
+            done.push((i, scan_device_with(&cand.path, &cache)));
         }
         done
     };
@@ -575,5 +759,65 @@ mod tests {
         let vg2 = s2.find_vg("vgdemo").unwrap().unwrap();
         assert!(vg2.is_partial());
         assert_eq!(vg2.missing_pvs().count(), 1);
+    }
+
+    /// Copies of one text on several PVs are read and checked once each, held once; a copy
+    /// whose bytes differ under the same header checksum is still found damaged, whether it
+    /// is read first or after a good one.
+    #[test]
+    fn copies_of_a_text_are_held_once_and_each_is_checked() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/lvm2-2.03.16/guest"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for n in 0..3 {
+            let name = format!("vgdemo_pv{n}_final.img");
+            let to = tmp.path().join(&name);
+            std::fs::copy(Path::new(dir).join(&name), &to).unwrap();
+            paths.push(to);
+        }
+        let cand = |p: &PathBuf| Candidate {
+            name: p.display().to_string(),
+            path: p.clone(),
+            size_bytes: 0,
+        };
+        let read = |order: &[usize]| {
+            let cands: Vec<Candidate> = order.iter().map(|&i| cand(&paths[i])).collect();
+            read_all(&cands)
+                .into_iter()
+                .map(|r| r.unwrap().unwrap())
+                .collect::<Vec<ScannedPv>>()
+        };
+        // Before sharing (share_identical_texts), straight from the readers.
+        let pvs = read(&[0, 1, 2]);
+        let texts: Vec<&CommittedText> = pvs
+            .iter()
+            .map(|p| p.mdas[0].text.as_ref().unwrap())
+            .collect();
+        assert!(Arc::ptr_eq(&texts[0].text, &texts[1].text));
+        assert!(Arc::ptr_eq(&texts[0].text, &texts[2].text));
+        // One byte of pv1's committed text changed, its header left as it was.
+        let header = pvs[1].mdas[0].header.clone().unwrap();
+        let at = header.start + header.committed().offset + 100;
+        let mut img = std::fs::read(&paths[1]).unwrap();
+        img[at as usize] ^= 0x20;
+        std::fs::write(&paths[1], &img).unwrap();
+        for order in [[0, 1, 2], [1, 0, 2]] {
+            let pvs = read(&order);
+            for (pv, &i) in pvs.iter().zip(&order) {
+                let m = &pv.mdas[0];
+                if i == 1 {
+                    assert!(m.text.is_none(), "{order:?}");
+                    let problem = m.problem.as_deref().unwrap_or_default();
+                    assert!(problem.contains("checksum error"), "{order:?}: {problem}");
+                } else {
+                    let t = m.text.as_ref().unwrap();
+                    assert_eq!((t.vg_name.as_str(), t.seqno), ("vgdemo", 14));
+                    assert!(m.problem.is_none(), "{order:?}");
+                }
+            }
+        }
     }
 }
