@@ -15,29 +15,14 @@
 //! - `report SIZES.tsv RESULTS.tsv`: the table (LVM2/oxlvm ratio per row) and, per command,
 //!   the least-squares line of oxlvm's time against the metadata size.
 
-use metadata_format::text::{
-    emit_backup, emit_ondisk, parse_metadata, Area, Id, LogicalVolume, Segment, SegmentKind,
-    Striped,
-};
+use metadata_format::text::{emit_backup, emit_ondisk, parse_metadata};
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Instant;
 
-/// A distinct, random-looking LVM2 id for each `n` (splitmix64 per character).
-fn id(n: u64) -> Id {
-    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut bytes = [b'0'; 32];
-    let mut state = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for b in bytes.iter_mut() {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        *b = ALPHABET[((z ^ (z >> 31)) % 62) as usize];
-    }
-    Id::from_bytes(bytes).expect("alphabet characters")
-}
+#[path = "../tests/common/vg_gen.rs"]
+mod vg_gen;
 
 fn die(msg: impl AsRef<str>) -> ! {
     eprintln!("bench_commands: {}", msg.as_ref());
@@ -47,34 +32,7 @@ fn die(msg: impl AsRef<str>) -> ! {
 fn gen(empty: &str, lvs: u32, out: &str) {
     let text = std::fs::read(empty).unwrap_or_else(|e| die(format!("read {empty}: {e}")));
     let mut m = parse_metadata(&text).unwrap_or_else(|e| die(format!("parse {empty}: {e}")));
-    let pv =
-        m.vg.pvs
-            .first()
-            .unwrap_or_else(|| die("the VG has no PV"))
-            .id;
-    if m.vg.pvs[0].pe_count < lvs + 64 {
-        die(format!(
-            "the PV has {} extents, too few for {lvs} LVs",
-            m.vg.pvs[0].pe_count
-        ));
-    }
-    m.vg.lvs.clear();
-    for n in 0..lvs {
-        let mut lv = LogicalVolume::new(&format!("pvc-{n:08}-data"), id(1000 + u64::from(n)));
-        lv.creation_time = Some(1_795_929_501 + u64::from(n));
-        lv.creation_host = Some("bench".to_string());
-        lv.tags = vec!["owner=csi".to_string()];
-        lv.segments.push(Segment::new(
-            0,
-            1,
-            SegmentKind::Striped(Striped {
-                stripe_size: None,
-                stripes: vec![Area::Pv { pv, start: n }],
-            }),
-        ));
-        m.vg.lvs.push(lv);
-    }
-    m.vg.seqno += 1;
+    vg_gen::fill(&mut m, lvs).unwrap_or_else(|e| die(e));
     std::fs::write(out, emit_backup(&m)).unwrap_or_else(|e| die(format!("write {out}: {e}")));
     println!("{}", emit_ondisk(&m).len());
 }

@@ -306,7 +306,7 @@ impl TextCache {
 }
 
 /// Bytes compared per read when a copy is checked against a text already read.
-const COMPARE_CHUNK: u64 = 256 * 1024;
+const COMPARE_CHUNK: u64 = 64 * 1024;
 
 /// Whether the committed bytes at `pieces` (area offsets and lengths, in order) are exactly
 /// `cached`'s text followed by its tail.
