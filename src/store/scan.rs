@@ -217,7 +217,7 @@ enum Slot {
     /// A thread is reading this text whole; the others wait for it.
     Reading,
     Done(Arc<CachedText>),
-    /// The first copy read did not verify: every copy is read whole on its own.
+    /// The copy read did not verify (or its reader stopped): the next reader tries its own.
     Failed,
 }
 
@@ -236,10 +236,9 @@ struct TextCache {
 enum Claim<'a> {
     /// Compare the copy with this verified text.
     Compare(Arc<CachedText>),
-    /// Read it whole; `fill` it for the others (dropping it unfilled marks it failed).
+    /// Read it whole; `fill` it for the others (dropped unfilled, it marks the slot failed and
+    /// the next reader of the text claims it).
     Read(Filling<'a>),
-    /// Read it whole, on its own.
-    Alone,
 }
 
 struct Filling<'a> {
@@ -249,8 +248,8 @@ struct Filling<'a> {
 }
 
 impl Filling<'_> {
-    fn fill(mut self, entry: Option<Arc<CachedText>>) {
-        self.set(entry.map_or(Slot::Failed, Slot::Done));
+    fn fill(mut self, entry: Arc<CachedText>) {
+        self.set(Slot::Done(entry));
         self.done = true;
     }
 
@@ -283,17 +282,22 @@ impl TextCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
-            match slots.iter().find(|(k, _)| *k == key).map(|(_, s)| s) {
-                None => {
-                    slots.push((key, Slot::Reading));
+            let at = slots.iter().position(|(k, _)| *k == key);
+            match at.map(|i| &slots[i].1) {
+                Some(Slot::Done(t)) => return Claim::Compare(Arc::clone(t)),
+                // Nobody has it, or the last reader's copy was damaged: this reader reads
+                // its own whole and, if it verifies, holds it for the others.
+                None | Some(Slot::Failed) => {
+                    match at {
+                        Some(i) => slots[i].1 = Slot::Reading,
+                        None => slots.push((key, Slot::Reading)),
+                    }
                     return Claim::Read(Filling {
                         cache: self,
                         key,
                         done: false,
                     });
                 }
-                Some(Slot::Done(t)) => return Claim::Compare(Arc::clone(t)),
-                Some(Slot::Failed) => return Claim::Alone,
                 Some(Slot::Reading) => {
                     slots = self
                         .changed
@@ -374,7 +378,6 @@ fn read_committed(
             None
         }
         Claim::Read(f) => Some(f),
-        Claim::Alone => None,
     };
     let read = |off: u64, len: u64| {
         dev.read_owned(area_start + off, len as usize)
@@ -405,10 +408,10 @@ fn read_committed(
         text: Arc::new(bytes),
     };
     if let Some(f) = filling {
-        f.fill(Some(Arc::new(CachedText {
+        f.fill(Arc::new(CachedText {
             text: text.clone(),
             tail,
-        })));
+        }));
     }
     Ok(text)
 }
@@ -503,9 +506,11 @@ fn share_identical_texts(pvs: &mut [ScannedPv]) {
         let Some(t) = m.text.as_mut() else {
             continue;
         };
-        let same = seen
-            .iter()
-            .find(|(crc, s)| *crc == t.checksum && s.len() == t.text.len() && **s == *t.text);
+        // Copies the scan already shares are one buffer: no byte compare for them.
+        let same = seen.iter().find(|(crc, s)| {
+            Arc::ptr_eq(s, &t.text)
+                || (*crc == t.checksum && s.len() == t.text.len() && **s == *t.text)
+        });
         match same {
             Some((_, same)) => t.text = Arc::clone(same),
             None => seen.push((t.checksum, Arc::clone(&t.text))),
@@ -763,7 +768,7 @@ mod tests {
 
     /// Copies of one text on several PVs are read and checked once each, held once; a copy
     /// whose bytes differ under the same header checksum is still found damaged, whether it
-    /// is read first or after a good one.
+    /// is read first or after a good one, and the good copies still share one buffer.
     #[test]
     fn copies_of_a_text_are_held_once_and_each_is_checked() {
         let dir = concat!(
@@ -818,6 +823,13 @@ mod tests {
                     assert!(m.problem.is_none(), "{order:?}");
                 }
             }
+            // The good copies share one buffer, also after a damaged copy was read first.
+            let good: Vec<&Arc<Vec<u8>>> = pvs
+                .iter()
+                .filter_map(|p| p.mdas[0].text.as_ref().map(|t| &t.text))
+                .collect();
+            assert_eq!(good.len(), 2, "{order:?}");
+            assert!(Arc::ptr_eq(good[0], good[1]), "{order:?}");
         }
     }
 }
