@@ -40,11 +40,19 @@ pub trait DeviceWriter {
     /// the first failure and its device. One after the other here; the real writer flushes
     /// them at the same time (the phase ends when the last is done either way).
     fn flush_each(&mut self, paths: &[&Path]) -> Result<(), (PathBuf, io::Error)> {
-        for p in paths {
-            self.flush(p).map_err(|e| (p.to_path_buf(), e))?;
-        }
-        Ok(())
+        flush_in_turn(self, paths)
     }
+}
+
+/// Flushes `paths` one after the other; the first failure ends it, with its device.
+fn flush_in_turn<W: DeviceWriter + ?Sized>(
+    w: &mut W,
+    paths: &[&Path],
+) -> Result<(), (PathBuf, io::Error)> {
+    for p in paths {
+        w.flush(p).map_err(|e| (p.to_path_buf(), e))?;
+    }
+    Ok(())
 }
 
 /// Opens each device once, read-write, on first use.
@@ -90,10 +98,7 @@ impl DeviceWriter for DiskWriter {
     /// more_than_one_cpu: in the one-vCPU test guest the threads cost ~17 ms per command).
     fn flush_each(&mut self, paths: &[&Path]) -> Result<(), (PathBuf, io::Error)> {
         if paths.len() < 2 || !metadata_format::more_than_one_cpu() {
-            for p in paths {
-                self.flush(p).map_err(|e| (p.to_path_buf(), e))?;
-            }
-            return Ok(());
+            return flush_in_turn(self, paths);
         }
         for p in paths {
             self.device(p).map_err(|e| (p.to_path_buf(), e))?;
