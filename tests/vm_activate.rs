@@ -8,6 +8,11 @@
 //! share the guest's four disks and one VG, built once by LVM2 (the slow part under emulation):
 //! they take turns (one lock), and each starts and ends with the VG inactive.
 
+// Only `id` is used here (the benchmark's LV ids); `fill` serves the host memory test.
+#[allow(dead_code)]
+#[path = "common/vg_gen.rs"]
+mod vg_gen;
+
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -494,21 +499,6 @@ fn vm_lvchange_and_vgmknodes() {
     assert_nothing_active();
 }
 
-/// A distinct, random-looking LVM2 id for each `n` (splitmix64 per character).
-fn bench_id(n: u64) -> metadata_format::text::Id {
-    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut bytes = [b'0'; 32];
-    let mut state = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for b in bytes.iter_mut() {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        *b = ALPHABET[((z ^ (z >> 31)) % 62) as usize];
-    }
-    metadata_format::text::Id::from_bytes(bytes).expect("alphabet characters")
-}
-
 /// Seconds one command took (it must succeed; its output is not echoed).
 fn seconds(program: &str, args: &[&str]) -> f64 {
     let start = std::time::Instant::now();
@@ -600,7 +590,7 @@ fn vm_bench_activation_and_thin_snapshots() {
         "{lvs} LVs need more extents than the PVs' {room} each: use larger disks (VM_RUN_OPTS=--disk-size ...)"
     );
     for n in 0..lvs {
-        let mut lv = LogicalVolume::new(&format!("lv{n:05}"), bench_id(1000 + n as u64));
+        let mut lv = LogicalVolume::new(&format!("lv{n:05}"), vg_gen::id(1000 + n as u64));
         lv.creation_time = Some(1_795_929_501 + n as u64);
         lv.creation_host = Some("bench".to_string());
         lv.segments.push(Segment::new(

@@ -557,6 +557,65 @@ fn vm_activation_with_a_missing_pv_follows_the_activation_mode() {
     assert!(o.status.success(), "{o:?}");
 }
 
+/// A side-by-side run's own configuration directory: an lvm.conf accepting exactly the
+/// devices whose paths match `accept` (regular expressions as in `devices/filter`), no udev,
+/// backups or polling daemon, and its own lock directory.
+fn scenario_dir(name: &str, accept: &[String]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(name);
+    std::fs::create_dir_all(&dir).expect("create system dir");
+    let filter: String = accept.iter().map(|a| format!("\"a|{a}|\", ")).collect();
+    let conf = format!(
+        "devices {{\n  filter = [ {filter}\"r|.*|\" ]\n  obtain_device_list_from_udev = 0\n  \
+         use_devicesfile = 0\n  hints = \"none\"\n  sysfs_scan = 1\n}}\nactivation {{\n  \
+         udev_sync = 0\n  udev_rules = 0\n  verify_udev_operations = 1\n  monitoring = 0\n}}\n\
+         backup {{\n  backup = 0\n  archive = 0\n}}\nglobal {{\n  use_lvmpolld = 0\n  \
+         event_activation = 0\n  locking_dir = \"{}/lock\"\n}}\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("lvm.conf"), conf).expect("write lvm.conf");
+    dir
+}
+
+/// The program a side-by-side run tests: LVM2's `lvm` or oxlvm.
+fn tool_program(tool: &str) -> &'static str {
+    if tool == "lvm" {
+        "lvm"
+    } else {
+        env!("CARGO_BIN_EXE_oxlvm")
+    }
+}
+
+/// LVM2 run in `dir`'s configuration; it must succeed. Its standard output.
+fn lvm_ok_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = run_in(dir, "lvm", args);
+    assert!(
+        out.status.success(),
+        "`lvm {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Undoes a mirror scenario when dropped: its VG deactivated (partial allowed), its dm device
+/// removed, its disks wiped.
+struct Down<'a> {
+    dir: &'a std::path::Path,
+    vg: &'static str,
+    dm: &'static str,
+    disks: &'static [&'static str],
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = run_in(self.dir, "lvm", &["vgchange", "-an", "-P", self.vg]);
+        let _ = Command::new("dmsetup")
+            .args(["remove", "-f", self.dm])
+            .status();
+        let _ = Command::new("wipefs").arg("-a").args(self.disks).status();
+    }
+}
+
 /// The repair tests share disks vde-vdj (and the dm and VG names): one at a time.
 static REPAIR_DISKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -574,20 +633,15 @@ struct RepairRun {
 
 impl RepairRun {
     fn new(tool: &'static str, disks: [&'static str; 3]) -> RepairRun {
-        let dir = std::env::temp_dir().join(format!("oxlvm-vm-repair-{tool}"));
-        std::fs::create_dir_all(&dir).expect("create system dir");
         let (dm_a, dm_b) = (format!("oxrep{tool}a"), format!("oxrep{tool}b"));
-        let conf = format!(
-            "devices {{\n  filter = [ \"a|^/dev/mapper/{dm_a}$|\", \"a|^/dev/mapper/{dm_b}$|\", \
-             \"a|^/dev/{}$|\", \"r|.*|\" ]\n  obtain_device_list_from_udev = 0\n  \
-             use_devicesfile = 0\n  hints = \"none\"\n  sysfs_scan = 1\n}}\nactivation {{\n  \
-             udev_sync = 0\n  udev_rules = 0\n  verify_udev_operations = 1\n  monitoring = 0\n}}\n\
-             backup {{\n  backup = 0\n  archive = 0\n}}\nglobal {{\n  use_lvmpolld = 0\n  \
-             event_activation = 0\n  locking_dir = \"{}/lock\"\n}}\n",
-            disks[2],
-            dir.display()
+        let dir = scenario_dir(
+            &format!("oxlvm-vm-repair-{tool}"),
+            &[
+                format!("^/dev/mapper/{dm_a}$"),
+                format!("^/dev/mapper/{dm_b}$"),
+                format!("^/dev/{}$", disks[2]),
+            ],
         );
-        std::fs::write(dir.join("lvm.conf"), conf).expect("write lvm.conf");
         RepairRun {
             dir,
             tool,
@@ -600,23 +654,11 @@ impl RepairRun {
 
     /// The tool under test (`lvm` or oxlvm).
     fn tool(&self, args: &[&str]) -> Output {
-        let program = if self.tool == "lvm" {
-            "lvm"
-        } else {
-            env!("CARGO_BIN_EXE_oxlvm")
-        };
-        run_in(&self.dir, program, args)
+        run_in(&self.dir, tool_program(self.tool), args)
     }
 
     fn lvm_ok(&self, args: &[&str]) -> String {
-        let out = run_in(&self.dir, "lvm", args);
-        assert!(
-            out.status.success(),
-            "`lvm {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        lvm_ok_in(&self.dir, args)
     }
 
     fn set(&self, dm: &str, disk: &str, failing: bool) {
@@ -1171,40 +1213,16 @@ struct LogRepairSeen {
 fn log_repair_scenario(tool: &str) -> LogRepairSeen {
     const VG_L: &str = "vgmlog";
     const DM_L: &str = "oxmlogl";
-    let dir = std::env::temp_dir().join(format!("oxlvm-vm-mlog-{tool}"));
-    std::fs::create_dir_all(&dir).expect("create system dir");
-    let conf = format!(
-        "devices {{\n  filter = [ \"a|^/dev/mapper/{DM_L}$|\", \"a|^/dev/vd[fgh]$|\", \"r|.*|\" ]\n  \
-         obtain_device_list_from_udev = 0\n  use_devicesfile = 0\n  hints = \"none\"\n  \
-         sysfs_scan = 1\n}}\nactivation {{\n  udev_sync = 0\n  udev_rules = 0\n  \
-         verify_udev_operations = 1\n  monitoring = 0\n}}\nbackup {{\n  backup = 0\n  archive = 0\n}}\n\
-         global {{\n  use_lvmpolld = 0\n  event_activation = 0\n  locking_dir = \"{}/lock\"\n}}\n",
-        dir.display()
+    let dir = scenario_dir(
+        &format!("oxlvm-vm-mlog-{tool}"),
+        &[
+            format!("^/dev/mapper/{DM_L}$"),
+            "^/dev/vd[fgh]$".to_string(),
+        ],
     );
-    std::fs::write(dir.join("lvm.conf"), conf).expect("write lvm.conf");
     let lvm = |args: &[&str]| run_in(&dir, "lvm", args);
-    let lvm_ok = |args: &[&str]| {
-        let out = lvm(args);
-        assert!(out.status.success(), "`lvm {}`: {out:?}", args.join(" "));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let program = if tool == "lvm" {
-        "lvm"
-    } else {
-        env!("CARGO_BIN_EXE_oxlvm")
-    };
-    struct Down<'a>(&'a std::path::Path, &'static str, &'static str);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = run_in(self.0, "lvm", &["vgchange", "-an", "-P", self.1]);
-            let _ = Command::new("dmsetup")
-                .args(["remove", "-f", self.2])
-                .status();
-            let _ = Command::new("wipefs")
-                .args(["-a", "/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh"])
-                .status();
-        }
-    }
+    let lvm_ok = |args: &[&str]| lvm_ok_in(&dir, args);
+    let program = tool_program(tool);
     let n = sectors("/dev/vde");
     ok(
         "dmsetup",
@@ -1215,7 +1233,12 @@ fn log_repair_scenario(tool: &str) -> LogRepairSeen {
             &format!("0 {n} linear /dev/vde 0"),
         ],
     );
-    let _down = Down(&dir, VG_L, DM_L);
+    let _down = Down {
+        dir: &dir,
+        vg: VG_L,
+        dm: DM_L,
+        disks: &["/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh"],
+    };
     let l = format!("/dev/mapper/{DM_L}");
     lvm_ok(&[
         "vgcreate", "-s", "1m", VG_L, &l, "/dev/vdf", "/dev/vdg", "/dev/vdh",
@@ -1467,43 +1490,17 @@ struct LegsSeen {
 fn legs_scenario(tool: &str) -> LegsSeen {
     const VG_M: &str = "vgmlegs";
     const DM_M: &str = "oxmlegsa";
-    let dir = std::env::temp_dir().join(format!("oxlvm-vm-mlegs-{tool}"));
-    std::fs::create_dir_all(&dir).expect("create system dir");
-    let conf = format!(
-        "devices {{\n  filter = [ \"a|^/dev/mapper/{DM_M}$|\", \"a|^/dev/vd[fghi]$|\", \"r|.*|\" ]\n  \
-         obtain_device_list_from_udev = 0\n  use_devicesfile = 0\n  hints = \"none\"\n  \
-         sysfs_scan = 1\n}}\nactivation {{\n  udev_sync = 0\n  udev_rules = 0\n  \
-         verify_udev_operations = 1\n  monitoring = 0\n}}\nbackup {{\n  backup = 0\n  archive = 0\n}}\n\
-         global {{\n  use_lvmpolld = 0\n  event_activation = 0\n  locking_dir = \"{}/lock\"\n}}\n",
-        dir.display()
+    let dir = scenario_dir(
+        &format!("oxlvm-vm-mlegs-{tool}"),
+        &[
+            format!("^/dev/mapper/{DM_M}$"),
+            "^/dev/vd[fghi]$".to_string(),
+        ],
     );
-    std::fs::write(dir.join("lvm.conf"), conf).expect("write lvm.conf");
     let lvm = |args: &[&str]| run_in(&dir, "lvm", args);
-    let lvm_ok = |args: &[&str]| {
-        let out = lvm(args);
-        assert!(out.status.success(), "`lvm {}`: {out:?}", args.join(" "));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let program = if tool == "lvm" {
-        "lvm"
-    } else {
-        env!("CARGO_BIN_EXE_oxlvm")
-    };
+    let lvm_ok = |args: &[&str]| lvm_ok_in(&dir, args);
+    let program = tool_program(tool);
     let tool_run = |args: &[&str]| run_in(&dir, program, args);
-    struct Down<'a>(&'a std::path::Path, &'static str, &'static str);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = run_in(self.0, "lvm", &["vgchange", "-an", "-P", self.1]);
-            let _ = Command::new("dmsetup")
-                .args(["remove", "-f", self.2])
-                .status();
-            let _ = Command::new("wipefs")
-                .args([
-                    "-a", "/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi",
-                ])
-                .status();
-        }
-    }
     // The disks start zeroed (the other tool's run left its data on them): a leg the
     // kernel did not copy to would not hold the data by chance.
     for d in ["/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi"] {
@@ -1529,7 +1526,12 @@ fn legs_scenario(tool: &str) -> LegsSeen {
             &format!("0 {n} linear /dev/vde 0"),
         ],
     );
-    let _down = Down(&dir, VG_M, DM_M);
+    let _down = Down {
+        dir: &dir,
+        vg: VG_M,
+        dm: DM_M,
+        disks: &["/dev/vde", "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi"],
+    };
     let a = format!("/dev/mapper/{DM_M}");
     lvm_ok(&[
         "vgcreate", "-s", "1m", VG_M, &a, "/dev/vdf", "/dev/vdg", "/dev/vdh", "/dev/vdi",

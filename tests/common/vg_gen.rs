@@ -1,6 +1,7 @@
 //! A VG of many LVs as a CSI driver leaves it (linear one-extent LVs with a tag, creation time
 //! and host), made from a backup of an empty VG: shared by the command benchmark
-//! (examples/bench_commands.rs) and the host memory test.
+//! (examples/bench_commands.rs), the host memory test and the VM benchmark's LV ids
+//! (tests/vm_activate.rs).
 
 use metadata_format::text::{Area, Id, LogicalVolume, Metadata, Segment, SegmentKind, Striped};
 
