@@ -255,3 +255,62 @@ fn vgremove_and_pvremove_return_devices_to_orphans() {
     let before = hashes(&devs);
     assert_refused(sb.oxlvm(&["pvremove", d]), 5, &devs, &before);
 }
+
+/// vgcreate's writes (`OXLVM_TEST_WRITE_LOG`: one `n path offset len` line per write), in order.
+fn vgcreate_writes(sb: &Sandbox, args: &[&str]) -> Vec<(String, u64, u64)> {
+    let log = sb.dir.join(format!("writes-{}.log", args[0]));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxlvm"))
+        .arg("vgcreate")
+        .args(args)
+        .env("LVM_SYSTEM_DIR", sb.system_dir())
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1")
+        .env("OXLVM_TEST_WRITE_LOG", &log)
+        .output()
+        .expect("run oxlvm");
+    assert!(out.status.success(), "{out:?}");
+    std::fs::read_to_string(&log)
+        .expect("the write log")
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A VG of one new device gets that device's label once, as the last write, after the
+/// commit (until then nothing claims the device, so a crash leaves no VG); with several new
+/// devices every label lands before any commit, so a crash never shows the VG without a
+/// member's label.
+#[test]
+fn vgcreate_on_new_devices_writes_labels_in_a_crash_safe_order() {
+    let (sb, devs) = sandbox_with("vgcreate-order", &[16, 16, 16]);
+    let is_label = |w: &(String, u64, u64)| w.1 == 512 && w.2 == 512;
+    let is_header = |w: &(String, u64, u64)| w.1 == 4096 && w.2 == 512;
+
+    let one = vgcreate_writes(&sb, &["vgone", devs[0].path_str()]);
+    let labels: Vec<usize> = (0..one.len()).filter(|&i| is_label(&one[i])).collect();
+    assert_eq!(labels, [one.len() - 1], "{one:?}");
+    assert!(one[..one.len() - 1].iter().any(is_header), "{one:?}");
+
+    let two = vgcreate_writes(&sb, &["vgtwo", devs[1].path_str(), devs[2].path_str()]);
+    let last_header = (0..two.len()).rev().find(|&i| is_header(&two[i])).unwrap();
+    let first_commit = last_header + 1 - 2; // one commit header per device, the last two
+    for d in &devs[1..] {
+        let first_label = (0..two.len())
+            .find(|&i| is_label(&two[i]) && two[i].0 == d.path_str())
+            .unwrap_or_else(|| panic!("no label written on {}: {two:?}", d.path_str()));
+        assert!(first_label < first_commit, "{two:?}");
+    }
+    let vgs = ok(sb.oxlvm(&["vgs", "--noheadings", "-o", "vg_name,pv_count"]));
+    assert_eq!(
+        vgs.split_whitespace().collect::<Vec<_>>(),
+        ["vgone", "1", "vgtwo", "2"]
+    );
+    assert_vgck_clean(&sb, "vgone");
+    assert_vgck_clean(&sb, "vgtwo");
+}
