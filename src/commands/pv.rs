@@ -125,7 +125,6 @@ pub fn pvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     let _global = ctx.lock_global()?;
     let _orphans = ctx.lock_orphans()?;
     let candidates = ctx.candidates()?;
-    let scan = crate::store::scan::scan(&candidates);
     let init = PvInit {
         layout: opts,
         zero,
@@ -139,6 +138,15 @@ pub fn pvcreate(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
         .iter()
         .map(|arg| Ok((arg.clone(), ctx.resolve_device(arg, &candidates)?.path)))
         .collect::<CmdResult<_>>()?;
+    // The labels say whether a device is a PV already; only then are the VGs' texts needed
+    // (to name the VG that holds it), so new devices cost no read of other VGs' metadata.
+    let mut scan = crate::store::scan::scan_labels(&candidates);
+    if devices
+        .iter()
+        .any(|(_, path)| scan.pv_index_by_path(path).is_some())
+    {
+        scan = crate::store::scan::scan(&candidates);
+    }
     if let (Some(uuid), Some((arg, path))) = (&fixed_uuid, devices.first()) {
         // As LVM2: one PV UUID on two devices would make both unusable.
         if let Some(other) = scan
