@@ -657,12 +657,12 @@ pub fn vgs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
                 }
             }
             ReportKind::Lv | ReportKind::Seg => {
-                for i in f.lv_order() {
-                    if !f.is_visible(i) {
-                        continue;
-                    }
-                    push_lv_rows(&spec, f, &cache, i, per == ReportKind::Seg, &mut rows);
-                }
+                let mut order = f.lv_order();
+                order.retain(|&i| f.is_visible(i));
+                let segments = per == ReportKind::Seg;
+                rows.extend_split(order.len(), |k, rows| {
+                    push_lv_rows(&spec, f, &cache, order[k], segments, rows)
+                });
             }
             ReportKind::Vg => rows.push(vg_row(&spec, f, &cache, RowRef::Vg)),
         }
@@ -783,16 +783,15 @@ pub fn lvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
     for (v, named) in &plan {
         let f = &facts[*v];
         let cache = VgCache::new(&spec, f);
-        for i in f.lv_order() {
-            let name = f.vg.lvs[i].name.as_str();
-            let take = match named {
-                Some(list) => list.iter().any(|l| l == name),
-                None => args.all || f.is_visible(i),
-            };
-            if take {
-                push_lv_rows(&spec, f, &cache, i, per == ReportKind::Seg, &mut rows);
-            }
-        }
+        let mut order = f.lv_order();
+        order.retain(|&i| match named {
+            Some(list) => list.iter().any(|l| *l == f.vg.lvs[i].name),
+            None => args.all || f.is_visible(i),
+        });
+        let segments = per == ReportKind::Seg;
+        rows.extend_split(order.len(), |k, rows| {
+            push_lv_rows(&spec, f, &cache, order[k], segments, rows)
+        });
         if let Some(list) = named {
             for lv in list {
                 if f.lv_index(lv).is_none_or(|i| !f.is_reported(i)) {

@@ -104,6 +104,10 @@ impl Cells {
     }
 }
 
+/// Items from which [`ReportRows::extend_split`] formats on two threads (starting one costs
+/// ~0.1 ms; 2,000 LVs' rows take ~1 ms).
+pub const PARALLEL_ROWS: usize = 2048;
+
 /// The rows of one report, each formatted into the cell arena as it is pushed, so a report
 /// of 30,000 LVs never holds 30,000 rows of values at once.
 pub struct ReportRows<'s, 'v> {
@@ -178,6 +182,60 @@ impl<'s, 'v> ReportRows<'s, 'v> {
 
     pub fn len(&self) -> usize {
         self.nrows
+    }
+
+    /// Pushes the rows of items `0..n` in that order, `fill(i, rows)` pushing item i's rows.
+    /// From [`PARALLEL_ROWS`] items on, with more than one CPU, the second half is formatted
+    /// on a second thread into rows of its own and appended after the first: a report of
+    /// 30,000 LVs spends as long formatting its rows as parsing the text.
+    pub fn extend_split<F>(&mut self, n: usize, fill: F)
+    where
+        F: Fn(usize, &mut ReportRows<'s, 'v>) + Sync,
+        'v: 's,
+    {
+        if n < PARALLEL_ROWS || !metadata_format::more_than_one_cpu() {
+            for i in 0..n {
+                fill(i, self);
+            }
+            return;
+        }
+        let mid = n / 2;
+        let spec = self.spec;
+        let fill = &fill;
+        let second = std::thread::scope(|s| {
+            let other = s.spawn(move || {
+                let mut part = ReportRows::new(spec);
+                part.reserve(n - mid);
+                for i in mid..n {
+                    fill(i, &mut part);
+                }
+                (part.cells, part.nrows)
+            });
+            for i in 0..mid {
+                fill(i, self);
+            }
+            other.join()
+        });
+        match second {
+            Ok((cells, nrows)) => self.append(cells, nrows),
+            // A bug: the command stops as it would have on one thread.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Appends rows formatted elsewhere with the same spec.
+    fn append(&mut self, other: Cells, nrows: usize) {
+        let cells = &mut self.cells;
+        let shift = cells.text.len() as u32;
+        cells.text.push_str(&other.text);
+        cells
+            .spans
+            .extend(other.spans.iter().map(|&(s, e)| (s + shift, e + shift)));
+        cells.keys.extend(other.keys.iter().map(|k| Key {
+            start: k.start + shift,
+            ..*k
+        }));
+        self.nrows += nrows;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -851,6 +909,40 @@ mod tests {
              \x20 /dev/loop1 vg0 lvm2 a--  23.00m 20.00m\n\
              \x20 /dev/loop2     lvm2 ---   8.00m  8.00m\n"
         );
+    }
+
+    #[test]
+    fn rows_formatted_on_two_threads_render_as_on_one() {
+        // More rows than PARALLEL_ROWS, in no order, sorted by a size and by names longer
+        // than a sort key's word (so the second half's text spans and sort keys must follow
+        // its cells when appended).
+        let n = PARALLEL_ROWS * 2 + 3;
+        let names: Vec<String> = (0..n)
+            .map(|i| format!("/dev/disk/by-id/d{:05}", (i * 7919) % n))
+            .collect();
+        let row = |i: usize| -> Row<'_> {
+            vec![
+                FieldValue::from(names[i].as_str()),
+                s("vg0"),
+                s("lvm2"),
+                s(if i.is_multiple_of(3) { "a--" } else { "---" }),
+                FieldValue::Size(((i % 5) as u64 + 1) * 2048),
+                FieldValue::Size((i % 2) as u64 * 2048),
+            ]
+        };
+        for sort in [&["-pv_size", "pv_name"][..], &[][..]] {
+            let sp = spec(ReportKind::Pv, &[], sort, &Default::default());
+            let mut one = ReportRows::new(&sp);
+            for i in 0..n {
+                one.push(row(i));
+            }
+            let mut split = ReportRows::new(&sp);
+            split.extend_split(n, |i, rows| rows.push(row(i)));
+            assert_eq!(split.len(), n);
+            let (one, split) = (one.render(), split.render());
+            assert_eq!(one.lines().count(), n + 1);
+            assert!(one == split, "{sort:?}: the two-thread report differs");
+        }
     }
 
     #[test]

@@ -197,7 +197,7 @@ pub struct VgFacts<'a> {
     pub devices: Vec<Option<&'a DeviceFacts>>,
     /// LV names to indexes, built on the first lookup: a VG of plain linear LVs (whose
     /// segments name no other LV) never needs it, and at 30,000 LVs it is ~1.6 MB.
-    lv_by_name: std::cell::OnceCell<LvNames<'a>>,
+    lv_by_name: std::sync::OnceLock<LvNames<'a>>,
     pv_by_id: HashMap<Id, usize, metadata_format::QuickHash>,
     lvs: Vec<LvDerived>,
     /// Allocated extents per PV.
@@ -328,7 +328,7 @@ type LvNames<'a> = HashMap<&'a str, usize, metadata_format::QuickHash>;
 /// The name index of `vg`'s LVs, built into `cell` on first use.
 fn lv_name_map<'a, 'c>(
     vg: &'a VolumeGroup,
-    cell: &'c std::cell::OnceCell<LvNames<'a>>,
+    cell: &'c std::sync::OnceLock<LvNames<'a>>,
 ) -> &'c LvNames<'a> {
     cell.get_or_init(|| {
         vg.lvs
@@ -341,7 +341,7 @@ fn lv_name_map<'a, 'c>(
 
 impl<'a> VgFacts<'a> {
     pub fn new(vg: &'a VolumeGroup, devices: Vec<Option<&'a DeviceFacts>>) -> VgFacts<'a> {
-        let lv_by_name = std::cell::OnceCell::new();
+        let lv_by_name = std::sync::OnceLock::new();
         let pv_by_id: HashMap<Id, usize, metadata_format::QuickHash> =
             vg.pvs.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         let mut lvs = vec![LvDerived::default(); vg.lvs.len()];
