@@ -504,8 +504,13 @@ impl<'a> Allocator<'a> {
                 if self.areas[id].unreserved != self.areas[id].count {
                     self.areas[id].unreserved = self.areas[id].count;
                     self.reinsert_changed(id);
+                    // It may have moved: go on after wherever it is now.
+                    pos = self.pos_of(m, id).map_or(pos + 1, |p| p + 1);
+                } else {
+                    // Unchanged areas stay where they are (looking each one up again made
+                    // every allocation step quadratic in the free runs).
+                    pos += 1;
                 }
-                pos = self.pos_of(m, id).map_or(pos + 1, |p| p + 1);
             }
         }
     }
