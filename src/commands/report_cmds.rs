@@ -450,6 +450,13 @@ fn other_row(spec: &ReportSpec, c: &Candidate, seg: bool) -> Row<'static> {
         .collect()
 }
 
+/// Writes a report to stdout as it is rendered.
+fn print_rows(rows: ReportRows<'_, '_>) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not the command's failure.
+    let _ = rows.write_to(&mut stdout).and_then(|_| stdout.flush());
+}
+
 fn print(out: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not the command's failure.
@@ -583,7 +590,7 @@ pub fn pvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
         }
     }
-    print(&rows.render());
+    print_rows(rows);
     for e in &snap.errors {
         eprintln!("  {e}");
     }
@@ -667,7 +674,7 @@ pub fn vgs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             ReportKind::Vg => rows.push(vg_row(&spec, f, &cache, RowRef::Vg)),
         }
     }
-    print(&rows.render());
+    print_rows(rows);
     for e in &snap.errors {
         eprintln!("  {e}");
     }
@@ -801,7 +808,7 @@ pub fn lvs(_spec: &'static CommandSpec, argv: &[OsString]) -> CmdResult {
             }
         }
     }
-    print(&rows.render());
+    print_rows(rows);
     for e in &snap.errors {
         eprintln!("  {e}");
     }
