@@ -253,21 +253,6 @@ impl<'s, 'v> ReportRows<'s, 'v> {
     /// first (at 30,000 LVs ~3 MB of memory, each page of it new to the process). A write
     /// error stops the output and is returned.
     pub fn write_to(self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let spec = self.spec;
-        let flags = &spec.flags;
-        if flags.json || flags.rows || !flags.buffered || !flags.aligned || self.is_empty() {
-            return w.write_all(self.render().as_bytes());
-        }
-        // What `render_rows` does for a buffered, aligned report: headings, then the rows.
-        let cells = &self.cells;
-        let props = compacted_props(spec, cells, self.nrows);
-        let r = Renderer::new(spec, cells, &props);
-        let order = sorted_order(spec, cells, self.nrows);
-        let widths = widths(spec, cells, 0..self.nrows);
-        let mut head = String::new();
-        if flags.headings {
-            r.headings(&mut head, &widths);
-        }
         let mut failed = None;
         let mut write = |buf: &mut Vec<u8>| {
             if failed.is_none() {
@@ -275,22 +260,28 @@ impl<'s, 'v> ReportRows<'s, 'v> {
             }
             buf.clear();
         };
-        let rest = r.aligned_rows_with(head.into_bytes(), &order, &widths, Some(&mut write));
+        let rest = self.render_spilling(Some(&mut write));
         match failed {
             Some(e) => Err(e),
-            None => w.write_all(&rest),
+            None => w.write_all(rest.as_bytes()),
         }
     }
 
     /// The whole report (with the JSON wrapper when the spec's format is JSON).
     pub fn render(self) -> String {
+        self.render_spilling(None)
+    }
+
+    /// [`ReportRows::render`]; an aligned table hands what is made so far to `spill` every
+    /// [`WRITE_CHUNK`] bytes, and what is left is returned.
+    fn render_spilling(self, spill: Option<&mut Spill>) -> String {
         let format = if self.spec.flags.json {
             ReportFormat::Json
         } else {
             ReportFormat::Basic
         };
         let mut doc = ReportDocument::new(format);
-        doc.add_rows(self);
+        doc.add_rows_spilling(self, spill);
         doc.finish()
     }
 
@@ -585,6 +576,10 @@ impl ReportDocument {
 
     /// [`ReportDocument::add`] for rows already pushed into a [`ReportRows`].
     pub fn add_rows(&mut self, rows: ReportRows<'_, '_>) {
+        self.add_rows_spilling(rows, None);
+    }
+
+    fn add_rows_spilling(&mut self, rows: ReportRows<'_, '_>, spill: Option<&mut Spill>) {
         let spec = rows.spec;
         if self.json {
             self.start();
@@ -592,7 +587,7 @@ impl ReportDocument {
         }
         if !rows.is_empty() {
             let indent = if self.json { self.indent } else { 0 };
-            render_rows(&mut self.out, indent, spec, &rows.cells, rows.nrows);
+            render_rows(&mut self.out, indent, spec, &rows.cells, rows.nrows, spill);
         }
         if self.json {
             self.close(true);
@@ -624,7 +619,14 @@ pub fn render(spec: &ReportSpec, rows: &[Row<'_>]) -> String {
 }
 
 /// Writes the headings and rows of a non-empty report.
-fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, cells: &Cells, nrows: usize) {
+fn render_rows(
+    out: &mut String,
+    indent: usize,
+    spec: &ReportSpec,
+    cells: &Cells,
+    nrows: usize,
+    spill: Option<&mut Spill>,
+) {
     let props = compacted_props(spec, cells, nrows);
     let r = Renderer::new(spec, cells, &props);
 
@@ -644,7 +646,7 @@ fn render_rows(out: &mut String, indent: usize, spec: &ReportSpec, cells: &Cells
             r.headings(out, &widths);
         }
         if spec.flags.aligned {
-            r.aligned_rows(out, &order, &widths);
+            r.aligned_rows(out, &order, &widths, spill);
         } else {
             for (i, &row) in order.iter().enumerate() {
                 r.row(out, indent, row, &widths, i + 1 == order.len());
@@ -748,10 +750,16 @@ impl<'a> Renderer<'a> {
 
     /// Aligned rows: every line has the same layout, so each starts as a copy of a blank
     /// template (prefix, padding, separators) and only the texts are copied in.
-    fn aligned_rows(&self, out: &mut String, order: &[usize], widths: &[usize]) {
+    fn aligned_rows(
+        &self,
+        out: &mut String,
+        order: &[usize],
+        widths: &[usize],
+        spill: Option<&mut Spill>,
+    ) {
         // The rows go straight after what `out` holds (the headings): one buffer, no copy.
         let buf = std::mem::take(out).into_bytes();
-        let buf = self.aligned_rows_with(buf, order, widths, None);
+        let buf = self.aligned_rows_with(buf, order, widths, spill);
         // A string followed by whole str slices and ASCII padding only: valid UTF-8.
         *out = match String::from_utf8(buf) {
             Ok(text) => text,
