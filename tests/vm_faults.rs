@@ -57,7 +57,12 @@ fn run_in(dir: &std::path::Path, program: &str, args: &[&str]) -> Output {
 }
 
 fn ok(program: &str, args: &[&str]) -> String {
-    let out = run(program, args);
+    ok_in(&system_dir(), program, args)
+}
+
+/// `program` run in `dir`'s configuration; it must succeed. Its standard output.
+fn ok_in(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
+    let out = run_in(dir, program, args);
     assert!(
         out.status.success(),
         "`{program} {}` failed: {}",
@@ -585,18 +590,6 @@ fn tool_program(tool: &str) -> &'static str {
     }
 }
 
-/// LVM2 run in `dir`'s configuration; it must succeed. Its standard output.
-fn lvm_ok_in(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = run_in(dir, "lvm", args);
-    assert!(
-        out.status.success(),
-        "`lvm {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Undoes a mirror scenario when dropped: its VG deactivated (partial allowed), its dm device
 /// removed, its disks wiped.
 struct Down<'a> {
@@ -658,7 +651,7 @@ impl RepairRun {
     }
 
     fn lvm_ok(&self, args: &[&str]) -> String {
-        lvm_ok_in(&self.dir, args)
+        ok_in(&self.dir, "lvm", args)
     }
 
     fn set(&self, dm: &str, disk: &str, failing: bool) {
@@ -1221,7 +1214,7 @@ fn log_repair_scenario(tool: &str) -> LogRepairSeen {
         ],
     );
     let lvm = |args: &[&str]| run_in(&dir, "lvm", args);
-    let lvm_ok = |args: &[&str]| lvm_ok_in(&dir, args);
+    let lvm_ok = |args: &[&str]| ok_in(&dir, "lvm", args);
     let program = tool_program(tool);
     let n = sectors("/dev/vde");
     ok(
@@ -1498,7 +1491,7 @@ fn legs_scenario(tool: &str) -> LegsSeen {
         ],
     );
     let lvm = |args: &[&str]| run_in(&dir, "lvm", args);
-    let lvm_ok = |args: &[&str]| lvm_ok_in(&dir, args);
+    let lvm_ok = |args: &[&str]| ok_in(&dir, "lvm", args);
     let program = tool_program(tool);
     let tool_run = |args: &[&str]| run_in(&dir, program, args);
     // The disks start zeroed (the other tool's run left its data on them): a leg the
